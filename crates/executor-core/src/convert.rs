@@ -1,0 +1,184 @@
+//! Conversions between JSON and Rhai values, and the `ctx` map.
+//!
+//! JSON fidelity: integers stay integers, floats stay floats, null is `()`.
+//! Values that have no JSON form (function pointers, timestamps, custom
+//! types, non-finite floats) are refused with a message naming the type.
+
+use std::collections::BTreeMap;
+
+use picloud_shared::{ExecRequest, HttpRequest, Invocation, RequestBody, version::SDK_VERSION};
+use rhai::{Array, Blob, Dynamic, ImmutableString, Map};
+use serde_json::{Number, Value};
+
+/// JSON → Rhai.
+pub fn json_to_dynamic(value: &Value) -> Dynamic {
+    match value {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => Dynamic::from_bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Dynamic::from_int(i),
+            // Integers beyond i64 become floats, as in JavaScript.
+            None => Dynamic::from_float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => Dynamic::from(s.clone()),
+        Value::Array(items) => {
+            Dynamic::from_array(items.iter().map(json_to_dynamic).collect::<Array>())
+        }
+        Value::Object(map) => Dynamic::from_map(
+            map.iter()
+                .map(|(k, v)| (k.as_str().into(), json_to_dynamic(v)))
+                .collect::<Map>(),
+        ),
+    }
+}
+
+/// Rhai → JSON, refusing values nested deeper than
+/// [`MAX_JSON_DEPTH`](crate::sandbox::fixed::MAX_JSON_DEPTH) levels (their
+/// conversion, serialisation and drop would all recurse that deep).
+pub fn dynamic_to_json(value: &Dynamic) -> Result<Value, String> {
+    to_json(value, 0)
+}
+
+fn to_json(value: &Dynamic, depth: usize) -> Result<Value, String> {
+    if depth > crate::sandbox::fixed::MAX_JSON_DEPTH {
+        return Err(format!(
+            "the value is nested more than {} levels deep",
+            crate::sandbox::fixed::MAX_JSON_DEPTH
+        ));
+    }
+    if value.is_shared() {
+        return to_json(&value.flatten_clone(), depth);
+    }
+    if value.is_unit() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = value.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Ok(i) = value.as_int() {
+        return Ok(Value::Number(i.into()));
+    }
+    if let Ok(f) = value.as_float() {
+        return Number::from_f64(f)
+            .map(Value::Number)
+            .ok_or_else(|| format!("the float {f} has no JSON form"));
+    }
+    if let Ok(c) = value.as_char() {
+        return Ok(Value::String(c.to_string()));
+    }
+    if value.is_string() {
+        return Ok(Value::String(
+            value
+                .read_lock::<ImmutableString>()
+                .map_or_else(String::new, |s| s.to_string()),
+        ));
+    }
+    if value.is_array() {
+        let array = value.read_lock::<Array>().expect("checked is_array");
+        return array
+            .iter()
+            .map(|v| to_json(v, depth + 1))
+            .collect::<Result<_, _>>()
+            .map(Value::Array);
+    }
+    if value.is_map() {
+        let map = value.read_lock::<Map>().expect("checked is_map");
+        let mut out = serde_json::Map::with_capacity(map.len());
+        for (k, v) in map.iter() {
+            out.insert(k.to_string(), to_json(v, depth + 1)?);
+        }
+        return Ok(Value::Object(out));
+    }
+    if value.is_blob() {
+        let blob = value.read_lock::<Blob>().expect("checked is_blob");
+        return Ok(Value::Array(blob.iter().map(|&b| Value::from(b)).collect()));
+    }
+    Err(format!(
+        "a value of type '{}' has no JSON form",
+        value.type_name()
+    ))
+}
+
+fn string_map(map: &BTreeMap<String, String>) -> Dynamic {
+    Dynamic::from_map(
+        map.iter()
+            .map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone())))
+            .collect::<Map>(),
+    )
+}
+
+fn request_map(req: &HttpRequest) -> Dynamic {
+    let body = match &req.body {
+        RequestBody::Empty => Dynamic::UNIT,
+        RequestBody::Json(v) => json_to_dynamic(v),
+        RequestBody::Text(s) => Dynamic::from(s.clone()),
+        RequestBody::Bytes(b) => Dynamic::from_blob(b.clone()),
+    };
+    let mut m = Map::new();
+    m.insert("method".into(), Dynamic::from(req.method.clone()));
+    m.insert("path".into(), Dynamic::from(req.path.clone()));
+    m.insert("headers".into(), string_map(&req.headers));
+    m.insert("query".into(), string_map(&req.query));
+    m.insert("params".into(), string_map(&req.params));
+    m.insert("rest".into(), Dynamic::from(req.rest.clone()));
+    m.insert("host".into(), Dynamic::from(req.host.clone()));
+    m.insert("host_params".into(), string_map(&req.host_params));
+    m.insert("body".into(), body);
+    Dynamic::from_map(m)
+}
+
+/// The `ctx` map of SDK 1.0 (contract.md, "What a script sees").
+pub fn ctx_map(req: &ExecRequest) -> Dynamic {
+    let s = &req.script;
+    let mut m = Map::new();
+    m.insert("sdk_version".into(), Dynamic::from(SDK_VERSION));
+    m.insert(
+        "execution_id".into(),
+        Dynamic::from(req.execution_id.to_string()),
+    );
+    m.insert(
+        "request_id".into(),
+        Dynamic::from(req.request_id.to_string()),
+    );
+    m.insert("script_id".into(), Dynamic::from(s.id.to_string()));
+    m.insert("app_id".into(), Dynamic::from(s.app_id.to_string()));
+    m.insert("script_name".into(), Dynamic::from(s.name.to_string()));
+    m.insert(
+        "invocation_type".into(),
+        Dynamic::from(req.invocation.type_name()),
+    );
+    match &req.invocation {
+        Invocation::Http(http) => {
+            m.insert("request".into(), request_map(http));
+        }
+    }
+    Dynamic::from_map(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_round_trips_with_fidelity() {
+        let v = json!({"i": 1, "f": 1.5, "whole_float": 2.0, "n": null, "s": "x",
+                       "a": [1, [2, {"b": true}]], "big": 18446744073709551615u64});
+        let back = dynamic_to_json(&json_to_dynamic(&v)).unwrap();
+        assert_eq!(back["i"], json!(1));
+        assert!(back["i"].is_i64());
+        assert!(back["whole_float"].is_f64());
+        assert_eq!(back["f"], json!(1.5));
+        assert_eq!(back["n"], Value::Null);
+        assert_eq!(back["a"], json!([1, [2, {"b": true}]]));
+        assert!(back["big"].is_f64());
+    }
+
+    #[test]
+    fn values_without_a_json_form_are_refused() {
+        let err = dynamic_to_json(&Dynamic::from_float(f64::NAN)).unwrap_err();
+        assert!(err.contains("no JSON form"), "{err}");
+        let fnptr = Dynamic::from(rhai::FnPtr::new("f").unwrap());
+        assert!(dynamic_to_json(&fnptr).unwrap_err().contains("Fn"));
+    }
+}

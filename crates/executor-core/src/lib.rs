@@ -1,0 +1,175 @@
+//! PiCloud's executor: runs Rhai scripts in a sandbox.
+//!
+//! Architecture Invariant: this crate never touches a database. What scripts
+//! can reach beyond Rhai itself arrives as injected traits from
+//! `picloud-shared`.
+//!
+//! [`LocalExecutor`] implements the `ExecutorClient` and `ScriptCompiler`
+//! seams in-process. Compiled ASTs are cached per script version; scripts run
+//! on a pool of large-stack threads (see [`pool`]), never on the async
+//! runtime's threads.
+
+pub mod convert;
+pub mod pool;
+pub mod sandbox;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use picloud_shared::{
+    BoxFuture, Error, ExecOutcome, ExecRequest, ExecStatus, ExecutorClient, Result,
+    SandboxCeilings, Script, ScriptCompiler, ScriptError, ScriptId,
+};
+use rhai::{AST, Dynamic, Scope};
+use tokio::sync::oneshot;
+
+use crate::pool::{Pool, SCRIPT_STACK_SIZE};
+use crate::sandbox::{EngineCache, begin_call, classify, compile};
+
+/// Settings of a [`LocalExecutor`].
+#[derive(Clone, Debug)]
+pub struct ExecutorConfig {
+    /// Script threads. Set to the orchestrator's concurrency cap plus one, so
+    /// an upload's compile check never waits behind running scripts.
+    pub threads: usize,
+    pub ceilings: SandboxCeilings,
+}
+
+/// Runs scripts in this process.
+#[derive(Clone)]
+pub struct LocalExecutor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    engines: EngineCache,
+    asts: RwLock<HashMap<ScriptId, (i64, Arc<AST>)>>,
+    ceilings: SandboxCeilings,
+}
+
+impl LocalExecutor {
+    pub fn new(config: ExecutorConfig) -> Self {
+        LocalExecutor {
+            inner: Arc::new(Inner {
+                pool: Pool::new(config.threads, SCRIPT_STACK_SIZE),
+                engines: EngineCache::default(),
+                asts: RwLock::new(HashMap::new()),
+                ceilings: config.ceilings,
+            }),
+        }
+    }
+
+    /// Runs `f` on a script thread and waits for its answer.
+    async fn on_pool<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> T + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        let inner = Arc::clone(&self.inner);
+        let submitted = self.inner.pool.submit(Box::new(move || {
+            let _ = tx.send(f(&inner));
+        }));
+        if !submitted {
+            return Err(Error::ExecutorUnavailable(
+                "the executor is shutting down".into(),
+            ));
+        }
+        rx.await
+            .map_err(|_| Error::ExecutorUnavailable("a script job failed unexpectedly".into()))
+    }
+}
+
+impl Inner {
+    fn cached_ast(&self, script: &Script) -> Option<Arc<AST>> {
+        let asts = self.asts.read().unwrap_or_else(|p| p.into_inner());
+        match asts.get(&script.id) {
+            Some((version, ast)) if *version == script.version => Some(Arc::clone(ast)),
+            _ => None,
+        }
+    }
+
+    fn compile_and_cache(&self, script: &Script) -> Result<Arc<AST>, ScriptError> {
+        let limits = self.ceilings.resolve(&script.sandbox);
+        let engine = self.engines.get(&limits);
+        let ast = Arc::new(compile(&engine, &script.source)?);
+        self.asts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(script.id, (script.version, Arc::clone(&ast)));
+        Ok(ast)
+    }
+
+    /// Runs one execution on the current (script) thread.
+    fn run(&self, req: &ExecRequest) -> ExecOutcome {
+        let started = Instant::now();
+        let started_at = time::OffsetDateTime::now_utc();
+        let limits = self.ceilings.resolve(&req.script.sandbox);
+        let call = begin_call(started + Duration::from_millis(limits.timeout_ms));
+        let finish = |status, value, error| ExecOutcome {
+            status,
+            value,
+            error,
+            logs: call.take_logs(),
+            started_at,
+            duration: started.elapsed(),
+        };
+
+        // Normally warm: the manager compiles each version when it is saved.
+        let ast = match self.cached_ast(&req.script) {
+            Some(ast) => ast,
+            None => match self.compile_and_cache(&req.script) {
+                Ok(ast) => ast,
+                Err(e) => return finish(ExecStatus::Error, None, Some(e)),
+            },
+        };
+        let engine = self.engines.get(&limits);
+        let mut scope = Scope::new();
+        scope.push("ctx", convert::ctx_map(req));
+        let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast);
+        match result {
+            Ok(value) => match convert::dynamic_to_json(&value) {
+                Ok(json) => finish(ExecStatus::Ok, Some(json), None),
+                Err(e) => finish(
+                    ExecStatus::Error,
+                    None,
+                    Some(ScriptError::new(
+                        "invalid_response",
+                        format!("the return value cannot be sent: {e}"),
+                    )),
+                ),
+            },
+            Err(err) => {
+                let (status, error) = classify(&err, &limits);
+                finish(status, None, Some(error))
+            }
+        }
+        // The scope and the result (possibly deeply nested values) are dropped
+        // here, on the script thread's large stack.
+    }
+}
+
+impl ExecutorClient for LocalExecutor {
+    fn execute(&self, request: ExecRequest) -> BoxFuture<'_, Result<ExecOutcome>> {
+        Box::pin(self.on_pool(move |inner| inner.run(&request)))
+    }
+}
+
+impl ScriptCompiler for LocalExecutor {
+    fn compile(&self, script: Arc<Script>) -> BoxFuture<'_, Result<(), ScriptError>> {
+        Box::pin(async move {
+            self.on_pool(move |inner| inner.compile_and_cache(&script).map(drop))
+                .await
+                .map_err(|e| ScriptError::new("compile_error", e.to_string()))?
+        })
+    }
+
+    fn forget(&self, id: ScriptId) {
+        self.inner
+            .asts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+}

@@ -1,0 +1,156 @@
+//! A pool of script threads with large stacks.
+//!
+//! Rhai evaluates by recursion: deep data (an array nested in itself) and
+//! deep calls use native stack, and overflowing it aborts the process. Script
+//! work therefore never runs on the async runtime's threads (2 MiB stacks) but
+//! here, on threads whose stack size is chosen so the deepest nesting the
+//! sandbox ceilings allow provably fits (see tests/sandbox.rs).
+//!
+//! Threads start on demand, up to a maximum, and idle ones block on a condvar
+//! with no timeout: an idle pool makes no wake-ups.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The stack size of script threads: 64 MiB, enough for the deepest nesting
+/// the ceilings allow (10,000 levels; 16 MiB overflowed there). Only touched pages count
+/// towards memory use; the address space is reserved, not committed.
+pub const SCRIPT_STACK_SIZE: usize = 64 << 20;
+
+pub struct Pool {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    available: Condvar,
+    max_threads: usize,
+    stack_size: usize,
+}
+
+struct State {
+    queue: VecDeque<Job>,
+    threads: usize,
+    idle: usize,
+    shutdown: bool,
+}
+
+impl Pool {
+    pub fn new(max_threads: usize, stack_size: usize) -> Self {
+        Pool {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    threads: 0,
+                    idle: 0,
+                    shutdown: false,
+                }),
+                available: Condvar::new(),
+                max_threads: max_threads.max(1),
+                stack_size,
+            }),
+        }
+    }
+
+    /// Queues a job; it runs as soon as a thread is free. Returns false when
+    /// the pool is shutting down (the job is dropped).
+    pub fn submit(&self, job: Job) -> bool {
+        let mut state = lock(&self.shared.state);
+        if state.shutdown {
+            return false;
+        }
+        state.queue.push_back(job);
+        // Start a thread when there are more queued jobs than idle threads to
+        // take them (idle threads already signalled still count as idle).
+        if state.queue.len() > state.idle && state.threads < self.shared.max_threads {
+            let shared = Arc::clone(&self.shared);
+            let spawned = std::thread::Builder::new()
+                .name("picloud-script".to_owned())
+                .stack_size(self.shared.stack_size)
+                .spawn(move || worker(shared));
+            match spawned {
+                Ok(_) => state.threads += 1,
+                Err(e) => tracing::error!(error = %e, "could not start a script thread"),
+            }
+        }
+        drop(state);
+        self.shared.available.notify_one();
+        true
+    }
+
+    /// Number of threads started so far (for tests and metrics).
+    pub fn threads(&self) -> usize {
+        lock(&self.shared.state).threads
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        lock(&self.shared.state).shutdown = true;
+        self.shared.available.notify_all();
+    }
+}
+
+fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    // A job never runs while holding the lock, so poisoning cannot leave the
+    // state half-updated; carry on with it.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn worker(shared: Arc<Shared>) {
+    loop {
+        let job = {
+            let mut state = lock(&shared.state);
+            loop {
+                if let Some(job) = state.queue.pop_front() {
+                    break job;
+                }
+                if state.shutdown {
+                    state.threads -= 1;
+                    return;
+                }
+                state.idle += 1;
+                state = shared
+                    .available
+                    .wait(state)
+                    .unwrap_or_else(|p| p.into_inner());
+                state.idle -= 1;
+            }
+        };
+        // A panicking job must not take the thread (and its queue) down.
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+            tracing::error!("a script job panicked; the thread carries on");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn runs_jobs_on_big_stacks_and_survives_panics() {
+        let pool = Pool::new(2, SCRIPT_STACK_SIZE);
+        let (tx, rx) = mpsc::channel();
+        let tx2 = tx.clone();
+        assert!(pool.submit(Box::new(|| panic!("boom"))));
+        assert!(pool.submit(Box::new(move || {
+            // 8 MiB on the stack would overflow a default 2 MiB thread.
+            let big = [1u8; 8 << 20];
+            tx.send(
+                std::hint::black_box(&big)
+                    .iter()
+                    .map(|&b| b as usize)
+                    .sum::<usize>(),
+            )
+            .unwrap();
+        })));
+        assert_eq!(rx.recv().unwrap(), 8 << 20);
+        assert!(pool.submit(Box::new(move || tx2.send(1).unwrap())));
+        assert_eq!(rx.recv().unwrap(), 1);
+        assert!(pool.threads() <= 2);
+    }
+}

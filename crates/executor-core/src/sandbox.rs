@@ -1,0 +1,414 @@
+//! The hardened Rhai engine: limits, the deadline, the refused features, the
+//! `log` namespace, and how Rhai's errors map to PiCloud's statuses.
+//!
+//! Every guard here answers one of the escapes listed in the design's
+//! rhai-notes.md; tests/sandbox.rs has a test for each.
+
+use std::cell::{Cell, RefCell};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use picloud_shared::{ExecStatus, LogEntry, LogLevel, SandboxLimits, ScriptError};
+use rhai::module_resolvers::DummyModuleResolver;
+use rhai::packages::{Package, StandardPackage};
+use rhai::{Dynamic, Engine, EvalAltResult, INT, Module, OptimizationLevel, Position, Shared};
+
+use crate::convert::dynamic_to_json;
+
+/// Fixed limits that scripts cannot override.
+pub mod fixed {
+    /// Variables alive in one scope (a bound on memory: variables × string size).
+    pub const MAX_VARIABLES: usize = 512;
+    /// Functions a script may define.
+    pub const MAX_FUNCTIONS: usize = 512;
+    /// `let`, `const` and `for` declarations in one source. Rhai's compile time
+    /// grows with the square of the declared names and cannot be interrupted,
+    /// so this bounds compile time (see rhai-notes.md).
+    pub const MAX_DECLARATIONS: usize = 4_000;
+    /// `log::*` entries kept per execution.
+    pub const MAX_LOG_ENTRIES: usize = 1_000;
+    /// Bytes of log messages and data kept per execution.
+    pub const MAX_LOG_BYTES: usize = 256 << 10;
+    /// Bytes of one log message; longer ones are cut.
+    pub const MAX_LOG_MESSAGE: usize = 8 << 10;
+    /// Nesting of a value converted to JSON (return values, log data).
+    pub const MAX_JSON_DEPTH: usize = 256;
+}
+
+/// What the current execution on this thread has collected.
+struct CallState {
+    deadline: Instant,
+    next_clock_check: u64,
+    logs: Vec<LogEntry>,
+    log_bytes: usize,
+    logs_dropped: usize,
+}
+
+thread_local! {
+    static CALL: RefCell<Option<CallState>> = const { RefCell::new(None) };
+    static DEADLINE_PASSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// How often (in operations) the clock is read: reading it on every operation
+/// costs 20–30% on call-heavy scripts, while reading it too rarely lets
+/// expensive operations (cloning deeply nested data) overrun the deadline.
+const CLOCK_EVERY: u64 = 16;
+
+/// The value `on_progress` terminates a script with when its time is up.
+const TIMEOUT_TOKEN: &str = "picloud:timeout";
+
+/// Starts an execution's per-thread state. The returned guard clears it.
+pub(crate) fn begin_call(deadline: Instant) -> CallGuard {
+    CALL.with(|c| {
+        *c.borrow_mut() = Some(CallState {
+            deadline,
+            next_clock_check: CLOCK_EVERY,
+            logs: Vec::new(),
+            log_bytes: 0,
+            logs_dropped: 0,
+        })
+    });
+    DEADLINE_PASSED.with(|d| d.set(false));
+    CallGuard
+}
+
+pub(crate) struct CallGuard;
+
+impl CallGuard {
+    /// The logs collected, with a closing note if some were dropped.
+    pub(crate) fn take_logs(&self) -> Vec<LogEntry> {
+        CALL.with(|c| {
+            let mut state = c.borrow_mut();
+            let Some(state) = state.as_mut() else {
+                return Vec::new();
+            };
+            let mut logs = std::mem::take(&mut state.logs);
+            if state.logs_dropped > 0 {
+                logs.push(LogEntry {
+                    level: LogLevel::Warn,
+                    message: format!(
+                        "{} more log entries were dropped: an execution keeps at most {} entries and {} bytes",
+                        state.logs_dropped,
+                        fixed::MAX_LOG_ENTRIES,
+                        fixed::MAX_LOG_BYTES
+                    ),
+                    data: None,
+                    at: time::OffsetDateTime::now_utc(),
+                });
+            }
+            logs
+        })
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        CALL.with(|c| c.borrow_mut().take());
+    }
+}
+
+fn progress(ops: u64) -> Option<Dynamic> {
+    CALL.with(|c| {
+        let mut state = c.borrow_mut();
+        let state = state.as_mut()?;
+        if ops < state.next_clock_check {
+            return None;
+        }
+        state.next_clock_check = ops + CLOCK_EVERY;
+        if Instant::now() >= state.deadline {
+            DEADLINE_PASSED.with(|d| d.set(true));
+            Some(Dynamic::from(TIMEOUT_TOKEN))
+        } else {
+            None
+        }
+    })
+}
+
+fn push_log(
+    level: LogLevel,
+    message: Dynamic,
+    data: Option<Dynamic>,
+) -> Result<(), Box<EvalAltResult>> {
+    let mut message = if message.is_string() {
+        message.into_string().unwrap_or_default()
+    } else {
+        message.to_string()
+    };
+    if message.len() > fixed::MAX_LOG_MESSAGE {
+        let mut cut = fixed::MAX_LOG_MESSAGE;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    let data = match data {
+        None => None,
+        Some(d) => Some(dynamic_to_json(&d).map_err(|e| format!("log data: {e}"))?),
+    };
+    let size = message.len() + data.as_ref().map_or(0, |d| d.to_string().len());
+    CALL.with(|c| {
+        let mut state = c.borrow_mut();
+        let Some(state) = state.as_mut() else { return };
+        if state.logs.len() >= fixed::MAX_LOG_ENTRIES
+            || state.log_bytes + size > fixed::MAX_LOG_BYTES
+        {
+            state.logs_dropped += 1;
+            return;
+        }
+        state.log_bytes += size;
+        state.logs.push(LogEntry {
+            level,
+            message,
+            data,
+            at: time::OffsetDateTime::now_utc(),
+        });
+    });
+    Ok(())
+}
+
+/// The `log` namespace: `log::trace|info|warn|error(message[, data])`.
+fn log_module() -> Shared<Module> {
+    static MODULE: OnceLock<Shared<Module>> = OnceLock::new();
+    MODULE
+        .get_or_init(|| {
+            let mut m = Module::new();
+            for (name, level) in [
+                ("trace", LogLevel::Trace),
+                ("info", LogLevel::Info),
+                ("warn", LogLevel::Warn),
+                ("error", LogLevel::Error),
+            ] {
+                m.set_native_fn(name, move |msg: Dynamic| push_log(level, msg, None));
+                m.set_native_fn(name, move |msg: Dynamic, data: Dynamic| {
+                    push_log(level, msg, Some(data))
+                });
+            }
+            m.build_index();
+            m.into()
+        })
+        .clone()
+}
+
+/// Rhai's standard library, built once and shared by every engine.
+fn std_module() -> Shared<Module> {
+    static MODULE: OnceLock<Shared<Module>> = OnceLock::new();
+    MODULE
+        .get_or_init(|| StandardPackage::new().as_shared_module())
+        .clone()
+}
+
+/// Replacements for built-ins that escape the sandbox. Registered after the
+/// standard library, so they shadow it.
+fn overrides_module() -> Shared<Module> {
+    static MODULE: OnceLock<Shared<Module>> = OnceLock::new();
+    MODULE
+        .get_or_init(|| {
+            let mut m = Module::new();
+            // Rhai's `sleep` blocks the thread where `on_progress` cannot
+            // interrupt it, and `sleep(1e300)` panics: scripts cannot sleep.
+            let refuse = "sleep() is not available in PiCloud scripts";
+            m.set_native_fn("sleep", move |_: INT| -> Result<(), Box<EvalAltResult>> {
+                Err(refuse.into())
+            });
+            m.set_native_fn(
+                "sleep",
+                move |_: rhai::FLOAT| -> Result<(), Box<EvalAltResult>> { Err(refuse.into()) },
+            );
+            m.build_index();
+            m.into()
+        })
+        .clone()
+}
+
+/// Builds an engine for one set of limits. Cheap (no standard library is
+/// built here); the executor caches one per distinct set of limits.
+pub fn build_engine(limits: &SandboxLimits) -> Engine {
+    let mut e = Engine::new_raw();
+    e.register_global_module(std_module());
+    e.register_global_module(overrides_module());
+    e.register_static_module("log", log_module());
+
+    // `import` is refused at compile time; no resolver and no modules back it up.
+    e.set_module_resolver(DummyModuleResolver::new());
+    e.set_max_modules(0);
+    e.disable_symbol("import");
+    // `eval` would bring unbounded compile work back to run time.
+    e.disable_symbol("eval");
+    // print and debug are accepted and print nothing.
+    e.on_print(|_| {});
+    e.on_debug(|_, _, _| {});
+    // Keep Simple: Full calls registered functions with constant arguments
+    // at compile time.
+    e.set_optimization_level(OptimizationLevel::Simple);
+    // Undefined variables are reported at upload (the compile scope has `ctx`).
+    e.set_strict_variables(true);
+    // One interner per engine is a lock shared by every concurrent call.
+    e.set_max_strings_interned(0);
+
+    let usize_of = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    e.set_max_operations(limits.max_operations);
+    e.set_max_call_levels(usize_of(limits.max_call_levels));
+    e.set_max_expr_depths(
+        usize_of(limits.max_expr_depth),
+        usize_of(limits.max_expr_depth),
+    );
+    e.set_max_string_size(usize_of(limits.max_string_size));
+    e.set_max_array_size(usize_of(limits.max_array_size));
+    e.set_max_map_size(usize_of(limits.max_map_size));
+    e.set_max_variables(fixed::MAX_VARIABLES);
+    e.set_max_functions(fixed::MAX_FUNCTIONS);
+    e.on_progress(progress);
+    e
+}
+
+/// Counts declarations without a full parse: whole-word `let`, `const` and
+/// `for` anywhere (inside strings and comments too, which only errs on the
+/// safe side).
+pub fn count_declarations(source: &str) -> usize {
+    let bytes = source.as_bytes();
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut count = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if is_ident(bytes[i]) {
+            let start = i;
+            while i < bytes.len() && is_ident(bytes[i]) {
+                i += 1;
+            }
+            if matches!(&bytes[start..i], b"let" | b"const" | b"for") {
+                count += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    count
+}
+
+/// Compiles a source with the engine it will run on.
+pub fn compile(engine: &Engine, source: &str) -> Result<rhai::AST, ScriptError> {
+    let declarations = count_declarations(source);
+    if declarations > fixed::MAX_DECLARATIONS {
+        return Err(ScriptError::new(
+            "compile_error",
+            format!(
+                "the script declares {declarations} variables (let, const, for); at most {} are allowed",
+                fixed::MAX_DECLARATIONS
+            ),
+        ));
+    }
+    let mut scope = rhai::Scope::new();
+    scope.push("ctx", Dynamic::UNIT);
+    engine.compile_with_scope(&scope, source).map_err(|e| {
+        let mut err = ScriptError::new("compile_error", e.err_type().to_string());
+        set_position(&mut err, e.position());
+        err
+    })
+}
+
+fn set_position(err: &mut ScriptError, pos: Position) {
+    if let (Some(line), Some(col)) = (pos.line(), pos.position()) {
+        err.line = u32::try_from(line).ok();
+        err.column = u32::try_from(col).ok();
+    } else if let Some(line) = pos.line() {
+        err.line = u32::try_from(line).ok();
+    }
+}
+
+/// Maps a Rhai runtime error to PiCloud's status and error.
+pub fn classify(err: &EvalAltResult, limits: &SandboxLimits) -> (ExecStatus, ScriptError) {
+    let inner = err.unwrap_inner();
+    // The innermost error has the real position (inside a function).
+    let pos = if inner.position().is_none() {
+        err.position()
+    } else {
+        inner.position()
+    };
+    let (status, code, message) = match inner {
+        EvalAltResult::ErrorTerminated(token, _)
+            if token.clone().into_string().ok().as_deref() == Some(TIMEOUT_TOKEN) =>
+        {
+            (
+                ExecStatus::Timeout,
+                "timeout",
+                format!("the script ran longer than {} ms", limits.timeout_ms),
+            )
+        }
+        EvalAltResult::ErrorTooManyOperations(_) => (
+            ExecStatus::LimitExceeded,
+            "limit_exceeded",
+            format!(
+                "the script ran more than {} operations",
+                limits.max_operations
+            ),
+        ),
+        EvalAltResult::ErrorStackOverflow(_) => (
+            ExecStatus::LimitExceeded,
+            "limit_exceeded",
+            format!(
+                "function calls nested deeper than {} levels",
+                limits.max_call_levels
+            ),
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) => (
+            ExecStatus::LimitExceeded,
+            "limit_exceeded",
+            format!("{what} grew past the sandbox limit"),
+        ),
+        EvalAltResult::ErrorTooManyVariables(_) => (
+            ExecStatus::LimitExceeded,
+            "limit_exceeded",
+            format!("more than {} variables in scope", fixed::MAX_VARIABLES),
+        ),
+        EvalAltResult::ErrorTooManyModules(_) => (
+            ExecStatus::LimitExceeded,
+            "limit_exceeded",
+            "modules cannot be loaded".to_owned(),
+        ),
+        EvalAltResult::ErrorRuntime(value, _) => (
+            ExecStatus::Error,
+            "script_error",
+            if value.is_string() {
+                value.clone().into_string().unwrap_or_default()
+            } else {
+                value.to_string()
+            },
+        ),
+        other => (ExecStatus::Error, "script_error", other.to_string()),
+    };
+    let mut e = ScriptError::new(code, strip_position(&message));
+    set_position(&mut e, pos);
+    (status, e)
+}
+
+/// Rhai appends " (line L, position P)" to some messages; the position is
+/// reported in its own fields.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" (line ") {
+        Some(i) if message.ends_with(')') => message[..i].to_owned(),
+        _ => message.to_owned(),
+    }
+}
+
+/// A shared engine per distinct set of limits.
+#[derive(Default)]
+pub struct EngineCache {
+    engines: std::sync::RwLock<std::collections::HashMap<SandboxLimits, Arc<Engine>>>,
+}
+
+impl EngineCache {
+    pub fn get(&self, limits: &SandboxLimits) -> Arc<Engine> {
+        if let Some(e) = self
+            .engines
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(limits)
+        {
+            return Arc::clone(e);
+        }
+        let engine = Arc::new(build_engine(limits));
+        let mut engines = self.engines.write().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(engines.entry(*limits).or_insert(engine))
+    }
+}

@@ -1,0 +1,258 @@
+//! The admin API (`/api/v1/admin/...`): the manager's HTTP surface. Handlers
+//! parse, call the service, and shape the answer; the decisions live in
+//! [`crate::service`].
+
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use picloud_shared::api_error::{ApiError, ErrorCode};
+use picloud_shared::{SandboxOverrides, Script, ScriptId, ScriptName};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::SESSION_COOKIE;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::repo::User;
+use crate::service::{Manager, NewScript, ScriptChange};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The admin routes, relative to the API prefix (`/admin/...`).
+pub fn admin_router(manager: Arc<Manager>) -> Router {
+    Router::new()
+        .route("/admin/auth/login", post(login))
+        .route("/admin/auth/logout", post(logout))
+        .route("/admin/auth/me", get(me))
+        .route("/admin/scripts", post(create_script).get(list_scripts))
+        .route(
+            "/admin/scripts/{id}",
+            get(get_script).put(update_script).delete(delete_script),
+        )
+        .route("/admin/scripts/{id}/executions", get(list_executions))
+        .with_state(manager)
+}
+
+/// An authenticated caller: a valid session from the `Authorization: Bearer`
+/// header or the session cookie.
+pub struct Caller {
+    pub user: User,
+    pub token: String,
+}
+
+fn bearer_or_cookie(headers: &HeaderMap) -> Option<String> {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, token) = v.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+impl<S> FromRequestParts<S> for Caller
+where
+    Arc<Manager>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let manager = Arc::<Manager>::from_ref(state);
+        let unauthorized = || {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "sign in first: send Authorization: Bearer <token> or the session cookie",
+            )
+        };
+        let token = bearer_or_cookie(&parts.headers).ok_or_else(unauthorized)?;
+        if token.is_empty() || token.len() > 256 {
+            return Err(unauthorized());
+        }
+        match manager.authenticate(&token).await? {
+            Some(user) => Ok(Caller { user, token }),
+            None => Err(unauthorized()),
+        }
+    }
+}
+
+// ----- auth -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+fn session_cookie(manager: &Manager, value: &str, max_age_secs: u64) -> HeaderValue {
+    let secure = if manager.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}"
+    );
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+async fn login(
+    State(m): State<Arc<Manager>>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<Response> {
+    let (token, expires_at, user) = m.login(&body.username, &body.password).await?;
+    let cookie = session_cookie(&m, &token, m.config.session_ttl.as_secs());
+    let expires = expires_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(ApiError::internal)?;
+    let body = json!({ "token": token, "expires_at": expires, "user": user });
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+async fn logout(State(m): State<Arc<Manager>>, caller: Caller) -> ApiResult<Response> {
+    m.logout(&caller.token).await?;
+    let cookie = session_cookie(&m, "", 0);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+async fn me(caller: Caller) -> Json<serde_json::Value> {
+    // Per-app roles arrive with memberships; an instance admin has every right.
+    Json(json!({ "user": caller.user, "roles": [] }))
+}
+
+// ----- scripts -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateScriptBody {
+    name: String,
+    source: String,
+    app: Option<String>,
+    description: Option<String>,
+    sandbox: Option<SandboxOverrides>,
+}
+
+fn parse_name(name: &str) -> ApiResult<ScriptName> {
+    ScriptName::parse(name).map_err(|e| ApiError::new(ErrorCode::InvalidName, e.to_string()))
+}
+
+async fn create_script(
+    State(m): State<Arc<Manager>>,
+    _caller: Caller,
+    ApiJson(body): ApiJson<CreateScriptBody>,
+) -> ApiResult<(StatusCode, Json<Script>)> {
+    let name = parse_name(&body.name)?;
+    let script = m
+        .create_script(NewScript {
+            name,
+            source: body.source,
+            app: body.app,
+            description: body.description,
+            sandbox: body.sandbox,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(script)))
+}
+
+#[derive(Deserialize)]
+struct AppQuery {
+    app: Option<String>,
+}
+
+async fn list_scripts(
+    State(m): State<Arc<Manager>>,
+    _caller: Caller,
+    ApiQuery(q): ApiQuery<AppQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let items = m.scripts(q.app.as_deref()).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn get_script(
+    State(m): State<Arc<Manager>>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<ScriptId>,
+) -> ApiResult<Json<Script>> {
+    Ok(Json(m.script(id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateScriptBody {
+    source: Option<String>,
+    description: Option<String>,
+    sandbox: Option<SandboxOverrides>,
+}
+
+async fn update_script(
+    State(m): State<Arc<Manager>>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<ScriptId>,
+    ApiJson(body): ApiJson<UpdateScriptBody>,
+) -> ApiResult<Json<Script>> {
+    if body.source.is_none() && body.description.is_none() && body.sandbox.is_none() {
+        return Err(ApiError::bad_request(
+            "nothing to change: send any of source, description, sandbox",
+        ));
+    }
+    let script = m
+        .update_script(
+            id,
+            ScriptChange {
+                source: body.source,
+                description: body.description,
+                sandbox: body.sandbox,
+            },
+        )
+        .await?;
+    Ok(Json(script))
+}
+
+async fn delete_script(
+    State(m): State<Arc<Manager>>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<ScriptId>,
+) -> ApiResult<StatusCode> {
+    m.delete_script(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExecutionsQuery {
+    limit: Option<u32>,
+}
+
+/// Executions listed per page at most.
+pub const MAX_EXECUTIONS_LIMIT: u32 = 1000;
+
+async fn list_executions(
+    State(m): State<Arc<Manager>>,
+    _caller: Caller,
+    ApiPath(id): ApiPath<ScriptId>,
+    ApiQuery(q): ApiQuery<ExecutionsQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=MAX_EXECUTIONS_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_EXECUTIONS_LIMIT}"
+        )));
+    }
+    let items = m.executions(id, limit).await?;
+    Ok(Json(json!({ "items": items })))
+}

@@ -1,0 +1,98 @@
+//! Admin authentication: argon2id password hashes, opaque session tokens
+//! stored only as SHA-256 hashes, a sliding session lifetime.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine as _;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// Session tokens start with this, so a leaked one is recognisable.
+pub const SESSION_TOKEN_PREFIX: &str = "pcs_";
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "picloud_session";
+/// Passwords shorter than this are refused.
+pub const MIN_PASSWORD_LEN: usize = 8;
+/// Longer ones too: argon2 hashes all of it, and nobody types 1 KiB.
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+pub fn check_password_rules(password: &str) -> Result<()> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_LEN || password.len() > MAX_PASSWORD_LEN {
+        return Err(Error::invalid(
+            picloud_shared::api_error::ErrorCode::BadRequest,
+            format!("passwords must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} bytes long"),
+        ));
+    }
+    Ok(())
+}
+
+/// Hashes a password with argon2id (default parameters). CPU-heavy: call
+/// from a blocking thread.
+pub fn hash_password(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("hashing a password: {e}")))
+}
+
+/// Checks a password against a stored hash. With no hash (unknown user) it
+/// checks against a fixed one, so both cases take the same time.
+pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash_password("not a real password").unwrap_or_default());
+    let hash = stored.unwrap_or(dummy);
+    let ok = PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    ok && stored.is_some()
+}
+
+/// A new random session token and the hash that is stored for it.
+pub fn new_session_token() -> (String, Vec<u8>) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = format!(
+        "{SESSION_TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_and_hashes_are_argon2id() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password(Some(&h), "correct horse"));
+        assert!(!verify_password(Some(&h), "wrong horse"));
+        assert!(!verify_password(None, "correct horse"));
+    }
+
+    #[test]
+    fn tokens_are_random_and_only_their_hash_is_kept() {
+        let (a, ha) = new_session_token();
+        let (b, _) = new_session_token();
+        assert_ne!(a, b);
+        assert!(a.starts_with(SESSION_TOKEN_PREFIX));
+        assert_eq!(ha, token_hash(&a));
+        assert_eq!(ha.len(), 32);
+    }
+}

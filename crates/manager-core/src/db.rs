@@ -1,0 +1,187 @@
+//! The database: embedded SQLite (default) or PostgreSQL, both through sqlx,
+//! with one numbered migrations folder per backend holding the same steps.
+//!
+//! Queries are written once, with `$N` placeholders, which both backends
+//! accept; [`with_db!`] expands a query body for each pool type so it is
+//! type-checked against both.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::error::{Error, Result};
+
+pub static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+pub static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The schema version this build expects: the latest migration step. Equal
+/// on both backends (tests/migrations.rs checks it).
+pub fn schema_version() -> i64 {
+    SQLITE_MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Where the data lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbTarget {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DbTarget {
+    /// From `DATABASE_URL` (if set) and the data directory.
+    pub fn from_settings(database_url: Option<&str>, data_dir: &Path) -> Result<Self, String> {
+        match database_url {
+            None | Some("") => Ok(DbTarget::Sqlite(data_dir.join("picloud.db"))),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(DbTarget::Postgres(url.to_owned()))
+            }
+            Some(url) if url.starts_with("sqlite://") => {
+                let path = url.trim_start_matches("sqlite://");
+                let path = path.split('?').next().unwrap_or(path);
+                if path.is_empty() {
+                    return Err("DATABASE_URL sqlite:// needs a file path".into());
+                }
+                Ok(DbTarget::Sqlite(PathBuf::from(path)))
+            }
+            Some(_) => {
+                Err("DATABASE_URL must start with postgres://, postgresql:// or sqlite://".into())
+            }
+        }
+    }
+
+    /// Says where, without a password.
+    pub fn describe(&self) -> String {
+        match self {
+            DbTarget::Sqlite(p) => format!("SQLite at {}", p.display()),
+            DbTarget::Postgres(url) => match PgConnectOptions::from_str(url) {
+                Ok(o) => format!(
+                    "PostgreSQL at {}:{}/{}",
+                    o.get_host(),
+                    o.get_port(),
+                    o.get_database().unwrap_or("")
+                ),
+                Err(_) => "PostgreSQL".to_owned(),
+            },
+        }
+    }
+}
+
+/// A connection pool to one of the two backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to whichever pool `$db` holds. The body is
+/// compiled once per backend.
+#[macro_export]
+macro_rules! with_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+impl Db {
+    /// Connects, creating the SQLite file (and its directory) if needed.
+    /// Pools have no idle or lifetime reapers: an idle server makes no
+    /// wake-ups.
+    pub async fn connect(target: &DbTarget) -> Result<Db> {
+        match target {
+            DbTarget::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        Error::Startup(format!(
+                            "failed to create the data directory {}: {e}",
+                            dir.display()
+                        ))
+                    })?;
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // FULL: an acknowledged write survives a power cut too.
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .min_connections(0)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| {
+                        Error::Startup(format!(
+                            "failed to open the SQLite database {}: {e}",
+                            path.display()
+                        ))
+                    })?;
+                Ok(Db::Sqlite(pool))
+            }
+            DbTarget::Postgres(url) => {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|e| Error::Startup(format!("DATABASE_URL is not valid: {e}")))?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .min_connections(0)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| {
+                        Error::Startup(format!("failed to connect to {}: {e}", target.describe()))
+                    })?;
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    /// Applies the migrations this build knows. A database written by a
+    /// newer PiCloud (a step this build lacks) is refused.
+    pub async fn migrate(&self) -> Result<()> {
+        let result = match self {
+            Db::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await,
+            Db::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await,
+        };
+        result.map_err(|e| match e {
+            sqlx::migrate::MigrateError::VersionMissing(v) => Error::Startup(format!(
+                "the database has schema step {v}, which this PiCloud (schema {}) does not know: it was written by a newer version",
+                schema_version()
+            )),
+            other => Error::Startup(format!("failed to migrate the database: {other}")),
+        })
+    }
+
+    /// The latest schema step applied to this database.
+    pub async fn applied_schema_version(&self) -> Result<i64> {
+        const SQL: &str = "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
+        let v: i64 = with_db!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await)?;
+        Ok(v)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}

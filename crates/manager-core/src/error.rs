@@ -1,0 +1,64 @@
+//! The manager's error type, and how each case answers over HTTP.
+
+use picloud_shared::ScriptError;
+use picloud_shared::api_error::{ApiError, ErrorCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Start-up cannot go on (bad data dir, unreachable database, ...).
+    #[error("{0}")]
+    Startup(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    /// The caller's mistake, with the API code that names it.
+    #[error("{message}")]
+    Invalid { code: ErrorCode, message: String },
+    #[error("compile error: {}", .0.describe())]
+    Compile(ScriptError),
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Is this database error a unique-constraint violation?
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        match e {
+            Error::NotFound(what) => ApiError::not_found(what),
+            Error::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
+            Error::Invalid { code, message } => ApiError::new(code, message),
+            Error::Compile(err) => {
+                let mut e = ApiError::from_script(&err);
+                e.code = ErrorCode::CompileError;
+                e
+            }
+            Error::InvalidCredentials => ApiError::new(
+                ErrorCode::InvalidCredentials,
+                "invalid username or password",
+            ),
+            other @ (Error::Startup(_) | Error::Db(_) | Error::Internal(_)) => {
+                ApiError::internal(other)
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The execution-record writer: records leave the request path through a
+//! bounded channel and are written in batches by one background task, with
+//! a retention bound per script. It waits on the channel: no timers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use picloud_shared::{ExecutionRecord, ExecutionSink};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::Db;
+
+/// Records waiting to be written; past this, new ones are dropped (and
+/// counted in the log) rather than slowing requests down.
+pub const QUEUE_CAPACITY: usize = 10_000;
+/// Records written in one transaction at most.
+pub const BATCH_SIZE: usize = 256;
+
+enum Msg {
+    Record(Box<ExecutionRecord>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The sending side; cheap to clone.
+#[derive(Clone)]
+pub struct ExecutionWriter {
+    tx: mpsc::Sender<Msg>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl ExecutionWriter {
+    /// Starts the writer task. `keep` is the number of records kept per script.
+    pub fn spawn(db: Db, keep: u32) -> ExecutionWriter {
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(run(db, keep, rx));
+        ExecutionWriter {
+            tx,
+            dropped: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Waits until every record queued before this call is written.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+impl ExecutionSink for ExecutionWriter {
+    fn record(&self, record: ExecutionRecord) {
+        if self.tx.try_send(Msg::Record(Box::new(record))).is_err() {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            // Log the 1st, 2nd, 4th, 8th, ... drop: visible, never a flood.
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    dropped = n,
+                    "execution records are arriving faster than they can be written; dropping some"
+                );
+            }
+        }
+    }
+}
+
+async fn run(db: Db, keep: u32, mut rx: mpsc::Receiver<Msg>) {
+    let mut batch: Vec<ExecutionRecord> = Vec::with_capacity(BATCH_SIZE);
+    let mut flushes = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Record(r) => batch.push(*r),
+                Msg::Flush(done) => flushes.push(done),
+            }
+            if batch.len() < BATCH_SIZE {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            write(&db, &batch, keep).await;
+            batch.clear();
+        }
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn write(db: &Db, batch: &[ExecutionRecord], keep: u32) {
+    if let Err(e) = db.insert_executions(batch, keep).await {
+        // One bad record must not lose the batch: retry one by one.
+        tracing::warn!(error = %e, "writing a batch of execution records failed; retrying one by one");
+        for r in batch {
+            if let Err(e) = db.insert_executions(std::slice::from_ref(r), keep).await {
+                tracing::error!(error = %e, execution = %r.id, "dropping an execution record");
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Extractors whose rejections are `ApiError`s, so a malformed body, path or
+//! query gets the same JSON error shape as everything else.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use picloud_shared::api_error::{ApiError, ErrorCode};
+use serde::de::DeserializeOwned;
+
+/// A JSON body.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    match r {
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "the body must be JSON, with Content-Type: application/json",
+        ),
+        JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                "the request body is over the limit (PICLOUD_MAX_BODY_BYTES)",
+            )
+        }
+        JsonRejection::JsonDataError(e) => ApiError::bad_request(format!(
+            "the JSON body does not fit: {}",
+            std::error::Error::source(&e).map_or_else(|| e.body_text(), |s| s.to_string())
+        )),
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(format!(
+            "the body is not valid JSON: {}",
+            std::error::Error::source(&e).map_or_else(|| e.body_text(), |s| s.to_string())
+        )),
+        other => ApiError::bad_request(other.body_text()),
+    }
+}
+
+/// Path parameters; a malformed id is a 400 `invalid_id`.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::new(
+                ErrorCode::InvalidId,
+                format!("a path parameter is not valid: {}", e.body_text()),
+            )),
+            Err(other) => Err(ApiError::bad_request(other.body_text())),
+        }
+    }
+}
+
+/// A query string.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::bad_request(
+                format!("the query string is not valid: {}", e.body_text()),
+            )),
+            Err(other) => Err(ApiError::bad_request(other.body_text())),
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! PiCloud's manager: the control plane. Storage (SQLite or PostgreSQL),
+//! admin authentication, scripts and their execution records, and the admin
+//! API as an axum `Router`.
+//!
+//! Architecture Invariant: the manager is the only service that writes to
+//! the database. The data plane reads scripts through the `ScriptResolver`
+//! seam ([`service::Resolver`]) and hands records to the `ExecutionSink`
+//! seam ([`executions::ExecutionWriter`]).
+
+pub mod api;
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod executions;
+pub mod extract;
+pub mod repo;
+pub mod service;
+
+pub use db::{Db, DbTarget, schema_version};
+pub use error::{Error, Result};
+pub use executions::ExecutionWriter;
+pub use service::{Manager, ManagerConfig, Resolver};

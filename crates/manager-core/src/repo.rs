@@ -1,0 +1,403 @@
+//! Queries, written once for both backends (see [`crate::db`]).
+
+use picloud_shared::{
+    AppId, ExecStatus, ExecutionRecord, LogEntry, SandboxOverrides, Script, ScriptId, ScriptName,
+    UserId,
+};
+use serde::Serialize;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::db::Db;
+use crate::error::{Error, Result, is_unique_violation};
+use crate::with_db;
+
+/// The id the first migration gives the `default` app.
+pub const DEFAULT_APP_ID: AppId = AppId(Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0000));
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct App {
+    pub id: AppId,
+    pub name: String,
+    pub description: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct AppRow {
+    id: Uuid,
+    name: String,
+    description: String,
+    created_at: OffsetDateTime,
+}
+
+impl From<AppRow> for App {
+    fn from(r: AppRow) -> Self {
+        App {
+            id: AppId(r.id),
+            name: r.name,
+            description: r.description,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// Instance role of a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserRole {
+    Admin,
+    Member,
+}
+
+impl UserRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserRole::Admin => "admin",
+            UserRole::Member => "member",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        if s == "admin" {
+            UserRole::Admin
+        } else {
+            UserRole::Member
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub role: UserRole,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    username: String,
+    role: String,
+    created_at: OffsetDateTime,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: UserId(r.id),
+            username: r.username,
+            role: UserRole::parse(&r.role),
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ScriptRow {
+    id: Uuid,
+    app_id: Uuid,
+    name: String,
+    source: String,
+    version: i64,
+    description: String,
+    sandbox: Json<SandboxOverrides>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl TryFrom<ScriptRow> for Script {
+    type Error = Error;
+    fn try_from(r: ScriptRow) -> Result<Self> {
+        Ok(Script {
+            id: ScriptId(r.id),
+            app_id: AppId(r.app_id),
+            name: ScriptName::parse(&r.name)
+                .map_err(|e| Error::Internal(format!("stored script name: {e}")))?,
+            source: r.source,
+            version: r.version,
+            description: r.description,
+            sandbox: r.sandbox.0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ExecutionRow {
+    id: Uuid,
+    app_id: Uuid,
+    script_id: Uuid,
+    request_id: Uuid,
+    invocation_type: String,
+    status: String,
+    status_code: Option<i32>,
+    started_at: OffsetDateTime,
+    duration_ms: f64,
+    error: Option<String>,
+    logs: Json<Vec<LogEntry>>,
+}
+
+impl From<ExecutionRow> for ExecutionRecord {
+    fn from(r: ExecutionRow) -> Self {
+        ExecutionRecord {
+            id: r.id.into(),
+            app_id: AppId(r.app_id),
+            script_id: ScriptId(r.script_id),
+            request_id: r.request_id.into(),
+            invocation_type: r.invocation_type,
+            status: ExecStatus::parse(&r.status).unwrap_or(ExecStatus::Error),
+            status_code: r.status_code.and_then(|c| u16::try_from(c).ok()),
+            started_at: r.started_at,
+            duration_ms: r.duration_ms,
+            error: r.error,
+            logs: r.logs.0,
+        }
+    }
+}
+
+/// Timestamps are stored at microsecond precision on both backends.
+pub fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
+        .unwrap_or(now)
+}
+
+const SCRIPT_COLUMNS: &str =
+    "id, app_id, name, source, version, description, sandbox, created_at, updated_at";
+
+impl Db {
+    // ----- apps -----
+
+    pub async fn app_by_id(&self, id: AppId) -> Result<Option<App>> {
+        const SQL: &str = "SELECT id, name, description, created_at FROM apps WHERE id = $1";
+        let row: Option<AppRow> =
+            with_db!(self, pool => sqlx::query_as(SQL).bind(id.0).fetch_optional(pool).await)?;
+        Ok(row.map(App::from))
+    }
+
+    pub async fn app_by_name(&self, name: &str) -> Result<Option<App>> {
+        const SQL: &str = "SELECT id, name, description, created_at FROM apps WHERE name = $1";
+        let row: Option<AppRow> =
+            with_db!(self, pool => sqlx::query_as(SQL).bind(name).fetch_optional(pool).await)?;
+        Ok(row.map(App::from))
+    }
+
+    // ----- users and sessions -----
+
+    pub async fn count_users(&self) -> Result<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM users";
+        Ok(with_db!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await)?)
+    }
+
+    /// Creates a user; a taken username is a conflict.
+    pub async fn insert_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: UserRole,
+    ) -> Result<User> {
+        const SQL: &str = "INSERT INTO users (id, username, password_hash, role, created_at) \
+                           VALUES ($1, $2, $3, $4, $5) RETURNING id, username, role, created_at";
+        let id = UserId::new();
+        let row: std::result::Result<UserRow, sqlx::Error> = with_db!(self, pool => sqlx::query_as(SQL)
+            .bind(id.0).bind(username).bind(password_hash).bind(role.as_str()).bind(now())
+            .fetch_one(pool).await);
+        match row {
+            Ok(r) => Ok(r.into()),
+            Err(e) if is_unique_violation(&e) => Err(Error::Conflict(format!(
+                "the username {username:?} is taken"
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The user and their password hash, by username.
+    pub async fn user_credentials(&self, username: &str) -> Result<Option<(User, String)>> {
+        const SQL: &str =
+            "SELECT id, username, role, created_at, password_hash FROM users WHERE username = $1";
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            password_hash: String,
+        }
+        let row: Option<Row> =
+            with_db!(self, pool => sqlx::query_as(SQL).bind(username).fetch_optional(pool).await)?;
+        Ok(row.map(|r| (r.user.into(), r.password_hash)))
+    }
+
+    pub async fn insert_session(
+        &self,
+        user: UserId,
+        token_hash: &[u8],
+        expires_at: OffsetDateTime,
+    ) -> Result<()> {
+        const SQL: &str = "INSERT INTO sessions (id, user_id, token_hash, created_at, last_used_at, expires_at) \
+                           VALUES ($1, $2, $3, $4, $4, $5)";
+        let now = now();
+        with_db!(self, pool => sqlx::query(SQL).bind(Uuid::now_v7()).bind(user.0).bind(token_hash)
+            .bind(now).bind(expires_at).execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// The session's user, its last use and expiry, if the token hash is
+    /// known and the session has not expired.
+    pub async fn session_user(
+        &self,
+        token_hash: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<Option<(User, OffsetDateTime, OffsetDateTime)>> {
+        const SQL: &str = "SELECT u.id, u.username, u.role, u.created_at, s.last_used_at, s.expires_at \
+                           FROM sessions s JOIN users u ON u.id = s.user_id \
+                           WHERE s.token_hash = $1 AND s.expires_at > $2";
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            last_used_at: OffsetDateTime,
+            expires_at: OffsetDateTime,
+        }
+        let row: Option<Row> = with_db!(self, pool => sqlx::query_as(SQL)
+            .bind(token_hash).bind(at).fetch_optional(pool).await)?;
+        Ok(row.map(|r| (r.user.into(), r.last_used_at, r.expires_at)))
+    }
+
+    /// Slides a session's expiry.
+    pub async fn touch_session(
+        &self,
+        token_hash: &[u8],
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<()> {
+        const SQL: &str =
+            "UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE token_hash = $1";
+        with_db!(self, pool => sqlx::query(SQL).bind(token_hash).bind(at).bind(expires_at)
+            .execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, token_hash: &[u8]) -> Result<bool> {
+        const SQL: &str = "DELETE FROM sessions WHERE token_hash = $1";
+        let done = with_db!(self, pool => sqlx::query(SQL).bind(token_hash).execute(pool).await
+            .map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    /// Removes a user's expired sessions (done at each login, so they never
+    /// pile up and no timer is needed).
+    pub async fn purge_expired_sessions(&self, user: UserId, at: OffsetDateTime) -> Result<()> {
+        const SQL: &str = "DELETE FROM sessions WHERE user_id = $1 AND expires_at <= $2";
+        with_db!(self, pool => sqlx::query(SQL).bind(user.0).bind(at).execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    // ----- scripts -----
+
+    pub async fn insert_script(&self, s: &Script) -> Result<Script> {
+        let sql = format!(
+            "INSERT INTO scripts ({SCRIPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             RETURNING {SCRIPT_COLUMNS}"
+        );
+        let row: std::result::Result<ScriptRow, sqlx::Error> = with_db!(self, pool => sqlx::query_as(&sql)
+            .bind(s.id.0).bind(s.app_id.0).bind(s.name.as_str()).bind(&s.source).bind(s.version)
+            .bind(&s.description).bind(Json(s.sandbox)).bind(s.created_at).bind(s.updated_at)
+            .fetch_one(pool).await);
+        match row {
+            Ok(r) => r.try_into(),
+            Err(e) if is_unique_violation(&e) => Err(Error::Conflict(format!(
+                "a script named {:?} already exists in this app",
+                s.name.as_str()
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes a new version, only if the stored one is `s.version - 1`.
+    /// Returns `None` when the script is gone or was changed meanwhile.
+    pub async fn update_script(&self, s: &Script) -> Result<Option<Script>> {
+        let sql = format!(
+            "UPDATE scripts SET source = $2, version = $3, description = $4, sandbox = $5, updated_at = $6 \
+             WHERE id = $1 AND version = $7 RETURNING {SCRIPT_COLUMNS}"
+        );
+        let row: Option<ScriptRow> = with_db!(self, pool => sqlx::query_as(&sql)
+            .bind(s.id.0).bind(&s.source).bind(s.version).bind(&s.description)
+            .bind(Json(s.sandbox)).bind(s.updated_at).bind(s.version - 1)
+            .fetch_optional(pool).await)?;
+        row.map(Script::try_from).transpose()
+    }
+
+    pub async fn script_by_id(&self, id: ScriptId) -> Result<Option<Script>> {
+        let sql = format!("SELECT {SCRIPT_COLUMNS} FROM scripts WHERE id = $1");
+        let row: Option<ScriptRow> =
+            with_db!(self, pool => sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await)?;
+        row.map(Script::try_from).transpose()
+    }
+
+    pub async fn scripts_in_app(&self, app: AppId) -> Result<Vec<Script>> {
+        let sql = format!("SELECT {SCRIPT_COLUMNS} FROM scripts WHERE app_id = $1 ORDER BY name");
+        let rows: Vec<ScriptRow> =
+            with_db!(self, pool => sqlx::query_as(&sql).bind(app.0).fetch_all(pool).await)?;
+        rows.into_iter().map(Script::try_from).collect()
+    }
+
+    pub async fn delete_script(&self, id: ScriptId) -> Result<bool> {
+        const SQL: &str = "DELETE FROM scripts WHERE id = $1";
+        let n = with_db!(self, pool => sqlx::query(SQL).bind(id.0).execute(pool).await
+            .map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    // ----- executions -----
+
+    /// Writes a batch of records in one transaction, skipping records whose
+    /// script was deleted meanwhile, then trims each touched script to its
+    /// newest `keep` records.
+    pub async fn insert_executions(&self, batch: &[ExecutionRecord], keep: u32) -> Result<()> {
+        const INSERT: &str = "INSERT INTO executions (id, app_id, script_id, request_id, invocation_type, status, \
+             status_code, started_at, duration_ms, error, logs) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+             WHERE EXISTS (SELECT 1 FROM scripts WHERE id = $3)";
+        // Keep the newest `keep`: delete everything older than the keep-th newest.
+        const TRIM: &str = "DELETE FROM executions WHERE script_id = $1 AND id < \
+             (SELECT id FROM executions WHERE script_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)";
+        let mut scripts: Vec<ScriptId> = batch.iter().map(|r| r.script_id).collect();
+        scripts.sort();
+        scripts.dedup();
+        with_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for r in batch {
+                sqlx::query(INSERT)
+                    .bind(r.id.0).bind(r.app_id.0).bind(r.script_id.0).bind(r.request_id.0)
+                    .bind(&r.invocation_type).bind(r.status.as_str())
+                    .bind(r.status_code.map(i32::from)).bind(r.started_at).bind(r.duration_ms)
+                    .bind(&r.error).bind(Json(&r.logs))
+                    .execute(&mut *tx).await?;
+            }
+            for s in &scripts {
+                sqlx::query(TRIM).bind(s.0).bind(i64::from(keep.max(1)) - 1)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// A script's newest executions, newest first.
+    pub async fn executions_of(
+        &self,
+        script: ScriptId,
+        limit: u32,
+    ) -> Result<Vec<ExecutionRecord>> {
+        const SQL: &str = "SELECT id, app_id, script_id, request_id, invocation_type, status, status_code, \
+             started_at, duration_ms, error, logs FROM executions WHERE script_id = $1 \
+             ORDER BY id DESC LIMIT $2";
+        let rows: Vec<ExecutionRow> = with_db!(self, pool => sqlx::query_as(SQL)
+            .bind(script.0).bind(i64::from(limit)).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(ExecutionRecord::from).collect())
+    }
+}

@@ -1,0 +1,383 @@
+//! The control plane's domain logic, free of HTTP: scripts (with their
+//! compile check and the in-memory catalog the data plane reads), users,
+//! sessions.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use picloud_shared::api_error::ErrorCode;
+use picloud_shared::{
+    AppId, BoxFuture, ExecutionRecord, SandboxCeilings, SandboxOverrides, Script, ScriptCompiler,
+    ScriptId, ScriptName, ScriptResolver,
+};
+use time::OffsetDateTime;
+use tokio::sync::Mutex;
+
+use crate::auth;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::repo::{self, App, DEFAULT_APP_ID, User, UserRole};
+
+/// The manager's settings.
+#[derive(Clone, Debug)]
+pub struct ManagerConfig {
+    pub session_ttl: Duration,
+    pub max_script_bytes: usize,
+    /// Execution records kept per script.
+    pub execution_retention: u32,
+    pub ceilings: SandboxCeilings,
+    /// Mark the session cookie `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+}
+
+/// Longest description accepted.
+pub const MAX_DESCRIPTION_LEN: usize = 4096;
+
+/// The manager service.
+pub struct Manager {
+    pub db: Db,
+    pub config: ManagerConfig,
+    compiler: Arc<dyn ScriptCompiler>,
+    catalog: Catalog,
+    /// Script writes are serialised: the compile-then-store sequence relies
+    /// on knowing the next version. Writes are rare; reads never take it.
+    write_lock: Mutex<()>,
+}
+
+/// The current version of every script the data plane has asked for.
+#[derive(Default)]
+struct Catalog {
+    scripts: RwLock<HashMap<ScriptId, Arc<Script>>>,
+    /// Bumped on every removal, so a lazy load that raced a delete does not
+    /// put the deleted script back.
+    removals: AtomicU64,
+}
+
+impl Catalog {
+    fn get(&self, id: ScriptId) -> Option<Arc<Script>> {
+        self.scripts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
+    }
+    fn put(&self, script: Arc<Script>) {
+        let mut map = self.scripts.write().unwrap_or_else(|p| p.into_inner());
+        match map.get(&script.id) {
+            Some(old) if old.version > script.version => {}
+            _ => {
+                map.insert(script.id, script);
+            }
+        }
+    }
+    fn remove(&self, id: ScriptId) {
+        self.removals.fetch_add(1, Ordering::SeqCst);
+        self.scripts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+}
+
+/// What a new script is made of (already parsed at the edge).
+pub struct NewScript {
+    pub name: ScriptName,
+    pub source: String,
+    pub app: Option<String>,
+    pub description: Option<String>,
+    pub sandbox: Option<SandboxOverrides>,
+}
+
+/// A change to a script; absent fields stay as they are.
+pub struct ScriptChange {
+    pub source: Option<String>,
+    pub description: Option<String>,
+    pub sandbox: Option<SandboxOverrides>,
+}
+
+impl Manager {
+    pub fn new(db: Db, config: ManagerConfig, compiler: Arc<dyn ScriptCompiler>) -> Self {
+        Manager {
+            db,
+            config,
+            compiler,
+            catalog: Catalog::default(),
+            write_lock: Mutex::new(()),
+        }
+    }
+
+    // ----- apps -----
+
+    /// An app by id or name; `None` means `default`.
+    pub async fn resolve_app(&self, app: Option<&str>) -> Result<App> {
+        let found = match app {
+            None => self.db.app_by_id(DEFAULT_APP_ID).await?,
+            Some(s) => match s.parse::<AppId>() {
+                Ok(id) => self.db.app_by_id(id).await?,
+                Err(_) => self.db.app_by_name(s).await?,
+            },
+        };
+        found.ok_or(Error::NotFound("app"))
+    }
+
+    // ----- scripts -----
+
+    fn check_parts(
+        &self,
+        source: &str,
+        description: &str,
+        sandbox: &SandboxOverrides,
+    ) -> Result<()> {
+        if source.len() > self.config.max_script_bytes {
+            return Err(Error::invalid(
+                ErrorCode::SourceTooLarge,
+                format!(
+                    "the source is {} bytes; the limit is {} (PICLOUD_MAX_SCRIPT_BYTES)",
+                    source.len(),
+                    self.config.max_script_bytes
+                ),
+            ));
+        }
+        if description.len() > MAX_DESCRIPTION_LEN {
+            return Err(Error::invalid(
+                ErrorCode::BadRequest,
+                format!("the description is longer than {MAX_DESCRIPTION_LEN} bytes"),
+            ));
+        }
+        self.config.ceilings.validate(sandbox).map_err(|e| match e {
+            picloud_shared::sandbox::SandboxError::Zero { .. } => {
+                Error::invalid(ErrorCode::BadRequest, e.to_string())
+            }
+            _ => Error::invalid(ErrorCode::SandboxCeiling, e.to_string()),
+        })
+    }
+
+    pub async fn create_script(&self, new: NewScript) -> Result<Script> {
+        let description = new.description.unwrap_or_default();
+        let sandbox = new.sandbox.unwrap_or_default();
+        self.check_parts(&new.source, &description, &sandbox)?;
+        let app = self.resolve_app(new.app.as_deref()).await?;
+        let now = repo::now();
+        let script = Arc::new(Script {
+            id: ScriptId::new(),
+            app_id: app.id,
+            name: new.name,
+            source: new.source,
+            version: 1,
+            description,
+            sandbox,
+            created_at: now,
+            updated_at: now,
+        });
+        let _write = self.write_lock.lock().await;
+        self.compiler
+            .compile(Arc::clone(&script))
+            .await
+            .map_err(Error::Compile)?;
+        let stored = Arc::new(self.db.insert_script(&script).await?);
+        self.catalog.put(Arc::clone(&stored));
+        Ok(Arc::unwrap_or_clone(stored))
+    }
+
+    pub async fn update_script(&self, id: ScriptId, change: ScriptChange) -> Result<Script> {
+        let _write = self.write_lock.lock().await;
+        let current = self
+            .db
+            .script_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("script"))?;
+        let next = Arc::new(Script {
+            source: change.source.unwrap_or(current.source),
+            description: change.description.unwrap_or(current.description),
+            sandbox: change.sandbox.unwrap_or(current.sandbox),
+            version: current.version + 1,
+            updated_at: repo::now(),
+            ..current
+        });
+        self.check_parts(&next.source, &next.description, &next.sandbox)?;
+        self.compiler
+            .compile(Arc::clone(&next))
+            .await
+            .map_err(Error::Compile)?;
+        let stored = self.db.update_script(&next).await?.ok_or_else(|| {
+            Error::Conflict("the script was changed or deleted meanwhile; try again".into())
+        })?;
+        self.catalog.put(Arc::new(stored.clone()));
+        Ok(stored)
+    }
+
+    pub async fn delete_script(&self, id: ScriptId) -> Result<()> {
+        let _write = self.write_lock.lock().await;
+        let deleted = self.db.delete_script(id).await?;
+        self.catalog.remove(id);
+        self.compiler.forget(id);
+        if deleted {
+            Ok(())
+        } else {
+            Err(Error::NotFound("script"))
+        }
+    }
+
+    pub async fn script(&self, id: ScriptId) -> Result<Script> {
+        self.db
+            .script_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("script"))
+    }
+
+    pub async fn scripts(&self, app: Option<&str>) -> Result<Vec<Script>> {
+        let app = self.resolve_app(app).await?;
+        self.db.scripts_in_app(app.id).await
+    }
+
+    pub async fn executions(&self, id: ScriptId, limit: u32) -> Result<Vec<ExecutionRecord>> {
+        self.script(id).await?;
+        self.db.executions_of(id, limit).await
+    }
+
+    /// The current version for the data plane: from memory, or read once.
+    pub async fn current_script(&self, id: ScriptId) -> Result<Option<Arc<Script>>> {
+        if let Some(s) = self.catalog.get(id) {
+            return Ok(Some(s));
+        }
+        let epoch = self.catalog.removals.load(Ordering::SeqCst);
+        let Some(script) = self.db.script_by_id(id).await? else {
+            return Ok(None);
+        };
+        let script = Arc::new(script);
+        if self.catalog.removals.load(Ordering::SeqCst) == epoch {
+            self.catalog.put(Arc::clone(&script));
+        }
+        Ok(Some(script))
+    }
+
+    // ----- users and sessions -----
+
+    /// Creates a user (argon2id on a blocking thread).
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password: &str,
+        role: UserRole,
+    ) -> Result<User> {
+        create_user_in(&self.db, username, password, role).await
+    }
+
+    /// Creates the first instance admin if no user exists yet. Returns
+    /// whether it did.
+    pub async fn bootstrap_admin(&self, username: &str, password: &str) -> Result<bool> {
+        if self.db.count_users().await? > 0 {
+            return Ok(false);
+        }
+        match self.create_user(username, password, UserRole::Admin).await {
+            Ok(_) => Ok(true),
+            // Another process bootstrapped at the same moment.
+            Err(Error::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks credentials and opens a session: the token (shown once) and
+    /// its expiry.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(String, OffsetDateTime, User)> {
+        let found = if username.len() <= 64 {
+            self.db.user_credentials(username).await?
+        } else {
+            None
+        };
+        let (user, hash) = match found {
+            Some((u, h)) => (Some(u), Some(h)),
+            None => (None, None),
+        };
+        let password = password.to_owned();
+        let ok =
+            tokio::task::spawn_blocking(move || auth::verify_password(hash.as_deref(), &password))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?;
+        let user = match (ok, user) {
+            (true, Some(user)) => user,
+            _ => return Err(Error::InvalidCredentials),
+        };
+        let now = repo::now();
+        self.db.purge_expired_sessions(user.id, now).await?;
+        let (token, hash) = auth::new_session_token();
+        let expires_at = now + self.config.session_ttl;
+        self.db.insert_session(user.id, &hash, expires_at).await?;
+        Ok((token, expires_at, user))
+    }
+
+    /// The user behind a session token, sliding its expiry forward.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<User>> {
+        let hash = auth::token_hash(token);
+        let now = repo::now();
+        let Some((user, last_used, _)) = self.db.session_user(&hash, now).await? else {
+            return Ok(None);
+        };
+        // Slide at most once a minute: a burst of requests is one write.
+        if now - last_used > Duration::from_secs(60) {
+            self.db
+                .touch_session(&hash, now, now + self.config.session_ttl)
+                .await?;
+        }
+        Ok(Some(user))
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        self.db.delete_session(&auth::token_hash(token)).await?;
+        Ok(())
+    }
+}
+
+/// Creates a user in a database: the rules of the API, for the API and for
+/// `picloud admin create-user`.
+pub async fn create_user_in(
+    db: &Db,
+    username: &str,
+    password: &str,
+    role: UserRole,
+) -> Result<User> {
+    check_username(username)?;
+    auth::check_password_rules(password)?;
+    let password = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+    db.insert_user(username, &hash, role).await
+}
+
+/// Usernames: 1–64 characters of `[A-Za-z0-9_.@-]`.
+pub fn check_username(username: &str) -> Result<()> {
+    let ok = !username.is_empty()
+        && username.len() <= 64
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'@' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            ErrorCode::InvalidName,
+            "usernames are 1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '@' and '-'",
+        ))
+    }
+}
+
+/// The data plane's view of the manager.
+pub struct Resolver(pub Arc<Manager>);
+
+impl ScriptResolver for Resolver {
+    fn resolve(&self, id: ScriptId) -> BoxFuture<'_, picloud_shared::Result<Option<Arc<Script>>>> {
+        Box::pin(async move {
+            self.0
+                .current_script(id)
+                .await
+                .map_err(|e| picloud_shared::Error::Backend(e.to_string()))
+        })
+    }
+}

@@ -1,0 +1,207 @@
+//! PiCloud's orchestrator: the data plane's ingress. It turns an HTTP
+//! request into an `ExecRequest`, applies the concurrency cap, hands the work
+//! to an `ExecutorClient`, turns the outcome into an HTTP response by the
+//! response convention, and queues the execution record.
+//!
+//! Architecture Invariant: this crate depends on the `ExecutorClient`,
+//! `ScriptResolver` and `ExecutionSink` traits, never on the executor or
+//! manager crates. It holds no state that cannot be rebuilt.
+
+pub mod request;
+pub mod response;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::Request;
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use picloud_shared::api_error::{ApiError, ErrorCode};
+use picloud_shared::{
+    ExecRequest, ExecStatus, ExecutionId, ExecutionRecord, ExecutionSink, ExecutorClient,
+    Invocation, RequestId, SandboxCeilings, ScriptId, ScriptResolver,
+};
+use tokio::sync::{Semaphore, oneshot};
+
+/// The orchestrator's settings.
+#[derive(Clone, Debug)]
+pub struct OrchestratorConfig {
+    /// Scripts running at once, at most; more answer 503 at once.
+    pub max_concurrent: usize,
+    /// Request bodies larger than this answer 413.
+    pub max_body_bytes: usize,
+    /// To know each script's timeout for the watchdog.
+    pub ceilings: SandboxCeilings,
+}
+
+/// How long past a script's own timeout the orchestrator waits before it
+/// answers 504 itself (a single Rhai operation on huge data can overrun).
+pub const WATCHDOG_GRACE: Duration = Duration::from_millis(1000);
+
+pub struct Orchestrator {
+    executor: Arc<dyn ExecutorClient>,
+    resolver: Arc<dyn ScriptResolver>,
+    sink: Arc<dyn ExecutionSink>,
+    permits: Arc<Semaphore>,
+    config: OrchestratorConfig,
+}
+
+impl Orchestrator {
+    pub fn new(
+        executor: Arc<dyn ExecutorClient>,
+        resolver: Arc<dyn ScriptResolver>,
+        sink: Arc<dyn ExecutionSink>,
+        config: OrchestratorConfig,
+    ) -> Self {
+        Orchestrator {
+            executor,
+            resolver,
+            sink,
+            permits: Arc::new(Semaphore::new(config.max_concurrent)),
+            config,
+        }
+    }
+
+    /// Executions running now.
+    pub fn in_flight(&self) -> usize {
+        self.config.max_concurrent - self.permits.available_permits()
+    }
+
+    /// Waits until every running execution has ended, or `timeout` passes.
+    /// Returns whether all ended. New executions are refused meanwhile.
+    pub async fn drain(&self, timeout: Duration) -> bool {
+        let all = u32::try_from(self.config.max_concurrent).unwrap_or(u32::MAX);
+        matches!(
+            tokio::time::timeout(timeout, self.permits.acquire_many(all)).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// Runs a script for an HTTP request and answers by the response
+    /// convention.
+    pub async fn run_http(
+        self: &Arc<Self>,
+        script_id: ScriptId,
+        req: Request<Body>,
+        params: std::collections::BTreeMap<String, String>,
+        rest: String,
+    ) -> Result<Response, ApiError> {
+        let http = request::read(req, self.config.max_body_bytes, params, rest).await?;
+        // The body is read before a slot is taken, so slow uploads cannot
+        // hold slots.
+        let permit = Arc::clone(&self.permits).try_acquire_owned().map_err(|_| {
+            ApiError::new(
+                ErrorCode::Overloaded,
+                "every execution slot is busy; retry in a second",
+            )
+        })?;
+        let script = self
+            .resolver
+            .resolve(script_id)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found("script"))?;
+        let timeout =
+            Duration::from_millis(self.config.ceilings.resolve(&script.sandbox).timeout_ms);
+        let exec = ExecRequest {
+            execution_id: ExecutionId::new(),
+            request_id: RequestId::new(),
+            script,
+            invocation: Invocation::Http(http),
+        };
+
+        // The execution runs in its own task, which holds the slot until the
+        // script really ends and records it, even if the caller has gone or
+        // the watchdog has answered.
+        let (tx, rx) = oneshot::channel();
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let (execution_id, request_id, script) =
+                (exec.execution_id, exec.request_id, Arc::clone(&exec.script));
+            let response = match this.executor.execute(exec).await {
+                Ok(outcome) => {
+                    let (status_code, response) = response::convert(&outcome);
+                    this.sink.record(ExecutionRecord {
+                        id: execution_id,
+                        app_id: script.app_id,
+                        script_id: script.id,
+                        request_id,
+                        invocation_type: "http".to_owned(),
+                        status: if outcome.status == ExecStatus::Ok && status_code >= 500 {
+                            ExecStatus::Error
+                        } else {
+                            outcome.status
+                        },
+                        status_code: Some(status_code),
+                        started_at: outcome.started_at,
+                        duration_ms: outcome.duration.as_secs_f64() * 1000.0,
+                        error: response::error_text(&outcome),
+                        logs: outcome.logs,
+                    });
+                    response
+                }
+                Err(e) => ApiError::internal(e).into_response(),
+            };
+            let _ = tx.send(response);
+        });
+        match tokio::time::timeout(timeout + WATCHDOG_GRACE, rx).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(_)) => Err(ApiError::internal(
+                "the execution task ended without an answer",
+            )),
+            Err(_) => Err(ApiError::new(
+                ErrorCode::Timeout,
+                format!("the script ran longer than {} ms", timeout.as_millis()),
+            )),
+        }
+    }
+
+    /// The data-plane routes, relative to the API prefix.
+    pub fn api_router(self: Arc<Self>) -> Router {
+        Router::new()
+            .route("/execute/{id}", any(execute))
+            .route("/execute/{id}/", any(execute))
+            .route("/execute/{id}/{*rest}", any(execute_rest))
+            .with_state(self)
+    }
+}
+
+fn parse_script_id(raw: &str) -> Result<ScriptId, ApiError> {
+    raw.parse().map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidId,
+            format!("{raw:?} is not a script id (a UUID)"),
+        )
+    })
+}
+
+async fn execute(
+    State(o): State<Arc<Orchestrator>>,
+    Path(id): Path<String>,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
+    let id = parse_script_id(&id)?;
+    o.run_http(id, req, Default::default(), String::new()).await
+}
+
+async fn execute_rest(
+    State(o): State<Arc<Orchestrator>>,
+    Path((id, rest)): Path<(String, String)>,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
+    let id = parse_script_id(&id)?;
+    o.run_http(id, req, Default::default(), rest).await
+}
+
+/// What answers paths no route matches: user routes arrive with the routing
+/// issue; until then, everything is a JSON 404.
+pub async fn not_found(req: Request<Body>) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("no route matches {} {}", req.method(), req.uri().path()),
+    )
+}

@@ -1,0 +1,146 @@
+//! HTTP request → `ctx.request`.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use picloud_shared::api_error::{ApiError, ErrorCode};
+use picloud_shared::{HttpRequest, RequestBody};
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the request body is over {limit} bytes (PICLOUD_MAX_BODY_BYTES)"),
+    )
+}
+
+/// The Host, lower-cased, without a port.
+pub fn normalise_host(raw: &str) -> String {
+    let raw = raw.trim();
+    let host = if let Some(rest) = raw.strip_prefix('[') {
+        // [::1]:8080
+        rest.split(']')
+            .next()
+            .map(|h| format!("[{h}]"))
+            .unwrap_or_default()
+    } else {
+        raw.rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(raw, |(h, _)| h)
+            .to_owned()
+    };
+    host.to_ascii_lowercase()
+}
+
+fn is_json(content_type: Option<&str>) -> bool {
+    let Some(ct) = content_type else { return false };
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Reads the request (its body up to `limit` bytes) into `ctx.request`.
+pub async fn read(
+    req: Request<Body>,
+    limit: usize,
+    params: BTreeMap<String, String>,
+    rest: String,
+) -> Result<HttpRequest, ApiError> {
+    let (parts, body) = req.into_parts();
+    if let Some(len) = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && len > limit as u64
+    {
+        return Err(too_large(limit));
+    }
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large(limit))?;
+
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        headers
+            .entry(name.as_str().to_owned())
+            .and_modify(|v| {
+                v.push_str(", ");
+                v.push_str(&value);
+            })
+            .or_insert(value);
+    }
+    let query = parts
+        .uri
+        .query()
+        .map(|q| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                .unwrap_or_default()
+                .into_iter()
+                .collect()
+        })
+        .unwrap_or_default();
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.host())
+        .map(normalise_host)
+        .unwrap_or_default();
+
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let body = if bytes.is_empty() {
+        RequestBody::Empty
+    } else if is_json(content_type) {
+        RequestBody::Json(serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body is sent as JSON but is not valid JSON: {e}"
+            ))
+        })?)
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => RequestBody::Text(text),
+            Err(e) => RequestBody::Bytes(e.into_bytes()),
+        }
+    };
+
+    Ok(HttpRequest {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        headers,
+        query,
+        params,
+        rest,
+        host,
+        host_params: BTreeMap::new(),
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_lower_cased_without_port() {
+        assert_eq!(normalise_host("API.Example.com:8080"), "api.example.com");
+        assert_eq!(normalise_host("example.com"), "example.com");
+        assert_eq!(normalise_host("[::1]:80"), "[::1]");
+    }
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json(Some("application/json; charset=utf-8")));
+        assert!(is_json(Some("application/vnd.api+json")));
+        assert!(!is_json(Some("text/plain")));
+        assert!(!is_json(None));
+    }
+}

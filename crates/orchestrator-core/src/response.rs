@@ -1,0 +1,155 @@
+//! The response convention (contract.md): what a script returns becomes the
+//! HTTP response.
+//!
+//! - `()` → 204, no body
+//! - a string → 200 `text/plain; charset=utf-8`
+//! - a map with `statusCode` (an integer 100–599) → that status, `headers`,
+//!   and `body` (a string as is, anything else as JSON); any other
+//!   `statusCode` → 500 `invalid_response`
+//! - anything else → 200 `application/json`
+
+use axum::body::Body;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use picloud_shared::api_error::{ApiError, ErrorCode};
+use picloud_shared::{ExecOutcome, ExecStatus};
+use serde_json::Value;
+
+const TEXT: &str = "text/plain; charset=utf-8";
+const JSON: &str = "application/json";
+
+/// Headers a script may not set: the server owns the framing.
+const RESERVED_HEADERS: [&str; 4] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+];
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidResponse, message)
+}
+
+fn plain(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Response {
+    let mut r = Response::new(body.into());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type).expect("static content type"),
+    );
+    r
+}
+
+/// Applies the convention to a successful script's value.
+pub fn from_value(value: &Value) -> Result<Response, ApiError> {
+    match value {
+        Value::Null => Ok(StatusCode::NO_CONTENT.into_response()),
+        Value::String(s) => Ok(plain(StatusCode::OK, TEXT, s.clone())),
+        Value::Object(map) if map.contains_key("statusCode") => {
+            let status = map["statusCode"]
+                .as_i64()
+                .filter(|c| (100..=599).contains(c))
+                .and_then(|c| StatusCode::from_u16(c as u16).ok())
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "statusCode must be an integer from 100 to 599, got {}",
+                        map["statusCode"]
+                    ))
+                })?;
+            let mut response = match map.get("body") {
+                None | Some(Value::Null) => Response::new(Body::empty()),
+                Some(Value::String(s)) => plain(status, TEXT, s.clone()),
+                Some(other) => plain(status, JSON, other.to_string()),
+            };
+            *response.status_mut() = status;
+            match map.get("headers") {
+                None | Some(Value::Null) => {}
+                Some(Value::Object(headers)) => {
+                    for (name, value) in headers {
+                        let name = HeaderName::from_bytes(name.as_bytes())
+                            .map_err(|_| invalid(format!("{name:?} is not a valid header name")))?;
+                        if RESERVED_HEADERS.contains(&name.as_str()) {
+                            continue;
+                        }
+                        let text = match value {
+                            Value::String(s) => s.clone(),
+                            Value::Number(_) | Value::Bool(_) => value.to_string(),
+                            _ => return Err(invalid(format!("header {name} must be a string"))),
+                        };
+                        let value = HeaderValue::from_str(&text).map_err(|_| {
+                            invalid(format!("header {name} has a value that is not allowed"))
+                        })?;
+                        response.headers_mut().insert(name, value);
+                    }
+                }
+                Some(_) => return Err(invalid("headers must be a map of strings")),
+            }
+            Ok(response)
+        }
+        other => Ok(plain(StatusCode::OK, JSON, other.to_string())),
+    }
+}
+
+/// The HTTP answer for an outcome, and its status code (for the record).
+pub fn convert(outcome: &ExecOutcome) -> (u16, Response) {
+    let response = match (&outcome.status, &outcome.value, &outcome.error) {
+        (ExecStatus::Ok, Some(value), _) => {
+            from_value(value).unwrap_or_else(IntoResponse::into_response)
+        }
+        (_, _, Some(error)) => {
+            let mut e = ApiError::from_script(error);
+            if e.code == ErrorCode::CompileError {
+                // Met at run time, a compile error is the server's 500.
+                e = e.with_status(StatusCode::INTERNAL_SERVER_ERROR);
+            }
+            e.into_response()
+        }
+        _ => ApiError::internal("an execution ended with neither a value nor an error")
+            .into_response(),
+    };
+    (response.status().as_u16(), response)
+}
+
+/// The error text kept in the execution record.
+pub fn error_text(outcome: &ExecOutcome) -> Option<String> {
+    if let Some(e) = &outcome.error {
+        return Some(e.describe());
+    }
+    match &outcome.value {
+        Some(v) => from_value(v).err().map(|e| e.message),
+        None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn convention() {
+        assert_eq!(from_value(&Value::Null).unwrap().status(), 204);
+        let r = from_value(&json!("hi")).unwrap();
+        assert_eq!(r.headers()[header::CONTENT_TYPE], TEXT);
+        let r =
+            from_value(&json!({"statusCode": 201, "headers": {"x-a": "1"}, "body": {"ok": true}}))
+                .unwrap();
+        assert_eq!(r.status(), 201);
+        assert_eq!(r.headers()["x-a"], "1");
+        assert_eq!(r.headers()[header::CONTENT_TYPE], JSON);
+        let r = from_value(&json!({"a": 1})).unwrap();
+        assert_eq!(r.status(), 200);
+        for bad in [
+            json!({"statusCode": 99}),
+            json!({"statusCode": "200"}),
+            json!({"statusCode": 600}),
+            json!({"statusCode": 200.5}),
+        ] {
+            assert_eq!(
+                from_value(&bad).unwrap_err().code,
+                ErrorCode::InvalidResponse,
+                "{bad}"
+            );
+        }
+    }
+}

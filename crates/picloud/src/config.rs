@@ -1,0 +1,206 @@
+//! Settings: every one an environment variable and a matching `serve` flag
+//! (contract.md, The process). A bad value stops start-up with one line
+//! naming the setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use picloud_shared::{SandboxCeilings, SandboxLimits};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "picloud",
+    version,
+    about = "PiCloud: turn a Rhai script into an HTTP endpoint"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// With no subcommand, `picloud` is `picloud serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Administer the instance from a shell on the server.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create a user directly in the database. The password is read from
+    /// standard input (--password-stdin) or asked for at a prompt; never an argument.
+    CreateUser(CreateUserArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CreateUserArgs {
+    #[arg(long)]
+    pub username: String,
+    /// `admin` (instance admin) or `member`.
+    #[arg(long, default_value = "admin", value_parser = ["admin", "member"])]
+    pub role: String,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StorageArgs {
+    /// Where the embedded SQLite database lives (created on first start).
+    #[arg(
+        long,
+        env = "PICLOUD_DATA_DIR",
+        value_name = "PICLOUD_DATA_DIR",
+        default_value = "./picloud-data"
+    )]
+    pub data_dir: PathBuf,
+    /// postgres://... selects PostgreSQL 15+; sqlite://PATH an explicit SQLite file.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Listen address.
+    #[arg(
+        long,
+        env = "PICLOUD_BIND",
+        value_name = "PICLOUD_BIND",
+        default_value = "0.0.0.0:8080"
+    )]
+    pub bind: SocketAddr,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// At start, if no user exists, create this instance admin.
+    #[arg(long, env = "PICLOUD_ADMIN_USER", value_name = "PICLOUD_ADMIN_USER")]
+    pub admin_user: Option<String>,
+    /// The password of PICLOUD_ADMIN_USER (prefer the environment variable).
+    #[arg(
+        long,
+        env = "PICLOUD_ADMIN_PASSWORD",
+        value_name = "PICLOUD_ADMIN_PASSWORD",
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
+    /// Scripts running at once; more answer 503 with Retry-After: 1.
+    #[arg(long, env = "PICLOUD_MAX_CONCURRENT_EXECUTIONS", value_name = "PICLOUD_MAX_CONCURRENT_EXECUTIONS",
+          default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_concurrent_executions: u32,
+    /// Sliding lifetime of an admin session, in hours.
+    #[arg(long, env = "PICLOUD_SESSION_TTL_HOURS", value_name = "PICLOUD_SESSION_TTL_HOURS",
+          default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    pub session_ttl_hours: u32,
+    /// Larger request bodies get 413.
+    #[arg(long, env = "PICLOUD_MAX_BODY_BYTES", value_name = "PICLOUD_MAX_BODY_BYTES",
+          default_value_t = 1_048_576, value_parser = clap::value_parser!(u32).range(1..=(256 << 20)))]
+    pub max_body_bytes: u32,
+    /// Larger script sources are refused with 400 source_too_large.
+    #[arg(long, env = "PICLOUD_MAX_SCRIPT_BYTES", value_name = "PICLOUD_MAX_SCRIPT_BYTES",
+          default_value_t = 262_144, value_parser = clap::value_parser!(u32).range(1..=(1 << 20)))]
+    pub max_script_bytes: u32,
+    /// The public URL, shown in /version; https makes the session cookie Secure.
+    #[arg(long, env = "PICLOUD_PUBLIC_BASE_URL", value_name = "PICLOUD_PUBLIC_BASE_URL", value_parser = parse_base_url)]
+    pub public_base_url: Option<String>,
+    /// Execution records kept per script (newest first).
+    #[arg(long, env = "PICLOUD_EXECUTION_RETENTION", value_name = "PICLOUD_EXECUTION_RETENTION",
+          default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub execution_retention: u32,
+    /// On SIGTERM/SIGINT, how long running scripts may take to finish.
+    #[arg(long, env = "PICLOUD_SHUTDOWN_TIMEOUT_SECS", value_name = "PICLOUD_SHUTDOWN_TIMEOUT_SECS",
+          default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=3600))]
+    pub shutdown_timeout_secs: u32,
+    /// Tracing filter, e.g. `info` or `picloud=debug,sqlx=warn`.
+    #[arg(
+        long,
+        env = "PICLOUD_LOG",
+        value_name = "PICLOUD_LOG",
+        default_value = "info"
+    )]
+    pub log: String,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SandboxArgs {
+    #[arg(long, env = "PICLOUD_SANDBOX_MAX_OPERATIONS", value_name = "PICLOUD_SANDBOX_MAX_OPERATIONS",
+          default_value_t = SandboxLimits::MAX_CEILINGS.max_operations,
+          value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.max_operations))]
+    pub sandbox_max_operations: u64,
+    #[arg(long, env = "PICLOUD_SANDBOX_MAX_TIMEOUT_MS", value_name = "PICLOUD_SANDBOX_MAX_TIMEOUT_MS",
+          default_value_t = SandboxLimits::MAX_CEILINGS.timeout_ms,
+          value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.timeout_ms))]
+    pub sandbox_max_timeout_ms: u64,
+    #[arg(long, env = "PICLOUD_SANDBOX_MAX_CALL_LEVELS", value_name = "PICLOUD_SANDBOX_MAX_CALL_LEVELS",
+          default_value_t = SandboxLimits::MAX_CEILINGS.max_call_levels,
+          value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.max_call_levels))]
+    pub sandbox_max_call_levels: u64,
+    #[arg(long, env = "PICLOUD_SANDBOX_MAX_EXPR_DEPTH", value_name = "PICLOUD_SANDBOX_MAX_EXPR_DEPTH",
+          default_value_t = SandboxLimits::MAX_CEILINGS.max_expr_depth,
+          value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.max_expr_depth))]
+    pub sandbox_max_expr_depth: u64,
+    #[arg(long, env = "PICLOUD_SANDBOX_MAX_STRING_SIZE", value_name = "PICLOUD_SANDBOX_MAX_STRING_SIZE",
+          default_value_t = SandboxLimits::MAX_CEILINGS.max_string_size,
+          value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.max_string_size))]
+    pub sandbox_max_string_size: u64,
+    #[arg(long, env = "PICLOUD_SANDBOX_MAX_ARRAY_SIZE", value_name = "PICLOUD_SANDBOX_MAX_ARRAY_SIZE",
+          default_value_t = SandboxLimits::MAX_CEILINGS.max_array_size,
+          value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.max_array_size))]
+    pub sandbox_max_array_size: u64,
+    #[arg(long, env = "PICLOUD_SANDBOX_MAX_MAP_SIZE", value_name = "PICLOUD_SANDBOX_MAX_MAP_SIZE",
+          default_value_t = SandboxLimits::MAX_CEILINGS.max_map_size,
+          value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.max_map_size))]
+    pub sandbox_max_map_size: u64,
+}
+
+impl SandboxArgs {
+    pub fn ceilings(&self) -> SandboxCeilings {
+        SandboxCeilings::new(SandboxLimits {
+            max_operations: self.sandbox_max_operations,
+            timeout_ms: self.sandbox_max_timeout_ms,
+            max_call_levels: self.sandbox_max_call_levels,
+            max_expr_depth: self.sandbox_max_expr_depth,
+            max_string_size: self.sandbox_max_string_size,
+            max_array_size: self.sandbox_max_array_size,
+            max_map_size: self.sandbox_max_map_size,
+        })
+    }
+}
+
+fn parse_base_url(s: &str) -> Result<String, String> {
+    let ok = (s.starts_with("http://") || s.starts_with("https://"))
+        && s.len() > "https://".len()
+        && !s.contains(char::is_whitespace);
+    if ok {
+        Ok(s.trim_end_matches('/').to_owned())
+    } else {
+        Err("must be an http:// or https:// URL".to_owned())
+    }
+}
+
+impl ServeArgs {
+    /// Settings for tests and embedders: defaults, a data dir, port 0.
+    pub fn for_data_dir(data_dir: PathBuf) -> Self {
+        let cli = Cli::try_parse_from(["picloud"]).expect("defaults parse");
+        let mut args = cli.serve;
+        args.storage.data_dir = data_dir;
+        args.storage.database_url = None;
+        args.bind = "127.0.0.1:0".parse().expect("address");
+        args.admin_user = None;
+        args.admin_password = None;
+        args
+    }
+}

@@ -1,0 +1,215 @@
+//! The all-in-one `picloud` server: wires the manager, orchestrator and
+//! executor into one process and one router. Thin on purpose: everything
+//! with behaviour lives in the service crates.
+
+pub mod config;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use picloud_executor_core::{ExecutorConfig, LocalExecutor};
+use picloud_manager_core::{Db, DbTarget, ExecutionWriter, Manager, ManagerConfig, Resolver};
+use picloud_orchestrator_core::{Orchestrator, OrchestratorConfig};
+use picloud_shared::api_error::{ApiError, ErrorCode};
+use picloud_shared::version;
+use serde_json::json;
+
+use crate::config::ServeArgs;
+
+/// A built server, ready to serve on a listener.
+pub struct Server {
+    router: Router,
+    pub manager: Arc<Manager>,
+    pub orchestrator: Arc<Orchestrator>,
+    writer: ExecutionWriter,
+    shutdown_timeout: Duration,
+}
+
+#[derive(Clone)]
+struct Surface {
+    public_base_url: Option<String>,
+    schema: i64,
+}
+
+/// Connects and migrates the database, creates the bootstrap admin, and
+/// composes the services.
+pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
+    let target =
+        DbTarget::from_settings(args.storage.database_url.as_deref(), &args.storage.data_dir)
+            .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
+    let db = Db::connect(&target).await?;
+    db.migrate().await?;
+    let schema = db.applied_schema_version().await?;
+    tracing::info!(database = %target.describe(), schema, "database ready");
+
+    let ceilings = args.sandbox.ceilings();
+    let max_concurrent = args.max_concurrent_executions as usize;
+    let executor = LocalExecutor::new(ExecutorConfig {
+        threads: max_concurrent + 1,
+        ceilings,
+    });
+    let manager = Arc::new(Manager::new(
+        db.clone(),
+        ManagerConfig {
+            session_ttl: Duration::from_secs(u64::from(args.session_ttl_hours) * 3600),
+            max_script_bytes: args.max_script_bytes as usize,
+            execution_retention: args.execution_retention,
+            ceilings,
+            secure_cookies: args
+                .public_base_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+        },
+        Arc::new(executor.clone()),
+    ));
+
+    match (&args.admin_user, &args.admin_password) {
+        (Some(user), Some(password)) => {
+            if manager
+                .bootstrap_admin(user, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("PICLOUD_ADMIN_USER/PICLOUD_ADMIN_PASSWORD: {e}"))?
+            {
+                tracing::info!(username = %user, "created the first instance admin");
+            }
+        }
+        (Some(_), None) => {
+            anyhow::bail!("PICLOUD_ADMIN_USER is set but PICLOUD_ADMIN_PASSWORD is not")
+        }
+        (None, Some(_)) => {
+            anyhow::bail!("PICLOUD_ADMIN_PASSWORD is set but PICLOUD_ADMIN_USER is not")
+        }
+        (None, None) => {
+            if db.count_users().await? == 0 {
+                tracing::warn!(
+                    "no admin user exists: set PICLOUD_ADMIN_USER and PICLOUD_ADMIN_PASSWORD, or run `picloud admin create-user`"
+                );
+            }
+        }
+    }
+
+    let writer = ExecutionWriter::spawn(db.clone(), args.execution_retention);
+    let orchestrator = Arc::new(Orchestrator::new(
+        Arc::new(executor),
+        Arc::new(Resolver(Arc::clone(&manager))),
+        Arc::new(writer.clone()),
+        OrchestratorConfig {
+            max_concurrent,
+            max_body_bytes: args.max_body_bytes as usize,
+            ceilings,
+        },
+    ));
+
+    let surface = Surface {
+        public_base_url: args.public_base_url.clone(),
+        schema,
+    };
+    let api = picloud_manager_core::api::admin_router(Arc::clone(&manager))
+        .merge(Arc::clone(&orchestrator).api_router());
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/version", get(version_info).with_state(surface))
+        .nest(&version::api_prefix(), api)
+        .route("/api", axum::routing::any(api_not_found))
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .fallback(picloud_orchestrator_core::not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Bodies are limited by PICLOUD_MAX_BODY_BYTES everywhere.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            args.max_body_bytes as usize,
+        ));
+
+    Ok(Server {
+        router,
+        manager,
+        orchestrator,
+        writer,
+        shutdown_timeout: Duration::from_secs(u64::from(args.shutdown_timeout_secs)),
+    })
+}
+
+async fn healthz() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok")
+}
+
+async fn version_info(State(s): State<Surface>) -> axum::Json<serde_json::Value> {
+    axum::Json(json!({
+        "product": version::PRODUCT_VERSION,
+        "sdk": version::SDK_VERSION,
+        "api": version::API_VERSION,
+        "schema": s.schema,
+        "wire": version::WIRE_VERSION,
+        "public_base_url": s.public_base_url,
+    }))
+}
+
+async fn api_not_found(req: axum::extract::Request) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!(
+            "no API route {} {}; this server speaks {}",
+            req.method(),
+            req.uri().path(),
+            version::api_prefix()
+        ),
+    )
+}
+
+async fn method_not_allowed(req: axum::extract::Request) -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{} is not allowed on {}", req.method(), req.uri().path()),
+    )
+}
+
+impl Server {
+    /// Serves until `shutdown` resolves, then stops accepting, lets running
+    /// scripts finish (bounded), and flushes queued execution records.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the HTTP server failed")?;
+        if !self.orchestrator.drain(self.shutdown_timeout).await {
+            tracing::warn!("some scripts were still running at shutdown");
+        }
+        self.writer.flush().await;
+        self.manager.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,106 @@
+//! The `picloud` binary: parses settings and calls into the library.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use clap::Parser;
+use picloud::config::{AdminCommand, Cli, Command, CreateUserArgs, ServeArgs};
+use picloud_manager_core::repo::UserRole;
+use picloud_manager_core::{Db, DbTarget};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // One clear line naming the setting.
+            let text = e.render().to_string();
+            eprintln!(
+                "{}",
+                text.lines().next().unwrap_or("error: invalid arguments")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        None => runtime.block_on(serve(cli.serve)),
+        Some(Command::Serve(args)) => runtime.block_on(serve(args)),
+        Some(Command::Admin(AdminCommand::CreateUser(args))) => runtime.block_on(create_user(args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .map_err(|e| anyhow::anyhow!("PICLOUD_LOG={:?} is not a valid filter: {e}", args.log))?;
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let server = picloud::build(&args).await?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("PICLOUD_BIND={}: cannot listen: {e}", args.bind))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        version = picloud_shared::version::PRODUCT_VERSION,
+        "picloud is listening"
+    );
+    server.serve(listener, picloud::shutdown_signal()).await
+}
+
+async fn create_user(args: CreateUserArgs) -> anyhow::Result<()> {
+    let password = if args.password_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    } else {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password (again): ")?;
+        anyhow::ensure!(first == again, "the passwords do not match");
+        first
+    };
+    let target =
+        DbTarget::from_settings(args.storage.database_url.as_deref(), &args.storage.data_dir)
+            .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
+    let db = Db::connect(&target).await?;
+    db.migrate().await?;
+    let role = if args.role == "admin" {
+        UserRole::Admin
+    } else {
+        UserRole::Member
+    };
+    // The same rules as the API: username and password checks, argon2id.
+    let user =
+        picloud_manager_core::service::create_user_in(&db, &args.username, &password, role).await?;
+    db.close().await;
+    println!(
+        "created {} user {} ({})",
+        role.as_str(),
+        user.username,
+        user.id
+    );
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! The one error type at the HTTP edge, and the exhaustive list of error
+//! codes (contract.md, Errors). Every error response has the shape
+//! `{"error": {"code": "snake_case", "message": "...", ...extra}}`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// Every error code the API can answer with. Part of the contract: a code
+/// once published is never renamed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// 400: the request body or query is malformed or has wrong types.
+    BadRequest,
+    /// 400: a path segment that must be a UUID is not one.
+    InvalidId,
+    /// 400: a script name breaks the naming rules.
+    InvalidName,
+    /// 400: the script does not compile (with `line` and `column`).
+    CompileError,
+    /// 400: the script source is over `PICLOUD_MAX_SCRIPT_BYTES`.
+    SourceTooLarge,
+    /// 400: a sandbox override is above its ceiling.
+    SandboxCeiling,
+    /// 401: no, an unknown or an expired session.
+    Unauthorized,
+    /// 401: wrong username or password.
+    InvalidCredentials,
+    /// 403: authenticated, but not allowed.
+    Forbidden,
+    /// 404: nothing here.
+    NotFound,
+    /// 405: the path exists, the method does not.
+    MethodNotAllowed,
+    /// 409: the name or pattern is taken.
+    Conflict,
+    /// 413: the request body is over `PICLOUD_MAX_BODY_BYTES`.
+    PayloadTooLarge,
+    /// 415: a JSON body was expected.
+    UnsupportedMediaType,
+    /// 500: the script failed at run time or threw.
+    ScriptError,
+    /// 500: the script hit a sandbox limit.
+    LimitExceeded,
+    /// 500: the script returned something that cannot be a response.
+    InvalidResponse,
+    /// 500: our fault; the cause is in the server log.
+    Internal,
+    /// 503: every execution slot is busy; retry after a second.
+    Overloaded,
+    /// 504: the script ran past its wall-clock limit.
+    Timeout,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::InvalidId => "invalid_id",
+            ErrorCode::InvalidName => "invalid_name",
+            ErrorCode::CompileError => "compile_error",
+            ErrorCode::SourceTooLarge => "source_too_large",
+            ErrorCode::SandboxCeiling => "sandbox_ceiling",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::ScriptError => "script_error",
+            ErrorCode::LimitExceeded => "limit_exceeded",
+            ErrorCode::InvalidResponse => "invalid_response",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Overloaded => "overloaded",
+            ErrorCode::Timeout => "timeout",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::BadRequest
+            | ErrorCode::InvalidId
+            | ErrorCode::InvalidName
+            | ErrorCode::CompileError
+            | ErrorCode::SourceTooLarge
+            | ErrorCode::SandboxCeiling => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::ScriptError
+            | ErrorCode::LimitExceeded
+            | ErrorCode::InvalidResponse
+            | ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// The code for a script failure reported by the executor.
+    pub fn from_script_code(code: &str) -> Self {
+        match code {
+            "compile_error" => ErrorCode::CompileError,
+            "limit_exceeded" => ErrorCode::LimitExceeded,
+            "timeout" => ErrorCode::Timeout,
+            "invalid_response" => ErrorCode::InvalidResponse,
+            _ => ErrorCode::ScriptError,
+        }
+    }
+}
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Extra fields beside `code` and `message` (`line`, `column`, ...).
+    pub extra: Map<String, Value>,
+    /// A different HTTP status than the code's usual one (a compile error
+    /// met at run time is a 500, not a 400).
+    pub status: Option<StatusCode>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            extra: Map::new(),
+            status: None,
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(ErrorCode::BadRequest, message)
+    }
+
+    /// A 500 whose cause goes to the log, not to the caller.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(cause = %cause, "internal error");
+        ApiError::new(
+            ErrorCode::Internal,
+            "internal error; the cause is in the server log",
+        )
+    }
+
+    /// A script failure (compile, runtime, limit, timeout, response).
+    pub fn from_script(err: &crate::ScriptError) -> Self {
+        let mut e = ApiError::new(ErrorCode::from_script_code(&err.code), err.message.clone());
+        if let Some(line) = err.line {
+            e = e.with("line", line);
+        }
+        if let Some(column) = err.column {
+            e = e.with("column", column);
+        }
+        e
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status.unwrap_or_else(|| self.code.status());
+        let mut error = Map::new();
+        error.insert("code".into(), self.code.as_str().into());
+        error.insert("message".into(), self.message.into());
+        error.extend(self.extra);
+        let mut resp = (status, axum::Json(json!({ "error": error }))).into_response();
+        if self.code == ErrorCode::Overloaded {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        resp
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}

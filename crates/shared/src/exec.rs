@@ -1,0 +1,176 @@
+//! An execution: what the orchestrator asks the executor to run, what comes
+//! back, and the record the manager keeps of it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{AppId, ExecutionId, RequestId, Script, ScriptId};
+
+/// Run one script once.
+#[derive(Clone, Debug)]
+pub struct ExecRequest {
+    pub execution_id: ExecutionId,
+    pub request_id: RequestId,
+    pub script: Arc<Script>,
+    pub invocation: Invocation,
+}
+
+/// Why the script runs, with what it is given. SDK 1.0 also names
+/// `function`, `scheduled` and `trigger` invocations; they arrive with the
+/// issues that add `invoke`, cron and KV triggers.
+#[derive(Clone, Debug)]
+pub enum Invocation {
+    Http(HttpRequest),
+}
+
+impl Invocation {
+    /// `ctx.invocation_type`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Invocation::Http(_) => "http",
+        }
+    }
+}
+
+/// `ctx.request`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
+    /// Lower-case names; repeated headers joined with ", ".
+    pub headers: BTreeMap<String, String>,
+    pub query: BTreeMap<String, String>,
+    pub params: BTreeMap<String, String>,
+    pub rest: String,
+    pub host: String,
+    pub host_params: BTreeMap<String, String>,
+    pub body: RequestBody,
+}
+
+/// `ctx.request.body`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum RequestBody {
+    /// `()`: no body.
+    #[default]
+    Empty,
+    /// A JSON content type, parsed.
+    Json(serde_json::Value),
+    /// Any other content type, valid UTF-8: a string.
+    Text(String),
+    /// Any other content type, not UTF-8: a blob.
+    Bytes(Vec<u8>),
+}
+
+/// How an execution ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecStatus {
+    Ok,
+    Error,
+    Timeout,
+    LimitExceeded,
+}
+
+impl ExecStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ExecStatus::Ok => "ok",
+            ExecStatus::Error => "error",
+            ExecStatus::Timeout => "timeout",
+            ExecStatus::LimitExceeded => "limit_exceeded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "ok" => ExecStatus::Ok,
+            "error" => ExecStatus::Error,
+            "timeout" => ExecStatus::Timeout,
+            "limit_exceeded" => ExecStatus::LimitExceeded,
+            _ => return None,
+        })
+    }
+}
+
+/// A script failure: a compile error, a runtime error or `throw`, a limit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptError {
+    /// The API error code: `compile_error`, `script_error`,
+    /// `limit_exceeded`, `timeout` or `invalid_response`.
+    pub code: String,
+    pub message: String,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+impl ScriptError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        ScriptError {
+            code: code.to_owned(),
+            message: message.into(),
+            line: None,
+            column: None,
+        }
+    }
+
+    /// The message with its position, as stored in execution records.
+    pub fn describe(&self) -> String {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => format!("{} (line {l}, column {c})", self.message),
+            (Some(l), None) => format!("{} (line {l})", self.message),
+            _ => self.message.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    Trace,
+    Info,
+    Warn,
+    Error,
+}
+
+/// One `log::*` call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub level: LogLevel,
+    pub message: String,
+    pub data: Option<serde_json::Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// What the executor reports back.
+#[derive(Clone, Debug)]
+pub struct ExecOutcome {
+    pub status: ExecStatus,
+    /// The script's return value, as JSON (`()` is null), when it succeeded.
+    pub value: Option<serde_json::Value>,
+    pub error: Option<ScriptError>,
+    pub logs: Vec<LogEntry>,
+    pub started_at: OffsetDateTime,
+    /// Time spent running the script, including compiling it on a cache miss.
+    pub duration: std::time::Duration,
+}
+
+/// The stored record of one execution (contract: Execution).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionRecord {
+    pub id: ExecutionId,
+    pub app_id: AppId,
+    pub script_id: ScriptId,
+    pub request_id: RequestId,
+    pub invocation_type: String,
+    pub status: ExecStatus,
+    pub status_code: Option<u16>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    pub duration_ms: f64,
+    pub error: Option<String>,
+    pub logs: Vec<LogEntry>,
+}

@@ -1,0 +1,27 @@
+//! What crosses the seams between PiCloud's services: ids, the `Script` type,
+//! sandbox limits, the execution request and outcome, the error enum, version
+//! constants and the service traits (`ExecutorClient`, `ScriptResolver`,
+//! `ScriptCompiler`, `ExecutionSink`).
+//!
+//! Cluster mode swaps the implementations of these traits for remote ones;
+//! nothing in this crate may assume the services share a process.
+
+#[cfg(feature = "http")]
+pub mod api_error;
+pub mod error;
+pub mod exec;
+pub mod ids;
+pub mod sandbox;
+pub mod script;
+pub mod traits;
+pub mod version;
+
+pub use error::{Error, Result};
+pub use exec::{
+    ExecOutcome, ExecRequest, ExecStatus, ExecutionRecord, HttpRequest, Invocation, LogEntry,
+    LogLevel, RequestBody, ScriptError,
+};
+pub use ids::{AppId, ExecutionId, RequestId, ScriptId, UserId};
+pub use sandbox::{SandboxCeilings, SandboxLimits, SandboxOverrides};
+pub use script::{Script, ScriptName};
+pub use traits::{BoxFuture, ExecutionSink, ExecutorClient, ScriptCompiler, ScriptResolver};

@@ -1,0 +1,42 @@
+//! The seams. In one process each has a local implementation; in cluster
+//! mode a remote one (HTTP, versioned by `WIRE_VERSION`) takes its place.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::{ExecOutcome, ExecRequest, ExecutionRecord, Result, Script, ScriptError, ScriptId};
+
+/// A boxed, sendable future: the traits below are used as trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Runs scripts. The orchestrator depends on this trait, never on the
+/// executor crate.
+pub trait ExecutorClient: Send + Sync + 'static {
+    /// Runs one script to the end (success, error, limit or timeout). Errors
+    /// are the executor's own failures, never the script's.
+    fn execute(&self, request: ExecRequest) -> BoxFuture<'_, Result<ExecOutcome>>;
+}
+
+/// Compiles scripts for the manager's upload check, and keeps the compiled
+/// form warm for the executor where they share a process.
+pub trait ScriptCompiler: Send + Sync + 'static {
+    /// Compiles this version of a script with the sandbox it will run in.
+    /// A compile error comes back with code `compile_error`, line and column.
+    fn compile(&self, script: Arc<Script>) -> BoxFuture<'_, Result<(), ScriptError>>;
+
+    /// The script is gone: drop whatever was cached for it.
+    fn forget(&self, id: ScriptId);
+}
+
+/// Finds the current version of a script by id, for the data plane. The
+/// manager's implementation serves it from memory after the first read.
+pub trait ScriptResolver: Send + Sync + 'static {
+    fn resolve(&self, id: ScriptId) -> BoxFuture<'_, Result<Option<Arc<Script>>>>;
+}
+
+/// Takes execution records off the request path. Must not block or fail:
+/// a sink that cannot keep up drops records and says so in the log.
+pub trait ExecutionSink: Send + Sync + 'static {
+    fn record(&self, record: ExecutionRecord);
+}
