@@ -15,6 +15,7 @@ pub mod executions;
 pub mod extract;
 pub mod repo;
 pub mod service;
+pub mod testing;
 
 pub use db::{Db, DbTarget, schema_version};
 pub use error::{Error, Result};

@@ -1,0 +1,181 @@
+//! The repository suite, one body run on SQLite and on PostgreSQL.
+
+use std::sync::Arc;
+
+use picloud_manager_core::repo::{DEFAULT_APP_ID, UserRole, now};
+use picloud_manager_core::testing::fresh_postgres_url;
+use picloud_manager_core::{Db, DbTarget, Error};
+use picloud_shared::{
+    ExecStatus, ExecutionId, ExecutionRecord, LogEntry, LogLevel, RequestId, SandboxOverrides,
+    Script, ScriptId, ScriptName,
+};
+
+/// Runs `$body(db)` on a fresh SQLite file and on a fresh PostgreSQL database.
+macro_rules! both_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                let db = super::Db::connect(&super::DbTarget::Sqlite(dir.path().join("t.db")))
+                    .await
+                    .unwrap();
+                db.migrate().await.unwrap();
+                super::$body(db).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some(url) = super::fresh_postgres_url(concat!(stringify!($name), "::postgres")).await
+                else {
+                    return;
+                };
+                let db = super::Db::connect(&super::DbTarget::Postgres(url)).await.unwrap();
+                db.migrate().await.unwrap();
+                super::$body(db).await;
+            }
+        }
+    };
+}
+
+fn script(name: &str) -> Script {
+    let now = now();
+    Script {
+        id: ScriptId::new(),
+        app_id: DEFAULT_APP_ID,
+        name: ScriptName::parse(name).unwrap(),
+        source: "1 + 1".into(),
+        version: 1,
+        description: "d".into(),
+        sandbox: SandboxOverrides {
+            timeout_ms: Some(100),
+            ..Default::default()
+        },
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn record(s: &Script, status: ExecStatus) -> ExecutionRecord {
+    ExecutionRecord {
+        id: ExecutionId::new(),
+        app_id: s.app_id,
+        script_id: s.id,
+        request_id: RequestId::new(),
+        invocation_type: "http".into(),
+        status,
+        status_code: Some(200),
+        started_at: now(),
+        duration_ms: 1.25,
+        error: None,
+        logs: vec![LogEntry {
+            level: LogLevel::Warn,
+            message: "m".into(),
+            data: Some(serde_json::json!({"n": 1, "f": 1.5})),
+            at: now(),
+        }],
+    }
+}
+
+async fn users_and_sessions(db: Db) {
+    assert_eq!(db.count_users().await.unwrap(), 0);
+    let u = db.insert_user("alice", "hash", UserRole::Admin).await.unwrap();
+    assert!(matches!(
+        db.insert_user("alice", "h2", UserRole::Member).await,
+        Err(Error::Conflict(_))
+    ));
+    let (found, hash) = db.user_credentials("alice").await.unwrap().unwrap();
+    assert_eq!((found.id, hash.as_str()), (u.id, "hash"));
+    assert!(db.user_credentials("bob").await.unwrap().is_none());
+
+    let t = now();
+    db.insert_session(u.id, b"tokenhash", t + time::Duration::hours(1)).await.unwrap();
+    let (su, last, _) = db.session_user(b"tokenhash", t).await.unwrap().unwrap();
+    assert_eq!(su.username, "alice");
+    assert!(last >= t, "the session was created after t");
+    // Expired at a later time.
+    assert!(db.session_user(b"tokenhash", t + time::Duration::hours(2)).await.unwrap().is_none());
+    // Sliding: touch extends it.
+    db.touch_session(b"tokenhash", t, t + time::Duration::hours(3)).await.unwrap();
+    assert!(db.session_user(b"tokenhash", t + time::Duration::hours(2)).await.unwrap().is_some());
+    db.purge_expired_sessions(u.id, t + time::Duration::hours(4)).await.unwrap();
+    assert!(db.session_user(b"tokenhash", t).await.unwrap().is_none());
+    db.insert_session(u.id, b"other", t + time::Duration::hours(1)).await.unwrap();
+    assert!(db.delete_session(b"other").await.unwrap());
+    assert!(!db.delete_session(b"other").await.unwrap());
+}
+both_backends!(users_and_sessions_suite, users_and_sessions);
+
+async fn scripts_crud(db: Db) {
+    let s = script("hello");
+    let stored = db.insert_script(&s).await.unwrap();
+    assert_eq!(stored, s, "what is read back is what was written");
+    assert!(matches!(db.insert_script(&script("hello")).await, Err(Error::Conflict(_))));
+
+    let mut next = stored.clone();
+    next.version = 2;
+    next.source = "2".into();
+    let updated = db.update_script(&next).await.unwrap().unwrap();
+    assert_eq!(updated.version, 2);
+    assert_eq!(updated.source, "2");
+    // Writing version 2 again (stored is no longer 1) is refused.
+    assert!(db.update_script(&next).await.unwrap().is_none());
+
+    db.insert_script(&script("another")).await.unwrap();
+    let names: Vec<String> = db
+        .scripts_in_app(DEFAULT_APP_ID)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(names, ["another", "hello"]);
+    assert!(db.delete_script(s.id).await.unwrap());
+    assert!(!db.delete_script(s.id).await.unwrap());
+    assert!(db.script_by_id(s.id).await.unwrap().is_none());
+}
+both_backends!(scripts_suite, scripts_crud);
+
+async fn executions_retention_and_cascade(db: Db) {
+    let s = db.insert_script(&script("runner")).await.unwrap();
+    let gone = script("gone"); // never stored: its records must be skipped
+    let mut batch: Vec<ExecutionRecord> = (0..7).map(|_| record(&s, ExecStatus::Ok)).collect();
+    batch.push(record(&gone, ExecStatus::Error));
+    db.insert_executions(&batch, 5).await.unwrap();
+    let kept = db.executions_of(s.id, 100).await.unwrap();
+    assert_eq!(kept.len(), 5, "retention keeps the newest 5");
+    let newest: Vec<ExecutionId> = batch[2..7].iter().rev().map(|r| r.id).collect();
+    assert_eq!(kept.iter().map(|r| r.id).collect::<Vec<_>>(), newest);
+    assert_eq!(kept[0], batch[6], "a record reads back exactly");
+    assert!(kept[0].logs[0].data.as_ref().unwrap()["n"].is_i64());
+    assert_eq!(db.executions_of(s.id, 2).await.unwrap().len(), 2);
+
+    // Deleting the script deletes its records.
+    assert!(db.delete_script(s.id).await.unwrap());
+    assert!(db.executions_of(s.id, 100).await.unwrap().is_empty());
+}
+both_backends!(executions_suite, executions_retention_and_cascade);
+
+async fn deleting_an_app_cascades(db: Db) {
+    // Apps other than `default` arrive with the apps API; insert one directly.
+    let app = picloud_shared::AppId::new();
+    match &db {
+        Db::Sqlite(p) => sqlx::query("INSERT INTO apps (id, name, description, created_at) VALUES ($1, 'shop', '', $2)")
+            .bind(app.0).bind(now()).execute(p).await.map(drop),
+        Db::Postgres(p) => sqlx::query("INSERT INTO apps (id, name, description, created_at) VALUES ($1, 'shop', '', $2)")
+            .bind(app.0).bind(now()).execute(p).await.map(drop),
+    }
+    .unwrap();
+    let mut s = script("in-shop");
+    s.app_id = app;
+    let s = Arc::new(db.insert_script(&s).await.unwrap());
+    db.insert_executions(&[record(&s, ExecStatus::Ok)], 10).await.unwrap();
+    match &db {
+        Db::Sqlite(p) => sqlx::query("DELETE FROM apps WHERE id = $1").bind(app.0).execute(p).await.map(drop),
+        Db::Postgres(p) => sqlx::query("DELETE FROM apps WHERE id = $1").bind(app.0).execute(p).await.map(drop),
+    }
+    .unwrap();
+    assert!(db.script_by_id(s.id).await.unwrap().is_none());
+    assert!(db.executions_of(s.id, 10).await.unwrap().is_empty());
+}
+both_backends!(app_cascade_suite, deleting_an_app_cascades);
