@@ -197,7 +197,7 @@ async fn limits_end_scripts_with_limit_exceeded_or_timeout() {
         ("fn r(n) { r(n + 1) } r(0)", small(|o| o.max_call_levels = Some(10)), ExecStatus::LimitExceeded, "limit_exceeded"),
         ("let s = \"ab\"; loop { s += s; }", small(|o| o.max_string_size = Some(1000)), ExecStatus::LimitExceeded, "limit_exceeded"),
         ("let a = [1]; loop { a += a; }", small(|o| o.max_array_size = Some(1000)), ExecStatus::LimitExceeded, "limit_exceeded"),
-        ("let m = #{}; for i in 0..1000 { m[`k${i}`] = i; } m", small(|o| o.max_map_size = Some(100)), ExecStatus::LimitExceeded, "limit_exceeded"),
+        ("let m = #{}; for i in 0..1000 { m[`k${i}`] = i; } m.len()", small(|o| o.max_map_size = Some(100)), ExecStatus::LimitExceeded, "limit_exceeded"),
     ];
     for (src, sandbox, status, code) in cases {
         let out = run_with(src, sandbox, HttpRequest::default()).await;
