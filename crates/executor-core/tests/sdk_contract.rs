@@ -204,8 +204,8 @@ async fn limits_end_scripts_with_limit_exceeded_or_timeout() {
         expect_status(&out, status, code);
     }
     // Expression depth is a compile-time limit.
-    let deep = format!("{}1{}", "(".repeat(40), ")".repeat(40));
-    let e = compile_err_with(&deep, small(|o| o.max_expr_depth = Some(20))).await;
+    let deep = format!("{}1{}", "(".repeat(20), ")".repeat(20));
+    let e = compile_err_with(&deep, small(|o| o.max_expr_depth = Some(10))).await;
     assert_eq!(e.code, "compile_error");
     assert!(run_with(&deep, SandboxOverrides::default(), HttpRequest::default()).await.status == ExecStatus::Ok);
 }
