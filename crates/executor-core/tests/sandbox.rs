@@ -36,20 +36,42 @@ async fn an_endless_loop_ends() {
 
 #[tokio::test]
 async fn runaway_recursion_ends() {
-    assert_eq!(ends_within_limits("fn r(n) { r(n + 1) } r(0)").await, ExecStatus::LimitExceeded);
+    assert_eq!(
+        ends_within_limits("fn r(n) { r(n + 1) } r(0)").await,
+        ExecStatus::LimitExceeded
+    );
     // Mutual recursion with deep expressions in each frame.
-    ends_within_limits("fn a(n) { 1 + (2 * (3 + b(n))) } fn b(n) { 1 + (2 * (3 + a(n))) } a(0)").await;
+    ends_within_limits("fn a(n) { 1 + (2 * (3 + b(n))) } fn b(n) { 1 + (2 * (3 + a(n))) } a(0)")
+        .await;
 }
 
 #[tokio::test]
 async fn doubling_strings_and_arrays_end() {
-    assert_eq!(ends_within_limits("let s = \"x\"; loop { s += s; }").await, ExecStatus::LimitExceeded);
-    assert_eq!(ends_within_limits("let a = [1]; loop { a += a; }").await, ExecStatus::LimitExceeded);
-    assert_eq!(ends_within_limits("let b = blob(10); loop { b += b; }").await, ExecStatus::LimitExceeded);
+    assert_eq!(
+        ends_within_limits("let s = \"x\"; loop { s += s; }").await,
+        ExecStatus::LimitExceeded
+    );
+    assert_eq!(
+        ends_within_limits("let a = [1]; loop { a += a; }").await,
+        ExecStatus::LimitExceeded
+    );
+    assert_eq!(
+        ends_within_limits("let b = blob(10); loop { b += b; }").await,
+        ExecStatus::LimitExceeded
+    );
     // Allocating huge values in one call is refused as well.
-    assert_eq!(ends_within_limits("blob(100000000000)").await, ExecStatus::LimitExceeded);
-    assert_eq!(ends_within_limits("let a = []; a.pad(100000000, 0); a").await, ExecStatus::LimitExceeded);
-    assert_eq!(ends_within_limits("\"x\".pad(100000000, \"y\")").await, ExecStatus::LimitExceeded);
+    assert_eq!(
+        ends_within_limits("blob(100000000000)").await,
+        ExecStatus::LimitExceeded
+    );
+    assert_eq!(
+        ends_within_limits("let a = []; a.pad(100000000, 0); a").await,
+        ExecStatus::LimitExceeded
+    );
+    assert_eq!(
+        ends_within_limits("\"x\".pad(100000000, \"y\")").await,
+        ExecStatus::LimitExceeded
+    );
 }
 
 #[tokio::test]
@@ -93,7 +115,10 @@ async fn deepest_nesting_the_ceilings_allow_survives() {
     let src = format!("let a = [42]; for i in 0..{depth} {{ a = [a]; }} a");
     let out = run_with(&src, sandbox, HttpRequest::default()).await;
     let e = expect_status(&out, ExecStatus::Error, "invalid_response");
-    assert!(e.message.contains(&fixed::MAX_JSON_DEPTH.to_string()), "{e:?}");
+    assert!(
+        e.message.contains(&fixed::MAX_JSON_DEPTH.to_string()),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -107,12 +132,18 @@ async fn deepest_calls_and_expressions_the_ceilings_allow_survive() {
     // Each frame evaluates an expression nested near the depth ceiling.
     let nest = (c.max_expr_depth / 2 - 4) as usize;
     let expr = format!("{}n{}", "(1 + ".repeat(nest), ")".repeat(nest));
-    let src = format!("fn r(n) {{ if n <= 0 {{ return 0; }} let x = {expr}; r(n - 1) + 1 }} r({})", c.max_call_levels - 2);
+    let src = format!(
+        "fn r(n) {{ if n <= 0 {{ return 0; }} let x = {expr}; r(n - 1) + 1 }} r({})",
+        c.max_call_levels - 2
+    );
     let out = run_with(&src, sandbox, HttpRequest::default()).await;
     assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
     assert_eq!(out.value, Some(serde_json::json!(c.max_call_levels - 2)));
     // One level more than allowed is a limit, not a crash.
-    let src = format!("fn r(n) {{ if n <= 0 {{ return 0; }} r(n - 1) + 1 }} r({})", c.max_call_levels + 10);
+    let src = format!(
+        "fn r(n) {{ if n <= 0 {{ return 0; }} r(n - 1) + 1 }} r({})",
+        c.max_call_levels + 10
+    );
     let out = run_with(&src, sandbox, HttpRequest::default()).await;
     expect_status(&out, ExecStatus::LimitExceeded, "limit_exceeded");
 }
@@ -136,17 +167,29 @@ async fn tens_of_thousands_of_lets_are_refused_quickly() {
     let started = Instant::now();
     let e = compile_err(&src).await;
     assert!(e.message.contains("declares"), "{e:?}");
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     // Just under the bound compiles (the bound keeps compile time small).
-    let src: String = (0..fixed::MAX_DECLARATIONS).map(|i| format!("let v{i} = {i};\n")).collect();
+    let src: String = (0..fixed::MAX_DECLARATIONS)
+        .map(|i| format!("let v{i} = {i};\n"))
+        .collect();
     let ex = executor();
     use picloud_shared::ScriptCompiler;
-    ex.compile(script(&src, SandboxOverrides::default())).await.expect("compiles");
+    ex.compile(script(&src, SandboxOverrides::default()))
+        .await
+        .expect("compiles");
 }
 
 #[tokio::test]
 async fn import_eval_and_sleep_are_refused() {
-    for src in ["import \"a\" as a;", "import \"../../etc/passwd\" as p;", "eval(\"loop {}\")"] {
+    for src in [
+        "import \"a\" as a;",
+        "import \"../../etc/passwd\" as p;",
+        "eval(\"loop {}\")",
+    ] {
         assert_eq!(compile_err(src).await.code, "compile_error", "{src}");
     }
     for src in ["sleep(1)", "sleep(1e300)", "sleep(100000000)", "sleep(-5)"] {
@@ -174,16 +217,30 @@ async fn one_hostile_script_does_not_block_others() {
     use picloud_shared::ExecutorClient;
     let spin = script(
         "loop {}",
-        SandboxOverrides { timeout_ms: Some(3000), max_operations: Some(1_000_000_000), ..Default::default() },
+        SandboxOverrides {
+            timeout_ms: Some(3000),
+            max_operations: Some(1_000_000_000),
+            ..Default::default()
+        },
     );
     let hello = script("\"hello\"", SandboxOverrides::default());
     let spinning = tokio::spawn({
         let ex = ex.clone();
-        async move { ex.execute(request(spin, HttpRequest::default())).await.unwrap() }
+        async move {
+            ex.execute(request(spin, HttpRequest::default()))
+                .await
+                .unwrap()
+        }
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let out = ex.execute(request(hello, HttpRequest::default())).await.unwrap();
+    let out = ex
+        .execute(request(hello, HttpRequest::default()))
+        .await
+        .unwrap();
     assert_eq!(out.value, Some(serde_json::json!("hello")));
-    assert!(!spinning.is_finished(), "the spinning script is still running");
+    assert!(
+        !spinning.is_finished(),
+        "the spinning script is still running"
+    );
     assert_eq!(spinning.await.unwrap().status, ExecStatus::Timeout);
 }

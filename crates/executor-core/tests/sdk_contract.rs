@@ -20,7 +20,10 @@ fn request() -> HttpRequest {
     HttpRequest {
         method: "POST".into(),
         path: "/api/v1/execute/x/a/b".into(),
-        headers: BTreeMap::from([("x-token".into(), "t".into()), ("content-type".into(), "application/json".into())]),
+        headers: BTreeMap::from([
+            ("x-token".into(), "t".into()),
+            ("content-type".into(), "application/json".into()),
+        ]),
         query: BTreeMap::from([("q".into(), "1".into())]),
         params: BTreeMap::from([("id".into(), "42".into())]),
         rest: "a/b".into(),
@@ -51,7 +54,10 @@ async fn ctx_has_every_sdk_1_0_field() {
     let v = out.value.unwrap();
     assert_eq!(v["sdk_version"], "1.0");
     for id in ["execution_id", "request_id", "script_id", "app_id"] {
-        assert!(uuid::Uuid::parse_str(v[id].as_str().unwrap()).is_ok(), "{id} is a UUID string");
+        assert!(
+            uuid::Uuid::parse_str(v[id].as_str().unwrap()).is_ok(),
+            "{id} is a UUID string"
+        );
     }
     assert_ne!(v["execution_id"], v["request_id"]);
     assert_eq!(v["script_name"], "test-script");
@@ -81,13 +87,28 @@ async fn request_body_is_text_or_unit_or_blob() {
         (RequestBody::Bytes(vec![0xff, 0x00]), json!("blob")),
     ];
     for (body, expected) in cases {
-        let http = HttpRequest { body, ..HttpRequest::default() };
-        let out = run_with("type_of(ctx.request.body)", SandboxOverrides::default(), http).await;
+        let http = HttpRequest {
+            body,
+            ..HttpRequest::default()
+        };
+        let out = run_with(
+            "type_of(ctx.request.body)",
+            SandboxOverrides::default(),
+            http,
+        )
+        .await;
         assert_eq!(out.value, Some(expected));
     }
-    let http = HttpRequest { rest: String::new(), ..HttpRequest::default() };
+    let http = HttpRequest {
+        rest: String::new(),
+        ..HttpRequest::default()
+    };
     let out = run_with("ctx.request.rest", SandboxOverrides::default(), http).await;
-    assert_eq!(out.value, Some(json!("")), "rest is \"\" when there is none");
+    assert_eq!(
+        out.value,
+        Some(json!("")),
+        "rest is \"\" when there is none"
+    );
 }
 
 #[tokio::test]
@@ -100,8 +121,10 @@ async fn return_values_reach_the_caller_as_json() {
         ("1.5", json!(1.5)),
         ("true", json!(true)),
         ("[1, \"a\", ()]", json!([1, "a", null])),
-        ("#{statusCode: 201, headers: #{\"x-a\": \"1\"}, body: #{ok: true}}",
-         json!({"statusCode": 201, "headers": {"x-a": "1"}, "body": {"ok": true}})),
+        (
+            "#{statusCode: 201, headers: #{\"x-a\": \"1\"}, body: #{ok: true}}",
+            json!({"statusCode": 201, "headers": {"x-a": "1"}, "body": {"ok": true}}),
+        ),
         ("'c'", json!("c")),
     ];
     for (src, expected) in cases {
@@ -123,7 +146,11 @@ async fn log_functions_record_level_message_and_data() {
     "#)
     .await;
     assert_eq!(out.status, ExecStatus::Ok);
-    let got: Vec<_> = out.logs.iter().map(|l| (l.level, l.message.as_str(), l.data.clone())).collect();
+    let got: Vec<_> = out
+        .logs
+        .iter()
+        .map(|l| (l.level, l.message.as_str(), l.data.clone()))
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -192,12 +219,42 @@ async fn limits_end_scripts_with_limit_exceeded_or_timeout() {
         o
     };
     let cases: Vec<(&str, SandboxOverrides, ExecStatus, &str)> = vec![
-        ("loop {}", small(|o| o.max_operations = Some(10_000)), ExecStatus::LimitExceeded, "limit_exceeded"),
-        ("loop {}", small(|o| o.timeout_ms = Some(50)), ExecStatus::Timeout, "timeout"),
-        ("fn r(n) { r(n + 1) } r(0)", small(|o| o.max_call_levels = Some(10)), ExecStatus::LimitExceeded, "limit_exceeded"),
-        ("let s = \"ab\"; loop { s += s; }", small(|o| o.max_string_size = Some(1000)), ExecStatus::LimitExceeded, "limit_exceeded"),
-        ("let a = [1]; loop { a += a; }", small(|o| o.max_array_size = Some(1000)), ExecStatus::LimitExceeded, "limit_exceeded"),
-        ("let m = #{}; for i in 0..1000 { m[`k${i}`] = i; } m.len()", small(|o| o.max_map_size = Some(100)), ExecStatus::LimitExceeded, "limit_exceeded"),
+        (
+            "loop {}",
+            small(|o| o.max_operations = Some(10_000)),
+            ExecStatus::LimitExceeded,
+            "limit_exceeded",
+        ),
+        (
+            "loop {}",
+            small(|o| o.timeout_ms = Some(50)),
+            ExecStatus::Timeout,
+            "timeout",
+        ),
+        (
+            "fn r(n) { r(n + 1) } r(0)",
+            small(|o| o.max_call_levels = Some(10)),
+            ExecStatus::LimitExceeded,
+            "limit_exceeded",
+        ),
+        (
+            "let s = \"ab\"; loop { s += s; }",
+            small(|o| o.max_string_size = Some(1000)),
+            ExecStatus::LimitExceeded,
+            "limit_exceeded",
+        ),
+        (
+            "let a = [1]; loop { a += a; }",
+            small(|o| o.max_array_size = Some(1000)),
+            ExecStatus::LimitExceeded,
+            "limit_exceeded",
+        ),
+        (
+            "let m = #{}; for i in 0..1000 { m[`k${i}`] = i; } m.len()",
+            small(|o| o.max_map_size = Some(100)),
+            ExecStatus::LimitExceeded,
+            "limit_exceeded",
+        ),
     ];
     for (src, sandbox, status, code) in cases {
         let out = run_with(src, sandbox, HttpRequest::default()).await;
@@ -207,5 +264,10 @@ async fn limits_end_scripts_with_limit_exceeded_or_timeout() {
     let deep = format!("{}1{}", "(".repeat(20), ")".repeat(20));
     let e = compile_err_with(&deep, small(|o| o.max_expr_depth = Some(10))).await;
     assert_eq!(e.code, "compile_error");
-    assert!(run_with(&deep, SandboxOverrides::default(), HttpRequest::default()).await.status == ExecStatus::Ok);
+    assert!(
+        run_with(&deep, SandboxOverrides::default(), HttpRequest::default())
+            .await
+            .status
+            == ExecStatus::Ok
+    );
 }

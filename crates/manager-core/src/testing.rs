@@ -24,8 +24,12 @@ pub async fn fresh_postgres_url(test: &str) -> Option<String> {
         );
         return None;
     };
-    let options = PgConnectOptions::from_str(&url).expect("PICLOUD_TEST_DATABASE_URL is a valid URL");
-    let mut admin = options.connect().await.expect("connect to the test PostgreSQL");
+    let options =
+        PgConnectOptions::from_str(&url).expect("PICLOUD_TEST_DATABASE_URL is a valid URL");
+    let mut admin = options
+        .connect()
+        .await
+        .expect("connect to the test PostgreSQL");
     let name = format!("picloud_test_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut admin)

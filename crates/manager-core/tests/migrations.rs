@@ -20,10 +20,11 @@ async fn sqlite_schema(db: &Db) -> Schema {
     .unwrap();
     let mut schema = Schema::new();
     for t in tables {
-        let mut cols: Vec<String> = sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{t}')"))
-            .fetch_all(pool)
-            .await
-            .unwrap();
+        let mut cols: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{t}')"))
+                .fetch_all(pool)
+                .await
+                .unwrap();
         cols.sort();
         schema.insert(t, cols);
     }
@@ -31,7 +32,9 @@ async fn sqlite_schema(db: &Db) -> Schema {
 }
 
 async fn postgres_schema(db: &Db) -> Schema {
-    let Db::Postgres(pool) = db else { unreachable!() };
+    let Db::Postgres(pool) = db else {
+        unreachable!()
+    };
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT table_name::text, column_name::text FROM information_schema.columns \
          WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%' ORDER BY 1, 2",
@@ -59,9 +62,14 @@ fn both_backends_have_the_same_numbered_steps() {
 #[tokio::test]
 async fn replay_from_empty_on_both_backends_gives_the_same_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = Db::connect(&DbTarget::Sqlite(dir.path().join("m.db"))).await.unwrap();
+    let sqlite = Db::connect(&DbTarget::Sqlite(dir.path().join("m.db")))
+        .await
+        .unwrap();
     sqlite.migrate().await.unwrap();
-    assert_eq!(sqlite.applied_schema_version().await.unwrap(), schema_version());
+    assert_eq!(
+        sqlite.applied_schema_version().await.unwrap(),
+        schema_version()
+    );
     // Migrating again is a no-op.
     sqlite.migrate().await.unwrap();
     let sqlite_tables = sqlite_schema(&sqlite).await;
@@ -69,7 +77,8 @@ async fn replay_from_empty_on_both_backends_gives_the_same_schema() {
     // The first step creates the default app.
     assert!(sqlite.app_by_name("default").await.unwrap().is_some());
 
-    let Some(url) = fresh_postgres_url("replay_from_empty_on_both_backends_gives_the_same_schema").await
+    let Some(url) =
+        fresh_postgres_url("replay_from_empty_on_both_backends_gives_the_same_schema").await
     else {
         return;
     };
@@ -87,9 +96,13 @@ async fn replay_from_empty_on_both_backends_gives_the_same_schema() {
 #[tokio::test]
 async fn a_database_from_a_newer_picloud_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&DbTarget::Sqlite(dir.path().join("n.db"))).await.unwrap();
+    let db = Db::connect(&DbTarget::Sqlite(dir.path().join("n.db")))
+        .await
+        .unwrap();
     db.migrate().await.unwrap();
-    let Db::Sqlite(pool) = &db else { unreachable!() };
+    let Db::Sqlite(pool) = &db else {
+        unreachable!()
+    };
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
          VALUES (9999, 'future', CURRENT_TIMESTAMP, 1, X'00', 0)",

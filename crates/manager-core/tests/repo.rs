@@ -26,11 +26,14 @@ macro_rules! both_backends {
 
             #[tokio::test]
             async fn postgres() {
-                let Some(url) = super::fresh_postgres_url(concat!(stringify!($name), "::postgres")).await
+                let Some(url) =
+                    super::fresh_postgres_url(concat!(stringify!($name), "::postgres")).await
                 else {
                     return;
                 };
-                let db = super::Db::connect(&super::DbTarget::Postgres(url)).await.unwrap();
+                let db = super::Db::connect(&super::DbTarget::Postgres(url))
+                    .await
+                    .unwrap();
                 db.migrate().await.unwrap();
                 super::$body(db).await;
             }
@@ -79,7 +82,10 @@ fn record(s: &Script, status: ExecStatus) -> ExecutionRecord {
 
 async fn users_and_sessions(db: Db) {
     assert_eq!(db.count_users().await.unwrap(), 0);
-    let u = db.insert_user("alice", "hash", UserRole::Admin).await.unwrap();
+    let u = db
+        .insert_user("alice", "hash", UserRole::Admin)
+        .await
+        .unwrap();
     assert!(matches!(
         db.insert_user("alice", "h2", UserRole::Member).await,
         Err(Error::Conflict(_))
@@ -89,18 +95,36 @@ async fn users_and_sessions(db: Db) {
     assert!(db.user_credentials("bob").await.unwrap().is_none());
 
     let t = now();
-    db.insert_session(u.id, b"tokenhash", t + time::Duration::hours(1)).await.unwrap();
+    db.insert_session(u.id, b"tokenhash", t + time::Duration::hours(1))
+        .await
+        .unwrap();
     let (su, last, _) = db.session_user(b"tokenhash", t).await.unwrap().unwrap();
     assert_eq!(su.username, "alice");
     assert!(last >= t, "the session was created after t");
     // Expired at a later time.
-    assert!(db.session_user(b"tokenhash", t + time::Duration::hours(2)).await.unwrap().is_none());
+    assert!(
+        db.session_user(b"tokenhash", t + time::Duration::hours(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Sliding: touch extends it.
-    db.touch_session(b"tokenhash", t, t + time::Duration::hours(3)).await.unwrap();
-    assert!(db.session_user(b"tokenhash", t + time::Duration::hours(2)).await.unwrap().is_some());
-    db.purge_expired_sessions(u.id, t + time::Duration::hours(4)).await.unwrap();
+    db.touch_session(b"tokenhash", t, t + time::Duration::hours(3))
+        .await
+        .unwrap();
+    assert!(
+        db.session_user(b"tokenhash", t + time::Duration::hours(2))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    db.purge_expired_sessions(u.id, t + time::Duration::hours(4))
+        .await
+        .unwrap();
     assert!(db.session_user(b"tokenhash", t).await.unwrap().is_none());
-    db.insert_session(u.id, b"other", t + time::Duration::hours(1)).await.unwrap();
+    db.insert_session(u.id, b"other", t + time::Duration::hours(1))
+        .await
+        .unwrap();
     assert!(db.delete_session(b"other").await.unwrap());
     assert!(!db.delete_session(b"other").await.unwrap());
 }
@@ -110,7 +134,10 @@ async fn scripts_crud(db: Db) {
     let s = script("hello");
     let stored = db.insert_script(&s).await.unwrap();
     assert_eq!(stored, s, "what is read back is what was written");
-    assert!(matches!(db.insert_script(&script("hello")).await, Err(Error::Conflict(_))));
+    assert!(matches!(
+        db.insert_script(&script("hello")).await,
+        Err(Error::Conflict(_))
+    ));
 
     let mut next = stored.clone();
     next.version = 2;
@@ -160,19 +187,41 @@ async fn deleting_an_app_cascades(db: Db) {
     // Apps other than `default` arrive with the apps API; insert one directly.
     let app = picloud_shared::AppId::new();
     match &db {
-        Db::Sqlite(p) => sqlx::query("INSERT INTO apps (id, name, description, created_at) VALUES ($1, 'shop', '', $2)")
-            .bind(app.0).bind(now()).execute(p).await.map(drop),
-        Db::Postgres(p) => sqlx::query("INSERT INTO apps (id, name, description, created_at) VALUES ($1, 'shop', '', $2)")
-            .bind(app.0).bind(now()).execute(p).await.map(drop),
+        Db::Sqlite(p) => sqlx::query(
+            "INSERT INTO apps (id, name, description, created_at) VALUES ($1, 'shop', '', $2)",
+        )
+        .bind(app.0)
+        .bind(now())
+        .execute(p)
+        .await
+        .map(drop),
+        Db::Postgres(p) => sqlx::query(
+            "INSERT INTO apps (id, name, description, created_at) VALUES ($1, 'shop', '', $2)",
+        )
+        .bind(app.0)
+        .bind(now())
+        .execute(p)
+        .await
+        .map(drop),
     }
     .unwrap();
     let mut s = script("in-shop");
     s.app_id = app;
     let s = Arc::new(db.insert_script(&s).await.unwrap());
-    db.insert_executions(&[record(&s, ExecStatus::Ok)], 10).await.unwrap();
+    db.insert_executions(&[record(&s, ExecStatus::Ok)], 10)
+        .await
+        .unwrap();
     match &db {
-        Db::Sqlite(p) => sqlx::query("DELETE FROM apps WHERE id = $1").bind(app.0).execute(p).await.map(drop),
-        Db::Postgres(p) => sqlx::query("DELETE FROM apps WHERE id = $1").bind(app.0).execute(p).await.map(drop),
+        Db::Sqlite(p) => sqlx::query("DELETE FROM apps WHERE id = $1")
+            .bind(app.0)
+            .execute(p)
+            .await
+            .map(drop),
+        Db::Postgres(p) => sqlx::query("DELETE FROM apps WHERE id = $1")
+            .bind(app.0)
+            .execute(p)
+            .await
+            .map(drop),
     }
     .unwrap();
     assert!(db.script_by_id(s.id).await.unwrap().is_none());

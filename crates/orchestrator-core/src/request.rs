@@ -114,7 +114,11 @@ pub async fn read(
 
     Ok(HttpRequest {
         method: parts.method.as_str().to_owned(),
-        path: parts.uri.path().to_owned(),
+        // The path as the client sent it, before any router nesting.
+        path: parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.path().to_owned(), |u| u.0.path().to_owned()),
         headers,
         query,
         params,

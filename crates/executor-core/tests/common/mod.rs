@@ -6,8 +6,8 @@ use std::sync::Arc;
 use picloud_executor_core::{ExecutorConfig, LocalExecutor};
 use picloud_shared::{
     AppId, ExecOutcome, ExecRequest, ExecStatus, ExecutionId, ExecutorClient, HttpRequest,
-    Invocation, RequestId, SandboxCeilings, SandboxOverrides, Script, ScriptCompiler,
-    ScriptError, ScriptId, ScriptName,
+    Invocation, RequestId, SandboxCeilings, SandboxOverrides, Script, ScriptCompiler, ScriptError,
+    ScriptId, ScriptName,
 };
 
 pub fn executor() -> LocalExecutor {
@@ -48,7 +48,9 @@ pub async fn run_with(source: &str, sandbox: SandboxOverrides, http: HttpRequest
     if let Err(e) = ex.compile(Arc::clone(&s)).await {
         panic!("compile error: {e:?}");
     }
-    ex.execute(request(s, http)).await.expect("the executor ran it")
+    ex.execute(request(s, http))
+        .await
+        .expect("the executor ran it")
 }
 
 pub async fn run(source: &str) -> ExecOutcome {

@@ -1,0 +1,211 @@
+//! `TestApp`: the real server on port 0 with a fresh database.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use picloud::config::ServeArgs;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const ADMIN: &str = "admin";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub token: String,
+    pub data_dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// An answer: status, headers and JSON (or text) body.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+    /// Asserts a JSON error with this status and code.
+    pub fn error(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        let v = self.json();
+        assert_eq!(v["error"]["code"], code, "{}", self.text);
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{}",
+            self.text
+        );
+        v
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = ServeArgs::for_data_dir(dir.path().to_path_buf());
+        args.admin_user = Some(ADMIN.into());
+        args.admin_password = Some(PASSWORD.into());
+        configure(&mut args);
+        Self::start(args, dir).await
+    }
+
+    /// The same on a fresh PostgreSQL database, if the suite is on.
+    pub async fn spawn_postgres(test: &str) -> Option<TestApp> {
+        let url = picloud_manager_core::testing::fresh_postgres_url(test).await?;
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = ServeArgs::for_data_dir(dir.path().to_path_buf());
+        args.storage.database_url = Some(url);
+        args.admin_user = Some(ADMIN.into());
+        args.admin_password = Some(PASSWORD.into());
+        Some(Self::start(args, dir).await)
+    }
+
+    async fn start(args: ServeArgs, dir: tempfile::TempDir) -> TestApp {
+        let server = picloud::build(&args).await.expect("the server builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(server.serve(listener, async {
+            let _ = rx.await;
+        }));
+        let mut app = TestApp {
+            addr,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            token: String::new(),
+            data_dir: dir,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        };
+        app.token = app.login(ADMIN, PASSWORD).await.json()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A raw request (no token unless given).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        answer(req.send().await.expect("request sent")).await
+    }
+
+    /// An admin API call as the admin.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        self.send(
+            method,
+            &format!("/api/v1/admin{path}"),
+            Some(&self.token.clone()),
+            body,
+        )
+        .await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Answer {
+        self.send(
+            Method::POST,
+            "/api/v1/admin/auth/login",
+            None,
+            Some(json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    /// Deploys a script; panics unless it is created.
+    pub async fn deploy(&self, name: &str, source: &str) -> Value {
+        self.deploy_with(json!({"name": name, "source": source}))
+            .await
+    }
+
+    pub async fn deploy_with(&self, body: Value) -> Value {
+        let a = self.admin(Method::POST, "/scripts", Some(body)).await;
+        assert_eq!(a.status, 201, "{}", a.text);
+        a.json()
+    }
+
+    /// Runs a script through /api/v1/execute/{id}.
+    pub async fn invoke(&self, id: &str) -> Answer {
+        self.send(Method::GET, &format!("/api/v1/execute/{id}"), None, None)
+            .await
+    }
+
+    pub async fn script_count(&self) -> usize {
+        self.admin(Method::GET, "/scripts", None).await.json()["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    }
+
+    /// Waits (bounded) until the script has at least `n` execution records.
+    pub async fn executions(&self, id: &str, n: usize) -> Vec<Value> {
+        for _ in 0..200 {
+            let a = self
+                .admin(
+                    Method::GET,
+                    &format!("/scripts/{id}/executions?limit=1000"),
+                    None,
+                )
+                .await;
+            let items = a.json()["items"].as_array().unwrap().clone();
+            if items.len() >= n {
+                return items;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("fewer than {n} execution records for {id}");
+    }
+
+    /// Graceful shutdown; returns what `serve` returned.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop_keeping_data().await.0
+    }
+
+    /// Graceful shutdown, keeping the data directory for a look afterwards.
+    pub async fn stop_keeping_data(mut self) -> (anyhow::Result<()>, tempfile::TempDir) {
+        let _ = self.shutdown.take().unwrap().send(());
+        let result = self.handle.take().unwrap().await.unwrap();
+        (result, self.data_dir)
+    }
+}
+
+pub async fn answer(resp: reqwest::Response) -> Answer {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    Answer {
+        status,
+        headers,
+        text,
+    }
+}

@@ -1,0 +1,699 @@
+//! The HTTP API against the real server on port 0, a fresh database each.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn surfaces_outside_the_api() {
+    let app = TestApp::spawn().await;
+    let a = app.send(Method::GET, "/healthz", None, None).await;
+    assert_eq!((a.status.as_u16(), a.text.as_str()), (200, "ok"));
+    assert!(
+        a.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+
+    let v = app.send(Method::GET, "/version", None, None).await.json();
+    assert_eq!(v["product"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["sdk"], "1.0");
+    assert_eq!(v["api"], 1);
+    assert_eq!(v["wire"], 1);
+    assert_eq!(v["schema"], picloud_manager_core::schema_version());
+    assert_eq!(v["public_base_url"], serde_json::Value::Null);
+
+    for path in [
+        "/api",
+        "/api/v2/admin/scripts",
+        "/api/v0",
+        "/api/v1/nope",
+        "/api/v1/admin/nope",
+    ] {
+        app.send(Method::GET, path, None, None)
+            .await
+            .error(404, "not_found");
+    }
+    app.send(Method::GET, "/some/user/path", None, None)
+        .await
+        .error(404, "not_found");
+    app.send(Method::DELETE, "/healthz", None, None)
+        .await
+        .error(405, "method_not_allowed");
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn public_base_url_is_reported() {
+    let app =
+        TestApp::spawn_with(|a| a.public_base_url = Some("https://pi.example.com".into())).await;
+    let v = app.send(Method::GET, "/version", None, None).await.json();
+    assert_eq!(v["public_base_url"], "https://pi.example.com");
+}
+
+#[tokio::test]
+async fn admin_api_needs_a_session() {
+    let app = TestApp::spawn().await;
+    for (method, path) in [
+        (Method::GET, "/api/v1/admin/scripts"),
+        (Method::POST, "/api/v1/admin/scripts"),
+        (Method::GET, "/api/v1/admin/auth/me"),
+        (Method::POST, "/api/v1/admin/auth/logout"),
+    ] {
+        app.send(method.clone(), path, None, None)
+            .await
+            .error(401, "unauthorized");
+        app.send(method, path, Some("pcs_not-a-real-token"), None)
+            .await
+            .error(401, "unauthorized");
+    }
+    app.login(ADMIN, "wrong password")
+        .await
+        .error(401, "invalid_credentials");
+    app.login("nobody", PASSWORD)
+        .await
+        .error(401, "invalid_credentials");
+}
+
+#[tokio::test]
+async fn login_me_logout_with_bearer_and_cookie() {
+    let app = TestApp::spawn().await;
+    let a = app.login(ADMIN, PASSWORD).await;
+    assert_eq!(a.status, 200);
+    let v = a.json();
+    let token = v["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("pcs_"));
+    assert!(v["expires_at"].as_str().unwrap().contains('T'));
+    assert_eq!(v["user"]["username"], ADMIN);
+    assert_eq!(v["user"]["role"], "admin");
+    assert!(v["user"].get("password_hash").is_none());
+    let cookie = a.headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with(&format!("picloud_session={token}")),
+        "{cookie}"
+    );
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain-http instances cannot use Secure cookies"
+    );
+
+    let me = app
+        .send(Method::GET, "/api/v1/admin/auth/me", Some(&token), None)
+        .await
+        .json();
+    assert_eq!(me["user"]["username"], ADMIN);
+    assert!(me["roles"].is_array());
+
+    // The cookie alone authenticates.
+    let resp = app
+        .client
+        .get(app.url("/api/v1/admin/auth/me"))
+        .header("cookie", format!("other=1; picloud_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let out = app
+        .send(
+            Method::POST,
+            "/api/v1/admin/auth/logout",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(out.status, 204);
+    assert!(
+        out.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    app.send(Method::GET, "/api/v1/admin/auth/me", Some(&token), None)
+        .await
+        .error(401, "unauthorized");
+    // The other session is unaffected.
+    assert_eq!(app.admin(Method::GET, "/auth/me", None).await.status, 200);
+}
+
+#[tokio::test]
+async fn script_lifecycle_and_live_updates() {
+    let app = TestApp::spawn().await;
+    let s = app
+        .deploy_with(json!({"name": "greet", "source": "\"v1\"", "description": "says hi", "sandbox": {"timeout_ms": 1000}}))
+        .await;
+    for field in [
+        "id",
+        "app_id",
+        "name",
+        "source",
+        "version",
+        "description",
+        "sandbox",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(s.get(field).is_some(), "{field} in {s}");
+    }
+    assert_eq!(s["version"], 1);
+    assert_eq!(s["sandbox"], json!({"timeout_ms": 1000}));
+    let id = s["id"].as_str().unwrap();
+    assert_eq!(app.invoke(id).await.text, "v1");
+
+    let got = app
+        .admin(Method::GET, &format!("/scripts/{id}"), None)
+        .await
+        .json();
+    assert_eq!(got, s);
+    let list = app.admin(Method::GET, "/scripts", None).await.json();
+    assert_eq!(list["items"][0]["id"], id);
+    let list = app
+        .admin(Method::GET, "/scripts?app=default", None)
+        .await
+        .json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+
+    let up = app
+        .admin(
+            Method::PUT,
+            &format!("/scripts/{id}"),
+            Some(json!({"source": "\"v2\""})),
+        )
+        .await;
+    assert_eq!(up.status, 200, "{}", up.text);
+    let up = up.json();
+    assert_eq!(up["version"], 2);
+    assert_eq!(up["description"], "says hi", "fields not sent stay");
+    assert_eq!(app.invoke(id).await.text, "v2", "live for the next request");
+
+    let a = app
+        .admin(Method::DELETE, &format!("/scripts/{id}"), None)
+        .await;
+    assert_eq!(a.status, 204);
+    app.invoke(id).await.error(404, "not_found");
+    app.admin(Method::GET, &format!("/scripts/{id}"), None)
+        .await
+        .error(404, "not_found");
+    app.admin(Method::DELETE, &format!("/scripts/{id}"), None)
+        .await
+        .error(404, "not_found");
+    app.admin(
+        Method::PUT,
+        &format!("/scripts/{id}"),
+        Some(json!({"source": "1"})),
+    )
+    .await
+    .error(404, "not_found");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let s = app.deploy("keep", "1").await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let before = app.script_count().await;
+
+    let cases: Vec<(serde_json::Value, u16, &str)> = vec![
+        (json!({"name": "x"}), 400, "bad_request"),
+        (json!({"name": 5, "source": "1"}), 400, "bad_request"),
+        (
+            json!({"name": "x", "source": "1", "sandbox": {"max_fun": 1}}),
+            400,
+            "bad_request",
+        ),
+        (
+            json!({"name": "x", "source": "1", "sandbox": {"timeout_ms": -1}}),
+            400,
+            "bad_request",
+        ),
+        (
+            json!({"name": "x", "source": "1", "sandbox": {"timeout_ms": 0}}),
+            400,
+            "bad_request",
+        ),
+        (
+            json!({"name": "x", "source": "1", "sandbox": {"timeout_ms": 60001}}),
+            400,
+            "sandbox_ceiling",
+        ),
+        (
+            json!({"name": "x", "source": "1", "extra": true}),
+            400,
+            "bad_request",
+        ),
+        (json!({"name": "", "source": "1"}), 400, "invalid_name"),
+        (
+            json!({"name": "x".repeat(65), "source": "1"}),
+            400,
+            "invalid_name",
+        ),
+        (
+            json!({"name": "x".repeat(100_000), "source": "1"}),
+            400,
+            "invalid_name",
+        ),
+        (
+            json!({"name": "Bad Name", "source": "1"}),
+            400,
+            "invalid_name",
+        ),
+        (json!({"name": "keep", "source": "2"}), 409, "conflict"),
+        (
+            json!({"name": "x", "source": "1", "app": "no-such-app"}),
+            404,
+            "not_found",
+        ),
+        (
+            json!({"name": "x", "source": "x".repeat(262_145)}),
+            400,
+            "source_too_large",
+        ),
+        (
+            json!({"name": "x", "source": "1", "description": "d".repeat(5000)}),
+            400,
+            "bad_request",
+        ),
+        (json!([1, 2]), 400, "bad_request"),
+    ];
+    for (body, status, code) in cases {
+        let a = app
+            .admin(Method::POST, "/scripts", Some(body.clone()))
+            .await;
+        a.error(status, code);
+    }
+
+    // A compile error: line and column, nothing stored.
+    let v = app
+        .admin(
+            Method::POST,
+            "/scripts",
+            Some(json!({"name": "broken", "source": "let x = 1;\nlet y = ;"})),
+        )
+        .await
+        .error(400, "compile_error");
+    assert_eq!(
+        (v["error"]["line"].as_u64(), v["error"]["column"].as_u64()),
+        (Some(2), Some(9))
+    );
+
+    // Malformed JSON, no JSON content type, an oversized body.
+    let raw = |body: &'static str, ct: Option<&'static str>| {
+        let mut r = app
+            .client
+            .post(app.url("/api/v1/admin/scripts"))
+            .bearer_auth(&app.token)
+            .body(body);
+        if let Some(ct) = ct {
+            r = r.header("content-type", ct);
+        }
+        r
+    };
+    answer(
+        raw("{\"name\": ", Some("application/json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .error(400, "bad_request");
+    answer(raw("{}", None).send().await.unwrap())
+        .await
+        .error(415, "unsupported_media_type");
+    let big = format!(
+        "{{\"name\":\"big\",\"source\":\"{}\"}}",
+        "x".repeat(2 << 20)
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/v1/admin/scripts"))
+        .bearer_auth(&app.token)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    answer(resp).await.error(413, "payload_too_large");
+
+    // Bad ids in paths, bad updates and queries.
+    app.admin(Method::GET, "/scripts/not-a-uuid", None)
+        .await
+        .error(400, "invalid_id");
+    app.send(Method::GET, "/api/v1/execute/not-a-uuid", None, None)
+        .await
+        .error(400, "invalid_id");
+    app.admin(Method::PUT, &format!("/scripts/{id}"), Some(json!({})))
+        .await
+        .error(400, "bad_request");
+    app.admin(
+        Method::PUT,
+        &format!("/scripts/{id}"),
+        Some(json!({"source": "let = ;"})),
+    )
+    .await
+    .error(400, "compile_error");
+    app.admin(
+        Method::PUT,
+        &format!("/scripts/{id}"),
+        Some(json!({"name": "other"})),
+    )
+    .await
+    .error(400, "bad_request");
+    app.admin(
+        Method::PUT,
+        &format!("/scripts/{id}"),
+        Some(json!({"sandbox": {"max_call_levels": 100000}})),
+    )
+    .await
+    .error(400, "sandbox_ceiling");
+    app.admin(
+        Method::GET,
+        &format!("/scripts/{id}/executions?limit=0"),
+        None,
+    )
+    .await
+    .error(400, "bad_request");
+    app.admin(
+        Method::GET,
+        &format!("/scripts/{id}/executions?limit=abc"),
+        None,
+    )
+    .await
+    .error(400, "bad_request");
+
+    assert_eq!(app.script_count().await, before, "nothing was created");
+    let still = app
+        .admin(Method::GET, &format!("/scripts/{id}"), None)
+        .await
+        .json();
+    assert_eq!(still, s, "nothing was changed");
+    assert_eq!(app.invoke(&id).await.text, "1");
+}
+
+#[tokio::test]
+async fn the_response_convention_over_http() {
+    let app = TestApp::spawn().await;
+    let run = |src: &'static str| {
+        let app = &app;
+        async move {
+            let name = format!("s{}", uuid::Uuid::new_v4().simple());
+            let s = app.deploy(&name, src).await;
+            app.invoke(s["id"].as_str().unwrap()).await
+        }
+    };
+    let a = run("()").await;
+    assert_eq!((a.status.as_u16(), a.text.as_str()), (204, ""));
+    let a = run("\"hi\"").await;
+    assert_eq!((a.status.as_u16(), a.text.as_str()), (200, "hi"));
+    assert_eq!(a.headers["content-type"], "text/plain; charset=utf-8");
+    let a = run("#{statusCode: 201, headers: #{\"x-one\": \"1\", \"content-type\": \"text/html\"}, body: \"<b>\"}").await;
+    assert_eq!((a.status.as_u16(), a.text.as_str()), (201, "<b>"));
+    assert_eq!(a.headers["x-one"], "1");
+    assert_eq!(a.headers["content-type"], "text/html");
+    let a = run("#{statusCode: 418, body: #{tea: true}}").await;
+    assert_eq!(a.status, 418);
+    assert_eq!(a.headers["content-type"], "application/json");
+    assert_eq!(a.json(), json!({"tea": true}));
+    let a = run("#{statusCode: 302, headers: #{location: \"/x\"}}").await;
+    assert_eq!(
+        (a.status.as_u16(), a.headers["location"].to_str().unwrap()),
+        (302, "/x")
+    );
+    for src in ["#{a: 1}", "[1, 2]", "42", "true", "1.5"] {
+        let a = run(src).await;
+        assert_eq!(a.status, 200, "{src}");
+        assert_eq!(a.headers["content-type"], "application/json", "{src}");
+    }
+    assert_eq!(run("[1, ()]").await.json(), json!([1, null]));
+    run("#{statusCode: \"200\"}")
+        .await
+        .error(500, "invalid_response");
+    run("#{statusCode: 99}")
+        .await
+        .error(500, "invalid_response");
+    run("#{statusCode: 200, headers: #{\"bad name\": \"x\"}}")
+        .await
+        .error(500, "invalid_response");
+    let v = run("let a = 1;\nthrow \"boom\";")
+        .await
+        .error(500, "script_error");
+    assert_eq!(
+        (v["error"]["message"].as_str(), v["error"]["line"].as_u64()),
+        (Some("boom"), Some(2))
+    );
+    run("let s = \"x\"; loop { s += s; }")
+        .await
+        .error(500, "limit_exceeded");
+}
+
+#[tokio::test]
+async fn timeouts_answer_504_and_the_server_keeps_serving() {
+    let app = TestApp::spawn().await;
+    let slow = app
+        .deploy_with(json!({"name": "slow", "source": "loop {}", "sandbox": {"timeout_ms": 300, "max_operations": 1000000000}}))
+        .await;
+    let hello = app.deploy("hello", "\"hello\"").await;
+    let slow_id = slow["id"].as_str().unwrap().to_owned();
+    let client = app.client.clone();
+    let url = app.url(&format!("/api/v1/execute/{slow_id}"));
+    let slow_call =
+        tokio::spawn(async move { answer(client.get(url).send().await.unwrap()).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        app.invoke(hello["id"].as_str().unwrap()).await.text,
+        "hello"
+    );
+    assert!(
+        !slow_call.is_finished(),
+        "hello answered while the slow script ran"
+    );
+    slow_call.await.unwrap().error(504, "timeout");
+}
+
+#[tokio::test]
+async fn the_request_reaches_ctx() {
+    let app = TestApp::spawn().await;
+    let s = app
+        .deploy("echo", "#{method: ctx.request.method, path: ctx.request.path, q: ctx.request.query, h: ctx.request.headers[\"x-hi\"], body: ctx.request.body, rest: ctx.request.rest, host: ctx.request.host, t: ctx.invocation_type}")
+        .await;
+    let id = s["id"].as_str().unwrap();
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/v1/execute/{id}/a/b?x=1&y=two")))
+        .header("x-hi", "there")
+        .header("host", "Example.COM:8080")
+        .json(&json!({"n": 1}))
+        .send()
+        .await
+        .unwrap();
+    let v = answer(resp).await.json();
+    assert_eq!(
+        v,
+        json!({"method": "POST", "path": format!("/api/v1/execute/{id}/a/b"), "q": {"x": "1", "y": "two"},
+               "h": "there", "body": {"n": 1}, "rest": "a/b", "host": "example.com", "t": "http"})
+    );
+    // A body sent as JSON that is not JSON is the caller's mistake.
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/v1/execute/{id}")))
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
+    answer(resp).await.error(400, "bad_request");
+    let resp = app
+        .client
+        .put(app.url(&format!("/api/v1/execute/{id}")))
+        .body("plain text")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer(resp).await.json()["body"], "plain text");
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413() {
+    let app = TestApp::spawn_with(|a| a.max_body_bytes = 1000).await;
+    let s = app.deploy("any", "1").await;
+    let url = app.url(&format!("/api/v1/execute/{}", s["id"].as_str().unwrap()));
+    let resp = app
+        .client
+        .post(&url)
+        .body("x".repeat(1001))
+        .send()
+        .await
+        .unwrap();
+    answer(resp).await.error(413, "payload_too_large");
+    let resp = app
+        .client
+        .post(&url)
+        .body("x".repeat(1000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn over_the_concurrency_cap_answers_503_at_once() {
+    let app = TestApp::spawn_with(|a| a.max_concurrent_executions = 1).await;
+    let slow = app
+        .deploy_with(json!({"name": "slow", "source": "loop {}", "sandbox": {"timeout_ms": 1500, "max_operations": 1000000000}}))
+        .await;
+    let hello = app.deploy("hello", "\"hello\"").await;
+    let client = app.client.clone();
+    let url = app.url(&format!("/api/v1/execute/{}", slow["id"].as_str().unwrap()));
+    let slow_call =
+        tokio::spawn(async move { answer(client.get(url).send().await.unwrap()).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let a = app.invoke(hello["id"].as_str().unwrap()).await;
+    a.error(503, "overloaded");
+    assert_eq!(a.headers["retry-after"], "1");
+    assert!(!slow_call.is_finished());
+    slow_call.await.unwrap().error(504, "timeout");
+    assert_eq!(
+        app.invoke(hello["id"].as_str().unwrap()).await.text,
+        "hello",
+        "the slot is free again"
+    );
+}
+
+#[tokio::test]
+async fn executions_are_recorded_with_status_and_logs_newest_first() {
+    let app = TestApp::spawn().await;
+    let s = app
+        .deploy("rec", "log::info(\"start\", #{q: ctx.request.query}); if ctx.request.query.fail == \"1\" { throw \"failed\" } \"fine\"")
+        .await;
+    let id = s["id"].as_str().unwrap();
+    assert_eq!(app.invoke(id).await.text, "fine");
+    app.send(
+        Method::GET,
+        &format!("/api/v1/execute/{id}?fail=1"),
+        None,
+        None,
+    )
+    .await
+    .error(500, "script_error");
+    let items = app.executions(id, 2).await;
+    let (newest, oldest) = (&items[0], &items[1]);
+    assert_eq!(newest["status"], "error");
+    assert_eq!(newest["status_code"], 500);
+    assert!(newest["error"].as_str().unwrap().contains("failed"));
+    assert_eq!(
+        newest["logs"][0]["data"],
+        json!({"q": {"fail": "1"}}),
+        "logs before the failure are kept"
+    );
+    assert_eq!(oldest["status"], "ok");
+    assert_eq!(oldest["status_code"], 200);
+    assert_eq!(oldest["error"], serde_json::Value::Null);
+    assert_eq!(oldest["invocation_type"], "http");
+    assert_eq!(oldest["logs"][0]["level"], "info");
+    assert_eq!(oldest["logs"][0]["message"], "start");
+    for field in ["id", "script_id", "request_id", "started_at", "duration_ms"] {
+        assert!(!oldest[field].is_null(), "{field}");
+    }
+    let one = app
+        .admin(
+            Method::GET,
+            &format!("/scripts/{id}/executions?limit=1"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(one["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn retention_keeps_the_newest_n_per_script() {
+    let app = TestApp::spawn_with(|a| a.execution_retention = 3).await;
+    let s = app.deploy("many", "ctx.request.query.n").await;
+    let id = s["id"].as_str().unwrap();
+    for n in 0..6 {
+        let a = app
+            .send(
+                Method::GET,
+                &format!("/api/v1/execute/{id}?n={n}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(a.text, n.to_string());
+        // Let each record land so retention is exercised across batches.
+        app.executions(id, (n + 1).min(3)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let items = app.executions(id, 3).await;
+    assert_eq!(items.len(), 3);
+}
+
+#[tokio::test]
+async fn shutdown_flushes_queued_execution_records() {
+    let app = TestApp::spawn().await;
+    let s = app.deploy("flush", "1").await;
+    let id: picloud_shared::ScriptId = s["id"].as_str().unwrap().parse().unwrap();
+    for _ in 0..20 {
+        assert_eq!(app.invoke(&id.to_string()).await.status, 200);
+    }
+    let (stopped, dir) = app.stop_keeping_data().await;
+    stopped.unwrap();
+    let app_dir = dir.path().to_path_buf();
+    let db = picloud_manager_core::Db::connect(&picloud_manager_core::DbTarget::Sqlite(
+        app_dir.join("picloud.db"),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(db.executions_of(id, 100).await.unwrap().len(), 20);
+}
+
+#[tokio::test]
+async fn the_same_flow_on_postgres() {
+    let Some(app) = TestApp::spawn_postgres("the_same_flow_on_postgres").await else {
+        return;
+    };
+    let s = app
+        .deploy(
+            "pg",
+            "log::warn(\"w\"); #{statusCode: 202, body: ctx.request.query}",
+        )
+        .await;
+    let id = s["id"].as_str().unwrap();
+    let a = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/execute/{id}?a=b"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!((a.status.as_u16(), a.json()), (202, json!({"a": "b"})));
+    let up = app
+        .admin(
+            Method::PUT,
+            &format!("/scripts/{id}"),
+            Some(json!({"source": "\"v2\""})),
+        )
+        .await
+        .json();
+    assert_eq!(up["version"], 2);
+    assert_eq!(app.invoke(id).await.text, "v2");
+    let items = app.executions(id, 2).await;
+    assert_eq!(items[1]["status_code"], 202);
+    assert_eq!(items[1]["logs"][0]["level"], "warn");
+    app.admin(
+        Method::POST,
+        "/scripts",
+        Some(json!({"name": "pg", "source": "1"})),
+    )
+    .await
+    .error(409, "conflict");
+}
