@@ -1,0 +1,245 @@
+//! The `picloud` binary as a process: settings, `admin create-user`,
+//! signals, and the idle promise.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn picloud() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_picloud"));
+    // A clean environment: only what each test sets.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PICLOUD_") || k == "DATABASE_URL" {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("PICLOUD_BIND", "not-an-address"),
+        ("PICLOUD_MAX_CONCURRENT_EXECUTIONS", "0"),
+        ("PICLOUD_SESSION_TTL_HOURS", "soon"),
+        ("PICLOUD_MAX_BODY_BYTES", "-1"),
+        ("PICLOUD_SANDBOX_MAX_TIMEOUT_MS", "999999999"),
+        ("PICLOUD_PUBLIC_BASE_URL", "ftp://x"),
+        ("PICLOUD_LOG", "[[nope"),
+        ("DATABASE_URL", "mysql://x"),
+        ("PICLOUD_ADMIN_USER", "admin"),
+    ];
+    for (var, value) in cases {
+        let out = picloud()
+            .env(var, value)
+            .env("PICLOUD_DATA_DIR", dir.path())
+            .env(
+                "PICLOUD_BIND",
+                if var == "PICLOUD_BIND" {
+                    value.to_owned()
+                } else {
+                    format!("127.0.0.1:{}", free_port())
+                },
+            )
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{var}={value} started");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{var}={value}: {stderr}");
+        assert!(lines[0].contains(var), "{var}={value}: {stderr}");
+    }
+}
+
+#[test]
+fn cluster_binaries_say_they_are_not_ready() {
+    // They are built by `cargo test --workspace`; the all-in-one binary's
+    // folder holds them too.
+    let dir = std::path::Path::new(env!("CARGO_BIN_EXE_picloud"))
+        .parent()
+        .unwrap();
+    for name in [
+        "picloud-manager",
+        "picloud-orchestrator",
+        "picloud-executor",
+    ] {
+        let path = dir.join(name);
+        if !path.exists() {
+            eprintln!("{name} is not built in this run (cargo test -p picloud); skipping it");
+            continue;
+        }
+        let out = Command::new(path).output().unwrap();
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not ready"),
+            "{name}"
+        );
+    }
+}
+
+/// Starts the server and waits for /healthz; returns the child and the time it took.
+// The child is returned to the caller, which waits for it.
+#[allow(clippy::zombie_processes)]
+fn start(
+    data_dir: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> (std::process::Child, u16, Duration) {
+    let port = free_port();
+    let mut cmd = picloud();
+    cmd.env("PICLOUD_DATA_DIR", data_dir)
+        .env("PICLOUD_BIND", format!("127.0.0.1:{port}"))
+        .env("PICLOUD_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let child = cmd.spawn().unwrap();
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::Read;
+            s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            if buf.ends_with("ok") {
+                return (child, port, started.elapsed());
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server did not become healthy"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn sigterm(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_stops_gracefully_with_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _, _) = start(dir.path(), &[]);
+    sigterm(&child);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+/// Context switches of every thread of a process.
+fn context_switches(pid: u32) -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status =
+            std::fs::read_to_string(task.unwrap().path().join("status")).unwrap_or_default();
+        for line in status.lines() {
+            if line.starts_with("voluntary_ctxt_switches")
+                || line.starts_with("nonvoluntary_ctxt_switches")
+            {
+                total += line
+                    .split_whitespace()
+                    .last()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap();
+            }
+        }
+    }
+    total
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn an_idle_server_makes_no_wake_ups() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _, _) = start(dir.path(), &[]);
+    // Let start-up work (the health check's connection) settle.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = context_switches(child.id());
+    std::thread::sleep(Duration::from_secs(3));
+    let after = context_switches(child.id());
+    sigterm(&child);
+    child.wait().unwrap();
+    assert_eq!(
+        after - before,
+        0,
+        "an idle server woke up {} times in 3 s",
+        after - before
+    );
+}
+
+#[test]
+fn admin_create_user_reads_the_password_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = |name: &str, password: &str| {
+        let mut child = picloud()
+            .args([
+                "admin",
+                "create-user",
+                "--username",
+                name,
+                "--password-stdin",
+            ])
+            .env("PICLOUD_DATA_DIR", dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = create("ops", "a long enough password");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin user ops"));
+    // The same name again, and a short password, are refused in one line.
+    let out = create("ops", "a long enough password");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("taken"));
+    let out = create("other", "short");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
+
+    // The user can sign in to a server on that data dir.
+    let (mut child, port, _) = start(dir.path(), &[]);
+    let body = r#"{"username":"ops","password":"a long enough password"}"#;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "POST /api/v1/admin/auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    use std::io::Read;
+    s.read_to_string(&mut resp).unwrap();
+    sigterm(&child);
+    child.wait().unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains("\"token\""), "{resp}");
+}
