@@ -264,11 +264,13 @@ pub fn build_engine(limits: &SandboxLimits) -> Engine {
 
 /// Counts declarations without a full parse: whole-word `let`, `const` and
 /// `for` anywhere (inside strings and comments too, which only errs on the
-/// safe side).
-pub fn count_declarations(source: &str) -> usize {
+/// safe side). Returns the count and the line and column (1-based) of the
+/// first declaration past `limit`, if any.
+pub fn count_declarations(source: &str, limit: usize) -> (usize, Option<(u32, u32)>) {
     let bytes = source.as_bytes();
     let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut count = 0;
+    let (mut count, mut first_over) = (0, None);
+    let (mut line, mut line_start) = (1u32, 0usize);
     let mut i = 0;
     while i < bytes.len() {
         if is_ident(bytes[i]) {
@@ -278,25 +280,36 @@ pub fn count_declarations(source: &str) -> usize {
             }
             if matches!(&bytes[start..i], b"let" | b"const" | b"for") {
                 count += 1;
+                if count == limit + 1 {
+                    let column = source[line_start..start].chars().count() + 1;
+                    first_over = Some((line, u32::try_from(column).unwrap_or(u32::MAX)));
+                }
             }
         } else {
+            if bytes[i] == b'\n' {
+                line += 1;
+                line_start = i + 1;
+            }
             i += 1;
         }
     }
-    count
+    (count, first_over)
 }
 
 /// Compiles a source with the engine it will run on.
 pub fn compile(engine: &Engine, source: &str) -> Result<rhai::AST, ScriptError> {
-    let declarations = count_declarations(source);
-    if declarations > fixed::MAX_DECLARATIONS {
-        return Err(ScriptError::new(
+    let (declarations, first_over) = count_declarations(source, fixed::MAX_DECLARATIONS);
+    if let Some((line, column)) = first_over {
+        let mut err = ScriptError::new(
             "compile_error",
             format!(
                 "the script declares {declarations} variables (let, const, for); at most {} are allowed",
                 fixed::MAX_DECLARATIONS
             ),
-        ));
+        );
+        err.line = Some(line);
+        err.column = Some(column);
+        return Err(err);
     }
     let mut scope = rhai::Scope::new();
     scope.push("ctx", Dynamic::UNIT);

@@ -167,6 +167,9 @@ async fn tens_of_thousands_of_lets_are_refused_quickly() {
     let started = Instant::now();
     let e = compile_err(&src).await;
     assert!(e.message.contains("declares"), "{e:?}");
+    // The position is the first declaration past the bound.
+    let expected_line = u32::try_from(fixed::MAX_DECLARATIONS).unwrap() + 1;
+    assert_eq!((e.line, e.column), (Some(expected_line), Some(1)), "{e:?}");
     assert!(
         started.elapsed() < Duration::from_secs(1),
         "{:?}",

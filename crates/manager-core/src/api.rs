@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::auth::SESSION_COOKIE;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::repo::User;
+use crate::repo::{User, UserRole};
 use crate::service::{Manager, NewScript, ScriptChange};
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -90,6 +90,29 @@ where
     }
 }
 
+/// A caller allowed to manage scripts. Until per-app roles arrive, that is
+/// an instance admin; a `member` can sign in but gets 403 `forbidden` here.
+pub struct ScriptManager(pub Caller);
+
+impl<S> FromRequestParts<S> for ScriptManager
+where
+    Arc<Manager>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.user.role != UserRole::Admin {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "only instance admins can manage scripts until per-app roles are granted",
+            ));
+        }
+        Ok(ScriptManager(caller))
+    }
+}
+
 // ----- auth -----
 
 #[derive(Deserialize)]
@@ -153,7 +176,7 @@ fn parse_name(name: &str) -> ApiResult<ScriptName> {
 
 async fn create_script(
     State(m): State<Arc<Manager>>,
-    _caller: Caller,
+    _caller: ScriptManager,
     ApiJson(body): ApiJson<CreateScriptBody>,
 ) -> ApiResult<(StatusCode, Json<Script>)> {
     let name = parse_name(&body.name)?;
@@ -176,7 +199,7 @@ struct AppQuery {
 
 async fn list_scripts(
     State(m): State<Arc<Manager>>,
-    _caller: Caller,
+    _caller: ScriptManager,
     ApiQuery(q): ApiQuery<AppQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let items = m.scripts(q.app.as_deref()).await?;
@@ -185,7 +208,7 @@ async fn list_scripts(
 
 async fn get_script(
     State(m): State<Arc<Manager>>,
-    _caller: Caller,
+    _caller: ScriptManager,
     ApiPath(id): ApiPath<ScriptId>,
 ) -> ApiResult<Json<Script>> {
     Ok(Json(m.script(id).await?))
@@ -201,7 +224,7 @@ struct UpdateScriptBody {
 
 async fn update_script(
     State(m): State<Arc<Manager>>,
-    _caller: Caller,
+    _caller: ScriptManager,
     ApiPath(id): ApiPath<ScriptId>,
     ApiJson(body): ApiJson<UpdateScriptBody>,
 ) -> ApiResult<Json<Script>> {
@@ -225,7 +248,7 @@ async fn update_script(
 
 async fn delete_script(
     State(m): State<Arc<Manager>>,
-    _caller: Caller,
+    _caller: ScriptManager,
     ApiPath(id): ApiPath<ScriptId>,
 ) -> ApiResult<StatusCode> {
     m.delete_script(id).await?;
@@ -243,7 +266,7 @@ pub const MAX_EXECUTIONS_LIMIT: u32 = 1000;
 
 async fn list_executions(
     State(m): State<Arc<Manager>>,
-    _caller: Caller,
+    _caller: ScriptManager,
     ApiPath(id): ApiPath<ScriptId>,
     ApiQuery(q): ApiQuery<ExecutionsQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {

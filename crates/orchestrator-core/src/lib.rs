@@ -125,13 +125,16 @@ impl Orchestrator {
             let response = match this.executor.execute(exec).await {
                 Ok(outcome) => {
                     let (status_code, response) = response::convert(&outcome);
+                    let error = response::error_text(&outcome);
                     this.sink.record(ExecutionRecord {
                         id: execution_id,
                         app_id: script.app_id,
                         script_id: script.id,
                         request_id,
                         invocation_type: "http".to_owned(),
-                        status: if outcome.status == ExecStatus::Ok && status_code >= 500 {
+                        // A value that cannot be a response is the script's error;
+                        // a status the script chose (even a 5xx) is not.
+                        status: if outcome.status == ExecStatus::Ok && error.is_some() {
                             ExecStatus::Error
                         } else {
                             outcome.status
@@ -139,7 +142,7 @@ impl Orchestrator {
                         status_code: Some(status_code),
                         started_at: outcome.started_at,
                         duration_ms: outcome.duration.as_secs_f64() * 1000.0,
-                        error: response::error_text(&outcome),
+                        error,
                         logs: outcome.logs,
                     });
                     response

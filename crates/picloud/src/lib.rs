@@ -77,7 +77,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
                 .await
                 .map_err(|e| anyhow::anyhow!("PICLOUD_ADMIN_USER/PICLOUD_ADMIN_PASSWORD: {e}"))?
             {
-                tracing::info!(username = %user, "created the first instance admin");
+                tracing::info!("created the first instance admin from PICLOUD_ADMIN_USER");
             }
         }
         (Some(_), None) => {

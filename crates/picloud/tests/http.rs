@@ -81,6 +81,59 @@ async fn admin_api_needs_a_session() {
 }
 
 #[tokio::test]
+async fn members_cannot_manage_scripts_yet() {
+    let app = TestApp::spawn().await;
+    let s = app.deploy("admins-only", "1").await;
+    let id = s["id"].as_str().unwrap();
+    app.manager
+        .create_user(
+            "member1",
+            "member password",
+            picloud_manager_core::repo::UserRole::Member,
+        )
+        .await
+        .unwrap();
+    let token = app.login("member1", "member password").await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = app
+        .send(Method::GET, "/api/v1/admin/auth/me", Some(&token), None)
+        .await
+        .json();
+    assert_eq!(me["user"]["role"], "member");
+    app.send(Method::GET, "/api/v1/admin/scripts", Some(&token), None)
+        .await
+        .error(403, "forbidden");
+    app.send(
+        Method::GET,
+        &format!("/api/v1/admin/scripts/{id}"),
+        Some(&token),
+        None,
+    )
+    .await
+    .error(403, "forbidden");
+    app.send(
+        Method::DELETE,
+        &format!("/api/v1/admin/scripts/{id}"),
+        Some(&token),
+        None,
+    )
+    .await
+    .error(403, "forbidden");
+    let body = json!({"name": "m", "source": "1"});
+    app.send(
+        Method::POST,
+        "/api/v1/admin/scripts",
+        Some(&token),
+        Some(body),
+    )
+    .await
+    .error(403, "forbidden");
+    assert_eq!(app.script_count().await, 1, "nothing changed");
+}
+
+#[tokio::test]
 async fn login_me_logout_with_bearer_and_cookie() {
     let app = TestApp::spawn().await;
     let a = app.login(ADMIN, PASSWORD).await;
@@ -439,6 +492,11 @@ async fn the_response_convention_over_http() {
     run("#{statusCode: 99}")
         .await
         .error(500, "invalid_response");
+    let a = run("#{statusCode: 503, body: \"down for maintenance\"}").await;
+    assert_eq!(
+        (a.status.as_u16(), a.text.as_str()),
+        (503, "down for maintenance")
+    );
     run("#{statusCode: 200, headers: #{\"bad name\": \"x\"}}")
         .await
         .error(500, "invalid_response");
@@ -614,6 +672,43 @@ async fn executions_are_recorded_with_status_and_logs_newest_first() {
 }
 
 #[tokio::test]
+async fn a_status_the_script_chose_is_recorded_as_ok_and_a_bad_response_as_error() {
+    let app = TestApp::spawn().await;
+    let s = app
+        .deploy(
+            "chooser",
+            "if ctx.request.query.bad == \"1\" { #{statusCode: 1000} } else { #{statusCode: 503} }",
+        )
+        .await;
+    let id = s["id"].as_str().unwrap();
+    assert_eq!(app.invoke(id).await.status, 503);
+    app.send(
+        Method::GET,
+        &format!("/api/v1/execute/{id}?bad=1"),
+        None,
+        None,
+    )
+    .await
+    .error(500, "invalid_response");
+    let items = app.executions(id, 2).await;
+    assert_eq!(
+        (
+            items[1]["status"].as_str(),
+            items[1]["status_code"].as_u64()
+        ),
+        (Some("ok"), Some(503))
+    );
+    assert_eq!(
+        (
+            items[0]["status"].as_str(),
+            items[0]["status_code"].as_u64()
+        ),
+        (Some("error"), Some(500))
+    );
+    assert!(items[0]["error"].as_str().unwrap().contains("statusCode"));
+}
+
+#[tokio::test]
 async fn retention_keeps_the_newest_n_per_script() {
     let app = TestApp::spawn_with(|a| a.execution_retention = 3).await;
     let s = app.deploy("many", "ctx.request.query.n").await;
@@ -696,4 +791,29 @@ async fn the_same_flow_on_postgres() {
     )
     .await
     .error(409, "conflict");
+}
+
+#[tokio::test]
+async fn the_readme_walkthrough_works_as_written() {
+    // The script from README.md's curl walkthrough, verbatim.
+    let app = TestApp::spawn().await;
+    let s = app
+        .deploy(
+            "hello",
+            "let name = ctx.request.query.name ?? \"world\";\nlog::info(\"greeting\", #{ name: name });\n#{ hello: name }",
+        )
+        .await;
+    let id = s["id"].as_str().unwrap();
+    let a = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/execute/{id}?name=pi"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(a.json(), json!({"hello": "pi"}));
+    assert_eq!(app.invoke(id).await.json(), json!({"hello": "world"}));
+    let items = app.executions(id, 2).await;
+    assert_eq!(items[1]["logs"][0]["data"], json!({"name": "pi"}));
 }

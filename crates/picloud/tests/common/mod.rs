@@ -17,6 +17,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub token: String,
     pub data_dir: tempfile::TempDir,
+    pub manager: std::sync::Arc<picloud_manager_core::Manager>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -75,6 +76,7 @@ impl TestApp {
 
     async fn start(args: ServeArgs, dir: tempfile::TempDir) -> TestApp {
         let server = picloud::build(&args).await.expect("the server builds");
+        let manager = std::sync::Arc::clone(&server.manager);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -89,6 +91,7 @@ impl TestApp {
                 .unwrap(),
             token: String::new(),
             data_dir: dir,
+            manager,
             shutdown: Some(tx),
             handle: Some(handle),
         };
