@@ -14,7 +14,7 @@ use crate::db::Db;
 /// counted in the log) rather than slowing requests down.
 pub const QUEUE_CAPACITY: usize = 10_000;
 /// Records written in one transaction at most.
-pub const BATCH_SIZE: usize = 256;
+pub const BATCH_SIZE: usize = 512;
 
 enum Msg {
     Record(Box<ExecutionRecord>),

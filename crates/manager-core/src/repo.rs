@@ -354,29 +354,47 @@ impl Db {
 
     // ----- executions -----
 
-    /// Writes a batch of records in one transaction, skipping records whose
-    /// script was deleted meanwhile, then trims each touched script to its
-    /// newest `keep` records.
+    /// Writes a batch of records in one transaction with one multi-row
+    /// INSERT, then trims each touched script to its newest `keep` records.
+    /// If the batch fails (a script was deleted meanwhile, so a foreign key
+    /// no longer holds), it is written row by row, skipping such records.
     pub async fn insert_executions(&self, batch: &[ExecutionRecord], keep: u32) -> Result<()> {
-        const INSERT: &str = "INSERT INTO executions (id, app_id, script_id, request_id, invocation_type, status, \
-             status_code, started_at, duration_ms, error, logs) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+        const COLUMNS: &str = "INSERT INTO executions (id, app_id, script_id, request_id, invocation_type, \
+             status, status_code, started_at, duration_ms, error, logs) ";
+        const ONE_IF_SCRIPT_EXISTS: &str = "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
              WHERE EXISTS (SELECT 1 FROM scripts WHERE id = $3)";
         // Keep the newest `keep`: delete everything older than the keep-th newest.
         const TRIM: &str = "DELETE FROM executions WHERE script_id = $1 AND id < \
              (SELECT id FROM executions WHERE script_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)";
+        if batch.is_empty() {
+            return Ok(());
+        }
         let mut scripts: Vec<ScriptId> = batch.iter().map(|r| r.script_id).collect();
         scripts.sort();
         scripts.dedup();
+        let logs: Vec<Json<&Vec<LogEntry>>> = batch.iter().map(|r| Json(&r.logs)).collect();
         with_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            for r in batch {
-                sqlx::query(INSERT)
-                    .bind(r.id.0).bind(r.app_id.0).bind(r.script_id.0).bind(r.request_id.0)
-                    .bind(&r.invocation_type).bind(r.status.as_str())
-                    .bind(r.status_code.map(i32::from)).bind(r.started_at).bind(r.duration_ms)
-                    .bind(&r.error).bind(Json(&r.logs))
-                    .execute(&mut *tx).await?;
+            let mut qb = sqlx::QueryBuilder::new(COLUMNS);
+            qb.push_values(batch.iter().zip(&logs), |mut b, (r, logs)| {
+                b.push_bind(r.id.0).push_bind(r.app_id.0).push_bind(r.script_id.0)
+                    .push_bind(r.request_id.0).push_bind(r.invocation_type.as_str())
+                    .push_bind(r.status.as_str()).push_bind(r.status_code.map(i32::from))
+                    .push_bind(r.started_at).push_bind(r.duration_ms)
+                    .push_bind(r.error.as_deref()).push_bind(logs);
+            });
+            if qb.build().execute(&mut *tx).await.is_err() {
+                tx.rollback().await?;
+                tx = pool.begin().await?;
+                let sql = format!("{COLUMNS}{ONE_IF_SCRIPT_EXISTS}");
+                for (r, logs) in batch.iter().zip(&logs) {
+                    sqlx::query(&sql)
+                        .bind(r.id.0).bind(r.app_id.0).bind(r.script_id.0).bind(r.request_id.0)
+                        .bind(&r.invocation_type).bind(r.status.as_str())
+                        .bind(r.status_code.map(i32::from)).bind(r.started_at).bind(r.duration_ms)
+                        .bind(&r.error).bind(logs)
+                        .execute(&mut *tx).await?;
+                }
             }
             for s in &scripts {
                 sqlx::query(TRIM).bind(s.0).bind(i64::from(keep.max(1)) - 1)

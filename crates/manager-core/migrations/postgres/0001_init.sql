@@ -49,8 +49,10 @@ CREATE TABLE scripts (
 );
 
 -- One row per execution; ids are UUIDv7, so id order is time order.
+-- Keyed by (script_id, id): writing, trimming to the retention bound and
+-- listing are range operations on one index.
 CREATE TABLE executions (
-    id              UUID PRIMARY KEY,
+    id              UUID NOT NULL,
     app_id          UUID NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
     script_id       UUID NOT NULL REFERENCES scripts (id) ON DELETE CASCADE,
     request_id      UUID NOT NULL,
@@ -60,7 +62,7 @@ CREATE TABLE executions (
     started_at      TIMESTAMPTZ NOT NULL,
     duration_ms     DOUBLE PRECISION NOT NULL,
     error           TEXT,
-    logs            JSONB NOT NULL DEFAULT '[]'
+    logs            JSONB NOT NULL DEFAULT '[]',
+    PRIMARY KEY (script_id, id)
 );
-CREATE INDEX executions_script ON executions (script_id, id);
 CREATE INDEX executions_app ON executions (app_id);

@@ -51,8 +51,11 @@ CREATE TABLE scripts (
 );
 
 -- One row per execution; ids are UUIDv7, so id order is time order.
+-- Clustered by (script_id, id): records of a script sit together, newest
+-- last, so writing, trimming to the retention bound and listing are all
+-- range operations on one B-tree.
 CREATE TABLE executions (
-    id              BLOB PRIMARY KEY NOT NULL,
+    id              BLOB NOT NULL,
     app_id          BLOB NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
     script_id       BLOB NOT NULL REFERENCES scripts (id) ON DELETE CASCADE,
     request_id      BLOB NOT NULL,
@@ -62,7 +65,7 @@ CREATE TABLE executions (
     started_at      TEXT NOT NULL,
     duration_ms     REAL NOT NULL,
     error           TEXT,
-    logs            TEXT NOT NULL DEFAULT '[]'
-);
-CREATE INDEX executions_script ON executions (script_id, id);
+    logs            TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (script_id, id)
+) WITHOUT ROWID;
 CREATE INDEX executions_app ON executions (app_id);
