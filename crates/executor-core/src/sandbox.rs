@@ -425,3 +425,31 @@ impl EngineCache {
         Arc::clone(engines.entry(*limits).or_insert(engine))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_keep_the_guards_from_rhai_notes() {
+        let e = build_engine(&SandboxLimits::DEFAULTS);
+        // Full optimisation would call registered functions at compile time.
+        assert_eq!(e.optimization_level(), OptimizationLevel::Simple);
+        // The string interner is one lock shared by every call on the engine.
+        assert_eq!(e.max_strings_interned(), 0);
+        assert_eq!(e.max_modules(), 0);
+        assert_eq!(e.max_call_levels(), 32);
+        assert_eq!(e.max_expr_depth(), 64);
+        assert_eq!(e.max_function_expr_depth(), 64);
+    }
+
+    #[test]
+    fn declarations_are_counted_with_the_position_past_the_limit() {
+        assert_eq!(count_declarations("let a = 1; const b = 2;", 5), (2, None));
+        assert_eq!(count_declarations("letter = 1; // forget", 5), (0, None));
+        assert_eq!(
+            count_declarations("let a = 1;\n  let b = 2;", 1),
+            (2, Some((2, 3)))
+        );
+    }
+}

@@ -537,6 +537,39 @@ async fn timeouts_answer_504_and_the_server_keeps_serving() {
 }
 
 #[tokio::test]
+async fn operator_ceilings_bound_overrides_and_lower_defaults() {
+    let app = TestApp::spawn_with(|a| a.sandbox.sandbox_max_timeout_ms = 200).await;
+    let v = app
+        .admin(
+            Method::POST,
+            "/scripts",
+            Some(json!({"name": "x", "source": "1", "sandbox": {"timeout_ms": 201}})),
+        )
+        .await
+        .error(400, "sandbox_ceiling");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("PICLOUD_SANDBOX_MAX_TIMEOUT_MS")
+    );
+    // The 5 s default is lowered to the 200 ms ceiling.
+    let s = app
+        .deploy_with(
+            json!({"name": "spin", "source": "loop {}", "sandbox": {"max_operations": 1000000000}}),
+        )
+        .await;
+    let v = app
+        .invoke(s["id"].as_str().unwrap())
+        .await
+        .error(504, "timeout");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("200 ms"),
+        "{v}"
+    );
+}
+
+#[tokio::test]
 async fn the_request_reaches_ctx() {
     let app = TestApp::spawn().await;
     let s = app
