@@ -186,24 +186,10 @@ both_backends!(executions_suite, executions_retention_and_cascade);
 async fn deleting_an_app_cascades(db: Db) {
     // Apps other than `default` arrive with the apps API; insert one directly.
     let app = picloud_shared::AppId::new();
-    match &db {
-        Db::Sqlite(p) => sqlx::query(
-            "INSERT INTO apps (id, name, description, created_at) VALUES ($1, 'shop', '', $2)",
-        )
-        .bind(app.0)
-        .bind(now())
-        .execute(p)
-        .await
-        .map(drop),
-        Db::Postgres(p) => sqlx::query(
-            "INSERT INTO apps (id, name, description, created_at) VALUES ($1, 'shop', '', $2)",
-        )
-        .bind(app.0)
-        .bind(now())
-        .execute(p)
-        .await
-        .map(drop),
-    }
+    const INSERT_APP: &str =
+        "INSERT INTO apps (id, name, description, created_at) VALUES ($1, 'shop', '', $2)";
+    picloud_manager_core::with_db!(&db, p => sqlx::query(INSERT_APP)
+        .bind(app.0).bind(now()).execute(p).await.map(drop))
     .unwrap();
     let mut s = script("in-shop");
     s.app_id = app;
@@ -211,18 +197,8 @@ async fn deleting_an_app_cascades(db: Db) {
     db.insert_executions(&[record(&s, ExecStatus::Ok)], 10)
         .await
         .unwrap();
-    match &db {
-        Db::Sqlite(p) => sqlx::query("DELETE FROM apps WHERE id = $1")
-            .bind(app.0)
-            .execute(p)
-            .await
-            .map(drop),
-        Db::Postgres(p) => sqlx::query("DELETE FROM apps WHERE id = $1")
-            .bind(app.0)
-            .execute(p)
-            .await
-            .map(drop),
-    }
+    picloud_manager_core::with_db!(&db, p => sqlx::query("DELETE FROM apps WHERE id = $1")
+        .bind(app.0).execute(p).await.map(drop))
     .unwrap();
     assert!(db.script_by_id(s.id).await.unwrap().is_none());
     assert!(db.executions_of(s.id, 10).await.unwrap().is_empty());
