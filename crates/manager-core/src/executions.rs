@@ -1,6 +1,7 @@
 //! The execution-record writer: records leave the request path through a
 //! bounded channel and are written in batches by one background task, with
-//! a retention bound per script. It waits on the channel: no timers.
+//! a retention bound per script. It waits on the channel; a short gather
+//! timer runs only while records are pending, so an idle writer never wakes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,19 +64,37 @@ impl ExecutionSink for ExecutionWriter {
     }
 }
 
+/// How long the writer gathers records after the first one arrives before it
+/// writes them (group commit): one transaction for many records instead of
+/// one each under load. Only armed while records are pending; an idle writer
+/// waits on the channel alone.
+pub const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
+
 async fn run(db: Db, keep: u32, mut rx: mpsc::Receiver<Msg>) {
     let mut batch: Vec<ExecutionRecord> = Vec::with_capacity(BATCH_SIZE);
     let mut flushes = Vec::new();
     while let Some(first) = rx.recv().await {
+        let deadline = tokio::time::Instant::now() + GATHER;
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Record(r) => batch.push(*r),
-                Msg::Flush(done) => flushes.push(done),
+                // A flush is answered as soon as what came before it is written.
+                Msg::Flush(done) => {
+                    flushes.push(done);
+                    break;
+                }
             }
-            if batch.len() < BATCH_SIZE {
-                next = rx.try_recv().ok();
+            if batch.len() >= BATCH_SIZE {
+                break;
             }
+            next = match rx.try_recv() {
+                Ok(msg) => Some(msg),
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    tokio::time::timeout_at(deadline, rx.recv()).await.ok().flatten()
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+            };
         }
         if !batch.is_empty() {
             write(&db, &batch, keep).await;
