@@ -91,7 +91,10 @@ async fn run(db: Db, keep: u32, mut rx: mpsc::Receiver<Msg>) {
             next = match rx.try_recv() {
                 Ok(msg) => Some(msg),
                 Err(mpsc::error::TryRecvError::Empty) => {
-                    tokio::time::timeout_at(deadline, rx.recv()).await.ok().flatten()
+                    tokio::time::timeout_at(deadline, rx.recv())
+                        .await
+                        .ok()
+                        .flatten()
                 }
                 Err(mpsc::error::TryRecvError::Disconnected) => None,
             };
