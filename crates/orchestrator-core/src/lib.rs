@@ -122,30 +122,30 @@ impl Orchestrator {
             let _permit = permit;
             let (execution_id, request_id, script) =
                 (exec.execution_id, exec.request_id, Arc::clone(&exec.script));
+            let invocation_type = exec.invocation.type_name();
             let response = match this.executor.execute(exec).await {
                 Ok(outcome) => {
-                    let (status_code, response) = response::convert(&outcome);
-                    let error = response::error_text(&outcome);
+                    let converted = response::convert(&outcome);
                     this.sink.record(ExecutionRecord {
                         id: execution_id,
                         app_id: script.app_id,
                         script_id: script.id,
                         request_id,
-                        invocation_type: "http".to_owned(),
+                        invocation_type: invocation_type.to_owned(),
                         // A value that cannot be a response is the script's error;
                         // a status the script chose (even a 5xx) is not.
-                        status: if outcome.status == ExecStatus::Ok && error.is_some() {
+                        status: if outcome.status == ExecStatus::Ok && converted.error.is_some() {
                             ExecStatus::Error
                         } else {
                             outcome.status
                         },
-                        status_code: Some(status_code),
+                        status_code: Some(converted.status_code),
                         started_at: outcome.started_at,
                         duration_ms: outcome.duration.as_secs_f64() * 1000.0,
-                        error,
+                        error: converted.error,
                         logs: outcome.logs,
                     });
-                    response
+                    converted.response
                 }
                 Err(e) => ApiError::internal(e).into_response(),
             };

@@ -90,34 +90,45 @@ pub fn from_value(value: &Value) -> Result<Response, ApiError> {
     }
 }
 
-/// The HTTP answer for an outcome, and its status code (for the record).
-pub fn convert(outcome: &ExecOutcome) -> (u16, Response) {
-    let response = match (&outcome.status, &outcome.value, &outcome.error) {
-        (ExecStatus::Ok, Some(value), _) => {
-            from_value(value).unwrap_or_else(IntoResponse::into_response)
-        }
+/// An outcome turned into an answer, with what the execution record keeps.
+pub struct Converted {
+    pub response: Response,
+    pub status_code: u16,
+    /// The error text for the record: the script's failure, or why its
+    /// value could not be a response.
+    pub error: Option<String>,
+}
+
+/// The HTTP answer for an outcome, built once.
+pub fn convert(outcome: &ExecOutcome) -> Converted {
+    let (response, error) = match (&outcome.status, &outcome.value, &outcome.error) {
+        (ExecStatus::Ok, Some(value), _) => match from_value(value) {
+            Ok(response) => (response, None),
+            Err(e) => {
+                let text = e.message.clone();
+                (e.into_response(), Some(text))
+            }
+        },
         (_, _, Some(error)) => {
             let mut e = ApiError::from_script(error);
             if e.code == ErrorCode::CompileError {
                 // Met at run time, a compile error is the server's 500.
                 e = e.with_status(StatusCode::INTERNAL_SERVER_ERROR);
             }
-            e.into_response()
+            (e.into_response(), Some(error.describe()))
         }
-        _ => ApiError::internal("an execution ended with neither a value nor an error")
-            .into_response(),
+        _ => {
+            let message = "an execution ended with neither a value nor an error";
+            (
+                ApiError::internal(message).into_response(),
+                Some(message.to_owned()),
+            )
+        }
     };
-    (response.status().as_u16(), response)
-}
-
-/// The error text kept in the execution record.
-pub fn error_text(outcome: &ExecOutcome) -> Option<String> {
-    if let Some(e) = &outcome.error {
-        return Some(e.describe());
-    }
-    match &outcome.value {
-        Some(v) => from_value(v).err().map(|e| e.message),
-        None => None,
+    Converted {
+        status_code: response.status().as_u16(),
+        response,
+        error,
     }
 }
 
