@@ -160,6 +160,30 @@ impl From<ExecutionRow> for ExecutionRecord {
     }
 }
 
+/// Execution records per SQLite insert statement (11 bound values each).
+const SQLITE_CHUNK: usize = 64;
+
+/// The SQLite insert for `rows` execution records: rows whose script was
+/// deleted meanwhile are skipped. Built once per row count.
+fn sqlite_insert_sql(rows: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (0..=SQLITE_CHUNK)
+            .map(|n| {
+                let row = "(?,?,?,?,?,?,?,?,?,?,?)";
+                let values = vec![row; n].join(",");
+                format!(
+                    "INSERT INTO executions (id, app_id, script_id, request_id, invocation_type, \
+                     status, status_code, started_at, duration_ms, error, logs) \
+                     SELECT * FROM (VALUES {values}) AS v \
+                     WHERE EXISTS (SELECT 1 FROM scripts s WHERE s.id = v.column3)"
+                )
+            })
+            .collect()
+    });
+    &all[rows]
+}
+
 /// Timestamps are stored at microsecond precision on both backends.
 pub fn now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
@@ -360,14 +384,6 @@ impl Db {
     /// so a batch costs one statement and one encoding, not one per value.
     /// Records whose script was deleted meanwhile are skipped.
     pub async fn insert_executions(&self, batch: &[ExecutionRecord], keep: u32) -> Result<()> {
-        const SQLITE_INSERT: &str = "INSERT INTO executions (id, app_id, script_id, request_id, \
-             invocation_type, status, status_code, started_at, duration_ms, error, logs) \
-             SELECT unhex(replace(j.value ->> 'id', '-', '')), unhex(replace(j.value ->> 'app_id', '-', '')), \
-             unhex(replace(j.value ->> 'script_id', '-', '')), unhex(replace(j.value ->> 'request_id', '-', '')), \
-             j.value ->> 'invocation_type', j.value ->> 'status', j.value ->> 'status_code', \
-             j.value ->> 'started_at', j.value ->> 'duration_ms', j.value ->> 'error', json(j.value -> 'logs') \
-             FROM json_each($1) AS j \
-             WHERE EXISTS (SELECT 1 FROM scripts s WHERE s.id = unhex(replace(j.value ->> 'script_id', '-', '')))";
         const POSTGRES_INSERT: &str = "INSERT INTO executions (id, app_id, script_id, request_id, \
              invocation_type, status, status_code, started_at, duration_ms, error, logs) \
              SELECT j.id, j.app_id, j.script_id, j.request_id, j.invocation_type, j.status, j.status_code, \
@@ -385,21 +401,58 @@ impl Db {
         let mut scripts: Vec<ScriptId> = batch.iter().map(|r| r.script_id).collect();
         scripts.sort();
         scripts.dedup();
-        let json = serde_json::to_string(batch)
-            .map_err(|e| Error::Internal(format!("encoding execution records: {e}")))?;
-        let insert = match self {
-            Db::Sqlite(_) => SQLITE_INSERT,
-            Db::Postgres(_) => POSTGRES_INSERT,
-        };
-        with_db!(self, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(insert).bind(&json).execute(&mut *tx).await?;
-            for s in &scripts {
-                sqlx::query(TRIM).bind(s.0).bind(i64::from(keep.max(1)) - 1)
-                    .execute(&mut *tx).await?;
+        let keep = i64::from(keep.max(1)) - 1;
+        match self {
+            // SQLite: rows bound column by column, in fixed-size chunks so the
+            // few statement shapes stay in the connection's statement cache.
+            // (Unpacking one JSON array in SQL cost more than the inserts.)
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                for chunk in batch.chunks(SQLITE_CHUNK) {
+                    let mut query = sqlx::query(sqlite_insert_sql(chunk.len()));
+                    for r in chunk {
+                        query = query
+                            .bind(r.id.0)
+                            .bind(r.app_id.0)
+                            .bind(r.script_id.0)
+                            .bind(r.request_id.0)
+                            .bind(r.invocation_type.as_str())
+                            .bind(r.status.as_str())
+                            .bind(r.status_code.map(i32::from))
+                            .bind(r.started_at)
+                            .bind(r.duration_ms)
+                            .bind(r.error.as_deref())
+                            .bind(Json(&r.logs));
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+                for s in &scripts {
+                    sqlx::query(TRIM)
+                        .bind(s.0)
+                        .bind(keep)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
             }
-            tx.commit().await?;
-        });
+            Db::Postgres(pool) => {
+                let json = serde_json::to_string(batch)
+                    .map_err(|e| Error::Internal(format!("encoding execution records: {e}")))?;
+                let mut tx = pool.begin().await?;
+                sqlx::query(POSTGRES_INSERT)
+                    .bind(&json)
+                    .execute(&mut *tx)
+                    .await?;
+                for s in &scripts {
+                    sqlx::query(TRIM)
+                        .bind(s.0)
+                        .bind(keep)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+        }
         Ok(())
     }
 

@@ -183,6 +183,30 @@ async fn executions_retention_and_cascade(db: Db) {
 }
 both_backends!(executions_suite, executions_retention_and_cascade);
 
+async fn large_batches_are_written_whole(db: Db) {
+    // More records than one insert statement takes on SQLite, from two
+    // scripts, one of them deleted before the write.
+    let a = db.insert_script(&script("a")).await.unwrap();
+    let b = db.insert_script(&script("b")).await.unwrap();
+    let gone = script("gone");
+    let batch: Vec<ExecutionRecord> = (0..301)
+        .map(|i| match i % 3 {
+            0 => record(&a, ExecStatus::Ok),
+            1 => record(&b, ExecStatus::Timeout),
+            _ => record(&gone, ExecStatus::Ok),
+        })
+        .collect();
+    db.insert_executions(&batch, 1000).await.unwrap();
+    let of_a = db.executions_of(a.id, 1000).await.unwrap();
+    let of_b = db.executions_of(b.id, 1000).await.unwrap();
+    assert_eq!((of_a.len(), of_b.len()), (101, 100));
+    let expected: Vec<&ExecutionRecord> =
+        batch.iter().filter(|r| r.script_id == b.id).rev().collect();
+    assert_eq!(of_b.iter().collect::<Vec<_>>(), expected);
+    assert!(db.executions_of(gone.id, 10).await.unwrap().is_empty());
+}
+both_backends!(large_batch_suite, large_batches_are_written_whole);
+
 async fn deleting_an_app_cascades(db: Db) {
     // Apps other than `default` arrive with the apps API; insert one directly.
     let app = picloud_shared::AppId::new();

@@ -10,7 +10,9 @@
 pub mod request;
 pub mod response;
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -24,7 +26,7 @@ use picloud_shared::{
     ExecRequest, ExecStatus, ExecutionId, ExecutionRecord, ExecutionSink, ExecutorClient,
     Invocation, RequestId, SandboxCeilings, ScriptId, ScriptResolver,
 };
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::Semaphore;
 
 /// The orchestrator's settings.
 #[derive(Clone, Debug)]
@@ -113,17 +115,16 @@ impl Orchestrator {
             invocation: Invocation::Http(http),
         };
 
-        // The execution runs in its own task, which holds the slot until the
-        // script really ends and records it, even if the caller has gone or
-        // the watchdog has answered.
-        let (tx, rx) = oneshot::channel();
+        // The execution holds the slot until the script really ends and
+        // records it, even if the watchdog answers first or the caller goes:
+        // then the rest of it is detached into its own task (see `Detached`).
         let this = Arc::clone(self);
-        tokio::spawn(async move {
+        let mut work = Detached::new(async move {
             let _permit = permit;
             let (execution_id, request_id, script) =
                 (exec.execution_id, exec.request_id, Arc::clone(&exec.script));
             let invocation_type = exec.invocation.type_name();
-            let response = match this.executor.execute(exec).await {
+            match this.executor.execute(exec).await {
                 Ok(outcome) => {
                     let converted = response::convert(&outcome);
                     this.sink.record(ExecutionRecord {
@@ -148,14 +149,10 @@ impl Orchestrator {
                     converted.response
                 }
                 Err(e) => ApiError::internal(e).into_response(),
-            };
-            let _ = tx.send(response);
+            }
         });
-        match tokio::time::timeout(timeout + WATCHDOG_GRACE, rx).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(_)) => Err(ApiError::internal(
-                "the execution task ended without an answer",
-            )),
+        match tokio::time::timeout(timeout + WATCHDOG_GRACE, &mut work).await {
+            Ok(response) => Ok(response),
             Err(_) => Err(ApiError::new(
                 ErrorCode::Timeout,
                 format!("the script ran longer than {} ms", timeout.as_millis()),
@@ -170,6 +167,42 @@ impl Orchestrator {
             .route("/execute/{id}/", any(execute))
             .route("/execute/{id}/{*rest}", any(execute_rest))
             .with_state(self)
+    }
+}
+
+/// A future that, if dropped before it finishes, carries on in a task of its
+/// own. The request path awaits the execution in place (no task per
+/// request); only an abandoned one (watchdog, caller gone) is spawned.
+struct Detached<T: Send + 'static>(Option<Pin<Box<dyn Future<Output = T> + Send>>>);
+
+impl<T: Send + 'static> Detached<T> {
+    fn new(f: impl Future<Output = T> + Send + 'static) -> Self {
+        Detached(Some(Box::pin(f)))
+    }
+}
+
+impl<T: Send + 'static> Future for Detached<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let Some(f) = self.0.as_mut() else {
+            return Poll::Pending; // polled after completion: never again
+        };
+        let out = std::task::ready!(f.as_mut().poll(cx));
+        self.0 = None;
+        Poll::Ready(out)
+    }
+}
+
+impl<T: Send + 'static> Drop for Detached<T> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                f.await;
+            });
+        }
     }
 }
 

@@ -659,6 +659,38 @@ async fn over_the_concurrency_cap_answers_503_at_once() {
 }
 
 #[tokio::test]
+async fn a_caller_that_hangs_up_leaves_the_script_running_and_recorded() {
+    let app = TestApp::spawn_with(|a| a.max_concurrent_executions = 1).await;
+    let slow = app
+        .deploy_with(json!({"name": "slow", "source": "log::info(\"started\"); loop {}", "sandbox": {"timeout_ms": 700, "max_operations": 1000000000}}))
+        .await;
+    let slow_id = slow["id"].as_str().unwrap();
+    let hello = app.deploy("hello", "\"hello\"").await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(150))
+        .build()
+        .unwrap();
+    let gone = impatient
+        .get(app.url(&format!("/api/v1/execute/{slow_id}")))
+        .send()
+        .await;
+    assert!(gone.unwrap_err().is_timeout(), "the caller gave up first");
+    // The script still runs and holds the only slot...
+    app.invoke(hello["id"].as_str().unwrap())
+        .await
+        .error(503, "overloaded");
+    // ...until its own timeout, and then it is recorded as such.
+    let items = app.executions(slow_id, 1).await;
+    assert_eq!(items[0]["status"], "timeout");
+    assert_eq!(items[0]["logs"][0]["message"], "started");
+    assert_eq!(
+        app.invoke(hello["id"].as_str().unwrap()).await.text,
+        "hello",
+        "the slot is free again"
+    );
+}
+
+#[tokio::test]
 async fn executions_are_recorded_with_status_and_logs_newest_first() {
     let app = TestApp::spawn().await;
     let s = app
