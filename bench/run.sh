@@ -3,10 +3,11 @@
 # measured in the same run, plus the idle figures (start-up time, RSS,
 # wake-ups). Prints a Markdown table; docs/performance.md records results.
 #
-# Needs wrk (Debian: apt-get install wrk). Usage: bench/run.sh [seconds]
+# Needs wrk (Debian: apt-get install wrk).
+# Usage: [ROUNDS=5] bench/run.sh [seconds per run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${1:-10}
+DURATION=${1:-5}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
 cargo build --release -q -p picloud -p picloud-bench-bare-hello
@@ -49,20 +50,24 @@ ID=$(curl -sf -X POST "$BASE/admin/scripts" -H "authorization: Bearer $TOKEN" -H
   -d '{"name":"hello","source":"\"Hello, world!\""}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')
 curl -sf "$BASE/execute/$ID" >/dev/null
 
-# Alternate the two so drift on a shared machine hits both alike.
-B1=$(rps "http://127.0.0.1:$BARE_PORT/hello")
-P1=$(rps "$BASE/execute/$ID")
-B2=$(rps "http://127.0.0.1:$BARE_PORT/hello")
-P2=$(rps "$BASE/execute/$ID")
+# Alternate the two, ROUNDS times, so drift on a shared machine hits both
+# alike; each round's ratio compares runs seconds apart, and the median
+# round is reported.
+ROUNDS=${ROUNDS:-5}
+RESULTS=()
+for _ in $(seq 1 "$ROUNDS"); do
+  RESULTS+=("$(rps "http://127.0.0.1:$BARE_PORT/hello")" "$(rps "$BASE/execute/$ID")")
+done
 RSS_LOADED_KB=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
 
-python3 - "$B1" "$B2" "$P1" "$P2" <<'PY'
-import sys
-b1, b2, p1, p2 = map(float, sys.argv[1:5])
-bare, pic = (b1 + b2) / 2, (p1 + p2) / 2
-print(f"| bare axum hello-world | {bare:,.0f} req/s |")
-print(f"| PiCloud hello-world (/api/v1/execute) | {pic:,.0f} req/s |")
-print(f"| ratio | {pic / bare:.0%} of bare axum |")
+python3 - "${RESULTS[@]}" <<'PY'
+import statistics, sys
+runs = list(map(float, sys.argv[1:]))
+pairs = list(zip(runs[0::2], runs[1::2]))
+ratios = sorted(p / b for b, p in pairs)
+print(f"| bare axum hello-world | {statistics.median(b for b, _ in pairs):,.0f} req/s (median of {len(pairs)}) |")
+print(f"| PiCloud hello-world (/api/v1/execute) | {statistics.median(p for _, p in pairs):,.0f} req/s (median of {len(pairs)}) |")
+print(f"| ratio | {statistics.median(ratios):.0%} of bare axum (median round; rounds {ratios[0]:.0%}–{ratios[-1]:.0%}) |")
 PY
 echo "| start-up to healthy /healthz (SQLite) | ${STARTUP_MS} ms |"
 echo "| idle RSS | $((RSS_IDLE_KB / 1024)) MiB |"

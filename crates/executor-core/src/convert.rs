@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use picloud_shared::{ExecRequest, HttpRequest, Invocation, RequestBody, version::SDK_VERSION};
+use picloud_shared::{
+    ExecutionId, HttpRequest, Invocation, RequestBody, RequestId, Script, version::SDK_VERSION,
+};
 use rhai::{Array, Blob, Dynamic, ImmutableString, Map};
 use serde_json::{Number, Value};
 
@@ -99,55 +101,65 @@ fn to_json(value: &Dynamic, depth: usize) -> Result<Value, String> {
     ))
 }
 
-fn string_map(map: &BTreeMap<String, String>) -> Dynamic {
+fn string_map(map: BTreeMap<String, String>) -> Dynamic {
     Dynamic::from_map(
-        map.iter()
-            .map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone())))
+        map.into_iter()
+            .map(|(k, v)| (k.into(), Dynamic::from(v)))
             .collect::<Map>(),
     )
 }
 
-fn request_map(req: &HttpRequest) -> Dynamic {
-    let body = match &req.body {
+fn request_map(req: HttpRequest) -> Dynamic {
+    let body = match req.body {
         RequestBody::Empty => Dynamic::UNIT,
-        RequestBody::Json(v) => json_to_dynamic(v),
-        RequestBody::Text(s) => Dynamic::from(s.clone()),
-        RequestBody::Bytes(b) => Dynamic::from_blob(b.clone()),
+        RequestBody::Json(v) => json_to_dynamic(&v),
+        RequestBody::Text(s) => Dynamic::from(s),
+        RequestBody::Bytes(b) => Dynamic::from_blob(b),
     };
     let mut m = Map::new();
-    m.insert("method".into(), Dynamic::from(req.method.clone()));
-    m.insert("path".into(), Dynamic::from(req.path.clone()));
-    m.insert("headers".into(), string_map(&req.headers));
-    m.insert("query".into(), string_map(&req.query));
-    m.insert("params".into(), string_map(&req.params));
-    m.insert("rest".into(), Dynamic::from(req.rest.clone()));
-    m.insert("host".into(), Dynamic::from(req.host.clone()));
-    m.insert("host_params".into(), string_map(&req.host_params));
+    m.insert("method".into(), Dynamic::from(req.method));
+    m.insert("path".into(), Dynamic::from(req.path));
+    m.insert("headers".into(), string_map(req.headers));
+    m.insert("query".into(), string_map(req.query));
+    m.insert("params".into(), string_map(req.params));
+    m.insert("rest".into(), Dynamic::from(req.rest));
+    m.insert("host".into(), Dynamic::from(req.host));
+    m.insert("host_params".into(), string_map(req.host_params));
     m.insert("body".into(), body);
     Dynamic::from_map(m)
 }
 
-/// The `ctx` map of SDK 1.0 (contract.md, "What a script sees").
-pub fn ctx_map(req: &ExecRequest) -> Dynamic {
-    let s = &req.script;
+/// The entries of `ctx` that are the same for every execution of a script
+/// version; built once, when it is compiled.
+pub fn ctx_base(script: &Script) -> Map {
     let mut m = Map::new();
     m.insert("sdk_version".into(), Dynamic::from(SDK_VERSION));
+    m.insert("script_id".into(), Dynamic::from(script.id.to_string()));
+    m.insert("app_id".into(), Dynamic::from(script.app_id.to_string()));
+    m.insert("script_name".into(), Dynamic::from(script.name.to_string()));
+    m
+}
+
+/// The `ctx` map of SDK 1.0 (contract.md, "What a script sees"): `base`
+/// (from [`ctx_base`]) and the execution's own entries. It takes the
+/// invocation by value: its strings move into the map, uncopied.
+pub fn ctx_map(
+    base: &Map,
+    execution_id: ExecutionId,
+    request_id: RequestId,
+    invocation: Invocation,
+) -> Dynamic {
+    let mut m = base.clone();
     m.insert(
         "execution_id".into(),
-        Dynamic::from(req.execution_id.to_string()),
+        Dynamic::from(execution_id.to_string()),
     );
-    m.insert(
-        "request_id".into(),
-        Dynamic::from(req.request_id.to_string()),
-    );
-    m.insert("script_id".into(), Dynamic::from(s.id.to_string()));
-    m.insert("app_id".into(), Dynamic::from(s.app_id.to_string()));
-    m.insert("script_name".into(), Dynamic::from(s.name.to_string()));
+    m.insert("request_id".into(), Dynamic::from(request_id.to_string()));
     m.insert(
         "invocation_type".into(),
-        Dynamic::from(req.invocation.type_name()),
+        Dynamic::from(invocation.type_name()),
     );
-    match &req.invocation {
+    match invocation {
         Invocation::Http(http) => {
             m.insert("request".into(), request_map(http));
         }

@@ -45,7 +45,7 @@ pub struct LocalExecutor {
 struct Inner {
     pool: Pool,
     engines: EngineCache,
-    asts: RwLock<HashMap<ScriptId, (i64, Arc<AST>)>>,
+    asts: RwLock<HashMap<ScriptId, Arc<Compiled>>>,
     ceilings: SandboxCeilings,
 }
 
@@ -81,28 +81,39 @@ impl LocalExecutor {
     }
 }
 
+/// A script version, compiled, with the part of `ctx` that never changes
+/// between its executions (shared strings: cloning them copies nothing).
+struct Compiled {
+    version: i64,
+    ast: AST,
+    ctx_base: rhai::Map,
+}
+
 impl Inner {
-    fn cached_ast(&self, script: &Script) -> Option<Arc<AST>> {
+    fn cached(&self, script: &Script) -> Option<Arc<Compiled>> {
         let asts = self.asts.read().unwrap_or_else(|p| p.into_inner());
-        match asts.get(&script.id) {
-            Some((version, ast)) if *version == script.version => Some(Arc::clone(ast)),
-            _ => None,
-        }
+        asts.get(&script.id)
+            .filter(|c| c.version == script.version)
+            .map(Arc::clone)
     }
 
-    fn compile_and_cache(&self, script: &Script) -> Result<Arc<AST>, ScriptError> {
+    fn compile_and_cache(&self, script: &Script) -> Result<Arc<Compiled>, ScriptError> {
         let limits = self.ceilings.resolve(&script.sandbox);
         let engine = self.engines.get(&limits);
-        let ast = Arc::new(compile(&engine, &script.source)?);
+        let compiled = Arc::new(Compiled {
+            version: script.version,
+            ast: compile(&engine, &script.source)?,
+            ctx_base: convert::ctx_base(script),
+        });
         self.asts
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(script.id, (script.version, Arc::clone(&ast)));
-        Ok(ast)
+            .insert(script.id, Arc::clone(&compiled));
+        Ok(compiled)
     }
 
     /// Runs one execution on the current (script) thread.
-    fn run(&self, req: &ExecRequest) -> ExecOutcome {
+    fn run(&self, req: ExecRequest) -> ExecOutcome {
         let started = Instant::now();
         let started_at = time::OffsetDateTime::now_utc();
         let limits = self.ceilings.resolve(&req.script.sandbox);
@@ -117,17 +128,25 @@ impl Inner {
         };
 
         // Normally warm: the manager compiles each version when it is saved.
-        let ast = match self.cached_ast(&req.script) {
-            Some(ast) => ast,
+        let compiled = match self.cached(&req.script) {
+            Some(compiled) => compiled,
             None => match self.compile_and_cache(&req.script) {
-                Ok(ast) => ast,
+                Ok(compiled) => compiled,
                 Err(e) => return finish(ExecStatus::Error, None, Some(e)),
             },
         };
         let engine = self.engines.get(&limits);
         let mut scope = Scope::new();
-        scope.push("ctx", convert::ctx_map(req));
-        let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast);
+        scope.push(
+            "ctx",
+            convert::ctx_map(
+                &compiled.ctx_base,
+                req.execution_id,
+                req.request_id,
+                req.invocation,
+            ),
+        );
+        let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast);
         match result {
             Ok(value) => match convert::dynamic_to_json(&value) {
                 Ok(json) => finish(ExecStatus::Ok, Some(json), None),
@@ -152,7 +171,7 @@ impl Inner {
 
 impl ExecutorClient for LocalExecutor {
     fn execute(&self, request: ExecRequest) -> BoxFuture<'_, Result<ExecOutcome>> {
-        Box::pin(self.on_pool(move |inner| inner.run(&request)))
+        Box::pin(self.on_pool(move |inner| inner.run(request)))
     }
 }
 

@@ -4,18 +4,18 @@
 //! timer runs only while records are pending, so an idle writer never wakes.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use picloud_shared::{ExecutionRecord, ExecutionSink};
+use picloud_shared::{BoxFuture, ExecutionRecord, ExecutionSink};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::Db;
 
-/// Records waiting to be written; past this, new ones are dropped (and
-/// counted in the log) rather than slowing requests down.
+/// Records waiting to be written; past this, executions wait for room
+/// before they answer (records are never dropped for being many).
 pub const QUEUE_CAPACITY: usize = 10_000;
 /// Records written in one transaction at most.
-pub const BATCH_SIZE: usize = 512;
+pub const BATCH_SIZE: usize = 2048;
 
 enum Msg {
     Record(Box<ExecutionRecord>),
@@ -26,18 +26,17 @@ enum Msg {
 #[derive(Clone)]
 pub struct ExecutionWriter {
     tx: mpsc::Sender<Msg>,
-    dropped: Arc<AtomicU64>,
+    /// Whether the queue has been full since the writer last caught up.
+    behind: Arc<AtomicBool>,
 }
 
 impl ExecutionWriter {
     /// Starts the writer task. `keep` is the number of records kept per script.
     pub fn spawn(db: Db, keep: u32) -> ExecutionWriter {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run(db, keep, rx));
-        ExecutionWriter {
-            tx,
-            dropped: Arc::new(AtomicU64::new(0)),
-        }
+        let behind = Arc::new(AtomicBool::new(false));
+        tokio::spawn(run(db, keep, rx, Arc::clone(&behind)));
+        ExecutionWriter { tx, behind }
     }
 
     /// Waits until every record queued before this call is written.
@@ -50,61 +49,80 @@ impl ExecutionWriter {
 }
 
 impl ExecutionSink for ExecutionWriter {
-    fn record(&self, record: ExecutionRecord) {
-        if self.tx.try_send(Msg::Record(Box::new(record))).is_err() {
-            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            // Log the 1st, 2nd, 4th, 8th, ... drop: visible, never a flood.
-            if n.is_power_of_two() {
+    fn record(&self, record: ExecutionRecord) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let msg = Msg::Record(Box::new(record));
+            let msg = match self.tx.try_send(msg) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Closed(_)) => return, // shutting down
+                Err(mpsc::error::TrySendError::Full(msg)) => msg,
+            };
+            // The writer is behind: wait for room (the execution keeps its
+            // slot meanwhile, so new ones meet the concurrency cap) rather
+            // than lose the record. Said once per stretch of backlog.
+            if !self.behind.swap(true, Ordering::Relaxed) {
                 tracing::warn!(
-                    dropped = n,
-                    "execution records are arriving faster than they can be written; dropping some"
+                    "execution records are arriving faster than they can be written; \
+                     executions wait for the writer"
                 );
             }
-        }
+            let _ = self.tx.send(msg).await;
+        })
     }
 }
 
 /// How long the writer gathers records after the first one arrives before it
 /// writes them (group commit): one transaction for many records instead of
 /// one each under load. Only armed while records are pending; an idle writer
-/// waits on the channel alone.
+/// waits on the channel alone. While it gathers it sleeps rather than
+/// receives, so senders do not wake it record by record.
 pub const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 
-async fn run(db: Db, keep: u32, mut rx: mpsc::Receiver<Msg>) {
+async fn run(db: Db, keep: u32, mut rx: mpsc::Receiver<Msg>, behind: Arc<AtomicBool>) {
+    let mut msgs: Vec<Msg> = Vec::with_capacity(BATCH_SIZE);
     let mut batch: Vec<ExecutionRecord> = Vec::with_capacity(BATCH_SIZE);
     let mut flushes = Vec::new();
     while let Some(first) = rx.recv().await {
-        let deadline = tokio::time::Instant::now() + GATHER;
-        let mut next = Some(first);
-        while let Some(msg) = next.take() {
-            match msg {
-                Msg::Record(r) => batch.push(*r),
-                // A flush is answered as soon as what came before it is written.
-                Msg::Flush(done) => {
-                    flushes.push(done);
-                    break;
+        let flush_first = matches!(first, Msg::Flush(_));
+        msgs.push(first);
+        if !flush_first {
+            tokio::time::sleep(GATHER).await;
+        }
+        // Everything that arrived meanwhile, in transactions of at most
+        // BATCH_SIZE records; a flush is answered once what came before it
+        // is written.
+        loop {
+            while msgs.len() < BATCH_SIZE {
+                match rx.try_recv() {
+                    Ok(msg) => msgs.push(msg),
+                    Err(_) => break,
                 }
             }
-            if batch.len() >= BATCH_SIZE {
+            if msgs.is_empty() {
+                if behind.swap(false, Ordering::Relaxed) {
+                    tracing::info!("the execution-record writer has caught up");
+                }
                 break;
             }
-            next = match rx.try_recv() {
-                Ok(msg) => Some(msg),
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    tokio::time::timeout_at(deadline, rx.recv())
-                        .await
-                        .ok()
-                        .flatten()
+            for msg in msgs.drain(..) {
+                match msg {
+                    Msg::Record(r) => batch.push(*r),
+                    Msg::Flush(done) => {
+                        if !batch.is_empty() {
+                            write(&db, &batch, keep).await;
+                            batch.clear();
+                        }
+                        flushes.push(done);
+                    }
                 }
-                Err(mpsc::error::TryRecvError::Disconnected) => None,
-            };
-        }
-        if !batch.is_empty() {
-            write(&db, &batch, keep).await;
-            batch.clear();
-        }
-        for done in flushes.drain(..) {
-            let _ = done.send(());
+            }
+            if !batch.is_empty() {
+                write(&db, &batch, keep).await;
+                batch.clear();
+            }
+            for done in flushes.drain(..) {
+                let _ = done.send(());
+            }
         }
     }
 }

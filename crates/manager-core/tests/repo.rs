@@ -207,6 +207,33 @@ async fn large_batches_are_written_whole(db: Db) {
 }
 both_backends!(large_batch_suite, large_batches_are_written_whole);
 
+async fn the_writer_never_drops_records_under_a_burst(db: Db) {
+    use picloud_manager_core::executions::{ExecutionWriter, QUEUE_CAPACITY};
+    use picloud_shared::ExecutionSink;
+    // More records than the queue holds, sent at once from many tasks: the
+    // senders wait for room instead of losing any.
+    let s = db.insert_script(&script("burst")).await.unwrap();
+    let total = QUEUE_CAPACITY + QUEUE_CAPACITY / 2;
+    let writer = ExecutionWriter::spawn(db.clone(), u32::try_from(total).unwrap());
+    let senders: Vec<_> = (0..16)
+        .map(|_| {
+            let (writer, s) = (writer.clone(), s.clone());
+            tokio::spawn(async move {
+                for _ in 0..total / 16 {
+                    writer.record(record(&s, ExecStatus::Ok)).await;
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    writer.flush().await;
+    let written = db.executions_of(s.id, u32::MAX).await.unwrap();
+    assert_eq!(written.len(), total / 16 * 16);
+}
+both_backends!(writer_suite, the_writer_never_drops_records_under_a_burst);
+
 async fn deleting_an_app_cascades(db: Db) {
     // Apps other than `default` arrive with the apps API; insert one directly.
     let app = picloud_shared::AppId::new();

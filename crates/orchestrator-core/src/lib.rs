@@ -127,25 +127,28 @@ impl Orchestrator {
             match this.executor.execute(exec).await {
                 Ok(outcome) => {
                     let converted = response::convert(&outcome);
-                    this.sink.record(ExecutionRecord {
-                        id: execution_id,
-                        app_id: script.app_id,
-                        script_id: script.id,
-                        request_id,
-                        invocation_type: invocation_type.to_owned(),
-                        // A value that cannot be a response is the script's error;
-                        // a status the script chose (even a 5xx) is not.
-                        status: if outcome.status == ExecStatus::Ok && converted.error.is_some() {
-                            ExecStatus::Error
-                        } else {
-                            outcome.status
-                        },
-                        status_code: Some(converted.status_code),
-                        started_at: outcome.started_at,
-                        duration_ms: outcome.duration.as_secs_f64() * 1000.0,
-                        error: converted.error,
-                        logs: outcome.logs,
-                    });
+                    this.sink
+                        .record(ExecutionRecord {
+                            id: execution_id,
+                            app_id: script.app_id,
+                            script_id: script.id,
+                            request_id,
+                            invocation_type: invocation_type.to_owned(),
+                            // A value that cannot be a response is the script's error;
+                            // a status the script chose (even a 5xx) is not.
+                            status: if outcome.status == ExecStatus::Ok && converted.error.is_some()
+                            {
+                                ExecStatus::Error
+                            } else {
+                                outcome.status
+                            },
+                            status_code: Some(converted.status_code),
+                            started_at: outcome.started_at,
+                            duration_ms: outcome.duration.as_secs_f64() * 1000.0,
+                            error: converted.error,
+                            logs: outcome.logs,
+                        })
+                        .await;
                     converted.response
                 }
                 Err(e) => ApiError::internal(e).into_response(),
@@ -160,12 +163,17 @@ impl Orchestrator {
         }
     }
 
-    /// The data-plane routes, relative to the API prefix.
-    pub fn api_router(self: Arc<Self>) -> Router {
+    /// The data-plane routes under the API prefix (e.g. `/api/v1`). They
+    /// take full paths rather than being nested: a nested route rebuilds
+    /// each request's URI, which is measurable on the hot path.
+    pub fn api_router(self: Arc<Self>, prefix: &str) -> Router {
         Router::new()
-            .route("/execute/{id}", any(execute))
-            .route("/execute/{id}/", any(execute))
-            .route("/execute/{id}/{*rest}", any(execute_rest))
+            .route(&format!("{prefix}/execute/{{id}}"), any(execute))
+            .route(&format!("{prefix}/execute/{{id}}/"), any(execute))
+            .route(
+                &format!("{prefix}/execute/{{id}}/{{*rest}}"),
+                any(execute_rest),
+            )
             .with_state(self)
     }
 }

@@ -111,12 +111,15 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         public_base_url: args.public_base_url.clone(),
         schema,
     };
-    let api = picloud_manager_core::api::admin_router(Arc::clone(&manager))
-        .merge(Arc::clone(&orchestrator).api_router());
+    let prefix = version::api_prefix();
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/version", get(version_info).with_state(surface))
-        .nest(&version::api_prefix(), api)
+        .nest(
+            &prefix,
+            picloud_manager_core::api::admin_router(Arc::clone(&manager)),
+        )
+        .merge(Arc::clone(&orchestrator).api_router(&prefix))
         .route("/api", axum::routing::any(api_not_found))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .fallback(picloud_orchestrator_core::not_found)

@@ -35,8 +35,9 @@ pub trait ScriptResolver: Send + Sync + 'static {
     fn resolve(&self, id: ScriptId) -> BoxFuture<'_, Result<Option<Arc<Script>>>>;
 }
 
-/// Takes execution records off the request path. Must not block or fail:
-/// a sink that cannot keep up drops records and says so in the log.
+/// Takes execution records off the request path: the future ends once the
+/// record is queued (not written). A sink that cannot keep up makes its
+/// callers wait for room rather than lose records; it never fails.
 pub trait ExecutionSink: Send + Sync + 'static {
-    fn record(&self, record: ExecutionRecord);
+    fn record(&self, record: ExecutionRecord) -> BoxFuture<'_, ()>;
 }
