@@ -11,6 +11,7 @@ pub mod api_error;
 pub mod error;
 pub mod exec;
 pub mod ids;
+pub mod routing;
 pub mod sandbox;
 pub mod script;
 pub mod traits;
