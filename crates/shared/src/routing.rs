@@ -676,7 +676,7 @@ impl<T> HostTable<T> {
         }
         table
             .wildcards
-            .sort_by(|(a, _), (b, _)| b.specificity().cmp(&a.specificity()));
+            .sort_by_key(|(p, _)| std::cmp::Reverse(p.specificity()));
         table
     }
 
@@ -830,7 +830,8 @@ mod tests {
             ("/*all", Methods::Any, "catch-all"),
             ("/", Methods::Any, "root"),
         ]);
-        let cases: [(&str, &str, &[(&str, &str)], &str); 10] = [
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: [Case; 10] = [
             ("/users/me", "me", &[], ""),
             ("/users/me/", "me", &[], ""),
             ("/users/42", "user", &[("id", "42")], ""),
