@@ -1021,8 +1021,8 @@ mod tests {
                 for i in 0..len {
                     path.push('/');
                     match rand(6) {
-                        0 | 1 | 2 => path.push_str(words[rand(3) as usize]),
-                        3 | 4 => path.push_str(&format!(":p{i}")),
+                        0..=2 => path.push_str(words[rand(3) as usize]),
+                        3..=4 => path.push_str(&format!(":p{i}")),
                         _ => {
                             path.push_str(&format!("*r{i}"));
                             break;
