@@ -8,16 +8,17 @@ use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use picloud_shared::api_error::{ApiError, ErrorCode};
-use picloud_shared::{SandboxOverrides, Script, ScriptId, ScriptName};
+use picloud_shared::{DomainId, RouteId, SandboxOverrides, Script, ScriptId, ScriptName};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::SESSION_COOKIE;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::repo::{User, UserRole};
+use crate::repo::{App, Domain, Route, User, UserRole};
+use crate::routes::{RouteCheck, RouteConflict, RouteError, RouteLookup};
 use crate::service::{Manager, NewScript, ScriptChange};
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -34,6 +35,18 @@ pub fn admin_router(manager: Arc<Manager>) -> Router {
             get(get_script).put(update_script).delete(delete_script),
         )
         .route("/admin/scripts/{id}/executions", get(list_executions))
+        .route("/admin/scripts/{id}/routes", post(create_route))
+        .route("/admin/apps", post(create_app).get(list_apps))
+        .route("/admin/apps/{app}", get(get_app).delete(delete_app))
+        .route(
+            "/admin/apps/{app}/domains",
+            post(claim_domain).get(list_domains),
+        )
+        .route("/admin/apps/{app}/domains/{id}", delete(release_domain))
+        .route("/admin/routes", get(list_routes))
+        .route("/admin/routes/check", post(check_route))
+        .route("/admin/routes/match", get(match_route))
+        .route("/admin/routes/{id}", delete(delete_route))
         .with_state(manager)
 }
 
@@ -278,4 +291,180 @@ async fn list_executions(
     }
     let items = m.executions(id, limit).await?;
     Ok(Json(json!({ "items": items })))
+}
+
+// ----- apps -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateAppBody {
+    name: String,
+    description: Option<String>,
+}
+
+async fn create_app(
+    State(m): State<Arc<Manager>>,
+    _caller: ScriptManager,
+    ApiJson(body): ApiJson<CreateAppBody>,
+) -> ApiResult<(StatusCode, Json<App>)> {
+    let app = m.create_app(&body.name, body.description).await?;
+    Ok((StatusCode::CREATED, Json(app)))
+}
+
+async fn list_apps(
+    State(m): State<Arc<Manager>>,
+    _caller: ScriptManager,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(json!({ "items": m.apps().await? })))
+}
+
+async fn get_app(
+    State(m): State<Arc<Manager>>,
+    _caller: ScriptManager,
+    ApiPath(app): ApiPath<String>,
+) -> ApiResult<Json<App>> {
+    Ok(Json(m.resolve_app(Some(&app)).await?))
+}
+
+async fn delete_app(
+    State(m): State<Arc<Manager>>,
+    _caller: ScriptManager,
+    ApiPath(app): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    m.delete_app(&app).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- domains -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimBody {
+    pattern: String,
+}
+
+async fn claim_domain(
+    State(m): State<Arc<Manager>>,
+    _caller: ScriptManager,
+    ApiPath(app): ApiPath<String>,
+    ApiJson(body): ApiJson<ClaimBody>,
+) -> ApiResult<(StatusCode, Json<Domain>)> {
+    let domain = m.claim_domain(&app, &body.pattern).await?;
+    Ok((StatusCode::CREATED, Json(domain)))
+}
+
+async fn list_domains(
+    State(m): State<Arc<Manager>>,
+    _caller: ScriptManager,
+    ApiPath(app): ApiPath<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(json!({ "items": m.domains(&app).await? })))
+}
+
+async fn release_domain(
+    State(m): State<Arc<Manager>>,
+    _caller: ScriptManager,
+    ApiPath((app, id)): ApiPath<(String, DomainId)>,
+) -> ApiResult<StatusCode> {
+    m.release_domain(&app, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- routes -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRouteBody {
+    path: String,
+    methods: Option<Vec<String>>,
+}
+
+fn route_error(e: RouteError) -> ApiError {
+    match e {
+        RouteError::Conflict(RouteConflict(conflicts)) => {
+            let list = conflicts
+                .iter()
+                .map(|c| match &c.methods {
+                    Some(m) => format!("{} {}", m.join(","), c.path),
+                    None => format!("any {}", c.path),
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            ApiError::new(
+                ErrorCode::RouteConflict,
+                format!("a route of the same shape answers an overlapping method: {list}"),
+            )
+            .with("conflicts", json!(conflicts))
+        }
+        RouteError::Other(e) => e.into(),
+    }
+}
+
+async fn create_route(
+    State(m): State<Arc<Manager>>,
+    _caller: ScriptManager,
+    ApiPath(id): ApiPath<ScriptId>,
+    ApiJson(body): ApiJson<CreateRouteBody>,
+) -> ApiResult<(StatusCode, Json<Route>)> {
+    let route = m
+        .create_route(id, &body.path, body.methods)
+        .await
+        .map_err(route_error)?;
+    Ok((StatusCode::CREATED, Json(route)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckRouteBody {
+    app: Option<String>,
+    path: String,
+    methods: Option<Vec<String>>,
+}
+
+async fn check_route(
+    State(m): State<Arc<Manager>>,
+    _caller: ScriptManager,
+    ApiJson(body): ApiJson<CheckRouteBody>,
+) -> ApiResult<Json<RouteCheck>> {
+    Ok(Json(
+        m.check_route(body.app.as_deref(), &body.path, body.methods)
+            .await?,
+    ))
+}
+
+async fn list_routes(
+    State(m): State<Arc<Manager>>,
+    _caller: ScriptManager,
+    ApiQuery(q): ApiQuery<AppQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(json!({ "items": m.routes(q.app.as_deref()).await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatchQuery {
+    host: Option<String>,
+    method: Option<String>,
+    path: String,
+}
+
+async fn match_route(
+    State(m): State<Arc<Manager>>,
+    _caller: ScriptManager,
+    ApiQuery(q): ApiQuery<MatchQuery>,
+) -> ApiResult<Json<RouteLookup>> {
+    Ok(Json(m.match_route(
+        q.host.as_deref().unwrap_or(""),
+        q.method.as_deref().unwrap_or("GET"),
+        &q.path,
+    )?))
+}
+
+async fn delete_route(
+    State(m): State<Arc<Manager>>,
+    _caller: ScriptManager,
+    ApiPath(id): ApiPath<RouteId>,
+) -> ApiResult<StatusCode> {
+    m.delete_route(id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

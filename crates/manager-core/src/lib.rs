@@ -14,6 +14,7 @@ pub mod error;
 pub mod executions;
 pub mod extract;
 pub mod repo;
+pub mod routes;
 pub mod service;
 pub mod testing;
 

@@ -1,8 +1,8 @@
 //! Queries, written once for both backends (see [`crate::db`]).
 
 use picloud_shared::{
-    AppId, ExecStatus, ExecutionRecord, LogEntry, SandboxOverrides, Script, ScriptId, ScriptName,
-    UserId,
+    AppId, DomainId, ExecStatus, ExecutionRecord, LogEntry, RouteId, SandboxOverrides, Script,
+    ScriptId, ScriptName, UserId,
 };
 use serde::Serialize;
 use sqlx::types::Json;
@@ -43,6 +43,81 @@ impl From<AppRow> for App {
         }
     }
 }
+
+/// A user route as stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Route {
+    pub id: RouteId,
+    pub app_id: AppId,
+    pub script_id: ScriptId,
+    /// The normalised pattern text.
+    pub path: String,
+    /// Upper-case methods; `None` for any method.
+    pub methods: Option<Vec<String>>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct RouteRow {
+    id: Uuid,
+    app_id: Uuid,
+    script_id: Uuid,
+    path: String,
+    methods: Option<String>,
+    created_at: OffsetDateTime,
+}
+
+impl TryFrom<RouteRow> for Route {
+    type Error = Error;
+    fn try_from(r: RouteRow) -> Result<Self> {
+        let methods = r
+            .methods
+            .map(|m| serde_json::from_str(&m))
+            .transpose()
+            .map_err(|e| Error::Internal(format!("route {}: bad methods: {e}", r.id)))?;
+        Ok(Route {
+            id: RouteId(r.id),
+            app_id: AppId(r.app_id),
+            script_id: ScriptId(r.script_id),
+            path: r.path,
+            methods,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// A domain claim as stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Domain {
+    pub id: DomainId,
+    pub app_id: AppId,
+    pub pattern: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct DomainRow {
+    id: Uuid,
+    app_id: Uuid,
+    pattern: String,
+    created_at: OffsetDateTime,
+}
+
+impl From<DomainRow> for Domain {
+    fn from(r: DomainRow) -> Self {
+        Domain {
+            id: DomainId(r.id),
+            app_id: AppId(r.app_id),
+            pattern: r.pattern,
+            created_at: r.created_at,
+        }
+    }
+}
+
+const ROUTE_COLUMNS: &str = "id, app_id, script_id, path, methods, created_at";
+const DOMAIN_COLUMNS: &str = "id, app_id, pattern, created_at";
 
 /// Instance role of a user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -209,6 +284,124 @@ impl Db {
         let row: Option<AppRow> =
             with_db!(self, pool => sqlx::query_as(SQL).bind(name).fetch_optional(pool).await)?;
         Ok(row.map(App::from))
+    }
+
+    pub async fn apps(&self) -> Result<Vec<App>> {
+        const SQL: &str = "SELECT id, name, description, created_at FROM apps ORDER BY name";
+        let rows: Vec<AppRow> = with_db!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(App::from).collect())
+    }
+
+    pub async fn insert_app(&self, app: &App) -> Result<App> {
+        const SQL: &str = "INSERT INTO apps (id, name, description, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id, name, description, created_at";
+        let row: std::result::Result<AppRow, sqlx::Error> = with_db!(self, pool => sqlx::query_as(SQL)
+            .bind(app.id.0).bind(&app.name).bind(&app.description).bind(app.created_at)
+            .fetch_one(pool).await);
+        match row {
+            Ok(r) => Ok(r.into()),
+            Err(e) if is_unique_violation(&e) => Err(Error::Conflict(format!(
+                "an app named {:?} already exists",
+                app.name
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes an app and, by cascade, everything it owns.
+    pub async fn delete_app(&self, id: AppId) -> Result<bool> {
+        const SQL: &str = "DELETE FROM apps WHERE id = $1";
+        let n = with_db!(self, pool => sqlx::query(SQL).bind(id.0).execute(pool).await
+            .map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    // ----- routes -----
+
+    pub async fn insert_route(&self, r: &Route) -> Result<Route> {
+        let sql = format!(
+            "INSERT INTO routes ({ROUTE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ROUTE_COLUMNS}"
+        );
+        let methods = r
+            .methods
+            .as_ref()
+            .map(|m| serde_json::to_string(m).unwrap_or_else(|_| "[]".into()));
+        let row: RouteRow = with_db!(self, pool => sqlx::query_as(&sql)
+            .bind(r.id.0).bind(r.app_id.0).bind(r.script_id.0).bind(&r.path).bind(methods)
+            .bind(r.created_at).fetch_one(pool).await)?;
+        row.try_into()
+    }
+
+    /// Every route of every app, oldest first.
+    pub async fn routes(&self) -> Result<Vec<Route>> {
+        let sql = format!("SELECT {ROUTE_COLUMNS} FROM routes ORDER BY id");
+        let rows: Vec<RouteRow> =
+            with_db!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+        rows.into_iter().map(Route::try_from).collect()
+    }
+
+    pub async fn routes_in_app(&self, app: AppId) -> Result<Vec<Route>> {
+        let sql = format!("SELECT {ROUTE_COLUMNS} FROM routes WHERE app_id = $1 ORDER BY path, id");
+        let rows: Vec<RouteRow> =
+            with_db!(self, pool => sqlx::query_as(&sql).bind(app.0).fetch_all(pool).await)?;
+        rows.into_iter().map(Route::try_from).collect()
+    }
+
+    pub async fn route_by_id(&self, id: RouteId) -> Result<Option<Route>> {
+        let sql = format!("SELECT {ROUTE_COLUMNS} FROM routes WHERE id = $1");
+        let row: Option<RouteRow> =
+            with_db!(self, pool => sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await)?;
+        row.map(Route::try_from).transpose()
+    }
+
+    pub async fn delete_route(&self, id: RouteId) -> Result<bool> {
+        const SQL: &str = "DELETE FROM routes WHERE id = $1";
+        let n = with_db!(self, pool => sqlx::query(SQL).bind(id.0).execute(pool).await
+            .map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    // ----- domains -----
+
+    pub async fn insert_domain(&self, d: &Domain) -> Result<Domain> {
+        let sql = format!(
+            "INSERT INTO domains ({DOMAIN_COLUMNS}) VALUES ($1, $2, $3, $4) RETURNING {DOMAIN_COLUMNS}"
+        );
+        let row: std::result::Result<DomainRow, sqlx::Error> = with_db!(self, pool => sqlx::query_as(&sql)
+            .bind(d.id.0).bind(d.app_id.0).bind(&d.pattern).bind(d.created_at)
+            .fetch_one(pool).await);
+        match row {
+            Ok(r) => Ok(r.into()),
+            Err(e) if is_unique_violation(&e) => Err(Error::Conflict(format!(
+                "the domain {:?} is already claimed",
+                d.pattern
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every claim of every app.
+    pub async fn domains(&self) -> Result<Vec<Domain>> {
+        let sql = format!("SELECT {DOMAIN_COLUMNS} FROM domains ORDER BY id");
+        let rows: Vec<DomainRow> =
+            with_db!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(Domain::from).collect())
+    }
+
+    pub async fn domains_of_app(&self, app: AppId) -> Result<Vec<Domain>> {
+        let sql =
+            format!("SELECT {DOMAIN_COLUMNS} FROM domains WHERE app_id = $1 ORDER BY pattern");
+        let rows: Vec<DomainRow> =
+            with_db!(self, pool => sqlx::query_as(&sql).bind(app.0).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(Domain::from).collect())
+    }
+
+    /// Deletes a claim of `app` (a claim of another app is not touched).
+    pub async fn delete_domain(&self, app: AppId, id: DomainId) -> Result<bool> {
+        const SQL: &str = "DELETE FROM domains WHERE id = $1 AND app_id = $2";
+        let n = with_db!(self, pool => sqlx::query(SQL).bind(id.0).bind(app.0).execute(pool).await
+            .map(|r| r.rows_affected()))?;
+        Ok(n > 0)
     }
 
     // ----- users and sessions -----

@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use picloud_shared::api_error::ErrorCode;
+use picloud_shared::routing::Routing;
 use picloud_shared::{
     AppId, BoxFuture, ExecutionRecord, SandboxCeilings, SandboxOverrides, Script, ScriptCompiler,
     ScriptId, ScriptName, ScriptResolver,
@@ -43,7 +44,11 @@ pub struct Manager {
     catalog: Catalog,
     /// Script writes are serialised: the compile-then-store sequence relies
     /// on knowing the next version. Writes are rare; reads never take it.
-    write_lock: Mutex<()>,
+    pub(crate) write_lock: Mutex<()>,
+    /// Domain claims and route tables, rebuilt whole after every change to
+    /// them (under `write_lock`) and swapped in; readers hold the lock only
+    /// to clone the `Arc`.
+    pub(crate) routing: RwLock<Arc<Routing>>,
 }
 
 /// The current version of every script the data plane has asked for.
@@ -105,6 +110,7 @@ impl Manager {
             compiler,
             catalog: Catalog::default(),
             write_lock: Mutex::new(()),
+            routing: RwLock::new(Arc::new(Routing::empty(DEFAULT_APP_ID))),
         }
     }
 
@@ -213,11 +219,19 @@ impl Manager {
         let deleted = self.db.delete_script(id).await?;
         self.catalog.remove(id);
         self.compiler.forget(id);
+        // Its routes went with it.
+        self.reload_routing().await?;
         if deleted {
             Ok(())
         } else {
             Err(Error::NotFound("script"))
         }
+    }
+
+    /// Drops a deleted script from the caches (its app was deleted).
+    pub(crate) fn forget_script(&self, id: ScriptId) {
+        self.catalog.remove(id);
+        self.compiler.forget(id);
     }
 
     pub async fn script(&self, id: ScriptId) -> Result<Script> {
@@ -379,5 +393,9 @@ impl ScriptResolver for Resolver {
                 .await
                 .map_err(|e| picloud_shared::Error::Backend(e.to_string()))
         })
+    }
+
+    fn routing(&self) -> Arc<Routing> {
+        self.0.routing()
     }
 }

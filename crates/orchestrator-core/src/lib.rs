@@ -10,6 +10,7 @@
 pub mod request;
 pub mod response;
 
+use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -22,6 +23,7 @@ use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use picloud_shared::api_error::{ApiError, ErrorCode};
+use picloud_shared::routing::RequestPath;
 use picloud_shared::{
     ExecRequest, ExecStatus, ExecutionId, ExecutionRecord, ExecutionSink, ExecutorClient,
     Invocation, RequestId, SandboxCeilings, ScriptId, ScriptResolver,
@@ -88,10 +90,12 @@ impl Orchestrator {
         self: &Arc<Self>,
         script_id: ScriptId,
         req: Request<Body>,
-        params: std::collections::BTreeMap<String, String>,
+        params: BTreeMap<String, String>,
         rest: String,
+        host_params: BTreeMap<String, String>,
     ) -> Result<Response, ApiError> {
-        let http = request::read(req, self.config.max_body_bytes, params, rest).await?;
+        let http =
+            request::read(req, self.config.max_body_bytes, params, rest, host_params).await?;
         // The body is read before a slot is taken, so slow uploads cannot
         // hold slots.
         let permit = Arc::clone(&self.permits).try_acquire_owned().map_err(|_| {
@@ -229,7 +233,14 @@ async fn execute(
     req: Request<Body>,
 ) -> Result<Response, ApiError> {
     let id = parse_script_id(&id)?;
-    o.run_http(id, req, Default::default(), String::new()).await
+    o.run_http(
+        id,
+        req,
+        Default::default(),
+        String::new(),
+        Default::default(),
+    )
+    .await
 }
 
 async fn execute_rest(
@@ -238,12 +249,43 @@ async fn execute_rest(
     req: Request<Body>,
 ) -> Result<Response, ApiError> {
     let id = parse_script_id(&id)?;
-    o.run_http(id, req, Default::default(), rest).await
+    o.run_http(id, req, Default::default(), rest, Default::default())
+        .await
 }
 
-/// What answers paths no route matches: user routes arrive with the routing
-/// issue; until then, everything is a JSON 404.
-pub async fn not_found(req: Request<Body>) -> ApiError {
+/// User routes: everything no built-in route took. Host → the claiming app
+/// → that app's routes only; no match is a JSON 404.
+pub fn user_routes(orchestrator: Arc<Orchestrator>) -> Router {
+    Router::new().fallback(dispatch).with_state(orchestrator)
+}
+
+async fn dispatch(
+    State(o): State<Arc<Orchestrator>>,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
+    let path =
+        RequestPath::parse(req.uri().path()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().host())
+        .map(request::normalise_host)
+        .unwrap_or_default();
+    let routing = o.resolver.routing();
+    let dispatch = routing.dispatch(&host, req.method().as_str(), &path);
+    let Some(found) = dispatch.route else {
+        return Err(not_found_error(&req));
+    };
+    let script_id = found.value.script_id;
+    let params = found.params.into_iter().collect();
+    let host_params = dispatch.host_params.into_iter().collect();
+    let rest = found.rest;
+    drop(routing);
+    o.run_http(script_id, req, params, rest, host_params).await
+}
+
+fn not_found_error(req: &Request<Body>) -> ApiError {
     ApiError::new(
         ErrorCode::NotFound,
         format!("no route matches {} {}", req.method(), req.uri().path()),

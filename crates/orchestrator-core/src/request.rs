@@ -14,23 +14,7 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
-/// The Host, lower-cased, without a port.
-pub fn normalise_host(raw: &str) -> String {
-    let raw = raw.trim();
-    let host = if let Some(rest) = raw.strip_prefix('[') {
-        // [::1]:8080
-        rest.split(']')
-            .next()
-            .map(|h| format!("[{h}]"))
-            .unwrap_or_default()
-    } else {
-        raw.rsplit_once(':')
-            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(raw, |(h, _)| h)
-            .to_owned()
-    };
-    host.to_ascii_lowercase()
-}
+pub use picloud_shared::routing::normalise_host;
 
 fn is_json(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return false };
@@ -49,6 +33,7 @@ pub async fn read(
     limit: usize,
     params: BTreeMap<String, String>,
     rest: String,
+    host_params: BTreeMap<String, String>,
 ) -> Result<HttpRequest, ApiError> {
     let (parts, body) = req.into_parts();
     if let Some(len) = parts
@@ -124,7 +109,7 @@ pub async fn read(
         params,
         rest,
         host,
-        host_params: BTreeMap::new(),
+        host_params,
         body,
     })
 }

@@ -69,6 +69,8 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         },
         Arc::new(executor.clone()),
     ));
+    // Routes and domain claims survive restarts: load them before serving.
+    manager.reload_routing().await?;
 
     match (&args.admin_user, &args.admin_password) {
         (Some(user), Some(password)) => {
@@ -122,7 +124,9 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         .merge(Arc::clone(&orchestrator).api_router(&prefix))
         .route("/api", axum::routing::any(api_not_found))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
-        .fallback(picloud_orchestrator_core::not_found)
+        .fallback_service(picloud_orchestrator_core::user_routes(Arc::clone(
+            &orchestrator,
+        )))
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are limited by PICLOUD_MAX_BODY_BYTES everywhere.
         .layer(axum::extract::DefaultBodyLimit::max(

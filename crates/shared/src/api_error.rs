@@ -22,6 +22,8 @@ pub enum ErrorCode {
     SourceTooLarge,
     /// 400: a sandbox override is above its ceiling.
     SandboxCeiling,
+    /// 400: a route path PiCloud serves itself (`/api/…`, `/healthz`, …).
+    ReservedPath,
     /// 401: no, an unknown or an expired session.
     Unauthorized,
     /// 401: wrong username or password.
@@ -34,6 +36,9 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// 409: the name or pattern is taken.
     Conflict,
+    /// 409: a route of the same shape answers an overlapping method (with
+    /// `conflicts`).
+    RouteConflict,
     /// 413: the request body is over `PICLOUD_MAX_BODY_BYTES`.
     PayloadTooLarge,
     /// 415: a JSON body was expected.
@@ -61,12 +66,14 @@ impl ErrorCode {
             ErrorCode::CompileError => "compile_error",
             ErrorCode::SourceTooLarge => "source_too_large",
             ErrorCode::SandboxCeiling => "sandbox_ceiling",
+            ErrorCode::ReservedPath => "reserved_path",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::RouteConflict => "route_conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::ScriptError => "script_error",
@@ -85,12 +92,13 @@ impl ErrorCode {
             | ErrorCode::InvalidName
             | ErrorCode::CompileError
             | ErrorCode::SourceTooLarge
-            | ErrorCode::SandboxCeiling => StatusCode::BAD_REQUEST,
+            | ErrorCode::SandboxCeiling
+            | ErrorCode::ReservedPath => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::Conflict | ErrorCode::RouteConflict => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::ScriptError

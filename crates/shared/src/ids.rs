@@ -69,3 +69,11 @@ id_type!(
     /// An admin user.
     UserId
 );
+id_type!(
+    /// A user route (path pattern → script).
+    RouteId
+);
+id_type!(
+    /// A domain claim of an app.
+    DomainId
+);

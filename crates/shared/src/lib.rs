@@ -22,7 +22,7 @@ pub use exec::{
     ExecOutcome, ExecRequest, ExecStatus, ExecutionRecord, HttpRequest, Invocation, LogEntry,
     LogLevel, RequestBody, ScriptError,
 };
-pub use ids::{AppId, ExecutionId, RequestId, ScriptId, UserId};
+pub use ids::{AppId, DomainId, ExecutionId, RequestId, RouteId, ScriptId, UserId};
 pub use sandbox::{SandboxCeilings, SandboxLimits, SandboxOverrides};
 pub use script::{Script, ScriptName};
 pub use traits::{BoxFuture, ExecutionSink, ExecutorClient, ScriptCompiler, ScriptResolver};

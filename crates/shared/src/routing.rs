@@ -17,6 +17,10 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use serde::Serialize;
+
+use crate::ids::{AppId, RouteId, ScriptId};
+
 /// Longest route pattern, in bytes.
 pub const MAX_PATTERN_LEN: usize = 1024;
 /// Most segments in a route pattern (bounds the matcher's depth).
@@ -694,6 +698,114 @@ impl<T> HostTable<T> {
         self.wildcards
             .iter()
             .find_map(|(p, v)| p.captures(&labels).map(|params| (v, params)))
+    }
+}
+
+/// The Host as dispatch sees it: lower-cased, without a port.
+pub fn normalise_host(raw: &str) -> String {
+    let raw = raw.trim();
+    let host = if let Some(rest) = raw.strip_prefix('[') {
+        // [::1]:8080
+        rest.split(']')
+            .next()
+            .map(|h| format!("[{h}]"))
+            .unwrap_or_default()
+    } else {
+        raw.rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(raw, |(h, _)| h)
+            .to_owned()
+    };
+    host.to_ascii_lowercase()
+}
+
+/// Where a route leads (and what it is, for conflict reports).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RouteTarget {
+    #[serde(rename = "id")]
+    pub route_id: RouteId,
+    pub script_id: ScriptId,
+    pub path: String,
+    /// `None`: any method.
+    pub methods: Option<Vec<String>>,
+}
+
+/// Every domain claim and every app's route table: all that dispatch reads.
+/// Immutable; a change builds a new one that replaces the old whole.
+#[derive(Debug)]
+pub struct Routing {
+    default_app: AppId,
+    hosts: HostTable<AppId>,
+    apps: HashMap<AppId, RouteTable<RouteTarget>>,
+}
+
+/// Where a request goes: the app its Host reaches, and the route in that
+/// app, if one matches.
+#[derive(Debug)]
+pub struct Dispatch<'a> {
+    pub app_id: AppId,
+    pub host_params: Vec<(String, String)>,
+    pub route: Option<RouteMatch<'a, RouteTarget>>,
+}
+
+impl Routing {
+    /// No claims, no routes.
+    pub fn empty(default_app: AppId) -> Routing {
+        Routing {
+            default_app,
+            hosts: HostTable::default(),
+            apps: HashMap::new(),
+        }
+    }
+
+    /// Builds the tables. A route that conflicts with one added before it
+    /// (which the manager never stores) is left out and returned.
+    pub fn new(
+        default_app: AppId,
+        claims: impl IntoIterator<Item = (DomainPattern, AppId)>,
+        routes: impl IntoIterator<Item = (AppId, RoutePattern, Methods, RouteTarget)>,
+    ) -> (Routing, Vec<RouteTarget>) {
+        let mut apps: HashMap<AppId, RouteTable<RouteTarget>> = HashMap::new();
+        let mut skipped = Vec::new();
+        for (app, pattern, methods, target) in routes {
+            let table = apps.entry(app).or_default();
+            if !table.conflicts(&pattern, &methods).is_empty() {
+                skipped.push(target);
+                continue;
+            }
+            let _ = table.insert(&pattern, methods, target);
+        }
+        let routing = Routing {
+            default_app,
+            hosts: HostTable::new(claims),
+            apps,
+        };
+        (routing, skipped)
+    }
+
+    /// The app a (normalised) Host reaches: the most specific claim, else
+    /// the default app.
+    pub fn app_for_host(&self, host: &str) -> (AppId, Vec<(String, String)>) {
+        match self.hosts.find(host) {
+            Some((app, params)) => (*app, params),
+            None => (self.default_app, Vec::new()),
+        }
+    }
+
+    /// One app's routes (`None`: it has none).
+    pub fn table(&self, app: AppId) -> Option<&RouteTable<RouteTarget>> {
+        self.apps.get(&app)
+    }
+
+    /// Two-phase dispatch: Host → app, then only that app's routes.
+    pub fn dispatch(&self, host: &str, method: &str, path: &RequestPath) -> Dispatch<'_> {
+        let (app_id, host_params) = self.app_for_host(host);
+        let route = self.apps.get(&app_id).and_then(|t| t.find(method, path));
+        Dispatch {
+            app_id,
+            host_params,
+            route,
+        }
     }
 }
 

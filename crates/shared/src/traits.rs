@@ -33,6 +33,10 @@ pub trait ScriptCompiler: Send + Sync + 'static {
 /// manager's implementation serves it from memory after the first read.
 pub trait ScriptResolver: Send + Sync + 'static {
     fn resolve(&self, id: ScriptId) -> BoxFuture<'_, Result<Option<Arc<Script>>>>;
+
+    /// The current domain claims and route tables (a snapshot: cheap to
+    /// take, never blocked by a writer for long).
+    fn routing(&self) -> Arc<crate::routing::Routing>;
 }
 
 /// Takes execution records off the request path: the future ends once the

@@ -18,6 +18,7 @@ pub struct TestApp {
     pub token: String,
     pub data_dir: tempfile::TempDir,
     pub manager: std::sync::Arc<picloud_manager_core::Manager>,
+    args: ServeArgs,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -76,6 +77,7 @@ impl TestApp {
 
     async fn start(args: ServeArgs, dir: tempfile::TempDir) -> TestApp {
         let server = picloud::build(&args).await.expect("the server builds");
+        let kept_args = args.clone();
         let manager = std::sync::Arc::clone(&server.manager);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -92,6 +94,7 @@ impl TestApp {
             token: String::new(),
             data_dir: dir,
             manager,
+            args: kept_args,
             shutdown: Some(tx),
             handle: Some(handle),
         };
@@ -187,6 +190,15 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("fewer than {n} execution records for {id}");
+    }
+
+    /// Stops the server and starts a new one on the same data (and
+    /// database), as a restart would.
+    pub async fn restart(self) -> TestApp {
+        let args = self.args.clone();
+        let (stopped, dir) = self.stop_keeping_data().await;
+        stopped.expect("the server stopped cleanly");
+        Self::start(args, dir).await
     }
 
     /// Graceful shutdown; returns what `serve` returned.

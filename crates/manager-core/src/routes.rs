@@ -1,0 +1,342 @@
+//! Apps, user routes and domain claims: their rules, and the routing
+//! snapshot the data plane reads (see `picloud_shared::routing`).
+//!
+//! Every change runs under the manager's write lock, checks against the
+//! current snapshot, writes the database, then rebuilds the snapshot from
+//! the database and swaps it in: the next request sees the change.
+
+use std::sync::Arc;
+
+use picloud_shared::api_error::ErrorCode;
+use picloud_shared::routing::{
+    DomainPattern, Methods, PatternError, RequestPath, RouteMatch, RoutePattern, RouteTarget,
+    Routing, normalise_host,
+};
+use picloud_shared::{AppId, DomainId, RouteId, ScriptId, ScriptName};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::repo::{self, App, DEFAULT_APP_ID, Domain, Route};
+use crate::service::{MAX_DESCRIPTION_LEN, Manager};
+
+/// A route that is refused because others of its shape answer an
+/// overlapping method.
+#[derive(Debug)]
+pub struct RouteConflict(pub Vec<RouteTarget>);
+
+/// The outcome of adding (or checking) a route.
+#[derive(Debug)]
+pub enum RouteError {
+    Conflict(RouteConflict),
+    Other(Error),
+}
+
+impl From<Error> for RouteError {
+    fn from(e: Error) -> Self {
+        RouteError::Other(e)
+    }
+}
+
+/// `POST /routes/check`'s answer.
+#[derive(Debug, Serialize)]
+pub struct RouteCheck {
+    pub ok: bool,
+    pub conflicts: Vec<RouteTarget>,
+    pub error: Option<String>,
+}
+
+/// `GET /routes/match`'s answer.
+#[derive(Debug, Serialize)]
+pub struct RouteLookup {
+    pub matched: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<AppId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script_id: Option<ScriptId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_id: Option<RouteId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_params: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest: Option<String>,
+}
+
+fn pattern_error(e: PatternError) -> Error {
+    match e {
+        PatternError::Reserved(msg) => Error::invalid(ErrorCode::ReservedPath, msg),
+        PatternError::Malformed(msg) => Error::invalid(ErrorCode::BadRequest, msg),
+    }
+}
+
+fn to_map(pairs: Vec<(String, String)>) -> serde_json::Map<String, serde_json::Value> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect()
+}
+
+impl Manager {
+    /// The current snapshot (an `Arc` clone under a read lock).
+    pub fn routing(&self) -> Arc<Routing> {
+        Arc::clone(&self.routing.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Rebuilds the routing snapshot from the database and swaps it in.
+    /// Called at start-up and, under the write lock, after every change.
+    pub async fn reload_routing(&self) -> Result<()> {
+        let routes = self.db.routes().await?;
+        let domains = self.db.domains().await?;
+        let mut claims = Vec::with_capacity(domains.len());
+        for d in domains {
+            match DomainPattern::parse(&d.pattern) {
+                Ok(p) => claims.push((p, d.app_id)),
+                Err(e) => {
+                    tracing::error!(domain = %d.pattern, error = %e, "a stored domain claim no longer parses; ignored")
+                }
+            }
+        }
+        let mut entries = Vec::with_capacity(routes.len());
+        for r in routes {
+            let parsed = RoutePattern::parse(&r.path)
+                .and_then(|p| Methods::parse(r.methods.as_deref()).map(|m| (p, m)));
+            match parsed {
+                Ok((pattern, methods)) => entries.push((
+                    r.app_id,
+                    pattern,
+                    methods,
+                    RouteTarget {
+                        route_id: r.id,
+                        script_id: r.script_id,
+                        path: r.path,
+                        methods: r.methods,
+                    },
+                )),
+                Err(e) => {
+                    tracing::error!(route = %r.id, error = %e, "a stored route no longer parses; ignored")
+                }
+            }
+        }
+        let (routing, skipped) = Routing::new(DEFAULT_APP_ID, claims, entries);
+        for s in skipped {
+            tracing::error!(route = %s.route_id, "a stored route conflicts with an older one; ignored");
+        }
+        *self.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
+        Ok(())
+    }
+
+    // ----- apps -----
+
+    pub async fn create_app(&self, name: &str, description: Option<String>) -> Result<App> {
+        let name = ScriptName::parse(name).map_err(|_| {
+            Error::invalid(
+                ErrorCode::InvalidName,
+                format!("app names are 1 to 64 characters of a-z, 0-9, '_' and '-'; got {name:?}"),
+            )
+        })?;
+        let description = description.unwrap_or_default();
+        if description.len() > MAX_DESCRIPTION_LEN {
+            return Err(Error::invalid(
+                ErrorCode::BadRequest,
+                format!("the description is longer than {MAX_DESCRIPTION_LEN} bytes"),
+            ));
+        }
+        let app = App {
+            id: AppId::new(),
+            name: name.as_str().to_owned(),
+            description,
+            created_at: repo::now(),
+        };
+        let _write = self.write_lock.lock().await;
+        self.db.insert_app(&app).await
+    }
+
+    pub async fn apps(&self) -> Result<Vec<App>> {
+        self.db.apps().await
+    }
+
+    /// Deletes an app with everything it owns; `default` cannot go.
+    pub async fn delete_app(&self, app: &str) -> Result<()> {
+        let app = self.resolve_app(Some(app)).await?;
+        if app.id == DEFAULT_APP_ID {
+            return Err(Error::Conflict("the default app cannot be deleted".into()));
+        }
+        let _write = self.write_lock.lock().await;
+        let scripts = self.db.scripts_in_app(app.id).await?;
+        let deleted = self.db.delete_app(app.id).await?;
+        for s in scripts {
+            self.forget_script(s.id);
+        }
+        self.reload_routing().await?;
+        if deleted {
+            Ok(())
+        } else {
+            Err(Error::NotFound("app"))
+        }
+    }
+
+    // ----- domains -----
+
+    pub async fn claim_domain(&self, app: &str, pattern: &str) -> Result<Domain> {
+        let app = self.resolve_app(Some(app)).await?;
+        let pattern = DomainPattern::parse(pattern).map_err(|e| match e {
+            PatternError::Reserved(m) | PatternError::Malformed(m) => {
+                Error::invalid(ErrorCode::BadRequest, m)
+            }
+        })?;
+        let domain = Domain {
+            id: DomainId::new(),
+            app_id: app.id,
+            pattern: pattern.as_str().to_owned(),
+            created_at: repo::now(),
+        };
+        let _write = self.write_lock.lock().await;
+        let stored = self.db.insert_domain(&domain).await?;
+        self.reload_routing().await?;
+        Ok(stored)
+    }
+
+    pub async fn domains(&self, app: &str) -> Result<Vec<Domain>> {
+        let app = self.resolve_app(Some(app)).await?;
+        self.db.domains_of_app(app.id).await
+    }
+
+    pub async fn release_domain(&self, app: &str, id: DomainId) -> Result<()> {
+        let app = self.resolve_app(Some(app)).await?;
+        let _write = self.write_lock.lock().await;
+        let deleted = self.db.delete_domain(app.id, id).await?;
+        self.reload_routing().await?;
+        if deleted {
+            Ok(())
+        } else {
+            Err(Error::NotFound("domain"))
+        }
+    }
+
+    // ----- routes -----
+
+    fn parse_route(path: &str, methods: Option<&[String]>) -> Result<(RoutePattern, Methods)> {
+        let pattern = RoutePattern::parse(path).map_err(pattern_error)?;
+        let methods = Methods::parse(methods).map_err(pattern_error)?;
+        Ok((pattern, methods))
+    }
+
+    fn conflicts_in(
+        &self,
+        app: AppId,
+        pattern: &RoutePattern,
+        methods: &Methods,
+    ) -> Vec<RouteTarget> {
+        let routing = self.routing();
+        routing
+            .table(app)
+            .map(|t| t.conflicts(pattern, methods).into_iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Binds a path (and methods) to a script, in the script's app.
+    pub async fn create_route(
+        &self,
+        script: ScriptId,
+        path: &str,
+        methods: Option<Vec<String>>,
+    ) -> Result<Route, RouteError> {
+        let (pattern, parsed) = Self::parse_route(path, methods.as_deref())?;
+        let _write = self.write_lock.lock().await;
+        let script = self
+            .db
+            .script_by_id(script)
+            .await?
+            .ok_or(Error::NotFound("script"))?;
+        let conflicts = self.conflicts_in(script.app_id, &pattern, &parsed);
+        if !conflicts.is_empty() {
+            return Err(RouteError::Conflict(RouteConflict(conflicts)));
+        }
+        let route = Route {
+            id: RouteId::new(),
+            app_id: script.app_id,
+            script_id: script.id,
+            path: pattern.as_str().to_owned(),
+            methods: parsed.as_list().map(<[String]>::to_vec),
+            created_at: repo::now(),
+        };
+        let stored = self.db.insert_route(&route).await?;
+        self.reload_routing().await?;
+        Ok(stored)
+    }
+
+    /// What creating a route would say, without creating it.
+    pub async fn check_route(
+        &self,
+        app: Option<&str>,
+        path: &str,
+        methods: Option<Vec<String>>,
+    ) -> Result<RouteCheck> {
+        let app = self.resolve_app(app).await?;
+        Ok(match Self::parse_route(path, methods.as_deref()) {
+            Err(e) => RouteCheck {
+                ok: false,
+                conflicts: Vec::new(),
+                error: Some(e.to_string()),
+            },
+            Ok((pattern, methods)) => {
+                let conflicts = self.conflicts_in(app.id, &pattern, &methods);
+                RouteCheck {
+                    ok: conflicts.is_empty(),
+                    conflicts,
+                    error: None,
+                }
+            }
+        })
+    }
+
+    pub async fn routes(&self, app: Option<&str>) -> Result<Vec<Route>> {
+        let app = self.resolve_app(app).await?;
+        self.db.routes_in_app(app.id).await
+    }
+
+    pub async fn delete_route(&self, id: RouteId) -> Result<()> {
+        let _write = self.write_lock.lock().await;
+        let deleted = self.db.delete_route(id).await?;
+        self.reload_routing().await?;
+        if deleted {
+            Ok(())
+        } else {
+            Err(Error::NotFound("route"))
+        }
+    }
+
+    /// Where a request would go (`GET /routes/match`).
+    pub fn match_route(&self, host: &str, method: &str, path: &str) -> Result<RouteLookup> {
+        let host = normalise_host(host);
+        let path = RequestPath::parse(path)
+            .map_err(|e| Error::invalid(ErrorCode::BadRequest, e.to_string()))?;
+        let routing = self.routing();
+        let dispatch = routing.dispatch(&host, &method.to_ascii_uppercase(), &path);
+        Ok(match dispatch.route {
+            None => RouteLookup {
+                matched: false,
+                app_id: Some(dispatch.app_id),
+                script_id: None,
+                route_id: None,
+                params: None,
+                host_params: None,
+                rest: None,
+            },
+            Some(RouteMatch {
+                value,
+                params,
+                rest,
+            }) => RouteLookup {
+                matched: true,
+                app_id: Some(dispatch.app_id),
+                script_id: Some(value.script_id),
+                route_id: Some(value.route_id),
+                params: Some(to_map(params)),
+                host_params: Some(to_map(dispatch.host_params)),
+                rest: Some(rest),
+            },
+        })
+    }
+}
