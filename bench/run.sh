@@ -49,6 +49,10 @@ TOKEN=$(curl -sf -X POST "$BASE/admin/auth/login" -H 'content-type: application/
 ID=$(curl -sf -X POST "$BASE/admin/scripts" -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
   -d '{"name":"hello","source":"\"Hello, world!\""}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')
 curl -sf "$BASE/execute/$ID" >/dev/null
+# The same script through a user route.
+curl -sf -X POST "$BASE/admin/scripts/$ID/routes" -H "authorization: Bearer $TOKEN" \
+  -H 'content-type: application/json' -d '{"path":"/hello"}' >/dev/null
+curl -sf "http://127.0.0.1:$PORT/hello" >/dev/null
 
 # Alternate the two, ROUNDS times, so drift on a shared machine hits both
 # alike; each round's ratio compares runs seconds apart, and the median
@@ -56,18 +60,23 @@ curl -sf "$BASE/execute/$ID" >/dev/null
 ROUNDS=${ROUNDS:-5}
 RESULTS=()
 for _ in $(seq 1 "$ROUNDS"); do
-  RESULTS+=("$(rps "http://127.0.0.1:$BARE_PORT/hello")" "$(rps "$BASE/execute/$ID")")
+  RESULTS+=("$(rps "http://127.0.0.1:$BARE_PORT/hello")" "$(rps "$BASE/execute/$ID")" \
+    "$(rps "http://127.0.0.1:$PORT/hello")")
 done
 RSS_LOADED_KB=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
 
 python3 - "${RESULTS[@]}" <<'PY'
 import statistics, sys
 runs = list(map(float, sys.argv[1:]))
-pairs = list(zip(runs[0::2], runs[1::2]))
-ratios = sorted(p / b for b, p in pairs)
-print(f"| bare axum hello-world | {statistics.median(b for b, _ in pairs):,.0f} req/s (median of {len(pairs)}) |")
-print(f"| PiCloud hello-world (/api/v1/execute) | {statistics.median(p for _, p in pairs):,.0f} req/s (median of {len(pairs)}) |")
-print(f"| ratio | {statistics.median(ratios):.0%} of bare axum (median round; rounds {ratios[0]:.0%}–{ratios[-1]:.0%}) |")
+rounds = list(zip(runs[0::3], runs[1::3], runs[2::3]))
+med = statistics.median
+ratios = sorted(p / b for b, p, _ in rounds)
+route = sorted(r / p for _, p, r in rounds)
+print(f"| bare axum hello-world | {med(b for b, _, _ in rounds):,.0f} req/s (median of {len(rounds)}) |")
+print(f"| PiCloud hello-world (/api/v1/execute) | {med(p for _, p, _ in rounds):,.0f} req/s (median of {len(rounds)}) |")
+print(f"| ratio | {med(ratios):.0%} of bare axum (median round; rounds {ratios[0]:.0%}–{ratios[-1]:.0%}) |")
+print(f"| PiCloud hello-world (user route /hello) | {med(r for _, _, r in rounds):,.0f} req/s (median of {len(rounds)}) |")
+print(f"| user route vs /api/v1/execute | {med(route):.0%} (median round; rounds {route[0]:.0%}–{route[-1]:.0%}) |")
 PY
 echo "| start-up to healthy /healthz (SQLite) | ${STARTUP_MS} ms |"
 echo "| idle RSS | $((RSS_IDLE_KB / 1024)) MiB |"
