@@ -6,6 +6,27 @@ use common::{Answer, TestApp, answer};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+/// Runs `$body(app)` on a fresh SQLite server and on a fresh PostgreSQL
+/// one (when the suite is on).
+macro_rules! both_backends {
+    ($body:ident) => {
+        mod $body {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$body(super::TestApp::spawn().await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let test = concat!(stringify!($body), "::postgres");
+                if let Some(app) = super::TestApp::spawn_postgres(test).await {
+                    super::$body(app).await;
+                }
+            }
+        }
+    };
+}
+
 /// A script that answers with what it was routed with.
 const ECHO: &str = "#{script: ctx.script_name, app: ctx.app_id, method: ctx.request.method, \
      path: ctx.request.path, params: ctx.request.params, rest: ctx.request.rest, \
@@ -153,9 +174,8 @@ async fn routes_reach_scripts_with_params_rest_and_precedence() {
     assert_eq!(m["matched"], false);
 }
 
-#[tokio::test]
-async fn conflicts_are_refused_and_checked_without_creating() {
-    let app = TestApp::spawn().await;
+both_backends!(conflicts_are_refused_and_checked_without_creating);
+async fn conflicts_are_refused_and_checked_without_creating(app: TestApp) {
     let a = deploy_in(&app, None, "a").await;
     let b = deploy_in(&app, None, "b").await;
     let first = created(route(&app, &a, "/items/:id", Some(&["GET", "PUT"])).await).await;
@@ -203,9 +223,8 @@ async fn conflicts_are_refused_and_checked_without_creating() {
     );
 }
 
-#[tokio::test]
-async fn bad_routes_get_a_4xx_and_change_nothing() {
-    let app = TestApp::spawn().await;
+both_backends!(bad_routes_get_a_4xx_and_change_nothing);
+async fn bad_routes_get_a_4xx_and_change_nothing(app: TestApp) {
     let s = deploy_in(&app, None, "s").await;
     for path in ["/api/things", "/admin", "/healthz", "/version/", "/metrics"] {
         route(&app, &s, path, None)
@@ -305,9 +324,8 @@ async fn hostile_paths_are_matched_exactly() {
     assert_eq!(call(&app, Method::GET, "/healthz", None).await.text, "ok");
 }
 
-#[tokio::test]
-async fn apps_own_their_scripts_routes_and_domains() {
-    let app = TestApp::spawn().await;
+both_backends!(apps_own_their_scripts_routes_and_domains);
+async fn apps_own_their_scripts_routes_and_domains(app: TestApp) {
     let shop = created(
         app.admin(
             Method::POST,
@@ -418,9 +436,8 @@ async fn apps_own_their_scripts_routes_and_domains() {
     .await;
 }
 
-#[tokio::test]
-async fn hosts_dispatch_to_the_most_specific_claim() {
-    let app = TestApp::spawn().await;
+both_backends!(hosts_dispatch_to_the_most_specific_claim);
+async fn hosts_dispatch_to_the_most_specific_claim(app: TestApp) {
     for name in ["tenants", "api"] {
         created(
             app.admin(Method::POST, "/apps", Some(json!({"name": name})))
@@ -516,6 +533,7 @@ async fn hosts_dispatch_to_the_most_specific_claim() {
         .error(404, "not_found");
 }
 
+both_backends!(routes_are_live_and_survive_a_restart);
 async fn routes_are_live_and_survive_a_restart(app: TestApp) {
     let s = deploy_in(&app, None, "live").await;
     call(&app, Method::GET, "/live/1", None)
@@ -581,19 +599,4 @@ async fn routes_are_live_and_survive_a_restart(app: TestApp) {
         0,
         "its routes went with it"
     );
-}
-
-#[tokio::test]
-async fn routes_are_live_and_survive_a_restart_on_sqlite() {
-    routes_are_live_and_survive_a_restart(TestApp::spawn().await).await;
-}
-
-#[tokio::test]
-async fn routes_are_live_and_survive_a_restart_on_postgres() {
-    let Some(app) =
-        TestApp::spawn_postgres("routes_are_live_and_survive_a_restart_on_postgres").await
-    else {
-        return;
-    };
-    routes_are_live_and_survive_a_restart(app).await;
 }
