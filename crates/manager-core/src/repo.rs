@@ -308,12 +308,17 @@ impl Db {
         }
     }
 
-    /// Deletes an app and, by cascade, everything it owns.
-    pub async fn delete_app(&self, id: AppId) -> Result<bool> {
-        const SQL: &str = "DELETE FROM apps WHERE id = $1";
-        let n = with_db!(self, pool => sqlx::query(SQL).bind(id.0).execute(pool).await
+    /// Runs a `DELETE ... WHERE id = $1`; whether a row went.
+    async fn delete_by_id(&self, sql: &'static str, id: Uuid) -> Result<bool> {
+        let n = with_db!(self, pool => sqlx::query(sql).bind(id).execute(pool).await
             .map(|r| r.rows_affected()))?;
         Ok(n > 0)
+    }
+
+    /// Deletes an app and, by cascade, everything it owns.
+    pub async fn delete_app(&self, id: AppId) -> Result<bool> {
+        self.delete_by_id("DELETE FROM apps WHERE id = $1", id.0)
+            .await
     }
 
     // ----- routes -----
@@ -347,18 +352,9 @@ impl Db {
         rows.into_iter().map(Route::try_from).collect()
     }
 
-    pub async fn route_by_id(&self, id: RouteId) -> Result<Option<Route>> {
-        let sql = format!("SELECT {ROUTE_COLUMNS} FROM routes WHERE id = $1");
-        let row: Option<RouteRow> =
-            with_db!(self, pool => sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await)?;
-        row.map(Route::try_from).transpose()
-    }
-
     pub async fn delete_route(&self, id: RouteId) -> Result<bool> {
-        const SQL: &str = "DELETE FROM routes WHERE id = $1";
-        let n = with_db!(self, pool => sqlx::query(SQL).bind(id.0).execute(pool).await
-            .map(|r| r.rows_affected()))?;
-        Ok(n > 0)
+        self.delete_by_id("DELETE FROM routes WHERE id = $1", id.0)
+            .await
     }
 
     // ----- domains -----
@@ -563,10 +559,8 @@ impl Db {
     }
 
     pub async fn delete_script(&self, id: ScriptId) -> Result<bool> {
-        const SQL: &str = "DELETE FROM scripts WHERE id = $1";
-        let n = with_db!(self, pool => sqlx::query(SQL).bind(id.0).execute(pool).await
-            .map(|r| r.rows_affected()))?;
-        Ok(n > 0)
+        self.delete_by_id("DELETE FROM scripts WHERE id = $1", id.0)
+            .await
     }
 
     // ----- executions -----

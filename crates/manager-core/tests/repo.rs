@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use picloud_manager_core::repo::{DEFAULT_APP_ID, UserRole, now};
+use picloud_manager_core::repo::{App, DEFAULT_APP_ID, Domain, Route, UserRole, now};
 use picloud_manager_core::testing::fresh_postgres_url;
 use picloud_manager_core::{Db, DbTarget, Error};
 use picloud_shared::{
-    ExecStatus, ExecutionId, ExecutionRecord, LogEntry, LogLevel, RequestId, SandboxOverrides,
-    Script, ScriptId, ScriptName,
+    AppId, DomainId, ExecStatus, ExecutionId, ExecutionRecord, LogEntry, LogLevel, RequestId,
+    RouteId, SandboxOverrides, Script, ScriptId, ScriptName,
 };
 
 /// Runs `$body(db)` on a fresh SQLite file and on a fresh PostgreSQL database.
@@ -235,23 +235,71 @@ async fn the_writer_never_drops_records_under_a_burst(db: Db) {
 both_backends!(writer_suite, the_writer_never_drops_records_under_a_burst);
 
 async fn deleting_an_app_cascades(db: Db) {
-    // Apps other than `default` arrive with the apps API; insert one directly.
-    let app = picloud_shared::AppId::new();
-    const INSERT_APP: &str =
-        "INSERT INTO apps (id, name, description, created_at) VALUES ($1, 'shop', '', $2)";
-    picloud_manager_core::with_db!(&db, p => sqlx::query(INSERT_APP)
-        .bind(app.0).bind(now()).execute(p).await.map(drop))
-    .unwrap();
+    let app = db
+        .insert_app(&App {
+            id: AppId::new(),
+            name: "shop".into(),
+            description: String::new(),
+            created_at: now(),
+        })
+        .await
+        .unwrap();
+    let taken = App {
+        id: AppId::new(),
+        ..app.clone()
+    };
+    assert!(matches!(
+        db.insert_app(&taken).await,
+        Err(Error::Conflict(_))
+    ));
     let mut s = script("in-shop");
-    s.app_id = app;
+    s.app_id = app.id;
     let s = Arc::new(db.insert_script(&s).await.unwrap());
     db.insert_executions(&[record(&s, ExecStatus::Ok)], 10)
         .await
         .unwrap();
-    picloud_manager_core::with_db!(&db, p => sqlx::query("DELETE FROM apps WHERE id = $1")
-        .bind(app.0).execute(p).await.map(drop))
-    .unwrap();
+    let route = db
+        .insert_route(&Route {
+            id: RouteId::new(),
+            app_id: app.id,
+            script_id: s.id,
+            path: "/a/:b".into(),
+            methods: Some(vec!["GET".into()]),
+            created_at: now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(db.routes_in_app(app.id).await.unwrap(), vec![route.clone()]);
+    assert_eq!(db.routes().await.unwrap(), vec![route]);
+    let domain = Domain {
+        id: DomainId::new(),
+        app_id: app.id,
+        pattern: "{t}.shop.test".into(),
+        created_at: now(),
+    };
+    assert_eq!(db.insert_domain(&domain).await.unwrap(), domain);
+    let again = Domain {
+        id: DomainId::new(),
+        app_id: DEFAULT_APP_ID,
+        ..domain.clone()
+    };
+    assert!(matches!(
+        db.insert_domain(&again).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(
+        !db.delete_domain(DEFAULT_APP_ID, domain.id).await.unwrap(),
+        "not default's claim"
+    );
+    assert_eq!(db.domains_of_app(app.id).await.unwrap(), vec![domain]);
+
+    assert!(db.delete_app(app.id).await.unwrap());
+    assert!(!db.delete_app(app.id).await.unwrap());
+    assert!(db.app_by_id(app.id).await.unwrap().is_none());
     assert!(db.script_by_id(s.id).await.unwrap().is_none());
     assert!(db.executions_of(s.id, 10).await.unwrap().is_empty());
+    assert!(db.routes().await.unwrap().is_empty());
+    assert!(db.domains().await.unwrap().is_empty());
+    assert_eq!(db.apps().await.unwrap().len(), 1, "default stays");
 }
 both_backends!(app_cascade_suite, deleting_an_app_cascades);
