@@ -622,24 +622,45 @@ impl DomainPattern {
         (literals, from_right)
     }
 
-    fn captures(&self, host_labels: &[&str]) -> Option<Vec<(String, String)>> {
-        if host_labels.len() != self.labels.len() {
-            return None;
-        }
-        let mut params = Vec::new();
-        for (label, got) in self.labels.iter().zip(host_labels) {
-            match label {
-                Label::Literal(l) if l == got => {}
-                Label::Literal(_) => return None,
-                Label::Wildcard(name) => {
-                    if got.is_empty() {
-                        return None;
-                    }
-                    params.push((name.clone(), (*got).to_owned()));
-                }
-            }
-        }
-        Some(params)
+    fn matches(&self, host_labels: &[&str]) -> bool {
+        host_labels.len() == self.labels.len()
+            && self
+                .labels
+                .iter()
+                .zip(host_labels)
+                .all(|(label, got)| match label {
+                    Label::Literal(l) => l == got,
+                    Label::Wildcard(_) => !got.is_empty(),
+                })
+    }
+
+    /// What the wildcards capture from a host this pattern matches.
+    fn captures(&self, host_labels: &[&str]) -> Vec<(String, String)> {
+        self.labels
+            .iter()
+            .zip(host_labels)
+            .filter_map(|(label, got)| match label {
+                Label::Wildcard(name) => Some((name.clone(), (*got).to_owned())),
+                Label::Literal(_) => None,
+            })
+            .collect()
+    }
+
+    /// The literal labels after the last wildcard (`example.com` for
+    /// `{t}.example.com`): wildcard claims are indexed by it.
+    fn literal_suffix(&self) -> String {
+        let from = self
+            .labels
+            .iter()
+            .rposition(|l| matches!(l, Label::Wildcard(_)))
+            .map_or(0, |i| i + 1);
+        self.labels[from..]
+            .iter()
+            .map(|l| match l {
+                Label::Literal(s) | Label::Wildcard(s) => s.as_str(),
+            })
+            .collect::<Vec<_>>()
+            .join(".")
     }
 }
 
@@ -649,19 +670,30 @@ impl fmt::Display for DomainPattern {
     }
 }
 
-/// Domain claims: Host → the most specific claim.
+/// A wildcard claim with its precedence, computed once.
+#[derive(Debug)]
+struct WildcardClaim<T> {
+    pattern: DomainPattern,
+    specificity: (usize, Vec<bool>),
+    value: T,
+}
+
+/// Domain claims: Host → the most specific claim. Exact claims are one hash
+/// lookup. Wildcard claims are indexed by label count and by their literal
+/// suffix (the labels after the last wildcard), so a lookup tries one
+/// bucket per suffix of the host, not every claim.
 #[derive(Debug)]
 pub struct HostTable<T> {
     exact: HashMap<String, T>,
-    /// Most specific first.
-    wildcards: Vec<(DomainPattern, T)>,
+    /// Label count → literal suffix → claims, most specific first.
+    wildcards: HashMap<usize, HashMap<String, Vec<WildcardClaim<T>>>>,
 }
 
 impl<T> Default for HostTable<T> {
     fn default() -> Self {
         HostTable {
             exact: HashMap::new(),
-            wildcards: Vec::new(),
+            wildcards: HashMap::new(),
         }
     }
 }
@@ -675,12 +707,24 @@ impl<T> HostTable<T> {
             if pattern.is_exact() {
                 table.exact.insert(pattern.text, value);
             } else {
-                table.wildcards.push((pattern, value));
+                let bucket = table
+                    .wildcards
+                    .entry(pattern.labels.len())
+                    .or_default()
+                    .entry(pattern.literal_suffix())
+                    .or_default();
+                bucket.push(WildcardClaim {
+                    specificity: pattern.specificity(),
+                    pattern,
+                    value,
+                });
             }
         }
-        table
-            .wildcards
-            .sort_by_key(|(p, _)| std::cmp::Reverse(p.specificity()));
+        for buckets in table.wildcards.values_mut() {
+            for bucket in buckets.values_mut() {
+                bucket.sort_by(|a, b| b.specificity.cmp(&a.specificity));
+            }
+        }
         table
     }
 
@@ -691,13 +735,22 @@ impl<T> HostTable<T> {
         if let Some(v) = self.exact.get(host) {
             return Some((v, Vec::new()));
         }
-        if self.wildcards.is_empty() {
-            return None;
-        }
         let labels: Vec<&str> = host.split('.').collect();
-        self.wildcards
-            .iter()
-            .find_map(|(p, v)| p.captures(&labels).map(|params| (v, params)))
+        let buckets = self.wildcards.get(&labels.len())?;
+        // Each proper suffix of the host (after a dot) may be some claims'
+        // literal suffix; the best match over all of them wins.
+        let mut best: Option<&WildcardClaim<T>> = None;
+        for (i, _) in host.match_indices('.') {
+            let Some(bucket) = buckets.get(&host[i + 1..]) else {
+                continue;
+            };
+            if let Some(claim) = bucket.iter().find(|c| c.pattern.matches(&labels))
+                && best.is_none_or(|b| claim.specificity > b.specificity)
+            {
+                best = Some(claim);
+            }
+        }
+        best.map(|c| (&c.value, c.pattern.captures(&labels)))
     }
 }
 
@@ -1255,6 +1308,8 @@ mod tests {
             (d("{a}.eu.example.com"), "eu"),
             (d("{x}.{y}.shop.io"), "shop-any"),
             (d("{x}.cdn.shop.io"), "shop-cdn"),
+            (d("api.{x}.shop.io"), "api-any"),
+            (d("api.{x}.{y}.io"), "api-io"),
         ]);
         let find = |h: &str| t.find(h).map(|(v, p)| (*v, p));
         assert_eq!(find("api.example.com"), Some(("api", vec![])));
@@ -1272,6 +1327,14 @@ mod tests {
         );
         assert_eq!(find("a.cdn.shop.io").unwrap().0, "shop-cdn");
         assert_eq!(find("a.www.shop.io").unwrap().0, "shop-any");
+        // Across literal suffixes: at equal literal counts, the literals
+        // reaching further left from the top level win.
+        assert_eq!(find("api.cdn.shop.io").unwrap().0, "shop-cdn");
+        assert_eq!(
+            find("api.www.shop.io"),
+            Some(("api-any", vec![("x".into(), "www".into())]))
+        );
+        assert_eq!(find("api.www.other.io").unwrap().0, "api-io");
         assert_eq!(find("example.com"), None);
         assert_eq!(find("a.b.c.example.com"), None, "a wildcard is one label");
         assert_eq!(find("other.org"), None);
