@@ -2,9 +2,10 @@
 //! parse, call the service, and shape the answer; the decisions live in
 //! [`crate::service`].
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{FromRef, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -147,11 +148,29 @@ fn session_cookie(manager: &Manager, value: &str, max_age_secs: u64) -> HeaderVa
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// The client's address, from the connection (the server is run with
+/// connect info). Unknown (`0.0.0.0`) when it is not available.
+pub struct ClientAddr(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        ))
+    }
+}
+
 async fn login(
     State(m): State<Arc<Manager>>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
-    let (token, expires_at, user) = m.login(&body.username, &body.password).await?;
+    let (token, expires_at, user) = m.login(&body.username, &body.password, addr).await?;
     let cookie = session_cookie(&m, &token, m.config.session_ttl.as_secs());
     let expires = expires_at
         .format(&time::format_description::well_known::Rfc3339)

@@ -21,6 +21,9 @@ pub enum Error {
     Compile(ScriptError),
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// Too many failed logins; retry after this long.
+    #[error("too many failed logins; retry in {} s", .0.as_secs().max(1))]
+    TooManyAttempts(std::time::Duration),
     #[error("{0}")]
     Internal(String),
 }
@@ -56,6 +59,15 @@ impl From<Error> for ApiError {
                 ErrorCode::InvalidCredentials,
                 "invalid username or password",
             ),
+            Error::TooManyAttempts(wait) => {
+                // Round up: retrying at the announced second must work.
+                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                ApiError::new(
+                    ErrorCode::TooManyAttempts,
+                    format!("too many failed logins; retry in {seconds} s"),
+                )
+                .with_retry_after(seconds)
+            }
             other @ (Error::Startup(_) | Error::Db(_) | Error::Internal(_)) => {
                 ApiError::internal(other)
             }

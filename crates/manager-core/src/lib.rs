@@ -17,6 +17,7 @@ pub mod repo;
 pub mod routes;
 pub mod service;
 pub mod testing;
+pub mod throttle;
 
 pub use db::{Db, DbTarget, schema_version};
 pub use error::{Error, Result};

@@ -3,9 +3,10 @@
 //! sessions.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use picloud_shared::api_error::ErrorCode;
 use picloud_shared::routing::Routing;
@@ -49,6 +50,7 @@ pub struct Manager {
     /// them (under `write_lock`) and swapped in; readers hold the lock only
     /// to clone the `Arc`.
     pub(crate) routing: RwLock<Arc<Routing>>,
+    throttle: crate::throttle::LoginThrottle,
 }
 
 /// The current version of every script the data plane has asked for.
@@ -111,6 +113,7 @@ impl Manager {
             catalog: Catalog::default(),
             write_lock: Mutex::new(()),
             routing: RwLock::new(Arc::new(Routing::empty(DEFAULT_APP_ID))),
+            throttle: Default::default(),
         }
     }
 
@@ -295,11 +298,18 @@ impl Manager {
 
     /// Checks credentials and opens a session: the token (shown once) and
     /// its expiry.
+    /// Signs in from `addr`. Repeated failures for this username from this
+    /// address are refused for a growing while (see [`crate::throttle`]),
+    /// before the password is even checked.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
+        addr: IpAddr,
     ) -> Result<(String, OffsetDateTime, User)> {
+        self.throttle
+            .check(username, addr, Instant::now())
+            .map_err(Error::TooManyAttempts)?;
         let found = if username.len() <= 64 {
             self.db.user_credentials(username).await?
         } else {
@@ -316,8 +326,12 @@ impl Manager {
                 .map_err(|e| Error::Internal(e.to_string()))?;
         let user = match (ok, user) {
             (true, Some(user)) => user,
-            _ => return Err(Error::InvalidCredentials),
+            _ => {
+                self.throttle.failed(username, addr, Instant::now());
+                return Err(Error::InvalidCredentials);
+            }
         };
+        self.throttle.succeeded(username, addr);
         let now = repo::now();
         self.db.purge_expired_sessions(user.id, now).await?;
         let (token, hash) = auth::new_session_token();

@@ -134,6 +134,51 @@ async fn members_cannot_manage_scripts_yet() {
 }
 
 #[tokio::test]
+async fn repeated_failed_logins_get_429_per_username_and_address() {
+    use picloud_manager_core::throttle::FREE_FAILURES;
+    let app = TestApp::spawn().await;
+    for _ in 0..FREE_FAILURES + 1 {
+        app.login(common::ADMIN, "wrong password")
+            .await
+            .error(401, "invalid_credentials");
+    }
+    // Now refused, even with the right password, and said when to retry.
+    let a = app.login(common::ADMIN, common::PASSWORD).await;
+    a.error(429, "too_many_attempts");
+    assert_eq!(a.headers["retry-after"], "1");
+    // The same holds for a username that does not exist: nothing tells.
+    for _ in 0..FREE_FAILURES + 1 {
+        app.login("nobody", "wrong password")
+            .await
+            .error(401, "invalid_credentials");
+    }
+    app.login("nobody", "x")
+        .await
+        .error(429, "too_many_attempts");
+    // Another address is not locked out.
+    let elsewhere = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let a = answer(
+        elsewhere
+            .post(app.url("/api/v1/admin/auth/login"))
+            .json(&json!({"username": common::ADMIN, "password": common::PASSWORD}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    // The refusal ends; a success resets the count.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(app.login(common::ADMIN, common::PASSWORD).await.status, 200);
+    app.login(common::ADMIN, "wrong password")
+        .await
+        .error(401, "invalid_credentials");
+}
+
+#[tokio::test]
 async fn login_me_logout_with_bearer_and_cookie() {
     let app = TestApp::spawn().await;
     let a = app.login(ADMIN, PASSWORD).await;

@@ -34,6 +34,9 @@ pub enum ErrorCode {
     NotFound,
     /// 405: the path exists, the method does not.
     MethodNotAllowed,
+    /// 429: too many failed logins for this username from this address
+    /// (with `Retry-After`).
+    TooManyAttempts,
     /// 409: the name or pattern is taken.
     Conflict,
     /// 409: a route of the same shape answers an overlapping method (with
@@ -75,6 +78,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::RouteConflict => "route_conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::ScriptError => "script_error",
             ErrorCode::LimitExceeded => "limit_exceeded",
@@ -100,6 +104,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Conflict | ErrorCode::RouteConflict => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::ScriptError
             | ErrorCode::LimitExceeded
@@ -132,6 +137,8 @@ pub struct ApiError {
     /// A different HTTP status than the code's usual one (a compile error
     /// met at run time is a 500, not a 400).
     pub status: Option<StatusCode>,
+    /// Seconds for a `Retry-After` header (`overloaded` always has 1).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -141,11 +148,17 @@ impl ApiError {
             message: message.into(),
             extra: Map::new(),
             status: None,
+            retry_after: None,
         }
     }
 
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.extra.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
         self
     }
 
@@ -187,14 +200,17 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status.unwrap_or_else(|| self.code.status());
+        let retry_after = self
+            .retry_after
+            .or((self.code == ErrorCode::Overloaded).then_some(1));
         let mut error = Map::new();
         error.insert("code".into(), self.code.as_str().into());
         error.insert("message".into(), self.message.into());
         error.extend(self.extra);
         let mut resp = (status, axum::Json(json!({ "error": error }))).into_response();
-        if self.code == ErrorCode::Overloaded {
+        if let Some(seconds) = retry_after {
             resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         resp
     }
