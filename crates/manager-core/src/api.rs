@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use picloud_shared::api_error::{ApiError, ErrorCode};
-use picloud_shared::{DomainId, RouteId, SandboxOverrides, Script, ScriptId, ScriptName};
+use picloud_shared::{DomainId, RouteId, SandboxOverrides, Script, ScriptId, ScriptName, UserId};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -48,6 +48,8 @@ pub fn admin_router(manager: Arc<Manager>) -> Router {
         .route("/admin/routes/check", post(check_route))
         .route("/admin/routes/match", get(match_route))
         .route("/admin/routes/{id}", delete(delete_route))
+        .route("/admin/users", post(create_user).get(list_users))
+        .route("/admin/users/{id}", delete(delete_user))
         .with_state(manager)
 }
 
@@ -485,5 +487,64 @@ async fn delete_route(
     ApiPath(id): ApiPath<RouteId>,
 ) -> ApiResult<StatusCode> {
     m.delete_route(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- users -----
+
+/// A caller who is an instance admin (users are theirs alone).
+pub struct InstanceAdmin(pub Caller);
+
+impl<S> FromRequestParts<S> for InstanceAdmin
+where
+    Arc<Manager>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.user.role != UserRole::Admin {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "only instance admins can manage users",
+            ));
+        }
+        Ok(InstanceAdmin(caller))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUserBody {
+    username: String,
+    password: String,
+    role: UserRole,
+}
+
+async fn create_user(
+    State(m): State<Arc<Manager>>,
+    _caller: InstanceAdmin,
+    ApiJson(body): ApiJson<CreateUserBody>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    let user = m
+        .create_user(&body.username, &body.password, body.role)
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+async fn list_users(
+    State(m): State<Arc<Manager>>,
+    _caller: InstanceAdmin,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(json!({ "items": m.users().await? })))
+}
+
+async fn delete_user(
+    State(m): State<Arc<Manager>>,
+    _caller: InstanceAdmin,
+    ApiPath(id): ApiPath<UserId>,
+) -> ApiResult<StatusCode> {
+    m.delete_user(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -120,7 +120,7 @@ const ROUTE_COLUMNS: &str = "id, app_id, script_id, path, methods, created_at";
 const DOMAIN_COLUMNS: &str = "id, app_id, pattern, created_at";
 
 /// Instance role of a user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UserRole {
     Admin,
@@ -405,6 +405,31 @@ impl Db {
     pub async fn count_users(&self) -> Result<i64> {
         const SQL: &str = "SELECT COUNT(*) FROM users";
         Ok(with_db!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await)?)
+    }
+
+    /// Every user, by username.
+    pub async fn users(&self) -> Result<Vec<User>> {
+        const SQL: &str = "SELECT id, username, role, created_at FROM users ORDER BY username";
+        let rows: Vec<UserRow> = with_db!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
+        const SQL: &str = "SELECT id, username, role, created_at FROM users WHERE id = $1";
+        let row: Option<UserRow> =
+            with_db!(self, pool => sqlx::query_as(SQL).bind(id.0).fetch_optional(pool).await)?;
+        Ok(row.map(User::from))
+    }
+
+    pub async fn count_admins(&self) -> Result<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM users WHERE role = 'admin'";
+        Ok(with_db!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await)?)
+    }
+
+    /// Deletes a user; their sessions go with them (cascade).
+    pub async fn delete_user(&self, id: UserId) -> Result<bool> {
+        self.delete_by_id("DELETE FROM users WHERE id = $1", id.0)
+            .await
     }
 
     /// Creates a user; a taken username is a conflict.

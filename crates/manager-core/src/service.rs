@@ -12,7 +12,7 @@ use picloud_shared::api_error::ErrorCode;
 use picloud_shared::routing::Routing;
 use picloud_shared::{
     AppId, BoxFuture, ExecutionRecord, SandboxCeilings, SandboxOverrides, Script, ScriptCompiler,
-    ScriptId, ScriptName, ScriptResolver,
+    ScriptId, ScriptName, ScriptResolver, UserId,
 };
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
@@ -280,6 +280,28 @@ impl Manager {
         role: UserRole,
     ) -> Result<User> {
         create_user_in(&self.db, username, password, role).await
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        self.db.users().await
+    }
+
+    /// Deletes a user, and with them their sessions, at once. The last
+    /// instance admin cannot be deleted.
+    pub async fn delete_user(&self, id: UserId) -> Result<()> {
+        let _write = self.write_lock.lock().await;
+        let user = self
+            .db
+            .user_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        if user.role == UserRole::Admin && self.db.count_admins().await? <= 1 {
+            return Err(Error::Conflict(
+                "the last instance admin cannot be deleted; create another admin first".into(),
+            ));
+        }
+        self.db.delete_user(id).await?;
+        Ok(())
     }
 
     /// Creates the first instance admin if no user exists yet. Returns

@@ -1,31 +1,11 @@
 //! User routes, apps and domain claims, against the real server.
 
+#[macro_use]
 mod common;
 
 use common::{Answer, TestApp, answer};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// Runs `$body(app)` on a fresh SQLite server and on a fresh PostgreSQL
-/// one (when the suite is on).
-macro_rules! both_backends {
-    ($body:ident) => {
-        mod $body {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$body(super::TestApp::spawn().await).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                let test = concat!(stringify!($body), "::postgres");
-                if let Some(app) = super::TestApp::spawn_postgres(test).await {
-                    super::$body(app).await;
-                }
-            }
-        }
-    };
-}
 
 /// A script that answers with what it was routed with.
 const ECHO: &str = "#{script: ctx.script_name, app: ctx.app_id, method: ctx.request.method, \

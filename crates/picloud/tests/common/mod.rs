@@ -4,6 +4,28 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// Runs `$body(app)` on a fresh SQLite server and on a fresh PostgreSQL
+/// one (when the suite is on).
+#[allow(unused_macros)]
+macro_rules! both_backends {
+    ($body:ident) => {
+        mod $body {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$body(super::TestApp::spawn().await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let test = concat!(stringify!($body), "::postgres");
+                if let Some(app) = super::TestApp::spawn_postgres(test).await {
+                    super::$body(app).await;
+                }
+            }
+        }
+    };
+}
+
 use picloud::config::ServeArgs;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
