@@ -60,7 +60,14 @@ pub struct Caller {
     pub token: String,
 }
 
-fn bearer_or_cookie(headers: &HeaderMap) -> Option<String> {
+/// Where a session token came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TokenSource {
+    Bearer,
+    Cookie,
+}
+
+fn bearer_or_cookie(headers: &HeaderMap) -> Option<(String, TokenSource)> {
     if let Some(v) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -68,7 +75,7 @@ fn bearer_or_cookie(headers: &HeaderMap) -> Option<String> {
         let (scheme, token) = v.split_once(' ')?;
         return scheme
             .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned());
+            .then(|| (token.trim().to_owned(), TokenSource::Bearer));
     }
     headers
         .get_all(header::COOKIE)
@@ -77,7 +84,34 @@ fn bearer_or_cookie(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
         .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+        .map(|(_, value)| (value.to_owned(), TokenSource::Cookie))
+}
+
+/// Cross-site request protection for cookie sessions. Besides
+/// `SameSite=Strict`, a state-changing request authenticated by the cookie
+/// must carry an `Origin` that is this server: the request's own Host, or
+/// `PICLOUD_PUBLIC_BASE_URL`. Browsers send `Origin` on every such request;
+/// Bearer requests (scripts, the CLI) are not affected.
+fn same_origin(parts: &Parts, public_base_url: Option<&str>) -> bool {
+    if parts.method.is_safe() {
+        return true;
+    }
+    let Some(origin) = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    if public_base_url.is_some_and(|u| u.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let origin_host = origin.split_once("://").map(|(_, h)| h);
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
 impl<S> FromRequestParts<S> for Caller
@@ -95,9 +129,18 @@ where
                 "sign in first: send Authorization: Bearer <token> or the session cookie",
             )
         };
-        let token = bearer_or_cookie(&parts.headers).ok_or_else(unauthorized)?;
+        let (token, source) = bearer_or_cookie(&parts.headers).ok_or_else(unauthorized)?;
         if token.is_empty() || token.len() > 256 {
             return Err(unauthorized());
+        }
+        if source == TokenSource::Cookie
+            && !same_origin(parts, manager.config.public_base_url.as_deref())
+        {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "a cookie-authenticated change needs an Origin header naming this server \
+                 (or use Authorization: Bearer)",
+            ));
         }
         match manager.authenticate(&token).await? {
             Some(user) => Ok(Caller { user, token }),

@@ -32,6 +32,9 @@ pub struct ManagerConfig {
     pub ceilings: SandboxCeilings,
     /// Mark the session cookie `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    /// `PICLOUD_PUBLIC_BASE_URL`: an `Origin` equal to it is same-site for
+    /// cookie-authenticated writes (besides the request's own Host).
+    pub public_base_url: Option<String>,
 }
 
 /// Longest description accepted.

@@ -66,6 +66,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
                 .public_base_url
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://")),
+            public_base_url: args.public_base_url.clone(),
         },
         Arc::new(executor.clone()),
     ));

@@ -179,6 +179,51 @@ async fn repeated_failed_logins_get_429_per_username_and_address() {
 }
 
 #[tokio::test]
+async fn cookie_sessions_need_a_same_origin_header_to_change_anything() {
+    let app =
+        TestApp::spawn_with(|a| a.public_base_url = Some("https://pi.example.org/".into())).await;
+    let token = app.token.clone();
+    let cookie = format!("picloud_session={token}");
+    let create = |origin: Option<&str>, name: &'static str| {
+        let mut req = app
+            .client
+            .post(app.url("/api/v1/admin/scripts"))
+            .header("cookie", cookie.clone())
+            .json(&json!({"name": name, "source": "1"}));
+        if let Some(o) = origin {
+            req = req.header("origin", o.to_owned());
+        }
+        async move { answer(req.send().await.unwrap()).await }
+    };
+    create(None, "a").await.error(403, "forbidden");
+    create(Some("http://evil.example"), "a")
+        .await
+        .error(403, "forbidden");
+    create(Some("null"), "a").await.error(403, "forbidden");
+    let own = format!("http://{}", app.addr);
+    assert_eq!(create(Some(&own), "a").await.status, 201);
+    assert_eq!(
+        create(Some("https://pi.example.org"), "b").await.status,
+        201
+    );
+    // Reads need no Origin; Bearer requests never do.
+    let resp = app
+        .client
+        .get(app.url("/api/v1/admin/scripts"))
+        .header("cookie", cookie.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(app.deploy("c", "1").await["name"], "c");
+    assert_eq!(
+        app.script_count().await,
+        3,
+        "refused requests changed nothing"
+    );
+}
+
+#[tokio::test]
 async fn login_me_logout_with_bearer_and_cookie() {
     let app = TestApp::spawn().await;
     let a = app.login(ADMIN, PASSWORD).await;
