@@ -50,6 +50,8 @@ pub fn admin_router(manager: Arc<Manager>) -> Router {
         .route("/admin/routes/{id}", delete(delete_route))
         .route("/admin/users", post(create_user).get(list_users))
         .route("/admin/users/{id}", delete(delete_user))
+        .route("/admin/tokens", post(create_token).get(list_tokens))
+        .route("/admin/tokens/{id}", delete(revoke_token))
         .with_state(manager)
 }
 
@@ -589,5 +591,45 @@ async fn delete_user(
     ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<StatusCode> {
     m.delete_user(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- API tokens -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateTokenBody {
+    name: String,
+    expires_in_days: Option<u32>,
+}
+
+async fn create_token(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateTokenBody>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let (token, secret) = m
+        .create_api_token(caller.user.id, &body.name, body.expires_in_days)
+        .await?;
+    let mut answer = serde_json::to_value(&token).map_err(ApiError::internal)?;
+    answer["token"] = json!(secret);
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+async fn list_tokens(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(
+        json!({ "items": m.api_tokens(caller.user.id).await? }),
+    ))
+}
+
+async fn revoke_token(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> ApiResult<StatusCode> {
+    m.revoke_api_token(caller.user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

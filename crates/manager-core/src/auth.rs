@@ -59,10 +59,23 @@ pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
 
 /// A new random session token and the hash that is stored for it.
 pub fn new_session_token() -> (String, Vec<u8>) {
+    new_token(SESSION_TOKEN_PREFIX)
+}
+
+/// API tokens start with this, so they are told from sessions at a glance
+/// (and by secret scanners).
+pub const API_TOKEN_PREFIX: &str = "pct_";
+
+pub fn new_api_token() -> (String, Vec<u8>) {
+    new_token(API_TOKEN_PREFIX)
+}
+
+/// 256 random bits after `prefix`, and the token's hash.
+fn new_token(prefix: &str) -> (String, Vec<u8>) {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = format!(
-        "{SESSION_TOKEN_PREFIX}{}",
+        "{prefix}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     );
     let hash = token_hash(&token);

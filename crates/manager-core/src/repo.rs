@@ -119,6 +119,44 @@ impl From<DomainRow> for Domain {
 const ROUTE_COLUMNS: &str = "id, app_id, script_id, path, methods, created_at";
 const DOMAIN_COLUMNS: &str = "id, app_id, pattern, created_at";
 
+/// An API token as listed (never with its secret).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ApiToken {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub user_id: UserId,
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ApiTokenRow {
+    id: Uuid,
+    user_id: Uuid,
+    name: String,
+    created_at: OffsetDateTime,
+    last_used_at: Option<OffsetDateTime>,
+    expires_at: Option<OffsetDateTime>,
+}
+
+impl From<ApiTokenRow> for ApiToken {
+    fn from(r: ApiTokenRow) -> Self {
+        ApiToken {
+            id: r.id,
+            user_id: UserId(r.user_id),
+            name: r.name,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            expires_at: r.expires_at,
+        }
+    }
+}
+
 /// Instance role of a user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -524,6 +562,60 @@ impl Db {
         let done = with_db!(self, pool => sqlx::query(SQL).bind(token_hash).execute(pool).await
             .map(|r| r.rows_affected()))?;
         Ok(done > 0)
+    }
+
+    // ----- API tokens -----
+
+    pub async fn insert_api_token(&self, t: &ApiToken, token_hash: &[u8]) -> Result<()> {
+        const SQL: &str = "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) \
+                           VALUES ($1, $2, $3, $4, $5, $6)";
+        with_db!(self, pool => sqlx::query(SQL).bind(t.id).bind(t.user_id.0).bind(&t.name)
+            .bind(token_hash).bind(t.created_at).bind(t.expires_at).execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// A user's tokens, newest first.
+    pub async fn api_tokens_of(&self, user: UserId) -> Result<Vec<ApiToken>> {
+        const SQL: &str = "SELECT id, user_id, name, created_at, last_used_at, expires_at \
+                           FROM api_tokens WHERE user_id = $1 ORDER BY id DESC";
+        let rows: Vec<ApiTokenRow> =
+            with_db!(self, pool => sqlx::query_as(SQL).bind(user.0).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(ApiToken::from).collect())
+    }
+
+    /// The token's user and its last use, if it is known and not expired.
+    pub async fn api_token_user(
+        &self,
+        token_hash: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<Option<(User, Option<OffsetDateTime>)>> {
+        const SQL: &str = "SELECT u.id, u.username, u.role, u.created_at, t.last_used_at \
+                           FROM api_tokens t JOIN users u ON u.id = t.user_id \
+                           WHERE t.token_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > $2)";
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            last_used_at: Option<OffsetDateTime>,
+        }
+        let row: Option<Row> = with_db!(self, pool => sqlx::query_as(SQL)
+            .bind(token_hash).bind(at).fetch_optional(pool).await)?;
+        Ok(row.map(|r| (r.user.into(), r.last_used_at)))
+    }
+
+    pub async fn touch_api_token(&self, token_hash: &[u8], at: OffsetDateTime) -> Result<()> {
+        const SQL: &str = "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1";
+        with_db!(self, pool => sqlx::query(SQL).bind(token_hash).bind(at)
+            .execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// Revokes one of `user`'s tokens (another user's is not touched).
+    pub async fn delete_api_token(&self, user: UserId, id: Uuid) -> Result<bool> {
+        const SQL: &str = "DELETE FROM api_tokens WHERE id = $1 AND user_id = $2";
+        let n = with_db!(self, pool => sqlx::query(SQL).bind(id).bind(user.0).execute(pool).await
+            .map(|r| r.rows_affected()))?;
+        Ok(n > 0)
     }
 
     /// Removes a user's expired sessions (done at each login, so they never

@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 use crate::auth;
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::repo::{self, App, DEFAULT_APP_ID, User, UserRole};
+use crate::repo::{self, ApiToken, App, DEFAULT_APP_ID, User, UserRole};
 
 /// The manager's settings.
 #[derive(Clone, Debug)]
@@ -369,6 +369,16 @@ impl Manager {
     pub async fn authenticate(&self, token: &str) -> Result<Option<User>> {
         let hash = auth::token_hash(token);
         let now = repo::now();
+        if token.starts_with(auth::API_TOKEN_PREFIX) {
+            let Some((user, last_used)) = self.db.api_token_user(&hash, now).await? else {
+                return Ok(None);
+            };
+            // Record use at most once a minute.
+            if last_used.is_none_or(|at| now - at > Duration::from_secs(60)) {
+                self.db.touch_api_token(&hash, now).await?;
+            }
+            return Ok(Some(user));
+        }
         let Some((user, last_used, _)) = self.db.session_user(&hash, now).await? else {
             return Ok(None);
         };
@@ -379,6 +389,54 @@ impl Manager {
                 .await?;
         }
         Ok(Some(user))
+    }
+
+    // ----- API tokens -----
+
+    /// Creates an API token for `user`; the secret is returned this once.
+    pub async fn create_api_token(
+        &self,
+        user: UserId,
+        name: &str,
+        expires_in_days: Option<u32>,
+    ) -> Result<(ApiToken, String)> {
+        if name.trim().is_empty() || name.len() > 64 {
+            return Err(Error::invalid(
+                ErrorCode::BadRequest,
+                "a token name is 1 to 64 characters",
+            ));
+        }
+        if expires_in_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+            return Err(Error::invalid(
+                ErrorCode::BadRequest,
+                "expires_in_days is between 1 and 3650 (leave it out for no expiry)",
+            ));
+        }
+        let now = repo::now();
+        let token = ApiToken {
+            id: uuid::Uuid::now_v7(),
+            user_id: user,
+            name: name.to_owned(),
+            created_at: now,
+            last_used_at: None,
+            expires_at: expires_in_days.map(|d| now + Duration::from_secs(u64::from(d) * 86_400)),
+        };
+        let (secret, hash) = auth::new_api_token();
+        self.db.insert_api_token(&token, &hash).await?;
+        Ok((token, secret))
+    }
+
+    pub async fn api_tokens(&self, user: UserId) -> Result<Vec<ApiToken>> {
+        self.db.api_tokens_of(user).await
+    }
+
+    /// Revokes one of the user's tokens, effective for the next request.
+    pub async fn revoke_api_token(&self, user: UserId, id: uuid::Uuid) -> Result<()> {
+        if self.db.delete_api_token(user, id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("token"))
+        }
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {

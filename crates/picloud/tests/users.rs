@@ -94,3 +94,129 @@ async fn instance_admins_manage_users(app: TestApp) {
         1
     );
 }
+
+both_backends!(api_tokens_act_as_their_creator_until_revoked);
+async fn api_tokens_act_as_their_creator_until_revoked(app: TestApp) {
+    let t = created(
+        app.admin(
+            Method::POST,
+            "/tokens",
+            Some(json!({"name": "ci", "expires_in_days": 30})),
+        )
+        .await,
+    )
+    .await;
+    let secret = t["token"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("pct_"), "{secret}");
+    assert_eq!(t["name"], "ci");
+    assert!(t["expires_at"].is_string() && t["last_used_at"].is_null());
+    let forever = created(
+        app.admin(Method::POST, "/tokens", Some(json!({"name": "cli"})))
+            .await,
+    )
+    .await;
+    assert!(forever["expires_at"].is_null());
+
+    // It acts as its creator.
+    let me = app
+        .send(Method::GET, "/api/v1/admin/auth/me", Some(&secret), None)
+        .await
+        .json();
+    assert_eq!(me["user"]["username"], common::ADMIN);
+    let s = app
+        .send(
+            Method::POST,
+            "/api/v1/admin/scripts",
+            Some(&secret),
+            Some(json!({"name": "by-token", "source": "1"})),
+        )
+        .await;
+    assert_eq!(s.status, 201, "{}", s.text);
+
+    // Listed without the secret, with its last use.
+    let list = app.admin(Method::GET, "/tokens", None).await.json();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(
+        !list.to_string().contains(&secret[4..]),
+        "no secret in the list"
+    );
+    let ci = items.iter().find(|i| i["name"] == "ci").unwrap();
+    assert!(ci["last_used_at"].is_string(), "{ci}");
+    assert!(ci.get("token").is_none());
+
+    // Bad input changes nothing.
+    for body in [
+        json!({"name": ""}),
+        json!({"name": "x".repeat(65)}),
+        json!({"name": "x", "expires_in_days": 0}),
+        json!({"name": "x", "expires_in_days": 4000}),
+        json!({"name": "x", "secret": "mine"}),
+    ] {
+        app.admin(Method::POST, "/tokens", Some(body))
+            .await
+            .error(400, "bad_request");
+    }
+    assert_eq!(
+        app.admin(Method::GET, "/tokens", None).await.json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Another user cannot see or revoke it.
+    created(
+        app.admin(
+            Method::POST,
+            "/users",
+            Some(json!({"username": "mo", "password": "mo password", "role": "member"})),
+        )
+        .await,
+    )
+    .await;
+    let mo = app.login("mo", "mo password").await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let theirs = app
+        .send(Method::GET, "/api/v1/admin/tokens", Some(&mo), None)
+        .await
+        .json();
+    assert_eq!(theirs["items"], json!([]));
+    let id = t["id"].as_str().unwrap();
+    app.send(
+        Method::DELETE,
+        &format!("/api/v1/admin/tokens/{id}"),
+        Some(&mo),
+        None,
+    )
+    .await
+    .error(404, "not_found");
+
+    // Revoking takes effect at once.
+    assert_eq!(
+        app.admin(Method::DELETE, &format!("/tokens/{id}"), None)
+            .await
+            .status,
+        204
+    );
+    app.send(Method::GET, "/api/v1/admin/auth/me", Some(&secret), None)
+        .await
+        .error(401, "unauthorized");
+    app.admin(Method::DELETE, &format!("/tokens/{id}"), None)
+        .await
+        .error(404, "not_found");
+    app.admin(Method::DELETE, "/tokens/nope", None)
+        .await
+        .error(400, "invalid_id");
+    // A made-up token of the right shape is just unauthorized.
+    app.send(
+        Method::GET,
+        "/api/v1/admin/auth/me",
+        Some("pct_madeup"),
+        None,
+    )
+    .await
+    .error(401, "unauthorized");
+}
