@@ -9,56 +9,82 @@ use axum::extract::{ConnectInfo, FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::{DomainId, RouteId, SandboxOverrides, Script, ScriptId, ScriptName, UserId};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::audit::AuditEntry;
 use crate::auth::SESSION_COOKIE;
+use crate::authz::{AppRole, Principal};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::members::Member;
 use crate::repo::{App, Domain, Route, User, UserRole};
 use crate::routes::{RouteCheck, RouteConflict, RouteError, RouteLookup};
 use crate::service::{Manager, NewScript, ScriptChange};
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// The admin routes, relative to the API prefix (`/admin/...`).
-pub fn admin_router(manager: Arc<Manager>) -> Router {
-    Router::new()
-        .route("/admin/auth/login", post(login))
-        .route("/admin/auth/logout", post(logout))
-        .route("/admin/auth/me", get(me))
-        .route("/admin/scripts", post(create_script).get(list_scripts))
-        .route(
-            "/admin/scripts/{id}",
-            get(get_script).put(update_script).delete(delete_script),
-        )
-        .route("/admin/scripts/{id}/executions", get(list_executions))
-        .route("/admin/scripts/{id}/routes", post(create_route))
-        .route("/admin/apps", post(create_app).get(list_apps))
-        .route("/admin/apps/{app}", get(get_app).delete(delete_app))
-        .route(
-            "/admin/apps/{app}/domains",
-            post(claim_domain).get(list_domains),
-        )
-        .route("/admin/apps/{app}/domains/{id}", delete(release_domain))
-        .route("/admin/routes", get(list_routes))
-        .route("/admin/routes/check", post(check_route))
-        .route("/admin/routes/match", get(match_route))
-        .route("/admin/routes/{id}", delete(delete_route))
-        .route("/admin/users", post(create_user).get(list_users))
-        .route("/admin/users/{id}", delete(delete_user))
-        .route("/admin/tokens", post(create_token).get(list_tokens))
-        .route("/admin/tokens/{id}", delete(revoke_token))
-        .with_state(manager)
+/// Declares the admin endpoints once: the router is built from the list,
+/// and [`ADMIN_ENDPOINTS`] names every one of them, so the role-table test
+/// fails for an endpoint it does not cover.
+macro_rules! admin_routes {
+    ($($method:ident $path:literal => $handler:ident,)*) => {
+        /// Every admin endpoint: `(method, path)`, the path relative to the
+        /// API prefix (`/api/v1`).
+        pub const ADMIN_ENDPOINTS: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        /// The admin routes, relative to the API prefix (`/admin/...`).
+        pub fn admin_router(manager: Arc<Manager>) -> Router {
+            Router::new()
+                $(.route($path, $method($handler)))*
+                .with_state(manager)
+        }
+    };
 }
 
-/// An authenticated caller: a valid session from the `Authorization: Bearer`
-/// header or the session cookie.
+admin_routes! {
+    post "/admin/auth/login" => login,
+    post "/admin/auth/logout" => logout,
+    get "/admin/auth/me" => me,
+    post "/admin/scripts" => create_script,
+    get "/admin/scripts" => list_scripts,
+    get "/admin/scripts/{id}" => get_script,
+    put "/admin/scripts/{id}" => update_script,
+    delete "/admin/scripts/{id}" => delete_script,
+    get "/admin/scripts/{id}/executions" => list_executions,
+    post "/admin/scripts/{id}/routes" => create_route,
+    post "/admin/apps" => create_app,
+    get "/admin/apps" => list_apps,
+    get "/admin/apps/{app}" => get_app,
+    delete "/admin/apps/{app}" => delete_app,
+    post "/admin/apps/{app}/domains" => claim_domain,
+    get "/admin/apps/{app}/domains" => list_domains,
+    delete "/admin/apps/{app}/domains/{id}" => release_domain,
+    post "/admin/apps/{app}/members" => set_member,
+    get "/admin/apps/{app}/members" => list_members,
+    delete "/admin/apps/{app}/members/{user}" => remove_member,
+    get "/admin/routes" => list_routes,
+    post "/admin/routes/check" => check_route,
+    get "/admin/routes/match" => match_route,
+    delete "/admin/routes/{id}" => delete_route,
+    post "/admin/users" => create_user,
+    get "/admin/users" => list_users,
+    delete "/admin/users/{id}" => delete_user,
+    post "/admin/tokens" => create_token,
+    get "/admin/tokens" => list_tokens,
+    delete "/admin/tokens/{id}" => revoke_token,
+    get "/admin/audit" => audit_log,
+}
+
+/// An authenticated caller: a valid session or API token from the
+/// `Authorization: Bearer` header or the session cookie, with the rights
+/// they hold as of this request. What they may do is decided by
+/// [`crate::authz`], inside the service.
 pub struct Caller {
-    pub user: User,
+    pub principal: Principal,
     pub token: String,
 }
 
@@ -145,32 +171,9 @@ where
             ));
         }
         match manager.authenticate(&token).await? {
-            Some(user) => Ok(Caller { user, token }),
+            Some(principal) => Ok(Caller { principal, token }),
             None => Err(unauthorized()),
         }
-    }
-}
-
-/// A caller allowed to manage scripts. Until per-app roles arrive, that is
-/// an instance admin; a `member` can sign in but gets 403 `forbidden` here.
-pub struct ScriptManager(pub Caller);
-
-impl<S> FromRequestParts<S> for ScriptManager
-where
-    Arc<Manager>: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let caller = Caller::from_request_parts(parts, state).await?;
-        if caller.user.role != UserRole::Admin {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                "only instance admins can manage scripts until per-app roles are granted",
-            ));
-        }
-        Ok(ScriptManager(caller))
     }
 }
 
@@ -232,9 +235,11 @@ async fn logout(State(m): State<Arc<Manager>>, caller: Caller) -> ApiResult<Resp
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
+/// The caller and their per-app roles (an instance admin has every right
+/// in every app besides the roles listed).
 async fn me(caller: Caller) -> Json<serde_json::Value> {
-    // Per-app roles arrive with memberships; an instance admin has every right.
-    Json(json!({ "user": caller.user, "roles": [] }))
+    let p = caller.principal;
+    Json(json!({ "user": p.user, "roles": p.grants }))
 }
 
 // ----- scripts -----
@@ -255,18 +260,21 @@ fn parse_name(name: &str) -> ApiResult<ScriptName> {
 
 async fn create_script(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiJson(body): ApiJson<CreateScriptBody>,
 ) -> ApiResult<(StatusCode, Json<Script>)> {
     let name = parse_name(&body.name)?;
     let script = m
-        .create_script(NewScript {
-            name,
-            source: body.source,
-            app: body.app,
-            description: body.description,
-            sandbox: body.sandbox,
-        })
+        .create_script(
+            &caller.principal,
+            NewScript {
+                name,
+                source: body.source,
+                app: body.app,
+                description: body.description,
+                sandbox: body.sandbox,
+            },
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(script)))
 }
@@ -278,19 +286,19 @@ struct AppQuery {
 
 async fn list_scripts(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiQuery(q): ApiQuery<AppQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let items = m.scripts(q.app.as_deref()).await?;
+    let items = m.scripts(&caller.principal, q.app.as_deref()).await?;
     Ok(Json(json!({ "items": items })))
 }
 
 async fn get_script(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiPath(id): ApiPath<ScriptId>,
 ) -> ApiResult<Json<Script>> {
-    Ok(Json(m.script(id).await?))
+    Ok(Json(m.script(&caller.principal, id).await?))
 }
 
 #[derive(Deserialize)]
@@ -303,7 +311,7 @@ struct UpdateScriptBody {
 
 async fn update_script(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiPath(id): ApiPath<ScriptId>,
     ApiJson(body): ApiJson<UpdateScriptBody>,
 ) -> ApiResult<Json<Script>> {
@@ -314,6 +322,7 @@ async fn update_script(
     }
     let script = m
         .update_script(
+            &caller.principal,
             id,
             ScriptChange {
                 source: body.source,
@@ -327,10 +336,10 @@ async fn update_script(
 
 async fn delete_script(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiPath(id): ApiPath<ScriptId>,
 ) -> ApiResult<StatusCode> {
-    m.delete_script(id).await?;
+    m.delete_script(&caller.principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -345,7 +354,7 @@ pub const MAX_EXECUTIONS_LIMIT: u32 = 1000;
 
 async fn list_executions(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiPath(id): ApiPath<ScriptId>,
     ApiQuery(q): ApiQuery<ExecutionsQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
@@ -355,7 +364,7 @@ async fn list_executions(
             "limit must be between 1 and {MAX_EXECUTIONS_LIMIT}"
         )));
     }
-    let items = m.executions(id, limit).await?;
+    let items = m.executions(&caller.principal, id, limit).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -370,34 +379,36 @@ struct CreateAppBody {
 
 async fn create_app(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiJson(body): ApiJson<CreateAppBody>,
 ) -> ApiResult<(StatusCode, Json<App>)> {
-    let app = m.create_app(&body.name, body.description).await?;
+    let app = m
+        .create_app(&caller.principal, &body.name, body.description)
+        .await?;
     Ok((StatusCode::CREATED, Json(app)))
 }
 
 async fn list_apps(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
 ) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(json!({ "items": m.apps().await? })))
+    Ok(Json(json!({ "items": m.apps(&caller.principal).await? })))
 }
 
 async fn get_app(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiPath(app): ApiPath<String>,
 ) -> ApiResult<Json<App>> {
-    Ok(Json(m.resolve_app(Some(&app)).await?))
+    Ok(Json(m.app(&caller.principal, &app).await?))
 }
 
 async fn delete_app(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiPath(app): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    m.delete_app(&app).await?;
+    m.delete_app(&caller.principal, &app).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -411,28 +422,32 @@ struct ClaimBody {
 
 async fn claim_domain(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiPath(app): ApiPath<String>,
     ApiJson(body): ApiJson<ClaimBody>,
 ) -> ApiResult<(StatusCode, Json<Domain>)> {
-    let domain = m.claim_domain(&app, &body.pattern).await?;
+    let domain = m
+        .claim_domain(&caller.principal, &app, &body.pattern)
+        .await?;
     Ok((StatusCode::CREATED, Json(domain)))
 }
 
 async fn list_domains(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiPath(app): ApiPath<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(json!({ "items": m.domains(&app).await? })))
+    Ok(Json(
+        json!({ "items": m.domains(&caller.principal, &app).await? }),
+    ))
 }
 
 async fn release_domain(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiPath((app, id)): ApiPath<(String, DomainId)>,
 ) -> ApiResult<StatusCode> {
-    m.release_domain(&app, id).await?;
+    m.release_domain(&caller.principal, &app, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -468,12 +483,12 @@ fn route_error(e: RouteError) -> ApiError {
 
 async fn create_route(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiPath(id): ApiPath<ScriptId>,
     ApiJson(body): ApiJson<CreateRouteBody>,
 ) -> ApiResult<(StatusCode, Json<Route>)> {
     let route = m
-        .create_route(id, &body.path, body.methods)
+        .create_route(&caller.principal, id, &body.path, body.methods)
         .await
         .map_err(route_error)?;
     Ok((StatusCode::CREATED, Json(route)))
@@ -489,21 +504,28 @@ struct CheckRouteBody {
 
 async fn check_route(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiJson(body): ApiJson<CheckRouteBody>,
 ) -> ApiResult<Json<RouteCheck>> {
     Ok(Json(
-        m.check_route(body.app.as_deref(), &body.path, body.methods)
-            .await?,
+        m.check_route(
+            &caller.principal,
+            body.app.as_deref(),
+            &body.path,
+            body.methods,
+        )
+        .await?,
     ))
 }
 
 async fn list_routes(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiQuery(q): ApiQuery<AppQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(json!({ "items": m.routes(q.app.as_deref()).await? })))
+    Ok(Json(
+        json!({ "items": m.routes(&caller.principal, q.app.as_deref()).await? }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -516,10 +538,11 @@ struct MatchQuery {
 
 async fn match_route(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiQuery(q): ApiQuery<MatchQuery>,
 ) -> ApiResult<Json<RouteLookup>> {
     Ok(Json(m.match_route(
+        &caller.principal,
         q.host.as_deref().unwrap_or(""),
         q.method.as_deref().unwrap_or("GET"),
         &q.path,
@@ -528,36 +551,14 @@ async fn match_route(
 
 async fn delete_route(
     State(m): State<Arc<Manager>>,
-    _caller: ScriptManager,
+    caller: Caller,
     ApiPath(id): ApiPath<RouteId>,
 ) -> ApiResult<StatusCode> {
-    m.delete_route(id).await?;
+    m.delete_route(&caller.principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 // ----- users -----
-
-/// A caller who is an instance admin (users are theirs alone).
-pub struct InstanceAdmin(pub Caller);
-
-impl<S> FromRequestParts<S> for InstanceAdmin
-where
-    Arc<Manager>: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let caller = Caller::from_request_parts(parts, state).await?;
-        if caller.user.role != UserRole::Admin {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                "only instance admins can manage users",
-            ));
-        }
-        Ok(InstanceAdmin(caller))
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -569,28 +570,28 @@ struct CreateUserBody {
 
 async fn create_user(
     State(m): State<Arc<Manager>>,
-    _caller: InstanceAdmin,
+    caller: Caller,
     ApiJson(body): ApiJson<CreateUserBody>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     let user = m
-        .create_user(&body.username, &body.password, body.role)
+        .create_user(&caller.principal, &body.username, &body.password, body.role)
         .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
 async fn list_users(
     State(m): State<Arc<Manager>>,
-    _caller: InstanceAdmin,
+    caller: Caller,
 ) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(json!({ "items": m.users().await? })))
+    Ok(Json(json!({ "items": m.users(&caller.principal).await? })))
 }
 
 async fn delete_user(
     State(m): State<Arc<Manager>>,
-    _caller: InstanceAdmin,
+    caller: Caller,
     ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<StatusCode> {
-    m.delete_user(id).await?;
+    m.delete_user(&caller.principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -609,7 +610,7 @@ async fn create_token(
     ApiJson(body): ApiJson<CreateTokenBody>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let (token, secret) = m
-        .create_api_token(caller.user.id, &body.name, body.expires_in_days)
+        .create_api_token(&caller.principal, &body.name, body.expires_in_days)
         .await?;
     let mut answer = serde_json::to_value(&token).map_err(ApiError::internal)?;
     answer["token"] = json!(secret);
@@ -621,7 +622,7 @@ async fn list_tokens(
     caller: Caller,
 ) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(
-        json!({ "items": m.api_tokens(caller.user.id).await? }),
+        json!({ "items": m.api_tokens(&caller.principal).await? }),
     ))
 }
 
@@ -630,6 +631,79 @@ async fn revoke_token(
     caller: Caller,
     ApiPath(id): ApiPath<uuid::Uuid>,
 ) -> ApiResult<StatusCode> {
-    m.revoke_api_token(caller.user.id, id).await?;
+    m.revoke_api_token(&caller.principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- members -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberBody {
+    /// A user id or username.
+    user_id: String,
+    role: AppRole,
+}
+
+/// Adds a member (201) or changes a member's role (200).
+async fn set_member(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(app): ApiPath<String>,
+    ApiJson(body): ApiJson<MemberBody>,
+) -> ApiResult<(StatusCode, Json<Member>)> {
+    let (member, created) = m
+        .set_member(&caller.principal, &app, &body.user_id, body.role)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(member)))
+}
+
+async fn list_members(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(app): ApiPath<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(
+        json!({ "items": m.members(&caller.principal, &app).await? }),
+    ))
+}
+
+async fn remove_member(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath((app, user)): ApiPath<(String, UserId)>,
+) -> ApiResult<StatusCode> {
+    m.remove_member(&caller.principal, &app, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- audit -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    app: Option<String>,
+    before: Option<uuid::Uuid>,
+    limit: Option<u32>,
+}
+
+async fn audit_log(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let items: Vec<AuditEntry> = m
+        .audit_log(
+            &caller.principal,
+            q.app.as_deref(),
+            q.before,
+            q.limit.unwrap_or(100),
+        )
+        .await?;
+    Ok(Json(json!({ "items": items })))
 }

@@ -14,6 +14,9 @@ pub enum Error {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// Signed in, and may see the thing, but may not do this to it.
+    #[error("{0}")]
+    Forbidden(String),
     /// The caller's mistake, with the API code that names it.
     #[error("{message}")]
     Invalid { code: ErrorCode, message: String },
@@ -49,6 +52,7 @@ impl From<Error> for ApiError {
         match e {
             Error::NotFound(what) => ApiError::not_found(what),
             Error::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
+            Error::Forbidden(message) => ApiError::new(ErrorCode::Forbidden, message),
             Error::Invalid { code, message } => ApiError::new(code, message),
             Error::Compile(err) => {
                 let mut e = ApiError::from_script(&err);

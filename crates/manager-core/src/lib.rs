@@ -8,11 +8,14 @@
 //! seam ([`executions::ExecutionWriter`]).
 
 pub mod api;
+pub mod audit;
 pub mod auth;
+pub mod authz;
 pub mod db;
 pub mod error;
 pub mod executions;
 pub mod extract;
+pub mod members;
 pub mod repo;
 pub mod routes;
 pub mod service;

@@ -297,6 +297,12 @@ fn sqlite_insert_sql(rows: usize) -> &'static str {
     &all[rows]
 }
 
+/// A timestamp as RFC 3339 text.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 /// Timestamps are stored at microsecond precision on both backends.
 pub fn now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
@@ -388,6 +394,13 @@ impl Db {
         let rows: Vec<RouteRow> =
             with_db!(self, pool => sqlx::query_as(&sql).bind(app.0).fetch_all(pool).await)?;
         rows.into_iter().map(Route::try_from).collect()
+    }
+
+    pub async fn route_by_id(&self, id: RouteId) -> Result<Option<Route>> {
+        let sql = format!("SELECT {ROUTE_COLUMNS} FROM routes WHERE id = $1");
+        let row: Option<RouteRow> =
+            with_db!(self, pool => sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await)?;
+        row.map(Route::try_from).transpose()
     }
 
     pub async fn delete_route(&self, id: RouteId) -> Result<bool> {
@@ -618,11 +631,11 @@ impl Db {
         Ok(n > 0)
     }
 
-    /// Removes a user's expired sessions (done at each login, so they never
-    /// pile up and no timer is needed).
-    pub async fn purge_expired_sessions(&self, user: UserId, at: OffsetDateTime) -> Result<()> {
-        const SQL: &str = "DELETE FROM sessions WHERE user_id = $1 AND expires_at <= $2";
-        with_db!(self, pool => sqlx::query(SQL).bind(user.0).bind(at).execute(pool).await.map(drop))?;
+    /// Removes every expired session (done at each sign-in, so they never
+    /// pile up and no timer is needed; an expired token is refused anyway).
+    pub async fn purge_expired_sessions(&self, at: OffsetDateTime) -> Result<()> {
+        const SQL: &str = "DELETE FROM sessions WHERE expires_at <= $1";
+        with_db!(self, pool => sqlx::query(SQL).bind(at).execute(pool).await.map(drop))?;
         Ok(())
     }
 

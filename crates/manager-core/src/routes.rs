@@ -14,7 +14,9 @@ use picloud_shared::routing::{
 };
 use picloud_shared::{AppId, DomainId, RouteId, ScriptId, ScriptName};
 use serde::Serialize;
+use serde_json::json;
 
+use crate::authz::{self, Capability, Principal};
 use crate::error::{Error, Result};
 use crate::repo::{self, App, DEFAULT_APP_ID, Domain, Route};
 use crate::service::{MAX_DESCRIPTION_LEN, Manager};
@@ -128,7 +130,13 @@ impl Manager {
 
     // ----- apps -----
 
-    pub async fn create_app(&self, name: &str, description: Option<String>) -> Result<App> {
+    pub async fn create_app(
+        &self,
+        p: &Principal,
+        name: &str,
+        description: Option<String>,
+    ) -> Result<App> {
+        authz::require_instance(p, Capability::CreateApp)?;
         let name = ScriptName::parse(name).map_err(|_| {
             Error::invalid(
                 ErrorCode::InvalidName,
@@ -149,16 +157,36 @@ impl Manager {
             created_at: repo::now(),
         };
         let _write = self.write_lock.lock().await;
-        self.db.insert_app(&app).await
+        let app = self.db.insert_app(&app).await?;
+        self.audit(
+            p,
+            Some(app.id),
+            "app.create",
+            Some(app.id.to_string()),
+            json!({ "name": app.name }),
+        )
+        .await;
+        Ok(app)
     }
 
-    pub async fn apps(&self) -> Result<Vec<App>> {
-        self.db.apps().await
+    /// The apps `p` has a role in (every app for an instance admin).
+    pub async fn apps(&self, p: &Principal) -> Result<Vec<App>> {
+        let mut apps = self.db.apps().await?;
+        apps.retain(|a| authz::can(p, Capability::ReadApp, a.id));
+        Ok(apps)
+    }
+
+    /// An app `p` may see, by id or name.
+    pub async fn app(&self, p: &Principal, app: &str) -> Result<App> {
+        let app = self.resolve_app(Some(app)).await?;
+        authz::require(p, Capability::ReadApp, app.id, "app")?;
+        Ok(app)
     }
 
     /// Deletes an app with everything it owns; `default` cannot go.
-    pub async fn delete_app(&self, app: &str) -> Result<()> {
+    pub async fn delete_app(&self, p: &Principal, app: &str) -> Result<()> {
         let app = self.resolve_app(Some(app)).await?;
+        authz::require(p, Capability::DeleteApp, app.id, "app")?;
         if app.id == DEFAULT_APP_ID {
             return Err(Error::Conflict("the default app cannot be deleted".into()));
         }
@@ -169,17 +197,25 @@ impl Manager {
             self.forget_script(s.id);
         }
         self.reload_routing().await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(Error::NotFound("app"))
+        if !deleted {
+            return Err(Error::NotFound("app"));
         }
+        self.audit(
+            p,
+            Some(app.id),
+            "app.delete",
+            Some(app.id.to_string()),
+            json!({ "name": app.name }),
+        )
+        .await;
+        Ok(())
     }
 
     // ----- domains -----
 
-    pub async fn claim_domain(&self, app: &str, pattern: &str) -> Result<Domain> {
+    pub async fn claim_domain(&self, p: &Principal, app: &str, pattern: &str) -> Result<Domain> {
         let app = self.resolve_app(Some(app)).await?;
+        authz::require(p, Capability::ManageDomains, app.id, "app")?;
         let pattern = DomainPattern::parse(pattern).map_err(|e| match e {
             PatternError::Reserved(m) | PatternError::Malformed(m) => {
                 Error::invalid(ErrorCode::BadRequest, m)
@@ -194,24 +230,48 @@ impl Manager {
         let _write = self.write_lock.lock().await;
         let stored = self.db.insert_domain(&domain).await?;
         self.reload_routing().await?;
+        self.audit(
+            p,
+            Some(app.id),
+            "domain.claim",
+            Some(stored.id.to_string()),
+            json!({ "pattern": stored.pattern }),
+        )
+        .await;
         Ok(stored)
     }
 
-    pub async fn domains(&self, app: &str) -> Result<Vec<Domain>> {
+    pub async fn domains(&self, p: &Principal, app: &str) -> Result<Vec<Domain>> {
         let app = self.resolve_app(Some(app)).await?;
+        authz::require(p, Capability::ReadDomains, app.id, "app")?;
         self.db.domains_of_app(app.id).await
     }
 
-    pub async fn release_domain(&self, app: &str, id: DomainId) -> Result<()> {
+    pub async fn release_domain(&self, p: &Principal, app: &str, id: DomainId) -> Result<()> {
         let app = self.resolve_app(Some(app)).await?;
+        authz::require(p, Capability::ManageDomains, app.id, "app")?;
         let _write = self.write_lock.lock().await;
+        let pattern = self
+            .db
+            .domains_of_app(app.id)
+            .await?
+            .into_iter()
+            .find(|d| d.id == id)
+            .map(|d| d.pattern);
         let deleted = self.db.delete_domain(app.id, id).await?;
         self.reload_routing().await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(Error::NotFound("domain"))
+        if !deleted {
+            return Err(Error::NotFound("domain"));
         }
+        self.audit(
+            p,
+            Some(app.id),
+            "domain.release",
+            Some(id.to_string()),
+            json!({ "pattern": pattern }),
+        )
+        .await;
+        Ok(())
     }
 
     // ----- routes -----
@@ -238,6 +298,7 @@ impl Manager {
     /// Binds a path (and methods) to a script, in the script's app.
     pub async fn create_route(
         &self,
+        p: &Principal,
         script: ScriptId,
         path: &str,
         methods: Option<Vec<String>>,
@@ -249,6 +310,7 @@ impl Manager {
             .script_by_id(script)
             .await?
             .ok_or(Error::NotFound("script"))?;
+        authz::require(p, Capability::WriteRoutes, script.app_id, "script")?;
         let conflicts = self.conflicts_in(script.app_id, &pattern, &parsed);
         if !conflicts.is_empty() {
             return Err(RouteError::Conflict(RouteConflict(conflicts)));
@@ -263,17 +325,27 @@ impl Manager {
         };
         let stored = self.db.insert_route(&route).await?;
         self.reload_routing().await?;
+        self.audit(
+            p,
+            Some(stored.app_id),
+            "route.create",
+            Some(stored.id.to_string()),
+            json!({ "script_id": stored.script_id, "path": stored.path, "methods": stored.methods }),
+        )
+        .await;
         Ok(stored)
     }
 
     /// What creating a route would say, without creating it.
     pub async fn check_route(
         &self,
+        p: &Principal,
         app: Option<&str>,
         path: &str,
         methods: Option<Vec<String>>,
     ) -> Result<RouteCheck> {
         let app = self.resolve_app(app).await?;
+        authz::require(p, Capability::ReadRoutes, app.id, "app")?;
         Ok(match Self::parse_route(path, methods.as_deref()) {
             Err(e) => RouteCheck {
                 ok: false,
@@ -291,29 +363,51 @@ impl Manager {
         })
     }
 
-    pub async fn routes(&self, app: Option<&str>) -> Result<Vec<Route>> {
+    pub async fn routes(&self, p: &Principal, app: Option<&str>) -> Result<Vec<Route>> {
         let app = self.resolve_app(app).await?;
+        authz::require(p, Capability::ReadRoutes, app.id, "app")?;
         self.db.routes_in_app(app.id).await
     }
 
-    pub async fn delete_route(&self, id: RouteId) -> Result<()> {
+    pub async fn delete_route(&self, p: &Principal, id: RouteId) -> Result<()> {
         let _write = self.write_lock.lock().await;
+        let route = self
+            .db
+            .route_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("route"))?;
+        authz::require(p, Capability::WriteRoutes, route.app_id, "route")?;
         let deleted = self.db.delete_route(id).await?;
         self.reload_routing().await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(Error::NotFound("route"))
+        if !deleted {
+            return Err(Error::NotFound("route"));
         }
+        self.audit(
+            p,
+            Some(route.app_id),
+            "route.delete",
+            Some(id.to_string()),
+            json!({ "script_id": route.script_id, "path": route.path, "methods": route.methods }),
+        )
+        .await;
+        Ok(())
     }
 
-    /// Where a request would go (`GET /routes/match`).
-    pub fn match_route(&self, host: &str, method: &str, path: &str) -> Result<RouteLookup> {
+    /// Where a request would go (`GET /routes/match`). A host served by an
+    /// app `p` has no role in answers 404, like the app itself.
+    pub fn match_route(
+        &self,
+        p: &Principal,
+        host: &str,
+        method: &str,
+        path: &str,
+    ) -> Result<RouteLookup> {
         let host = normalise_host(host);
         let path = RequestPath::parse(path)
             .map_err(|e| Error::invalid(ErrorCode::BadRequest, e.to_string()))?;
         let routing = self.routing();
         let dispatch = routing.dispatch(&host, &method.to_ascii_uppercase(), &path);
+        authz::require(p, Capability::ReadRoutes, dispatch.app_id, "app")?;
         Ok(match dispatch.route {
             None => RouteLookup {
                 matched: false,

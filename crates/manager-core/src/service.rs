@@ -14,10 +14,12 @@ use picloud_shared::{
     AppId, BoxFuture, ExecutionRecord, SandboxCeilings, SandboxOverrides, Script, ScriptCompiler,
     ScriptId, ScriptName, ScriptResolver, UserId,
 };
+use serde_json::json;
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
 use crate::auth;
+use crate::authz::{self, Capability, Principal};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::repo::{self, ApiToken, App, DEFAULT_APP_ID, User, UserRole};
@@ -166,11 +168,24 @@ impl Manager {
         })
     }
 
-    pub async fn create_script(&self, new: NewScript) -> Result<Script> {
+    /// A script `p` may do `cap` to (404 if it does not exist or lies in
+    /// an app `p` has no role in).
+    async fn script_for(&self, p: &Principal, id: ScriptId, cap: Capability) -> Result<Script> {
+        let script = self
+            .db
+            .script_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("script"))?;
+        authz::require(p, cap, script.app_id, "script")?;
+        Ok(script)
+    }
+
+    pub async fn create_script(&self, p: &Principal, new: NewScript) -> Result<Script> {
+        let app = self.resolve_app(new.app.as_deref()).await?;
+        authz::require(p, Capability::WriteScripts, app.id, "app")?;
         let description = new.description.unwrap_or_default();
         let sandbox = new.sandbox.unwrap_or_default();
         self.check_parts(&new.source, &description, &sandbox)?;
-        let app = self.resolve_app(new.app.as_deref()).await?;
         let now = repo::now();
         let script = Arc::new(Script {
             id: ScriptId::new(),
@@ -190,16 +205,33 @@ impl Manager {
             .map_err(Error::Compile)?;
         let stored = Arc::new(self.db.insert_script(&script).await?);
         self.catalog.put(Arc::clone(&stored));
+        self.audit(
+            p,
+            Some(stored.app_id),
+            "script.create",
+            Some(stored.id.to_string()),
+            json!({ "name": stored.name, "version": stored.version }),
+        )
+        .await;
         Ok(Arc::unwrap_or_clone(stored))
     }
 
-    pub async fn update_script(&self, id: ScriptId, change: ScriptChange) -> Result<Script> {
+    pub async fn update_script(
+        &self,
+        p: &Principal,
+        id: ScriptId,
+        change: ScriptChange,
+    ) -> Result<Script> {
         let _write = self.write_lock.lock().await;
-        let current = self
-            .db
-            .script_by_id(id)
-            .await?
-            .ok_or(Error::NotFound("script"))?;
+        let current = self.script_for(p, id, Capability::WriteScripts).await?;
+        let changed: Vec<&str> = [
+            ("source", change.source.is_some()),
+            ("description", change.description.is_some()),
+            ("sandbox", change.sandbox.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
         let next = Arc::new(Script {
             source: change.source.unwrap_or(current.source),
             description: change.description.unwrap_or(current.description),
@@ -217,21 +249,37 @@ impl Manager {
             Error::Conflict("the script was changed or deleted meanwhile; try again".into())
         })?;
         self.catalog.put(Arc::new(stored.clone()));
+        self.audit(
+            p,
+            Some(stored.app_id),
+            "script.update",
+            Some(stored.id.to_string()),
+            json!({ "name": stored.name, "version": stored.version, "changed": changed }),
+        )
+        .await;
         Ok(stored)
     }
 
-    pub async fn delete_script(&self, id: ScriptId) -> Result<()> {
+    pub async fn delete_script(&self, p: &Principal, id: ScriptId) -> Result<()> {
         let _write = self.write_lock.lock().await;
+        let script = self.script_for(p, id, Capability::WriteScripts).await?;
         let deleted = self.db.delete_script(id).await?;
         self.catalog.remove(id);
         self.compiler.forget(id);
         // Its routes went with it.
         self.reload_routing().await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(Error::NotFound("script"))
+        if !deleted {
+            return Err(Error::NotFound("script"));
         }
+        self.audit(
+            p,
+            Some(script.app_id),
+            "script.delete",
+            Some(id.to_string()),
+            json!({ "name": script.name, "version": script.version }),
+        )
+        .await;
+        Ok(())
     }
 
     /// Drops a deleted script from the caches (its app was deleted).
@@ -240,20 +288,23 @@ impl Manager {
         self.compiler.forget(id);
     }
 
-    pub async fn script(&self, id: ScriptId) -> Result<Script> {
-        self.db
-            .script_by_id(id)
-            .await?
-            .ok_or(Error::NotFound("script"))
+    pub async fn script(&self, p: &Principal, id: ScriptId) -> Result<Script> {
+        self.script_for(p, id, Capability::ReadScripts).await
     }
 
-    pub async fn scripts(&self, app: Option<&str>) -> Result<Vec<Script>> {
+    pub async fn scripts(&self, p: &Principal, app: Option<&str>) -> Result<Vec<Script>> {
         let app = self.resolve_app(app).await?;
+        authz::require(p, Capability::ReadScripts, app.id, "app")?;
         self.db.scripts_in_app(app.id).await
     }
 
-    pub async fn executions(&self, id: ScriptId, limit: u32) -> Result<Vec<ExecutionRecord>> {
-        self.script(id).await?;
+    pub async fn executions(
+        &self,
+        p: &Principal,
+        id: ScriptId,
+        limit: u32,
+    ) -> Result<Vec<ExecutionRecord>> {
+        self.script_for(p, id, Capability::ReadExecutions).await?;
         self.db.executions_of(id, limit).await
     }
 
@@ -278,20 +329,33 @@ impl Manager {
     /// Creates a user (argon2id on a blocking thread).
     pub async fn create_user(
         &self,
+        p: &Principal,
         username: &str,
         password: &str,
         role: UserRole,
     ) -> Result<User> {
-        create_user_in(&self.db, username, password, role).await
+        authz::require_instance(p, Capability::ManageUsers)?;
+        let user = create_user_in(&self.db, username, password, role).await?;
+        self.audit(
+            p,
+            None,
+            "user.create",
+            Some(user.id.to_string()),
+            json!({ "username": user.username, "role": user.role }),
+        )
+        .await;
+        Ok(user)
     }
 
-    pub async fn users(&self) -> Result<Vec<User>> {
+    pub async fn users(&self, p: &Principal) -> Result<Vec<User>> {
+        authz::require_instance(p, Capability::ManageUsers)?;
         self.db.users().await
     }
 
-    /// Deletes a user, and with them their sessions, at once. The last
-    /// instance admin cannot be deleted.
-    pub async fn delete_user(&self, id: UserId) -> Result<()> {
+    /// Deletes a user, and with them their sessions, tokens and roles, at
+    /// once. The last instance admin cannot be deleted.
+    pub async fn delete_user(&self, p: &Principal, id: UserId) -> Result<()> {
+        authz::require_instance(p, Capability::ManageUsers)?;
         let _write = self.write_lock.lock().await;
         let user = self
             .db
@@ -304,6 +368,14 @@ impl Manager {
             ));
         }
         self.db.delete_user(id).await?;
+        self.audit(
+            p,
+            None,
+            "user.delete",
+            Some(id.to_string()),
+            json!({ "username": user.username, "role": user.role }),
+        )
+        .await;
         Ok(())
     }
 
@@ -313,7 +385,7 @@ impl Manager {
         if self.db.count_users().await? > 0 {
             return Ok(false);
         }
-        match self.create_user(username, password, UserRole::Admin).await {
+        match create_user_in(&self.db, username, password, UserRole::Admin).await {
             Ok(_) => Ok(true),
             // Another process bootstrapped at the same moment.
             Err(Error::Conflict(_)) => Ok(false),
@@ -358,15 +430,24 @@ impl Manager {
         };
         self.throttle.succeeded(username, addr);
         let now = repo::now();
-        self.db.purge_expired_sessions(user.id, now).await?;
+        self.db.purge_expired_sessions(now).await?;
         let (token, hash) = auth::new_session_token();
         let expires_at = now + self.config.session_ttl;
         self.db.insert_session(user.id, &hash, expires_at).await?;
         Ok((token, expires_at, user))
     }
 
-    /// The user behind a session token, sliding its expiry forward.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<User>> {
+    /// The user behind a session or API token, with their roles as of now.
+    /// A session's expiry slides forward.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
+        let Some(user) = self.token_user(token).await? else {
+            return Ok(None);
+        };
+        let grants = self.db.grants_of(user.id).await?;
+        Ok(Some(Principal { user, grants }))
+    }
+
+    async fn token_user(&self, token: &str) -> Result<Option<User>> {
         let hash = auth::token_hash(token);
         let now = repo::now();
         if token.starts_with(auth::API_TOKEN_PREFIX) {
@@ -396,7 +477,7 @@ impl Manager {
     /// Creates an API token for `user`; the secret is returned this once.
     pub async fn create_api_token(
         &self,
-        user: UserId,
+        p: &Principal,
         name: &str,
         expires_in_days: Option<u32>,
     ) -> Result<(ApiToken, String)> {
@@ -415,7 +496,7 @@ impl Manager {
         let now = repo::now();
         let token = ApiToken {
             id: uuid::Uuid::now_v7(),
-            user_id: user,
+            user_id: p.user.id,
             name: name.to_owned(),
             created_at: now,
             last_used_at: None,
@@ -423,20 +504,30 @@ impl Manager {
         };
         let (secret, hash) = auth::new_api_token();
         self.db.insert_api_token(&token, &hash).await?;
+        self.audit(
+            p,
+            None,
+            "token.create",
+            Some(token.id.to_string()),
+            json!({ "name": token.name, "expires_at": token.expires_at.map(repo::rfc3339) }),
+        )
+        .await;
         Ok((token, secret))
     }
 
-    pub async fn api_tokens(&self, user: UserId) -> Result<Vec<ApiToken>> {
-        self.db.api_tokens_of(user).await
+    /// The caller's own tokens.
+    pub async fn api_tokens(&self, p: &Principal) -> Result<Vec<ApiToken>> {
+        self.db.api_tokens_of(p.user.id).await
     }
 
-    /// Revokes one of the user's tokens, effective for the next request.
-    pub async fn revoke_api_token(&self, user: UserId, id: uuid::Uuid) -> Result<()> {
-        if self.db.delete_api_token(user, id).await? {
-            Ok(())
-        } else {
-            Err(Error::NotFound("token"))
+    /// Revokes one of the caller's tokens, effective for the next request.
+    pub async fn revoke_api_token(&self, p: &Principal, id: uuid::Uuid) -> Result<()> {
+        if !self.db.delete_api_token(p.user.id, id).await? {
+            return Err(Error::NotFound("token"));
         }
+        self.audit(p, None, "token.revoke", Some(id.to_string()), json!({}))
+            .await;
+        Ok(())
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {

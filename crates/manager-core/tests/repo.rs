@@ -118,7 +118,7 @@ async fn users_and_sessions(db: Db) {
             .unwrap()
             .is_some()
     );
-    db.purge_expired_sessions(u.id, t + time::Duration::hours(4))
+    db.purge_expired_sessions(t + time::Duration::hours(4))
         .await
         .unwrap();
     assert!(db.session_user(b"tokenhash", t).await.unwrap().is_none());

@@ -1,0 +1,33 @@
+-- PiCloud schema step 4 (SQLite): per-app roles and the audit log. The same
+-- step exists for PostgreSQL in ../postgres/0004_members_audit.sql.
+
+-- A user's role in an app: 'owner', 'editor' or 'viewer'. Instance admins
+-- need no row here. Deleting the app or the user deletes the membership.
+CREATE TABLE memberships (
+    app_id     BLOB NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    user_id    BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role       TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (app_id, user_id)
+);
+CREATE INDEX memberships_user ON memberships (user_id);
+
+-- Who changed what, and when. Ids are UUIDv7 (id order is time order).
+-- app_id is the app the change was in (NULL for users and tokens); it is
+-- deliberately not a foreign key: the record of an app's deletion outlives
+-- the app. actor_name keeps the username for when the user is gone. detail
+-- is a JSON object and never holds a secret.
+CREATE TABLE audit_log (
+    id         BLOB PRIMARY KEY NOT NULL,
+    at         TEXT NOT NULL,
+    actor_id   BLOB,
+    actor_name TEXT NOT NULL,
+    app_id     BLOB,
+    action     TEXT NOT NULL,
+    target_id  TEXT,
+    detail     TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_app ON audit_log (app_id, id);
+
+-- Expired sessions are purged by expiry at each sign-in.
+CREATE INDEX sessions_expiry ON sessions (expires_at);

@@ -1,0 +1,181 @@
+//! The audit log: who changed what, and when. Every change made through
+//! the admin API (scripts, routes, domains, apps, members, tokens, users)
+//! writes one entry after it succeeds. Entries never hold a secret.
+
+use picloud_shared::api_error::ErrorCode;
+use picloud_shared::{AppId, UserId};
+use serde::Serialize;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::authz::{self, AppRole, Capability, Principal};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::repo;
+use crate::service::Manager;
+use crate::with_db;
+
+/// Entries listed per page at most.
+pub const MAX_AUDIT_LIMIT: u32 = 1000;
+
+/// One audit entry.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// UUIDv7: entries sort by id in time order; `?before=` pages with it.
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The user who made the change (`None` once they are deleted).
+    pub actor_id: Option<UserId>,
+    pub actor: String,
+    pub app_id: Option<AppId>,
+    /// `script.create`, `member.set`, ...
+    pub action: String,
+    /// The id of what was changed.
+    pub target_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    id: Uuid,
+    at: OffsetDateTime,
+    actor_id: Option<Uuid>,
+    actor_name: String,
+    app_id: Option<Uuid>,
+    action: String,
+    target_id: Option<String>,
+    detail: Json<serde_json::Value>,
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(r: AuditRow) -> Self {
+        AuditEntry {
+            id: r.id,
+            at: r.at,
+            actor_id: r.actor_id.map(UserId),
+            actor: r.actor_name,
+            app_id: r.app_id.map(AppId),
+            action: r.action,
+            target_id: r.target_id,
+            detail: r.detail.0,
+        }
+    }
+}
+
+/// Which entries to list.
+pub enum AuditScope {
+    Everything,
+    /// Entries of these apps only.
+    Apps(Vec<AppId>),
+}
+
+const AUDIT_COLUMNS: &str = "id, at, actor_id, actor_name, app_id, action, target_id, detail";
+
+impl Db {
+    pub async fn insert_audit(&self, e: &AuditEntry) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        );
+        with_db!(self, pool => sqlx::query(&sql).bind(e.id).bind(e.at).bind(e.actor_id.map(|u| u.0))
+            .bind(&e.actor).bind(e.app_id.map(|a| a.0)).bind(&e.action).bind(&e.target_id)
+            .bind(Json(&e.detail)).execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// Newest first, older than `before` if given.
+    pub async fn audit_entries(
+        &self,
+        scope: &AuditScope,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
+        let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE id < $1");
+        let apps: &[AppId] = match scope {
+            AuditScope::Everything => &[],
+            AuditScope::Apps(apps) if apps.is_empty() => return Ok(Vec::new()),
+            AuditScope::Apps(apps) => {
+                let list = (0..apps.len())
+                    .map(|i| format!("${}", i + 3))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                sql.push_str(&format!(" AND app_id IN ({list})"));
+                apps
+            }
+        };
+        sql.push_str(" ORDER BY id DESC LIMIT $2");
+        let before = before.unwrap_or(Uuid::max());
+        let rows: Vec<AuditRow> = with_db!(self, pool => {
+            let mut q = sqlx::query_as(&sql).bind(before).bind(i64::from(limit));
+            for app in apps {
+                q = q.bind(app.0);
+            }
+            q.fetch_all(pool).await
+        })?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
+    }
+}
+
+impl Manager {
+    /// Records a change `p` made. A failure to write the entry is logged,
+    /// not returned: the change itself has been made.
+    pub(crate) async fn audit(
+        &self,
+        p: &Principal,
+        app: Option<AppId>,
+        action: &str,
+        target_id: Option<String>,
+        detail: serde_json::Value,
+    ) {
+        let entry = AuditEntry {
+            id: Uuid::now_v7(),
+            at: repo::now(),
+            actor_id: Some(p.user.id),
+            actor: p.user.username.clone(),
+            app_id: app,
+            action: action.to_owned(),
+            target_id,
+            detail,
+        };
+        if let Err(e) = self.db.insert_audit(&entry).await {
+            tracing::error!(action, error = %e, "failed to write an audit entry");
+        }
+    }
+
+    /// `GET /audit?app=`: an app's entries for its owners (and instance
+    /// admins); without `app`, everything for an instance admin and the
+    /// entries of the apps they own for anyone else.
+    pub async fn audit_log(
+        &self,
+        p: &Principal,
+        app: Option<&str>,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
+        if !(1..=MAX_AUDIT_LIMIT).contains(&limit) {
+            return Err(Error::invalid(
+                ErrorCode::BadRequest,
+                format!("limit must be between 1 and {MAX_AUDIT_LIMIT}"),
+            ));
+        }
+        let scope = match app {
+            Some(app) => {
+                let app = self.resolve_app(Some(app)).await?;
+                authz::require(p, Capability::ReadAudit, app.id, "app")?;
+                AuditScope::Apps(vec![app.id])
+            }
+            None if authz::can(p, Capability::ReadInstanceAudit, repo::DEFAULT_APP_ID) => {
+                AuditScope::Everything
+            }
+            None => AuditScope::Apps(
+                p.grants
+                    .iter()
+                    .filter(|g| g.role >= AppRole::Owner)
+                    .map(|g| g.app_id)
+                    .collect(),
+            ),
+        };
+        self.db.audit_entries(&scope, before, limit).await
+    }
+}
