@@ -220,3 +220,97 @@ async fn api_tokens_act_as_their_creator_until_revoked(app: TestApp) {
     .await
     .error(401, "unauthorized");
 }
+
+/// Runs one statement on the server's database (to age a credential).
+async fn execute(app: &TestApp, sql: &str) {
+    use picloud_manager_core::Db;
+    match &app.manager.db {
+        Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+    }
+    .unwrap();
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    use picloud_manager_core::Db;
+    match &app.manager.db {
+        Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+    }
+    .unwrap()
+}
+
+both_backends!(tampered_and_expired_credentials_are_refused);
+async fn tampered_and_expired_credentials_are_refused(app: TestApp) {
+    let me = "/api/v1/admin/auth/me";
+    let unauthorized = |a: Answer| {
+        a.error(401, "unauthorized");
+    };
+    // A tampered session token, as Bearer and as cookie.
+    let mut tampered = app.token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    unauthorized(app.send(Method::GET, me, Some(&tampered), None).await);
+    let resp = app
+        .client
+        .get(app.url(me))
+        .header("cookie", format!("picloud_session={tampered}"))
+        .send()
+        .await
+        .unwrap();
+    unauthorized(common::answer(resp).await);
+    unauthorized(app.send(Method::GET, me, Some("pct_"), None).await);
+    unauthorized(
+        app.send(Method::GET, me, Some(&"x".repeat(10_000)), None)
+            .await,
+    );
+
+    // An API token past its expiry.
+    let made = app
+        .admin(
+            Method::POST,
+            "/tokens",
+            Some(json!({"name": "short", "expires_in_days": 1})),
+        )
+        .await
+        .json();
+    let token = made["token"].as_str().unwrap();
+    assert_eq!(
+        app.send(Method::GET, me, Some(token), None).await.status,
+        200
+    );
+    execute(
+        &app,
+        "UPDATE api_tokens SET expires_at = '2020-01-01T00:00:00Z'",
+    )
+    .await;
+    unauthorized(app.send(Method::GET, me, Some(token), None).await);
+
+    // A session past its expiry is refused, and purged at the next login
+    // (no timer does it).
+    let second = app.login(common::ADMIN, common::PASSWORD).await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    execute(
+        &app,
+        "UPDATE sessions SET expires_at = '2020-01-01T00:00:00Z'",
+    )
+    .await;
+    unauthorized(app.send(Method::GET, me, Some(&second), None).await);
+    unauthorized(app.send(Method::GET, me, Some(&app.token), None).await);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions").await, 2);
+    let third = app.login(common::ADMIN, common::PASSWORD).await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM sessions").await,
+        1,
+        "only the new session is left"
+    );
+    assert_eq!(
+        app.send(Method::GET, me, Some(&third), None).await.status,
+        200
+    );
+}
