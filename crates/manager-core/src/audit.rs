@@ -165,9 +165,7 @@ impl Manager {
                 authz::require(p, Capability::ReadAudit, app.id, "app")?;
                 AuditScope::Apps(vec![app.id])
             }
-            None if authz::can(p, Capability::ReadInstanceAudit, repo::DEFAULT_APP_ID) => {
-                AuditScope::Everything
-            }
+            None if authz::can_instance(p, Capability::ReadInstanceAudit) => AuditScope::Everything,
             None => AuditScope::Apps(
                 p.grants
                     .iter()

@@ -170,11 +170,6 @@ impl Principal {
     pub fn role_in(&self, app: AppId) -> Option<AppRole> {
         self.grants.iter().find(|g| g.app_id == app).map(|g| g.role)
     }
-
-    /// Does the caller see `app` at all (any role, or instance admin)?
-    pub fn sees(&self, app: AppId) -> bool {
-        self.is_admin() || self.role_in(app).is_some()
-    }
 }
 
 /// May `p` do `cap` in `app`? (`app` is ignored for instance-wide
@@ -211,11 +206,16 @@ pub fn require(p: &Principal, cap: Capability, app: AppId, what: &'static str) -
     }
 }
 
+/// May `p` do the instance-wide `cap`?
+pub fn can_instance(p: &Principal, cap: Capability) -> bool {
+    debug_assert_eq!(cap.needs(), Need::InstanceAdmin, "{cap:?} is app-scoped");
+    p.is_admin()
+}
+
 /// Requires an instance-wide capability (403 otherwise: the caller knows
 /// the endpoint exists).
 pub fn require_instance(p: &Principal, cap: Capability) -> Result<()> {
-    debug_assert_eq!(cap.needs(), Need::InstanceAdmin, "{cap:?} is app-scoped");
-    if p.is_admin() {
+    if can_instance(p, cap) {
         return Ok(());
     }
     Err(Error::Forbidden(format!(

@@ -100,13 +100,6 @@ impl Db {
             .await.map(|r| r.rows_affected()))?;
         Ok(n > 0)
     }
-
-    pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
-        Ok(self
-            .user_credentials(username)
-            .await?
-            .map(|(user, _hash)| user))
-    }
 }
 
 impl Manager {

@@ -443,12 +443,14 @@ impl Db {
         Ok(rows.into_iter().map(Domain::from).collect())
     }
 
-    /// Deletes a claim of `app` (a claim of another app is not touched).
-    pub async fn delete_domain(&self, app: AppId, id: DomainId) -> Result<bool> {
-        const SQL: &str = "DELETE FROM domains WHERE id = $1 AND app_id = $2";
-        let n = with_db!(self, pool => sqlx::query(SQL).bind(id.0).bind(app.0).execute(pool).await
-            .map(|r| r.rows_affected()))?;
-        Ok(n > 0)
+    /// Deletes a claim of `app` (a claim of another app is not touched);
+    /// the released pattern, if there was such a claim.
+    pub async fn delete_domain(&self, app: AppId, id: DomainId) -> Result<Option<String>> {
+        const SQL: &str = "DELETE FROM domains WHERE id = $1 AND app_id = $2 RETURNING pattern";
+        Ok(
+            with_db!(self, pool => sqlx::query_scalar(SQL).bind(id.0).bind(app.0)
+            .fetch_optional(pool).await)?,
+        )
     }
 
     // ----- users and sessions -----
@@ -469,6 +471,13 @@ impl Db {
         const SQL: &str = "SELECT id, username, role, created_at FROM users WHERE id = $1";
         let row: Option<UserRow> =
             with_db!(self, pool => sqlx::query_as(SQL).bind(id.0).fetch_optional(pool).await)?;
+        Ok(row.map(User::from))
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        const SQL: &str = "SELECT id, username, role, created_at FROM users WHERE username = $1";
+        let row: Option<UserRow> =
+            with_db!(self, pool => sqlx::query_as(SQL).bind(username).fetch_optional(pool).await)?;
         Ok(row.map(User::from))
     }
 

@@ -251,18 +251,10 @@ impl Manager {
         let app = self.resolve_app(Some(app)).await?;
         authz::require(p, Capability::ManageDomains, app.id, "app")?;
         let _write = self.write_lock.lock().await;
-        let pattern = self
-            .db
-            .domains_of_app(app.id)
-            .await?
-            .into_iter()
-            .find(|d| d.id == id)
-            .map(|d| d.pattern);
-        let deleted = self.db.delete_domain(app.id, id).await?;
-        self.reload_routing().await?;
-        if !deleted {
+        let Some(pattern) = self.db.delete_domain(app.id, id).await? else {
             return Err(Error::NotFound("domain"));
-        }
+        };
+        self.reload_routing().await?;
         self.audit(
             p,
             Some(app.id),

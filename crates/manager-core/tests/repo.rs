@@ -288,7 +288,10 @@ async fn deleting_an_app_cascades(db: Db) {
         Err(Error::Conflict(_))
     ));
     assert!(
-        !db.delete_domain(DEFAULT_APP_ID, domain.id).await.unwrap(),
+        db.delete_domain(DEFAULT_APP_ID, domain.id)
+            .await
+            .unwrap()
+            .is_none(),
         "not default's claim"
     );
     assert_eq!(db.domains_of_app(app.id).await.unwrap(), vec![domain]);
