@@ -14,8 +14,11 @@ use crate::db::Db;
 /// Records waiting to be written; past this, executions wait for room
 /// before they answer (records are never dropped for being many).
 pub const QUEUE_CAPACITY: usize = 10_000;
-/// Records written in one transaction at most.
-pub const BATCH_SIZE: usize = 2048;
+/// Records taken into one transaction at most: the whole queue when the
+/// writer is behind. Of those, only the newest `keep` per script are written
+/// (the rest would be trimmed in the same transaction), so a bigger batch
+/// costs the writer less per record, not more.
+pub const BATCH_SIZE: usize = QUEUE_CAPACITY;
 
 enum Msg {
     Record(Box<ExecutionRecord>),

@@ -297,6 +297,33 @@ fn sqlite_insert_sql(rows: usize) -> &'static str {
     &all[rows]
 }
 
+/// The records of a batch that survive its own trim: the newest `keep` of
+/// each script (ids are time-ordered). The rest would be deleted by the
+/// same transaction that wrote them, so they are not written at all: under
+/// a flood the writer's work per batch is bounded by scripts × `keep`, not
+/// by the request rate. The rows left in the table are the same.
+fn newest_per_script(batch: &[ExecutionRecord], keep: u32) -> Vec<&ExecutionRecord> {
+    let keep = usize::try_from(keep.max(1)).unwrap_or(usize::MAX);
+    let mut sorted: Vec<&ExecutionRecord> = batch.iter().collect();
+    if sorted.len() <= keep {
+        return sorted;
+    }
+    sorted.sort_unstable_by(|a, b| (a.script_id, b.id).cmp(&(b.script_id, a.id)));
+    let mut taken = 0;
+    let mut current = None;
+    sorted.retain(|r| {
+        if current != Some(r.script_id) {
+            current = Some(r.script_id);
+            taken = 0;
+        }
+        taken += 1;
+        taken <= keep
+    });
+    // Oldest first, as they were queued.
+    sorted.sort_unstable_by_key(|r| r.id);
+    sorted
+}
+
 /// A timestamp as RFC 3339 text.
 pub fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339)
@@ -724,6 +751,8 @@ impl Db {
         if batch.is_empty() {
             return Ok(());
         }
+        let kept = newest_per_script(batch, keep);
+        let batch: &[&ExecutionRecord] = &kept;
         let mut scripts: Vec<ScriptId> = batch.iter().map(|r| r.script_id).collect();
         scripts.sort();
         scripts.dedup();
