@@ -63,6 +63,11 @@ curl -sf "$BASE/execute/$ID" >/dev/null
 curl -sf -X POST "$BASE/admin/scripts/$ID/routes" -H "authorization: Bearer $TOKEN" \
   -H 'content-type: application/json' -d '{"path":"/hello"}' >/dev/null
 curl -sf "http://127.0.0.1:$PORT/hello" >/dev/null
+# KV: one set and one get of a small map per request, over 10,000 keys.
+KV_SOURCE='let c = kv::collection(\"bench\"); let k = \"k\" + rand::int(0, 9999); c.set(k, #{n: 1, s: \"hello\"}); c.get(k)'
+KV_ID=$(curl -sf -X POST "$BASE/admin/scripts" -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+  -d "{\"name\":\"kv\",\"source\":\"$KV_SOURCE\"}" | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')
+curl -sf "$BASE/execute/$KV_ID" >/dev/null
 
 # Alternate the two, ROUNDS times, so drift on a shared machine hits both
 # alike; each round's ratio compares runs seconds apart, and the median
@@ -71,14 +76,15 @@ ROUNDS=${ROUNDS:-5}
 RESULTS=()
 for _ in $(seq 1 "$ROUNDS"); do
   RESULTS+=("$(rps "http://127.0.0.1:$BARE_PORT/hello")" "$(rps "$BASE/execute/$ID")" \
-    "$(rps "http://127.0.0.1:$PORT/hello")")
+    "$(rps "http://127.0.0.1:$PORT/hello")" "$(rps "$BASE/execute/$KV_ID")")
 done
 RSS_LOADED_KB=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
 
 python3 - "${RESULTS[@]}" <<'PY'
 import statistics, sys
 runs = list(map(float, sys.argv[1:]))
-rounds = list(zip(runs[0::3], runs[1::3], runs[2::3]))
+rounds = list(zip(runs[0::4], runs[1::4], runs[2::4]))
+kv = [runs[3::4][i] for i in range(len(rounds))]
 med = statistics.median
 ratios = sorted(p / b for b, p, _ in rounds)
 route = sorted(r / p for _, p, r in rounds)
@@ -87,6 +93,7 @@ print(f"| PiCloud hello-world (/api/v1/execute) | {med(p for _, p, _ in rounds):
 print(f"| ratio | {med(ratios):.0%} of bare axum (median round; rounds {ratios[0]:.0%}–{ratios[-1]:.0%}) |")
 print(f"| PiCloud hello-world (user route /hello) | {med(r for _, _, r in rounds):,.0f} req/s (median of {len(rounds)}) |")
 print(f"| user route vs /api/v1/execute | {med(route):.0%} (median round; rounds {route[0]:.0%}–{route[-1]:.0%}) |")
+print(f"| KV set + get round trips (SQLite) | {med(kv):,.0f} req/s (median of {len(kv)}; runs {min(kv):,.0f}–{max(kv):,.0f}) |")
 PY
 echo "| start-up to healthy /healthz (SQLite) | ${STARTUP_MS} ms |"
 echo "| RSS 1 s after start-up | $((RSS_START_KB / 1024)) MiB |"

@@ -140,6 +140,36 @@ pub fn ctx_base(script: &Script) -> Map {
     m
 }
 
+fn ctx_common(
+    base: &Map,
+    execution_id: ExecutionId,
+    request_id: RequestId,
+    invocation_type: &'static str,
+) -> Map {
+    let mut m = base.clone();
+    m.insert(
+        "execution_id".into(),
+        Dynamic::from(execution_id.to_string()),
+    );
+    m.insert("request_id".into(), Dynamic::from(request_id.to_string()));
+    m.insert("invocation_type".into(), Dynamic::from(invocation_type));
+    m
+}
+
+/// The `ctx` of a script called by `invoke(name, args)`: invocation type
+/// `"function"`, the caller's request id, and `args` as the caller passed
+/// them.
+pub fn function_ctx(
+    base: &Map,
+    execution_id: ExecutionId,
+    request_id: RequestId,
+    args: Dynamic,
+) -> Dynamic {
+    let mut m = ctx_common(base, execution_id, request_id, "function");
+    m.insert("args".into(), args);
+    Dynamic::from_map(m)
+}
+
 /// The `ctx` map of SDK 1.0 (contract.md, "What a script sees"): `base`
 /// (from [`ctx_base`]) and the execution's own entries. It takes the
 /// invocation by value: its strings move into the map, uncopied.
@@ -149,16 +179,7 @@ pub fn ctx_map(
     request_id: RequestId,
     invocation: Invocation,
 ) -> Dynamic {
-    let mut m = base.clone();
-    m.insert(
-        "execution_id".into(),
-        Dynamic::from(execution_id.to_string()),
-    );
-    m.insert("request_id".into(), Dynamic::from(request_id.to_string()));
-    m.insert(
-        "invocation_type".into(),
-        Dynamic::from(invocation.type_name()),
-    );
+    let mut m = ctx_common(base, execution_id, request_id, invocation.type_name());
     match invocation {
         Invocation::Http(http) => {
             m.insert("request".into(), request_map(http));

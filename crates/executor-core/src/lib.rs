@@ -10,11 +10,14 @@
 //! runtime's threads.
 
 pub mod convert;
+mod invoke;
 pub mod pool;
 pub mod sandbox;
+pub mod sdk;
+pub mod stdlib;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use picloud_shared::{
@@ -26,6 +29,8 @@ use tokio::sync::oneshot;
 
 use crate::pool::{Pool, SCRIPT_STACK_SIZE};
 use crate::sandbox::{EngineCache, begin_call, classify, compile};
+use crate::sdk::{CallSdk, Connected, SdkServices};
+use picloud_shared::kv::SdkCallCx;
 
 /// Settings of a [`LocalExecutor`].
 #[derive(Clone, Debug)]
@@ -42,11 +47,13 @@ pub struct LocalExecutor {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     pool: Pool,
     engines: EngineCache,
     asts: RwLock<HashMap<ScriptId, Arc<Compiled>>>,
     ceilings: SandboxCeilings,
+    /// The services scripts reach (KV, ...), once connected.
+    connected: OnceLock<Arc<Connected>>,
 }
 
 impl LocalExecutor {
@@ -57,14 +64,27 @@ impl LocalExecutor {
                 engines: EngineCache::default(),
                 asts: RwLock::new(HashMap::new()),
                 ceilings: config.ceilings,
+                connected: OnceLock::new(),
             }),
         }
+    }
+
+    /// Gives scripts their services. Called once, from inside the Tokio
+    /// runtime the services' futures run on; until then (and for a second
+    /// call, which is refused) scripts that reach for them get an error.
+    pub fn connect(&self, services: SdkServices) -> Result<()> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::ExecutorUnavailable("connect needs a Tokio runtime".into()))?;
+        self.inner
+            .connected
+            .set(Arc::new(Connected { services, runtime }))
+            .map_err(|_| Error::ExecutorUnavailable("the executor is already connected".into()))
     }
 
     /// Runs `f` on a script thread and waits for its answer.
     async fn on_pool<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Inner) -> T + Send + 'static,
+        f: impl FnOnce(&Arc<Inner>) -> T + Send + 'static,
     ) -> Result<T> {
         let (tx, rx) = oneshot::channel();
         let inner = Arc::clone(&self.inner);
@@ -83,21 +103,21 @@ impl LocalExecutor {
 
 /// A script version, compiled, with the part of `ctx` that never changes
 /// between its executions (shared strings: cloning them copies nothing).
-struct Compiled {
+pub(crate) struct Compiled {
     version: i64,
     ast: AST,
     ctx_base: rhai::Map,
 }
 
 impl Inner {
-    fn cached(&self, script: &Script) -> Option<Arc<Compiled>> {
+    pub(crate) fn cached(&self, script: &Script) -> Option<Arc<Compiled>> {
         let asts = self.asts.read().unwrap_or_else(|p| p.into_inner());
         asts.get(&script.id)
             .filter(|c| c.version == script.version)
             .map(Arc::clone)
     }
 
-    fn compile_and_cache(&self, script: &Script) -> Result<Arc<Compiled>, ScriptError> {
+    pub(crate) fn compile_and_cache(&self, script: &Script) -> Result<Arc<Compiled>, ScriptError> {
         let limits = self.ceilings.resolve(&script.sandbox);
         let engine = self.engines.get(&limits);
         let compiled = Arc::new(Compiled {
@@ -113,11 +133,15 @@ impl Inner {
     }
 
     /// Runs one execution on the current (script) thread.
-    fn run(&self, req: ExecRequest) -> ExecOutcome {
+    fn run(self: &Arc<Self>, req: ExecRequest) -> ExecOutcome {
         let started = Instant::now();
         let started_at = time::OffsetDateTime::now_utc();
         let limits = self.ceilings.resolve(&req.script.sandbox);
-        let call = begin_call(started + Duration::from_millis(limits.timeout_ms));
+        let call = begin_call(
+            started + Duration::from_millis(limits.timeout_ms),
+            limits.max_operations,
+        );
+        let calls = invoke::begin_recording();
         let finish = |status, value, error| ExecOutcome {
             status,
             value,
@@ -125,6 +149,7 @@ impl Inner {
             logs: call.take_logs(),
             started_at,
             duration: started.elapsed(),
+            calls: calls.take(),
         };
 
         // Normally warm: the manager compiles each version when it is saved.
@@ -136,6 +161,16 @@ impl Inner {
             },
         };
         let engine = self.engines.get(&limits);
+        let _sdk = sdk::enter(CallSdk {
+            cx: Arc::new(SdkCallCx {
+                app_id: req.script.app_id,
+                script_id: req.script.id,
+                execution_id: req.execution_id,
+                request_id: req.request_id,
+            }),
+            connected: self.connected.get().cloned(),
+            executor: Arc::clone(self),
+        });
         let mut scope = Scope::new();
         scope.push(
             "ctx",

@@ -25,7 +25,7 @@ pub mod fixed {
     /// grows with the square of the declared names and cannot be interrupted,
     /// so this bounds compile time (see rhai-notes.md).
     pub const MAX_DECLARATIONS: usize = 4_000;
-    /// `log::*` entries kept per execution.
+    /// `log::*` entries kept per execution (with the calls it makes).
     pub const MAX_LOG_ENTRIES: usize = 1_000;
     /// Bytes of log messages and data kept per execution.
     pub const MAX_LOG_BYTES: usize = 256 << 10;
@@ -33,15 +33,44 @@ pub mod fixed {
     pub const MAX_LOG_MESSAGE: usize = 8 << 10;
     /// Nesting of a value converted to JSON (return values, log data).
     pub const MAX_JSON_DEPTH: usize = 256;
+    /// `invoke` calls nested inside one execution.
+    pub const MAX_INVOKE_DEPTH: usize = 8;
+    /// `invoke` calls one execution may make, nested ones included (each
+    /// is recorded as an execution of its own).
+    pub const MAX_INVOKES: usize = 1_000;
 }
 
-/// What the current execution on this thread has collected.
+/// The current execution on this thread: its deadline, what it has spent,
+/// and what it has collected. An `invoke` runs the callee in a frame of its
+/// own and puts the caller's back when it ends; operations and the log
+/// budget are counted across the whole tree of calls, so a callee's work
+/// counts against its caller's budget.
 struct CallState {
     deadline: Instant,
     next_clock_check: u64,
+    /// Operations spent before this frame's own count began: by the frames
+    /// it runs inside and by the calls it made.
+    ops_base: u64,
+    /// This frame's own count, as `on_progress` last reported it.
+    ops_now: u64,
+    /// The most the tree of calls may spend: `ops_base + ops_now` past this
+    /// ends it.
+    max_ops: u64,
+    /// Calls nested around this frame (0 for the execution itself).
+    depth: usize,
+    /// `invoke` calls made in the whole tree so far.
+    invokes: usize,
     logs: Vec<LogEntry>,
+    /// Log entries and bytes kept in the whole tree so far.
+    log_entries: usize,
     log_bytes: usize,
     logs_dropped: usize,
+}
+
+impl CallState {
+    fn spent(&self) -> u64 {
+        self.ops_base.saturating_add(self.ops_now)
+    }
 }
 
 thread_local! {
@@ -56,23 +85,106 @@ const CLOCK_EVERY: u64 = 16;
 
 /// The value `on_progress` terminates a script with when its time is up.
 const TIMEOUT_TOKEN: &str = "picloud:timeout";
+/// ... and when the tree of calls has spent its operations.
+const OPERATIONS_TOKEN: &str = "picloud:operations";
 
 /// Starts an execution's per-thread state. The returned guard clears it.
-pub(crate) fn begin_call(deadline: Instant) -> CallGuard {
-    CALL.with(|c| {
-        *c.borrow_mut() = Some(CallState {
+pub(crate) fn begin_call(deadline: Instant, max_ops: u64) -> CallGuard {
+    let previous = CALL.with(|c| {
+        c.replace(Some(CallState {
             deadline,
             next_clock_check: CLOCK_EVERY,
+            ops_base: 0,
+            ops_now: 0,
+            max_ops,
+            depth: 0,
+            invokes: 0,
             logs: Vec::new(),
+            log_entries: 0,
             log_bytes: 0,
             logs_dropped: 0,
-        })
+        }))
     });
     DEADLINE_PASSED.with(|d| d.set(false));
-    CallGuard
+    CallGuard { previous }
 }
 
-pub(crate) struct CallGuard;
+/// Why a nested call cannot start.
+pub(crate) enum NestError {
+    TooDeep,
+    TooMany,
+    NoCall,
+}
+
+/// Starts a frame for a call made by the current execution (`invoke`): its
+/// deadline is the caller's or `timeout` from now, whichever comes first,
+/// and it spends from the caller's operations, at most `max_ops` of them.
+/// The guard puts the caller's frame back, charged with what the call spent.
+pub(crate) fn begin_nested(
+    timeout: std::time::Duration,
+    max_ops: u64,
+) -> Result<CallGuard, NestError> {
+    CALL.with(|c| {
+        let mut slot = c.borrow_mut();
+        let parent = slot.as_mut().ok_or(NestError::NoCall)?;
+        if parent.depth >= fixed::MAX_INVOKE_DEPTH {
+            return Err(NestError::TooDeep);
+        }
+        if parent.invokes >= fixed::MAX_INVOKES {
+            return Err(NestError::TooMany);
+        }
+        parent.invokes += 1;
+        let ops_base = parent.spent();
+        let frame = CallState {
+            deadline: parent.deadline.min(Instant::now() + timeout),
+            next_clock_check: CLOCK_EVERY,
+            ops_base,
+            ops_now: 0,
+            max_ops: parent.max_ops.min(ops_base.saturating_add(max_ops)),
+            depth: parent.depth + 1,
+            invokes: parent.invokes,
+            logs: Vec::new(),
+            log_entries: parent.log_entries,
+            log_bytes: parent.log_bytes,
+            logs_dropped: 0,
+        };
+        Ok(CallGuard {
+            previous: slot.replace(frame),
+        })
+    })
+}
+
+/// Whether the current frame still has time and operations left.
+pub(crate) fn budget_left() -> bool {
+    CALL.with(|c| {
+        c.borrow()
+            .as_ref()
+            .is_some_and(|s| Instant::now() < s.deadline && s.spent() < s.max_ops)
+    })
+}
+
+pub(crate) struct CallGuard {
+    /// The frame this one replaced: the caller's, or none.
+    previous: Option<CallState>,
+}
+
+/// What is left of the current execution's time (zero when none runs).
+pub(crate) fn time_left() -> std::time::Duration {
+    CALL.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map_or(std::time::Duration::ZERO, |state| {
+                state.deadline.saturating_duration_since(Instant::now())
+            })
+    })
+}
+
+/// The error that ends the current execution as a timeout, for a blocking
+/// call that ran into the deadline (it cannot be caught by the script).
+pub(crate) fn deadline_passed() -> Box<EvalAltResult> {
+    DEADLINE_PASSED.with(|d| d.set(true));
+    EvalAltResult::ErrorTerminated(Dynamic::from(TIMEOUT_TOKEN), Position::NONE).into()
+}
 
 impl CallGuard {
     /// The logs collected, with a closing note if some were dropped.
@@ -103,7 +215,18 @@ impl CallGuard {
 
 impl Drop for CallGuard {
     fn drop(&mut self) {
-        CALL.with(|c| c.borrow_mut().take());
+        let previous = self.previous.take();
+        CALL.with(|c| {
+            let mut slot = c.borrow_mut();
+            let ended = std::mem::replace(&mut *slot, previous);
+            // A call's spending is its caller's.
+            if let (Some(ended), Some(caller)) = (ended, slot.as_mut()) {
+                caller.ops_base = ended.spent().saturating_sub(caller.ops_now);
+                caller.invokes = ended.invokes;
+                caller.log_entries = ended.log_entries;
+                caller.log_bytes = ended.log_bytes;
+            }
+        });
     }
 }
 
@@ -111,6 +234,10 @@ fn progress(ops: u64) -> Option<Dynamic> {
     CALL.with(|c| {
         let mut state = c.borrow_mut();
         let state = state.as_mut()?;
+        state.ops_now = ops;
+        if state.ops_base.saturating_add(ops) > state.max_ops {
+            return Some(Dynamic::from(OPERATIONS_TOKEN));
+        }
         if ops < state.next_clock_check {
             return None;
         }
@@ -150,12 +277,13 @@ fn push_log(
     CALL.with(|c| {
         let mut state = c.borrow_mut();
         let Some(state) = state.as_mut() else { return };
-        if state.logs.len() >= fixed::MAX_LOG_ENTRIES
+        if state.log_entries >= fixed::MAX_LOG_ENTRIES
             || state.log_bytes + size > fixed::MAX_LOG_BYTES
         {
             state.logs_dropped += 1;
             return;
         }
+        state.log_entries += 1;
         state.log_bytes += size;
         state.logs.push(LogEntry {
             level,
@@ -228,6 +356,11 @@ pub fn build_engine(limits: &SandboxLimits) -> Engine {
     e.register_global_module(std_module());
     e.register_global_module(overrides_module());
     e.register_static_module("log", log_module());
+    e.register_static_module("kv", crate::sdk::kv_module());
+    e.register_global_module(crate::sdk::handle_methods());
+    e.register_global_module(crate::invoke::invoke_module());
+    e.register_type_with_name::<crate::sdk::Collection>("kv::Collection");
+    crate::stdlib::register(&mut e);
 
     // `import` is refused at compile time; no resolver and no modules back it up.
     e.set_module_resolver(DummyModuleResolver::new());
@@ -346,6 +479,18 @@ pub fn classify(err: &EvalAltResult, limits: &SandboxLimits) -> (ExecStatus, Scr
                 ExecStatus::Timeout,
                 "timeout",
                 format!("the script ran longer than {} ms", limits.timeout_ms),
+            )
+        }
+        EvalAltResult::ErrorTerminated(token, _)
+            if token.clone().into_string().ok().as_deref() == Some(OPERATIONS_TOKEN) =>
+        {
+            (
+                ExecStatus::LimitExceeded,
+                "limit_exceeded",
+                format!(
+                    "the script and the scripts it invoked ran more than {} operations",
+                    limits.max_operations
+                ),
             )
         }
         EvalAltResult::ErrorTooManyOperations(_) => (

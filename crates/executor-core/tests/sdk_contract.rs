@@ -271,3 +271,55 @@ async fn limits_end_scripts_with_limit_exceeded_or_timeout() {
             == ExecStatus::Ok
     );
 }
+
+#[tokio::test]
+async fn standard_library_namespaces() {
+    // Every function of json, base64, crypto, uuid, time, rand and regex,
+    // called once; deterministic ones pinned to their value, the others to
+    // their type and shape.
+    let v = value(
+        r#"#{
+            json: [json::parse(`{"a":[1,2.5,null]}`), json::stringify(#{a: [1, 2.5, ()]}),
+                   json::pretty([1])],
+            base64: [base64::encode("hi?>"), base64::decode("aGk/Pg=="),
+                     base64::encode_url("hi?>"), base64::decode_url("aGk_Pg")],
+            crypto: [crypto::sha256("abc"), crypto::sha512(""),
+                     crypto::hmac_sha256("key", "The quick brown fox jumps over the lazy dog"),
+                     crypto::random_hex(4).len(), crypto::equal("a", "a")],
+            uuid: [uuid::v4().len(), uuid::v7().len(), uuid::is_valid(uuid::v7())],
+            time: [type_of(time::now()), time::now_iso().len(),
+                   time::format(86400000, "%Y-%m-%d %H:%M"), time::parse("1970-01-02T00:00:00Z")],
+            rand: [rand::int(3, 3), type_of(rand::float()), rand::pick([9])],
+            regex: [regex::is_match("b+", "abc"), regex::find("b+", "abbc"),
+                    regex::find_all("\\d", "a1b2"), regex::replace("(\\d)", "a1b2", "<$1>"),
+                    regex::captures("(a)(x)?", "ab"), regex::split(",", "a,b")],
+            errors: [
+                { let e = (); try { json::parse("{") } catch (err) { e = err; } e },
+                { let e = (); try { rand::int(1, 0) } catch (err) { e = err; } e },
+            ],
+        }"#,
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({
+            "json": [{"a": [1, 2.5, null]}, r#"{"a":[1,2.5,null]}"#, "[\n  1\n]"],
+            "base64": ["aGk/Pg==", "hi?>", "aGk_Pg", "hi?>"],
+            "crypto": [
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+                "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce\
+                 47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e",
+                "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8",
+                8, true
+            ],
+            "uuid": [36, 36, true],
+            "time": ["i64", 24, "1970-01-02 00:00", 86_400_000],
+            "rand": [3, "f64", 9],
+            "regex": [true, "bb", ["1", "2"], "a<1>b<2>", ["a", "a", null], ["a", "b"]],
+            "errors": [
+                "json::parse: EOF while parsing an object at line 1 column 1",
+                "rand::int: lo (1) is greater than hi (0)"
+            ],
+        })
+    );
+}

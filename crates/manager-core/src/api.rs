@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use picloud_shared::api_error::{ApiError, ErrorCode};
+use picloud_shared::kv::{KvListOptions, KvPage};
 use picloud_shared::{DomainId, RouteId, SandboxOverrides, Script, ScriptId, ScriptName, UserId};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,6 +21,7 @@ use crate::audit::AuditEntry;
 use crate::auth::SESSION_COOKIE;
 use crate::authz::{AppRole, Principal};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::kv::KvItem;
 use crate::members::Member;
 use crate::repo::{App, Domain, Route, User, UserRole};
 use crate::routes::{RouteCheck, RouteConflict, RouteError, RouteLookup};
@@ -66,6 +68,11 @@ admin_routes! {
     post "/admin/apps/{app}/members" => set_member,
     get "/admin/apps/{app}/members" => list_members,
     delete "/admin/apps/{app}/members/{user}" => remove_member,
+    get "/admin/apps/{app}/kv" => kv_collections,
+    get "/admin/apps/{app}/kv/{collection}" => kv_page,
+    get "/admin/apps/{app}/kv/{collection}/{key}" => kv_get,
+    put "/admin/apps/{app}/kv/{collection}/{key}" => kv_put,
+    delete "/admin/apps/{app}/kv/{collection}/{key}" => kv_delete,
     get "/admin/routes" => list_routes,
     post "/admin/routes/check" => check_route,
     get "/admin/routes/match" => match_route,
@@ -679,6 +686,81 @@ async fn remove_member(
     ApiPath((app, user)): ApiPath<(String, UserId)>,
 ) -> ApiResult<StatusCode> {
     m.remove_member(&caller.principal, &app, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- KV -----
+
+async fn kv_collections(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(app): ApiPath<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(
+        json!({ "items": m.kv_collections(&caller.principal, &app).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KvPageQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+    prefix: Option<String>,
+}
+
+async fn kv_page(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath((app, collection)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<KvPageQuery>,
+) -> ApiResult<Json<KvPage>> {
+    let options = KvListOptions {
+        cursor: q.cursor,
+        limit: q.limit,
+        prefix: q.prefix,
+    };
+    Ok(Json(
+        m.kv_page(&caller.principal, &app, &collection, &options)
+            .await?,
+    ))
+}
+
+async fn kv_get(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath((app, collection, key)): ApiPath<(String, String, String)>,
+) -> ApiResult<Json<KvItem>> {
+    Ok(Json(
+        m.kv_get(&caller.principal, &app, &collection, &key).await?,
+    ))
+}
+
+/// The body is the value itself, any JSON. 201 when the key is new.
+async fn kv_put(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath((app, collection, key)): ApiPath<(String, String, String)>,
+    ApiJson(value): ApiJson<serde_json::Value>,
+) -> ApiResult<(StatusCode, Json<KvItem>)> {
+    let (item, created) = m
+        .kv_put(&caller.principal, &app, &collection, &key, value)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(item)))
+}
+
+async fn kv_delete(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath((app, collection, key)): ApiPath<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    m.kv_delete(&caller.principal, &app, &collection, &key)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

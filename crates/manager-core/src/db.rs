@@ -185,3 +185,26 @@ impl Db {
         }
     }
 }
+
+impl Db {
+    /// A random secret of 32 bytes made on first use and kept in the
+    /// database, so every process that shares it agrees (cluster mode) and
+    /// restarts keep it.
+    pub async fn instance_secret(&self, name: &str) -> Result<Vec<u8>> {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::STANDARD;
+        use rand::RngCore as _;
+        const INSERT: &str =
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+        const SELECT: &str = "SELECT value FROM settings WHERE name = $1";
+        let mut fresh = [0u8; 32];
+        rand::rng().fill_bytes(&mut fresh);
+        let fresh = STANDARD.encode(fresh);
+        with_db!(self, pool => sqlx::query(INSERT).bind(name).bind(&fresh).execute(pool).await.map(drop))?;
+        let stored: String =
+            with_db!(self, pool => sqlx::query_scalar(SELECT).bind(name).fetch_one(pool).await)?;
+        STANDARD
+            .decode(stored)
+            .map_err(|e| Error::Internal(format!("the stored secret {name} is damaged: {e}")))
+    }
+}

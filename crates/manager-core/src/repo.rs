@@ -717,6 +717,13 @@ impl Db {
         row.map(Script::try_from).transpose()
     }
 
+    pub async fn script_by_name(&self, app: AppId, name: &str) -> Result<Option<Script>> {
+        let sql = format!("SELECT {SCRIPT_COLUMNS} FROM scripts WHERE app_id = $1 AND name = $2");
+        let row: Option<ScriptRow> = with_db!(self, pool => sqlx::query_as(&sql)
+            .bind(app.0).bind(name).fetch_optional(pool).await)?;
+        row.map(Script::try_from).transpose()
+    }
+
     pub async fn scripts_in_app(&self, app: AppId) -> Result<Vec<Script>> {
         let sql = format!("SELECT {SCRIPT_COLUMNS} FROM scripts WHERE app_id = $1 ORDER BY name");
         let rows: Vec<ScriptRow> =

@@ -22,6 +22,7 @@ use crate::auth;
 use crate::authz::{self, Capability, Principal};
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::kv::KvStore;
 use crate::repo::{self, ApiToken, App, DEFAULT_APP_ID, User, UserRole};
 
 /// The manager's settings.
@@ -47,6 +48,8 @@ pub struct Manager {
     pub db: Db,
     pub config: ManagerConfig,
     compiler: Arc<dyn ScriptCompiler>,
+    /// The scripts' KV store, also behind the admin KV view.
+    pub kv: Arc<KvStore>,
     catalog: Catalog,
     /// Script writes are serialised: the compile-then-store sequence relies
     /// on knowing the next version. Writes are rare; reads never take it.
@@ -62,6 +65,8 @@ pub struct Manager {
 #[derive(Default)]
 struct Catalog {
     scripts: RwLock<HashMap<ScriptId, Arc<Script>>>,
+    /// The same scripts by app and name, for `invoke` (names never change).
+    names: RwLock<HashMap<(AppId, String), ScriptId>>,
     /// Bumped on every removal, so a lazy load that raced a delete does not
     /// put the deleted script back.
     removals: AtomicU64,
@@ -75,7 +80,19 @@ impl Catalog {
             .get(&id)
             .cloned()
     }
+    fn by_name(&self, app: AppId, name: &str) -> Option<Arc<Script>> {
+        let id = *self
+            .names
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(app, name.to_owned()))?;
+        self.get(id)
+    }
     fn put(&self, script: Arc<Script>) {
+        self.names
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((script.app_id, script.name.to_string()), script.id);
         let mut map = self.scripts.write().unwrap_or_else(|p| p.into_inner());
         match map.get(&script.id) {
             Some(old) if old.version > script.version => {}
@@ -86,10 +103,17 @@ impl Catalog {
     }
     fn remove(&self, id: ScriptId) {
         self.removals.fetch_add(1, Ordering::SeqCst);
-        self.scripts
+        let removed = self
+            .scripts
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);
+        if let Some(s) = removed {
+            self.names
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&(s.app_id, s.name.to_string()));
+        }
     }
 }
 
@@ -110,11 +134,17 @@ pub struct ScriptChange {
 }
 
 impl Manager {
-    pub fn new(db: Db, config: ManagerConfig, compiler: Arc<dyn ScriptCompiler>) -> Self {
+    pub fn new(
+        db: Db,
+        config: ManagerConfig,
+        compiler: Arc<dyn ScriptCompiler>,
+        kv: Arc<KvStore>,
+    ) -> Self {
         Manager {
             db,
             config,
             compiler,
+            kv,
             catalog: Catalog::default(),
             write_lock: Mutex::new(()),
             routing: RwLock::new(Arc::new(Routing::empty(DEFAULT_APP_ID))),
@@ -309,6 +339,29 @@ impl Manager {
     }
 
     /// The current version for the data plane: from memory, or read once.
+    /// The current version of the script named `name` in `app` (`invoke`).
+    pub async fn current_script_named(
+        &self,
+        app: AppId,
+        name: &str,
+    ) -> Result<Option<Arc<Script>>> {
+        if let Some(s) = self.catalog.by_name(app, name) {
+            return Ok(Some(s));
+        }
+        if ScriptName::parse(name).is_err() {
+            return Ok(None);
+        }
+        let epoch = self.catalog.removals.load(Ordering::SeqCst);
+        let Some(script) = self.db.script_by_name(app, name).await? else {
+            return Ok(None);
+        };
+        let script = Arc::new(script);
+        if self.catalog.removals.load(Ordering::SeqCst) == epoch {
+            self.catalog.put(Arc::clone(&script));
+        }
+        Ok(Some(script))
+    }
+
     pub async fn current_script(&self, id: ScriptId) -> Result<Option<Arc<Script>>> {
         if let Some(s) = self.catalog.get(id) {
             return Ok(Some(s));
@@ -578,6 +631,19 @@ impl ScriptResolver for Resolver {
         Box::pin(async move {
             self.0
                 .current_script(id)
+                .await
+                .map_err(|e| picloud_shared::Error::Backend(e.to_string()))
+        })
+    }
+
+    fn resolve_name<'a>(
+        &'a self,
+        app: AppId,
+        name: &'a str,
+    ) -> BoxFuture<'a, picloud_shared::Result<Option<Arc<Script>>>> {
+        Box::pin(async move {
+            self.0
+                .current_script_named(app, name)
                 .await
                 .map_err(|e| picloud_shared::Error::Backend(e.to_string()))
         })

@@ -1,5 +1,8 @@
 //! The repository suite, one body run on SQLite and on PostgreSQL.
 
+#[macro_use]
+mod common;
+
 use std::sync::Arc;
 
 use picloud_manager_core::repo::{App, DEFAULT_APP_ID, Domain, Route, UserRole, now};
@@ -9,37 +12,6 @@ use picloud_shared::{
     AppId, DomainId, ExecStatus, ExecutionId, ExecutionRecord, LogEntry, LogLevel, RequestId,
     RouteId, SandboxOverrides, Script, ScriptId, ScriptName,
 };
-
-/// Runs `$body(db)` on a fresh SQLite file and on a fresh PostgreSQL database.
-macro_rules! both_backends {
-    ($name:ident, $body:ident) => {
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                let dir = tempfile::tempdir().unwrap();
-                let db = super::Db::connect(&super::DbTarget::Sqlite(dir.path().join("t.db")))
-                    .await
-                    .unwrap();
-                db.migrate().await.unwrap();
-                super::$body(db).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                let Some(url) =
-                    super::fresh_postgres_url(concat!(stringify!($name), "::postgres")).await
-                else {
-                    return;
-                };
-                let db = super::Db::connect(&super::DbTarget::Postgres(url))
-                    .await
-                    .unwrap();
-                db.migrate().await.unwrap();
-                super::$body(db).await;
-            }
-        }
-    };
-}
 
 fn script(name: &str) -> Script {
     let now = now();

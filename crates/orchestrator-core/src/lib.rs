@@ -129,7 +129,11 @@ impl Orchestrator {
                 (exec.execution_id, exec.request_id, Arc::clone(&exec.script));
             let invocation_type = exec.invocation.type_name();
             match this.executor.execute(exec).await {
-                Ok(outcome) => {
+                Ok(mut outcome) => {
+                    // The scripts it invoked first: they ended first.
+                    for call in std::mem::take(&mut outcome.calls) {
+                        this.sink.record(call).await;
+                    }
                     let converted = response::convert(&outcome);
                     this.sink
                         .record(ExecutionRecord {

@@ -14,8 +14,11 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use picloud_executor_core::sdk::SdkServices;
 use picloud_executor_core::{ExecutorConfig, LocalExecutor};
-use picloud_manager_core::{Db, DbTarget, ExecutionWriter, Manager, ManagerConfig, Resolver};
+use picloud_manager_core::{
+    Db, DbTarget, ExecutionWriter, KvStore, Manager, ManagerConfig, Resolver,
+};
 use picloud_orchestrator_core::{Orchestrator, OrchestratorConfig};
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::version;
@@ -55,6 +58,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         threads: max_concurrent + 1,
         ceilings,
     });
+    let kv = KvStore::open(db.clone()).await?;
     let manager = Arc::new(Manager::new(
         db.clone(),
         ManagerConfig {
@@ -69,7 +73,12 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
             public_base_url: args.public_base_url.clone(),
         },
         Arc::new(executor.clone()),
+        kv,
     ));
+    executor.connect(SdkServices {
+        kv: manager.kv.clone(),
+        scripts: Arc::new(Resolver(Arc::clone(&manager))),
+    })?;
     // Routes and domain claims survive restarts: load them before serving.
     manager.reload_routing().await?;
 

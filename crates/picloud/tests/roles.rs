@@ -96,6 +96,11 @@ const TABLE: &[Row] = &[
     row("post",   "/admin/apps/{app}/members",              [401, 404, 403, 403, 201, 201]),
     row("get",    "/admin/apps/{app}/members",              [401, 404, 200, 200, 200, 200]),
     row("delete", "/admin/apps/{app}/members/{user}",       [401, 404, 403, 403, 204, 204]),
+    row("get",    "/admin/apps/{app}/kv",                   [401, 404, 200, 200, 200, 200]),
+    row("get",    "/admin/apps/{app}/kv/{collection}",      [401, 404, 200, 200, 200, 200]),
+    row("get",    "/admin/apps/{app}/kv/{collection}/{key}", [401, 404, 200, 200, 200, 200]),
+    row("put",    "/admin/apps/{app}/kv/{collection}/{key}", [401, 404, 403, 201, 201, 201]),
+    row("delete", "/admin/apps/{app}/kv/{collection}/{key}", [401, 404, 403, 204, 204, 204]),
     row("get",    "/admin/routes",                          [401, 404, 200, 200, 200, 200]),
     row("post",   "/admin/routes/check",                    [401, 404, 200, 200, 200, 200]),
     row("get",    "/admin/routes/match",                    [401, 404, 200, 200, 200, 200]),
@@ -243,6 +248,12 @@ impl World {
             .as_str()
             .unwrap()
             .to_owned();
+        self.admin(
+            Method::PUT,
+            &format!("/apps/{app}/kv/things/k1"),
+            Some(json!({"v": 1})),
+        )
+        .await;
         let host = format!("app-{n}.example.com");
         let domain = self
             .admin(
@@ -273,6 +284,7 @@ impl World {
             format!("/routes?app={}", f.app),
             format!("/apps/{}/domains", f.app),
             format!("/apps/{}/members", f.app),
+            format!("/apps/{}/kv/things", f.app),
         ] {
             all.push(self.admin(Method::GET, &path, None).await);
         }
@@ -352,6 +364,20 @@ impl World {
                 format!("/admin/apps/{}/members/{}", f.app, self.id(Who::Viewer)),
                 None,
             ),
+            ("get", "/admin/apps/{app}/kv") => (format!("/admin/apps/{}/kv", f.app), None),
+            ("get", "/admin/apps/{app}/kv/{collection}") => {
+                (format!("/admin/apps/{}/kv/things", f.app), None)
+            }
+            ("get", "/admin/apps/{app}/kv/{collection}/{key}") => {
+                (format!("/admin/apps/{}/kv/things/k1", f.app), None)
+            }
+            ("put", "/admin/apps/{app}/kv/{collection}/{key}") => (
+                format!("/admin/apps/{}/kv/things/new-{n}", f.app),
+                Some(json!([n])),
+            ),
+            ("delete", "/admin/apps/{app}/kv/{collection}/{key}") => {
+                (format!("/admin/apps/{}/kv/things/k1", f.app), None)
+            }
             ("get", "/admin/routes") => (format!("/admin/routes?app={}", f.app), None),
             ("post", "/admin/routes/check") => (
                 "/admin/routes/check".into(),

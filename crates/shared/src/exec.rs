@@ -156,6 +156,10 @@ pub struct ExecOutcome {
     pub started_at: OffsetDateTime,
     /// Time spent running the script, including compiling it on a cache miss.
     pub duration: std::time::Duration,
+    /// The records of the scripts it called with `invoke`, in the order
+    /// they ended; each is an execution of its own (`function`), under the
+    /// same request id.
+    pub calls: Vec<ExecutionRecord>,
 }
 
 /// The stored record of one execution (contract: Execution).

@@ -1,7 +1,7 @@
 //! What crosses the seams between PiCloud's services: ids, the `Script` type,
 //! sandbox limits, the execution request and outcome, the error enum, version
 //! constants and the service traits (`ExecutorClient`, `ScriptResolver`,
-//! `ScriptCompiler`, `ExecutionSink`).
+//! `ScriptCompiler`, `ExecutionSink`, `KvService`).
 //!
 //! Cluster mode swaps the implementations of these traits for remote ones;
 //! nothing in this crate may assume the services share a process.
@@ -11,6 +11,7 @@ pub mod api_error;
 pub mod error;
 pub mod exec;
 pub mod ids;
+pub mod kv;
 pub mod routing;
 pub mod sandbox;
 pub mod script;
@@ -23,6 +24,7 @@ pub use exec::{
     LogLevel, RequestBody, ScriptError,
 };
 pub use ids::{AppId, DomainId, ExecutionId, RequestId, RouteId, ScriptId, UserId};
+pub use kv::{KvEntry, KvListOptions, KvPage, KvService, SdkCallCx};
 pub use sandbox::{SandboxCeilings, SandboxLimits, SandboxOverrides};
 pub use script::{Script, ScriptName};
 pub use traits::{BoxFuture, ExecutionSink, ExecutorClient, ScriptCompiler, ScriptResolver};

@@ -5,7 +5,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::{ExecOutcome, ExecRequest, ExecutionRecord, Result, Script, ScriptError, ScriptId};
+use crate::{
+    AppId, ExecOutcome, ExecRequest, ExecutionRecord, Result, Script, ScriptError, ScriptId,
+};
 
 /// A boxed, sendable future: the traits below are used as trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -33,6 +35,14 @@ pub trait ScriptCompiler: Send + Sync + 'static {
 /// manager's implementation serves it from memory after the first read.
 pub trait ScriptResolver: Send + Sync + 'static {
     fn resolve(&self, id: ScriptId) -> BoxFuture<'_, Result<Option<Arc<Script>>>>;
+
+    /// The current version of the script named `name` in `app` (for
+    /// `invoke`, which only ever names scripts of the caller's own app).
+    fn resolve_name<'a>(
+        &'a self,
+        app: AppId,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<Script>>>>;
 
     /// The current domain claims and route tables (a snapshot: cheap to
     /// take, never blocked by a writer for long).

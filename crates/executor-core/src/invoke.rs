@@ -1,0 +1,190 @@
+//! `invoke(name, args)`: a script calls another script of its own app,
+//! in-process, and gets its value back as is.
+//!
+//! The callee runs on the caller's thread, in a frame of its own (see
+//! `sandbox::begin_nested`): its deadline is the caller's or its own,
+//! whichever comes first, and the operations and log entries it spends are
+//! the caller's. It runs on a fresh stack as large as a script thread's
+//! (`stacker`), so the stack guarantee of one execution (pool.rs) holds at
+//! every level of nesting. Each call is recorded as an execution of its
+//! own (`function`, under the caller's request id), and handed back with
+//! the caller's outcome.
+
+use std::cell::RefCell;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use picloud_shared::kv::SdkCallCx;
+use picloud_shared::{ExecStatus, ExecutionId, ExecutionRecord, Script, ScriptError};
+use rhai::{Dynamic, EvalAltResult, Module, Scope, Shared};
+
+use crate::pool::SCRIPT_STACK_SIZE;
+use crate::sandbox::{self, NestError, begin_nested, classify, fixed};
+use crate::sdk::{self, CallSdk};
+use crate::{Inner, convert};
+
+type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+thread_local! {
+    /// The records of the calls made by the execution running on this thread.
+    static CALLS: RefCell<Vec<ExecutionRecord>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Starts collecting the records of an execution's calls.
+pub(crate) fn begin_recording() -> Recording {
+    CALLS.with(|c| c.borrow_mut().clear());
+    Recording
+}
+
+pub(crate) struct Recording;
+
+impl Recording {
+    pub(crate) fn take(&self) -> Vec<ExecutionRecord> {
+        CALLS.with(|c| std::mem::take(&mut *c.borrow_mut()))
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        CALLS.with(|c| c.borrow_mut().clear());
+    }
+}
+
+/// `invoke(name, args)`, a global function.
+pub(crate) fn invoke_module() -> Shared<Module> {
+    static MODULE: OnceLock<Shared<Module>> = OnceLock::new();
+    MODULE
+        .get_or_init(|| {
+            let mut m = Module::new();
+            m.set_native_fn("invoke", |name: &str, args: Dynamic| invoke(name, args));
+            m.build_index();
+            m.into()
+        })
+        .clone()
+}
+
+fn invoke(name: &str, args: Dynamic) -> RhaiResult<Dynamic> {
+    let caller = sdk::current()?;
+    let what = format!("invoke({name:?})");
+    let script = caller
+        .block_on(&what, |s, cx| s.scripts.resolve_name(cx.app_id, name))?
+        .filter(|s| s.app_id == caller.cx.app_id)
+        .ok_or_else(|| format!("{what}: there is no script named {name:?} in this app"))?;
+    let executor = Arc::clone(&caller.executor);
+    stacker::grow(SCRIPT_STACK_SIZE, move || {
+        executor.run_call(&caller, &what, &script, args)
+    })
+}
+
+impl Inner {
+    /// Runs `script` as a call made by the execution on this thread.
+    fn run_call(
+        self: &Arc<Self>,
+        caller: &CallSdk,
+        what: &str,
+        script: &Arc<Script>,
+        args: Dynamic,
+    ) -> RhaiResult<Dynamic> {
+        let started = Instant::now();
+        let started_at = time::OffsetDateTime::now_utc();
+        let limits = self.ceilings.resolve(&script.sandbox);
+        let frame = begin_nested(
+            Duration::from_millis(limits.timeout_ms),
+            limits.max_operations,
+        )
+        .map_err(|e| match e {
+            NestError::TooDeep => format!(
+                "{what}: calls nest at most {} deep",
+                fixed::MAX_INVOKE_DEPTH
+            ),
+            NestError::TooMany => format!(
+                "{what}: an execution makes at most {} calls",
+                fixed::MAX_INVOKES
+            ),
+            NestError::NoCall => format!("{what}: only a running script can invoke"),
+        })?;
+        let cx = SdkCallCx {
+            app_id: script.app_id,
+            script_id: script.id,
+            execution_id: ExecutionId::new(),
+            request_id: caller.cx.request_id,
+        };
+        let (execution_id, request_id) = (cx.execution_id, cx.request_id);
+        let sdk_frame = sdk::enter(CallSdk {
+            cx: Arc::new(cx),
+            connected: caller.connected.clone(),
+            executor: Arc::clone(self),
+        });
+
+        let result: Result<Dynamic, Failure> = match self.cached(script) {
+            Some(compiled) => Ok(compiled),
+            None => self.compile_and_cache(script).map_err(Failure::Compile),
+        }
+        .and_then(|compiled| {
+            let engine = self.engines.get(&limits);
+            let mut scope = Scope::new();
+            scope.push(
+                "ctx",
+                convert::function_ctx(&compiled.ctx_base, execution_id, request_id, args),
+            );
+            engine
+                .eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast)
+                .map_err(Failure::Run)
+        });
+
+        let (status, error) = match &result {
+            Ok(_) => (ExecStatus::Ok, None),
+            Err(Failure::Compile(e)) => (ExecStatus::Error, Some(e.clone())),
+            Err(Failure::Run(e)) => {
+                let (status, error) = classify(e, &limits);
+                (status, Some(error))
+            }
+        };
+        let record = ExecutionRecord {
+            id: execution_id,
+            app_id: script.app_id,
+            script_id: script.id,
+            request_id,
+            invocation_type: "function".to_owned(),
+            status,
+            status_code: None,
+            started_at,
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            error: error.as_ref().map(ScriptError::describe),
+            logs: frame.take_logs(),
+        };
+        CALLS.with(|c| c.borrow_mut().push(record));
+        drop(sdk_frame);
+        // Back in the caller's frame, charged with what the call spent.
+        drop(frame);
+
+        let e = match result {
+            Ok(value) => return Ok(value),
+            Err(Failure::Run(e)) => *e,
+            Err(Failure::Compile(_)) => {
+                return Err(format!("{what}: {}", describe(error)).into());
+            }
+        };
+        match e {
+            // The caller's own time or operations ran out inside the call:
+            // the caller ends too, as it would have on its own.
+            e if !e.is_catchable() && !sandbox::budget_left() => Err(e.into()),
+            // What the callee threw, the caller catches as thrown.
+            EvalAltResult::ErrorRuntime(value, _) => {
+                Err(EvalAltResult::ErrorRuntime(value, rhai::Position::NONE).into())
+            }
+            // Any other failure of the callee (its own limits included) is
+            // an error the caller can catch.
+            _ => Err(format!("{what}: {}", describe(error)).into()),
+        }
+    }
+}
+
+fn describe(error: Option<ScriptError>) -> String {
+    error.map_or_else(|| "failed".to_owned(), |e| e.describe())
+}
+
+enum Failure {
+    Compile(ScriptError),
+    Run(Box<EvalAltResult>),
+}

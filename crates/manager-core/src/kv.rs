@@ -1,0 +1,690 @@
+//! The KV store: per-app collections of JSON values (contract.md, "KV"),
+//! on both backends, reached by scripts through [`KvService`] and by the
+//! admin API through [`Manager`]'s KV view.
+//!
+//! Every operation takes the app it acts on from its caller's context (the
+//! execution's `SdkCallCx`, or the admin's resolved app): nothing a script
+//! passes can name another app.
+//!
+//! Reads go through the pool, concurrently. On SQLite, writes go through one
+//! group-commit task: whatever writes are waiting when it is free share one
+//! transaction (one WAL sync), so throughput does not collapse into one
+//! fsync per write. On PostgreSQL writes go straight to the pool; the
+//! server groups commits itself.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use picloud_shared::api_error::ErrorCode;
+use picloud_shared::kv::{self as rules, KvEntry, KvListOptions, KvPage, KvService, SdkCallCx};
+use picloud_shared::{AppId, BoxFuture};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::Sha256;
+use sqlx::types::Json;
+use sqlx::{Row, SqlitePool};
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::authz::{self, Capability, Principal};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::repo;
+use crate::service::Manager;
+
+/// The store.
+pub struct KvStore {
+    db: Db,
+    /// Signs list cursors, so a changed cursor is refused, not followed.
+    cursor_key: Vec<u8>,
+    /// SQLite's group-commit writer; `None` on PostgreSQL.
+    writer: Option<mpsc::Sender<WriteOp>>,
+}
+
+/// A key as the admin API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KvItem {
+    pub key: String,
+    pub value: Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A collection as the admin API lists it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KvCollection {
+    pub name: String,
+    pub keys: i64,
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::invalid(ErrorCode::BadRequest, message)
+}
+
+fn check_collection(c: &str) -> Result<()> {
+    rules::check_collection(c).map_err(invalid)
+}
+
+fn check_key(k: &str) -> Result<()> {
+    rules::check_key(k).map_err(invalid)
+}
+
+impl KvStore {
+    /// Opens the store on `db`; on SQLite this starts the writer task, which
+    /// waits on its channel and ends with the store.
+    pub async fn open(db: Db) -> Result<Arc<KvStore>> {
+        let cursor_key = db.instance_secret("kv_cursor_key").await?;
+        let writer = match &db {
+            Db::Sqlite(pool) => {
+                let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+                tokio::spawn(write_loop(pool.clone(), rx));
+                Some(tx)
+            }
+            Db::Postgres(_) => None,
+        };
+        Ok(Arc::new(KvStore {
+            db,
+            cursor_key,
+            writer,
+        }))
+    }
+
+    pub async fn value(&self, app: AppId, collection: &str, key: &str) -> Result<Option<Value>> {
+        Ok(self.item(app, collection, key).await?.map(|i| i.value))
+    }
+
+    /// A key with its last write time.
+    pub async fn item(&self, app: AppId, collection: &str, key: &str) -> Result<Option<KvItem>> {
+        check_collection(collection)?;
+        check_key(key)?;
+        const SQL: &str = "SELECT value, updated_at FROM kv \
+                           WHERE app_id = $1 AND collection = $2 AND key = $3";
+        let value = match &self.db {
+            Db::Sqlite(pool) => {
+                let row: Option<(String, OffsetDateTime)> = sqlx::query_as(SQL)
+                    .bind(app.0)
+                    .bind(collection)
+                    .bind(key)
+                    .fetch_optional(pool)
+                    .await?;
+                row.map(|(v, at)| Ok::<_, Error>((parse_stored(&v)?, at)))
+                    .transpose()?
+            }
+            Db::Postgres(pool) => {
+                let row: Option<(Json<Value>, OffsetDateTime)> = sqlx::query_as(SQL)
+                    .bind(app.0)
+                    .bind(collection)
+                    .bind(key)
+                    .fetch_optional(pool)
+                    .await?;
+                row.map(|(v, at)| (v.0, at))
+            }
+        };
+        Ok(value.map(|(value, updated_at)| KvItem {
+            key: key.to_owned(),
+            value,
+            updated_at,
+        }))
+    }
+
+    pub async fn contains(&self, app: AppId, collection: &str, key: &str) -> Result<bool> {
+        check_collection(collection)?;
+        check_key(key)?;
+        const SQL: &str = "SELECT EXISTS (SELECT 1 FROM kv \
+                           WHERE app_id = $1 AND collection = $2 AND key = $3)";
+        let found: bool = crate::with_db!(&self.db, pool => sqlx::query_scalar(SQL)
+            .bind(app.0).bind(collection).bind(key).fetch_one(pool).await)?;
+        Ok(found)
+    }
+
+    /// Creates or replaces a key; returns the time written.
+    pub async fn put(
+        &self,
+        app: AppId,
+        collection: &str,
+        key: &str,
+        value: &Value,
+    ) -> Result<OffsetDateTime> {
+        check_collection(collection)?;
+        check_key(key)?;
+        let json = serde_json::to_string(value)
+            .map_err(|e| invalid(format!("the value cannot be stored as JSON: {e}")))?;
+        rules::check_value_size(json.len()).map_err(invalid)?;
+        let at = repo::now();
+        match &self.db {
+            Db::Sqlite(_) => {
+                self.queue_write(WriteOp {
+                    app,
+                    collection: collection.to_owned(),
+                    key: key.to_owned(),
+                    kind: WriteKind::Set(json, at),
+                    done: None,
+                })
+                .await?;
+            }
+            Db::Postgres(pool) => {
+                sqlx::query(UPSERT)
+                    .bind(app.0)
+                    .bind(collection)
+                    .bind(key)
+                    .bind(Json(value))
+                    .bind(at)
+                    .execute(pool)
+                    .await
+                    .map_err(gone_app)?;
+            }
+        }
+        Ok(at)
+    }
+
+    /// Deletes a key; returns whether it was there.
+    pub async fn remove(&self, app: AppId, collection: &str, key: &str) -> Result<bool> {
+        check_collection(collection)?;
+        check_key(key)?;
+        match &self.db {
+            Db::Sqlite(_) => {
+                self.queue_write(WriteOp {
+                    app,
+                    collection: collection.to_owned(),
+                    key: key.to_owned(),
+                    kind: WriteKind::Delete,
+                    done: None,
+                })
+                .await
+            }
+            Db::Postgres(pool) => {
+                let r = sqlx::query(DELETE)
+                    .bind(app.0)
+                    .bind(collection)
+                    .bind(key)
+                    .execute(pool)
+                    .await?;
+                Ok(r.rows_affected() > 0)
+            }
+        }
+    }
+
+    async fn queue_write(&self, mut op: WriteOp) -> Result<bool> {
+        let writer = self
+            .writer
+            .as_ref()
+            .ok_or_else(|| Error::Internal("the KV writer is missing".into()))?;
+        let (tx, rx) = oneshot::channel();
+        op.done = Some(tx);
+        writer
+            .send(op)
+            .await
+            .map_err(|_| Error::Internal("the KV writer has stopped".into()))?;
+        rx.await
+            .map_err(|_| Error::Internal("the KV writer has stopped".into()))?
+    }
+
+    /// A page of a collection, keys ascending.
+    pub async fn page(
+        &self,
+        app: AppId,
+        collection: &str,
+        options: &KvListOptions,
+    ) -> Result<KvPage> {
+        check_collection(collection)?;
+        let limit = rules::check_limit(options.limit.map(i64::from)).map_err(invalid)?;
+        let prefix = options.prefix.as_deref().unwrap_or("");
+        if prefix.len() > rules::MAX_KEY_BYTES {
+            return Err(invalid(format!(
+                "a prefix is at most {} bytes; got {}",
+                rules::MAX_KEY_BYTES,
+                prefix.len()
+            )));
+        }
+        let after = match options.cursor.as_deref() {
+            None | Some("") => String::new(),
+            Some(cursor) => self.open_cursor(app, collection, prefix, cursor)?,
+        };
+        let end = prefix_end(prefix);
+        // One row more than asked says whether there is a next page.
+        let fetch = i64::from(limit) + 1;
+        let sql = if end.is_some() {
+            "SELECT key, value FROM kv WHERE app_id = $1 AND collection = $2 \
+             AND key > $3 AND key >= $4 AND key < $5 ORDER BY key LIMIT $6"
+        } else {
+            "SELECT key, value FROM kv WHERE app_id = $1 AND collection = $2 \
+             AND key > $3 AND key >= $4 AND $5 IS NULL ORDER BY key LIMIT $6"
+        };
+        let mut items = match &self.db {
+            Db::Sqlite(pool) => {
+                let rows = sqlx::query(sql)
+                    .bind(app.0)
+                    .bind(collection)
+                    .bind(&after)
+                    .bind(prefix)
+                    .bind(end.as_deref())
+                    .bind(fetch)
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(KvEntry {
+                            key: r.try_get("key")?,
+                            value: parse_stored(r.try_get::<&str, _>("value")?)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            }
+            Db::Postgres(pool) => {
+                let rows = sqlx::query(sql)
+                    .bind(app.0)
+                    .bind(collection)
+                    .bind(&after)
+                    .bind(prefix)
+                    .bind(end.as_deref())
+                    .bind(fetch)
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(KvEntry {
+                            key: r.try_get("key")?,
+                            value: r.try_get::<Json<Value>, _>("value")?.0,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            }
+        };
+        let cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items
+                .last()
+                .map(|last| self.make_cursor(app, collection, prefix, &last.key))
+        } else {
+            None
+        };
+        Ok(KvPage { items, cursor })
+    }
+
+    /// An app's collections with their number of keys, by name.
+    pub async fn collections(&self, app: AppId) -> Result<Vec<KvCollection>> {
+        const SQL: &str = "SELECT collection, COUNT(*) FROM kv WHERE app_id = $1 \
+                           GROUP BY collection ORDER BY collection";
+        let rows: Vec<(String, i64)> = crate::with_db!(&self.db, pool => sqlx::query_as(SQL)
+            .bind(app.0).fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, keys)| KvCollection { name, keys })
+            .collect())
+    }
+
+    // ----- cursors -----
+    //
+    // A cursor is `payload.mac`: the payload names the collection, the
+    // prefix and the last key of the page; the MAC (HMAC-SHA-256 over the app
+    // and the payload, cut to 128 bits) makes any change to it detectable.
+    // A cursor only ever moves the start of a listing the caller could make
+    // anyway, so even a forged one could not widen what it reads; the MAC
+    // turns a changed cursor into a clear error instead of a silent skip.
+
+    fn mac(&self, app: AppId, payload: &[u8]) -> Hmac<Sha256> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.cursor_key).expect("HMAC takes keys of any size");
+        mac.update(app.0.as_bytes());
+        mac.update(payload);
+        mac
+    }
+
+    fn make_cursor(&self, app: AppId, collection: &str, prefix: &str, last: &str) -> String {
+        let payload = serde_json::to_vec(&(collection, prefix, last)).unwrap_or_default();
+        let tag = self.mac(app, &payload).finalize().into_bytes();
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&payload),
+            URL_SAFE_NO_PAD.encode(&tag[..16])
+        )
+    }
+
+    fn open_cursor(
+        &self,
+        app: AppId,
+        collection: &str,
+        prefix: &str,
+        cursor: &str,
+    ) -> Result<String> {
+        let refused =
+            || invalid("the cursor is not valid: pass back a cursor exactly as list returned it");
+        let (payload, tag) = cursor.split_once('.').ok_or_else(refused)?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| refused())?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| refused())?;
+        self.mac(app, &payload)
+            .verify_truncated_left(&tag)
+            .map_err(|_| refused())?;
+        let (c, p, last): (String, String, String) =
+            serde_json::from_slice(&payload).map_err(|_| refused())?;
+        if c != collection {
+            return Err(invalid(format!(
+                "the cursor belongs to collection {c:?}, not {collection:?}"
+            )));
+        }
+        if p != prefix {
+            return Err(invalid(format!(
+                "the cursor was made for prefix {p:?}; list with the same prefix to go on"
+            )));
+        }
+        Ok(last)
+    }
+}
+
+/// The least string above every string that starts with `prefix` (UTF-8
+/// byte order is code-point order), or `None` when there is none.
+fn prefix_end(prefix: &str) -> Option<String> {
+    if prefix.is_empty() {
+        return None;
+    }
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match u32::from(last) + 1 {
+            0xD800 => 0xE000,
+            n => n,
+        };
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+fn parse_stored(json: &str) -> Result<Value> {
+    serde_json::from_str(json)
+        .map_err(|e| Error::Internal(format!("a stored KV value is not JSON: {e}")))
+}
+
+/// A write that failed because its app was deleted meanwhile.
+fn gone_app(e: sqlx::Error) -> Error {
+    match &e {
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => Error::NotFound("app"),
+        _ => Error::Db(e),
+    }
+}
+
+const UPSERT: &str = "INSERT INTO kv (app_id, collection, key, value, updated_at) \
+                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, collection, key) \
+                      DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+const DELETE: &str = "DELETE FROM kv WHERE app_id = $1 AND collection = $2 AND key = $3";
+
+// ----- SQLite's group-commit writer -----
+
+/// Writes waiting for the writer; past this, writers wait for room.
+const WRITE_QUEUE: usize = 4096;
+/// Writes in one transaction at most.
+const WRITE_BATCH: usize = 512;
+
+enum WriteKind {
+    Set(String, OffsetDateTime),
+    Delete,
+}
+
+struct WriteOp {
+    app: AppId,
+    collection: String,
+    key: String,
+    kind: WriteKind,
+    /// Answered once the transaction holding the write has committed:
+    /// `true` when a delete removed a key.
+    done: Option<oneshot::Sender<Result<bool>>>,
+}
+
+/// Takes whatever writes are waiting (no timer: under load they pile up
+/// while the previous commit syncs), applies them in one transaction, and
+/// answers each once it is committed. Idle, it waits on the channel.
+async fn write_loop(pool: SqlitePool, mut rx: mpsc::Receiver<WriteOp>) {
+    let mut batch: Vec<WriteOp> = Vec::with_capacity(WRITE_BATCH);
+    while rx.recv_many(&mut batch, WRITE_BATCH).await > 0 {
+        match apply(&pool, &batch).await {
+            Ok(results) => {
+                for (op, result) in batch.drain(..).zip(results) {
+                    if let Some(done) = op.done {
+                        let _ = done.send(result);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, writes = batch.len(), "could not write to the KV store");
+                let message = e.to_string();
+                for op in batch.drain(..) {
+                    if let Some(done) = op.done {
+                        let _ = done.send(Err(Error::Internal(message.clone())));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One transaction. A write that fails on its own (its app was deleted)
+/// fails alone: SQLite undoes just that statement.
+async fn apply(pool: &SqlitePool, batch: &[WriteOp]) -> Result<Vec<Result<bool>>> {
+    let mut tx = pool.begin().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for op in batch {
+        let result = match &op.kind {
+            WriteKind::Set(json, at) => sqlx::query(UPSERT)
+                .bind(op.app.0)
+                .bind(&op.collection)
+                .bind(&op.key)
+                .bind(json)
+                .bind(*at)
+                .execute(&mut *tx)
+                .await
+                .map(|_| true),
+            WriteKind::Delete => sqlx::query(DELETE)
+                .bind(op.app.0)
+                .bind(&op.collection)
+                .bind(&op.key)
+                .execute(&mut *tx)
+                .await
+                .map(|r| r.rows_affected() > 0),
+        };
+        results.push(match result {
+            Ok(b) => Ok(b),
+            Err(e) if matches!(&e, sqlx::Error::Database(d) if d.is_foreign_key_violation()) => {
+                Err(Error::NotFound("app"))
+            }
+            // Anything else may have ended the transaction: fail the batch.
+            Err(e) => return Err(e.into()),
+        });
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+// ----- the scripts' side -----
+
+fn to_shared(e: Error) -> picloud_shared::Error {
+    match e {
+        Error::Invalid { message, .. } => picloud_shared::Error::Invalid(message),
+        Error::NotFound(what) => picloud_shared::Error::Invalid(format!("the {what} is gone")),
+        other => {
+            tracing::error!(error = %other, "a KV call failed");
+            picloud_shared::Error::Backend("the KV store failed; see the server log".into())
+        }
+    }
+}
+
+impl KvService for KvStore {
+    fn get<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, picloud_shared::Result<Option<Value>>> {
+        Box::pin(async move {
+            KvStore::value(self, cx.app_id, collection, key)
+                .await
+                .map_err(to_shared)
+        })
+    }
+
+    fn set<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        key: &'a str,
+        value: Value,
+    ) -> BoxFuture<'a, picloud_shared::Result<()>> {
+        Box::pin(async move {
+            KvStore::put(self, cx.app_id, collection, key, &value)
+                .await
+                .map(drop)
+                .map_err(to_shared)
+        })
+    }
+
+    fn has<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, picloud_shared::Result<bool>> {
+        Box::pin(async move {
+            KvStore::contains(self, cx.app_id, collection, key)
+                .await
+                .map_err(to_shared)
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, picloud_shared::Result<bool>> {
+        Box::pin(async move {
+            KvStore::remove(self, cx.app_id, collection, key)
+                .await
+                .map_err(to_shared)
+        })
+    }
+
+    fn list<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        options: KvListOptions,
+    ) -> BoxFuture<'a, picloud_shared::Result<KvPage>> {
+        Box::pin(async move {
+            KvStore::page(self, cx.app_id, collection, &options)
+                .await
+                .map_err(to_shared)
+        })
+    }
+}
+
+// ----- the admin view -----
+
+impl Manager {
+    pub async fn kv_collections(&self, p: &Principal, app: &str) -> Result<Vec<KvCollection>> {
+        let app = self.resolve_app(Some(app)).await?;
+        authz::require(p, Capability::ReadKv, app.id, "app")?;
+        self.kv.collections(app.id).await
+    }
+
+    pub async fn kv_page(
+        &self,
+        p: &Principal,
+        app: &str,
+        collection: &str,
+        options: &KvListOptions,
+    ) -> Result<KvPage> {
+        let app = self.resolve_app(Some(app)).await?;
+        authz::require(p, Capability::ReadKv, app.id, "app")?;
+        self.kv.page(app.id, collection, options).await
+    }
+
+    pub async fn kv_get(
+        &self,
+        p: &Principal,
+        app: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<KvItem> {
+        let app = self.resolve_app(Some(app)).await?;
+        authz::require(p, Capability::ReadKv, app.id, "app")?;
+        self.kv
+            .item(app.id, collection, key)
+            .await?
+            .ok_or(Error::NotFound("key"))
+    }
+
+    /// Creates or replaces a key; `true` when it was created.
+    pub async fn kv_put(
+        &self,
+        p: &Principal,
+        app: &str,
+        collection: &str,
+        key: &str,
+        value: Value,
+    ) -> Result<(KvItem, bool)> {
+        let app = self.resolve_app(Some(app)).await?;
+        authz::require(p, Capability::WriteKv, app.id, "app")?;
+        let existed = self.kv.contains(app.id, collection, key).await?;
+        let updated_at = self.kv.put(app.id, collection, key, &value).await?;
+        self.audit(
+            p,
+            Some(app.id),
+            "kv.put",
+            Some(format!("{collection}/{key}")),
+            serde_json::json!({ "collection": collection, "key": key }),
+        )
+        .await;
+        Ok((
+            KvItem {
+                key: key.to_owned(),
+                value,
+                updated_at,
+            },
+            !existed,
+        ))
+    }
+
+    pub async fn kv_delete(
+        &self,
+        p: &Principal,
+        app: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<()> {
+        let app = self.resolve_app(Some(app)).await?;
+        authz::require(p, Capability::WriteKv, app.id, "app")?;
+        if !self.kv.remove(app.id, collection, key).await? {
+            return Err(Error::NotFound("key"));
+        }
+        self.audit(
+            p,
+            Some(app.id),
+            "kv.delete",
+            Some(format!("{collection}/{key}")),
+            serde_json::json!({ "collection": collection, "key": key }),
+        )
+        .await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn prefix_ends_bound_exactly_the_keys_with_the_prefix() {
+        assert_eq!(prefix_end(""), None);
+        assert_eq!(prefix_end("a").as_deref(), Some("b"));
+        assert_eq!(prefix_end("user:").as_deref(), Some("user;"));
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        for key in ["a", "a\u{10FFFF}\u{10FFFF}", "az", "a~"] {
+            assert!(key >= "a" && key < prefix_end("a").unwrap().as_str());
+        }
+        assert!("b" >= prefix_end("a").unwrap().as_str());
+    }
+}

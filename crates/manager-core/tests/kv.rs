@@ -1,0 +1,334 @@
+//! The KV store suite, one body run on SQLite and on PostgreSQL: what
+//! scripts see through `KvService`, held to contract.md's KV rules.
+
+#[macro_use]
+mod common;
+
+use std::sync::Arc;
+
+use picloud_manager_core::repo::{App, DEFAULT_APP_ID, now};
+use picloud_manager_core::testing::fresh_postgres_url;
+use picloud_manager_core::{Db, DbTarget, KvStore};
+use picloud_shared::kv::{KvListOptions, KvService, MAX_VALUE_BYTES, SdkCallCx};
+use picloud_shared::{AppId, Error, ExecutionId, RequestId, ScriptId};
+use serde_json::{Value, json};
+
+fn cx(app: AppId) -> SdkCallCx {
+    SdkCallCx {
+        app_id: app,
+        script_id: ScriptId::new(),
+        execution_id: ExecutionId::new(),
+        request_id: RequestId::new(),
+    }
+}
+
+async fn app(db: &Db, name: &str) -> AppId {
+    db.insert_app(&App {
+        id: AppId::new(),
+        name: name.into(),
+        description: String::new(),
+        created_at: now(),
+    })
+    .await
+    .unwrap()
+    .id
+}
+
+fn invalid(e: Error) -> String {
+    match e {
+        Error::Invalid(message) => message,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn opts(cursor: Option<&str>, limit: Option<u32>, prefix: Option<&str>) -> KvListOptions {
+    KvListOptions {
+        cursor: cursor.map(str::to_owned),
+        limit,
+        prefix: prefix.map(str::to_owned),
+    }
+}
+
+async fn set_get_has_delete_with_json_fidelity(db: Db) {
+    let kv = KvStore::open(db).await.unwrap();
+    let cx = cx(DEFAULT_APP_ID);
+    let value = json!({"int": 1, "float": 1.5, "whole": 2.0, "null": null, "s": "é",
+                       "nested": [1, [2, {"deep": true}]], "big": -9007199254740993i64});
+    assert_eq!(kv.get(&cx, "c", "k").await.unwrap(), None);
+    assert!(!kv.has(&cx, "c", "k").await.unwrap());
+    kv.set(&cx, "c", "k", value.clone()).await.unwrap();
+    let back = kv.get(&cx, "c", "k").await.unwrap().unwrap();
+    assert_eq!(back, value);
+    assert!(back["int"].is_i64() && back["whole"].is_f64() && back["big"].is_i64());
+    assert!(kv.has(&cx, "c", "k").await.unwrap());
+    // Replace, with a scalar.
+    kv.set(&cx, "c", "k", json!(null)).await.unwrap();
+    assert_eq!(kv.get(&cx, "c", "k").await.unwrap(), Some(Value::Null));
+    assert!(kv.delete(&cx, "c", "k").await.unwrap());
+    assert!(!kv.delete(&cx, "c", "k").await.unwrap());
+    assert_eq!(kv.get(&cx, "c", "k").await.unwrap(), None);
+}
+both_backends!(basics, set_get_has_delete_with_json_fidelity);
+
+async fn bad_input_is_refused_and_changes_nothing(db: Db) {
+    let kv = KvStore::open(db).await.unwrap();
+    let cx = cx(DEFAULT_APP_ID);
+    for name in ["", "a/b", "spaces here", "ünï", &"c".repeat(65)] {
+        let e = invalid(kv.set(&cx, name, "k", json!(1)).await.unwrap_err());
+        assert!(e.contains("collection name"), "{e}");
+        invalid(kv.get(&cx, name, "k").await.unwrap_err());
+        invalid(
+            kv.list(&cx, name, opts(None, None, None))
+                .await
+                .unwrap_err(),
+        );
+    }
+    let long_key = "k".repeat(513);
+    for key in ["", long_key.as_str()] {
+        let e = invalid(kv.set(&cx, "c", key, json!(1)).await.unwrap_err());
+        assert!(e.contains("key"), "{e}");
+        invalid(kv.delete(&cx, "c", key).await.unwrap_err());
+        invalid(kv.has(&cx, "c", key).await.unwrap_err());
+    }
+    kv.set(&cx, "c", &"k".repeat(512), json!(1)).await.unwrap();
+    let huge = Value::String("x".repeat(MAX_VALUE_BYTES));
+    let e = invalid(kv.set(&cx, "c", "huge", huge).await.unwrap_err());
+    assert!(e.contains("at most 1048576 bytes"), "{e}");
+    assert_eq!(kv.get(&cx, "c", "huge").await.unwrap(), None);
+    for limit in [0, 1001] {
+        let e = invalid(
+            kv.list(&cx, "c", opts(None, Some(limit), None))
+                .await
+                .unwrap_err(),
+        );
+        assert!(e.contains("limit"), "{e}");
+    }
+}
+both_backends!(bad_input, bad_input_is_refused_and_changes_nothing);
+
+async fn list_pages_in_key_order_with_prefixes(db: Db) {
+    let kv = KvStore::open(db).await.unwrap();
+    let cx = cx(DEFAULT_APP_ID);
+    // Byte order of UTF-8, whatever the database's locale: "B" < "a" < "é".
+    let keys = [
+        "a", "a:1", "a:2", "a:3", "a;", "B", "b", "é", "user:1", "user:10", "user:2", "user;x",
+    ];
+    for (i, k) in keys.iter().enumerate() {
+        kv.set(&cx, "c", k, json!(i)).await.unwrap();
+    }
+    kv.set(&cx, "other", "a:0", json!("elsewhere"))
+        .await
+        .unwrap();
+    let mut sorted = keys.to_vec();
+    sorted.sort();
+
+    // Pages of 5: every key once, in order, then no cursor.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = kv
+            .list(&cx, "c", opts(cursor.as_deref(), Some(5), None))
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 5);
+        seen.extend(page.items.iter().map(|e| e.key.clone()));
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, sorted);
+    // A page that ends exactly at the last key has no cursor.
+    let all = kv.list(&cx, "c", opts(None, Some(12), None)).await.unwrap();
+    assert_eq!((all.items.len(), all.cursor), (12, None));
+    assert_eq!(all.items[0].value, json!(5), "values come with their keys");
+
+    // Prefixes, paged too.
+    let page = kv
+        .list(&cx, "c", opts(None, Some(2), Some("a:")))
+        .await
+        .unwrap();
+    let keys_of =
+        |p: &picloud_shared::KvPage| p.items.iter().map(|e| e.key.clone()).collect::<Vec<_>>();
+    assert_eq!(keys_of(&page), ["a:1", "a:2"]);
+    let rest = kv
+        .list(&cx, "c", opts(page.cursor.as_deref(), Some(2), Some("a:")))
+        .await
+        .unwrap();
+    assert_eq!(
+        (keys_of(&rest), rest.cursor),
+        (vec!["a:3".to_owned()], None)
+    );
+    let users = kv
+        .list(&cx, "c", opts(None, None, Some("user:")))
+        .await
+        .unwrap();
+    assert_eq!(keys_of(&users), ["user:1", "user:10", "user:2"]);
+    let none = kv
+        .list(&cx, "c", opts(None, None, Some("zz")))
+        .await
+        .unwrap();
+    assert!(none.items.is_empty() && none.cursor.is_none());
+    let empty = kv
+        .list(&cx, "nothing-here", opts(None, None, None))
+        .await
+        .unwrap();
+    assert!(empty.items.is_empty() && empty.cursor.is_none());
+}
+both_backends!(listing, list_pages_in_key_order_with_prefixes);
+
+async fn cursors_cannot_be_changed_or_moved(db: Db) {
+    let other_app = app(&db, "other").await;
+    let kv = KvStore::open(db).await.unwrap();
+    let cx_of = cx;
+    let cx = cx(DEFAULT_APP_ID);
+    for k in ["a", "b", "c"] {
+        kv.set(&cx, "one", k, json!(k)).await.unwrap();
+        kv.set(&cx, "two", k, json!(k)).await.unwrap();
+    }
+    let page = kv
+        .list(&cx, "one", opts(None, Some(1), None))
+        .await
+        .unwrap();
+    let cursor = page.cursor.unwrap();
+
+    // Another collection, another prefix, another app.
+    let e = invalid(
+        kv.list(&cx, "two", opts(Some(&cursor), None, None))
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.contains("belongs to collection \"one\""), "{e}");
+    let e = invalid(
+        kv.list(&cx, "one", opts(Some(&cursor), None, Some("a")))
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.contains("prefix"), "{e}");
+    let e = invalid(
+        kv.list(&cx_of(other_app), "one", opts(Some(&cursor), None, None))
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.contains("not valid"), "{e}");
+
+    // Any change to the cursor: each character replaced, a cut, garbage.
+    let mut changed: Vec<String> = (0..cursor.len())
+        .map(|i| {
+            let mut bytes = cursor.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            String::from_utf8(bytes).unwrap()
+        })
+        .collect();
+    changed.push(cursor[..cursor.len() - 1].to_owned());
+    changed.push("not a cursor".into());
+    changed.push(".".into());
+    for c in changed.iter().filter(|c| **c != cursor) {
+        let e = invalid(
+            kv.list(&cx, "one", opts(Some(c), None, None))
+                .await
+                .unwrap_err(),
+        );
+        assert!(e.contains("cursor"), "{c}: {e}");
+    }
+    // The real one still works.
+    let next = kv
+        .list(&cx, "one", opts(Some(&cursor), None, None))
+        .await
+        .unwrap();
+    assert_eq!(next.items.len(), 2);
+}
+both_backends!(cursors, cursors_cannot_be_changed_or_moved);
+
+async fn apps_are_isolated_and_their_keys_go_with_them(db: Db) {
+    let a = app(&db, "a").await;
+    let b = app(&db, "b").await;
+    let kv = KvStore::open(db.clone()).await.unwrap();
+    let (ca, cb) = (cx(a), cx(b));
+    kv.set(&ca, "shared", "k", json!("from a")).await.unwrap();
+    kv.set(&cb, "shared", "k", json!("from b")).await.unwrap();
+    assert_eq!(
+        kv.get(&ca, "shared", "k").await.unwrap(),
+        Some(json!("from a"))
+    );
+    assert_eq!(
+        kv.get(&cb, "shared", "k").await.unwrap(),
+        Some(json!("from b"))
+    );
+    assert!(kv.delete(&cb, "shared", "k").await.unwrap());
+    assert_eq!(
+        kv.get(&ca, "shared", "k").await.unwrap(),
+        Some(json!("from a"))
+    );
+    let page = kv
+        .list(&cb, "shared", opts(None, None, None))
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    assert_eq!(kv.collections(a).await.unwrap().len(), 1);
+    assert!(kv.collections(b).await.unwrap().is_empty());
+
+    // Deleting an app deletes its keys; writing to a deleted app fails.
+    assert!(db.delete_app(a).await.unwrap());
+    assert!(kv.collections(a).await.unwrap().is_empty());
+    assert!(kv.get(&ca, "shared", "k").await.unwrap().is_none());
+    let e = invalid(kv.set(&ca, "shared", "k", json!(1)).await.unwrap_err());
+    assert!(e.contains("gone"), "{e}");
+}
+both_backends!(isolation, apps_are_isolated_and_their_keys_go_with_them);
+
+async fn concurrent_writes_all_land(db: Db) {
+    // Many writers at once (SQLite groups them into shared commits): every
+    // acknowledged write is there, and each delete reports truthfully.
+    let kv = KvStore::open(db).await.unwrap();
+    let tasks: Vec<_> = (0..64)
+        .map(|t| {
+            let kv = Arc::clone(&kv);
+            tokio::spawn(async move {
+                let cx = cx(DEFAULT_APP_ID);
+                for i in 0..20 {
+                    kv.set(&cx, "burst", &format!("{t:02}:{i:02}"), json!([t, i]))
+                        .await
+                        .unwrap();
+                }
+                assert!(
+                    kv.delete(&cx, "burst", &format!("{t:02}:00"))
+                        .await
+                        .unwrap()
+                );
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let collections = kv.collections(DEFAULT_APP_ID).await.unwrap();
+    assert_eq!(collections[0].keys, 64 * 19);
+    let cx = cx(DEFAULT_APP_ID);
+    assert_eq!(
+        kv.get(&cx, "burst", "63:19").await.unwrap(),
+        Some(json!([63, 19]))
+    );
+}
+both_backends!(concurrency, concurrent_writes_all_land);
+
+async fn cursors_survive_a_restart(db: Db) {
+    // The key that signs cursors is kept in the database.
+    let kv = KvStore::open(db.clone()).await.unwrap();
+    let cx = cx(DEFAULT_APP_ID);
+    for k in ["a", "b"] {
+        kv.set(&cx, "c", k, json!(1)).await.unwrap();
+    }
+    let cursor = kv
+        .list(&cx, "c", opts(None, Some(1), None))
+        .await
+        .unwrap()
+        .cursor;
+    let reopened = KvStore::open(db).await.unwrap();
+    let page = reopened
+        .list(&cx, "c", opts(cursor.as_deref(), None, None))
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].key, "b");
+}
+both_backends!(restart, cursors_survive_a_restart);

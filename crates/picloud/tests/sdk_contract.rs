@@ -1,0 +1,105 @@
+//! THE SDK 1.0 CONTRACT, stateful half: what scripts can rely on from the
+//! KV store (contract.md, "What a script sees": KV), pinned through the
+//! real server and store. The stateless half (ctx, the response
+//! convention's inputs, log, the standard library) is pinned in
+//! crates/executor-core/tests/sdk_contract.rs.
+//!
+//! Changing an expectation here is an SDK version bump (docs/versioning.md).
+
+#[macro_use]
+mod common;
+
+use common::TestApp;
+use serde_json::json;
+
+async fn run(t: &TestApp, name: &str, source: &str) -> serde_json::Value {
+    let id = t.deploy(name, source).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = t.invoke(&id).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    a.json()
+}
+
+async fn kv_behaves_as_sdk_1_0_says(t: TestApp) {
+    let v = run(
+        &t,
+        "kv-contract",
+        r#"
+        let c = kv::collection("Orders_2026.v1-x");
+        let out = #{};
+        out.type = type_of(c);
+        out.absent = c.get("k");
+        out.has_absent = c.has("k");
+        out.set = c.set("k", #{ i: 1, f: 1.5, w: 2.0, n: (), s: "é", a: [1, [true]] });
+        let got = c.get("k");
+        out.got = got;
+        out.types = [type_of(got.i), type_of(got.f), type_of(got.w), type_of(got.n)];
+        out.has = c.has("k");
+        out.delete = c.delete("k");
+        out.delete_again = c.delete("k");
+        out.after_delete = c.get("k");
+
+        // 101 keys: the default page is 100, ascending; then a cursor.
+        for i in 0..101 { c.set(`key:${if i < 10 { "00" } else if i < 100 { "0" } else { "" }}${i}`, i); }
+        let first = c.list();
+        out.first_len = first.items.len();
+        out.first_item = first.items[0];
+        out.first_cursor_type = type_of(first.cursor);
+        let second = c.list(#{ cursor: first.cursor });
+        out.second = second;
+
+        // Limit and prefix, paged to the end as the docs show.
+        let keys = [];
+        let cursor = ();
+        loop {
+            let page = c.list(#{ prefix: "key:05", limit: 3, cursor: cursor });
+            for item in page.items { keys.push(item.key); }
+            cursor = page.cursor;
+            if cursor == () { break; }
+        }
+        out.prefixed = keys;
+        out
+        "#,
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({
+            "type": "kv::Collection",
+            "absent": null, "has_absent": false,
+            "set": null,
+            "got": {"i": 1, "f": 1.5, "w": 2.0, "n": null, "s": "é", "a": [1, [true]]},
+            "types": ["i64", "f64", "f64", "()"],
+            "has": true, "delete": true, "delete_again": false, "after_delete": null,
+            "first_len": 100,
+            "first_item": {"key": "key:000", "value": 0},
+            "first_cursor_type": "string",
+            "second": {"items": [{"key": "key:100", "value": 100}], "cursor": null},
+            "prefixed": ["key:050", "key:051", "key:052", "key:053", "key:054",
+                         "key:055", "key:056", "key:057", "key:058", "key:059"],
+        })
+    );
+
+    // Names: 1-64 of [A-Za-z0-9_.-]; other names throw, catchably.
+    let names = run(
+        &t,
+        "kv-names",
+        r#"
+        let results = [];
+        for name in ["a", "A-Z_0.9", "", "a b", "a/b", "é", "x".to_upper() + "1234567890123456789012345678901234567890123456789012345678901234"] {
+            let ok = true;
+            try { kv::collection(name); } catch { ok = false; }
+            results.push(ok);
+        }
+        results
+        "#,
+    )
+    .await;
+    assert_eq!(
+        names,
+        json!([true, true, false, false, false, false, false])
+    );
+}
+both_backends!(kv_behaves_as_sdk_1_0_says);

@@ -1,0 +1,190 @@
+//! The key-value store scripts reach through `kv::collection(name)`, and
+//! the per-call context every data-plane service takes.
+//!
+//! The rules (names, sizes, paging) live here so the executor can refuse bad
+//! input early and the store enforces the same rules authoritatively: a
+//! remote executor is not trusted to have checked.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{AppId, BoxFuture, ExecutionId, RequestId, Result, ScriptId};
+
+/// Who is calling a data-plane service: one execution of one script. The
+/// app a service acts on is `app_id`, always; no argument a script passes
+/// can name another app. This is the isolation boundary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SdkCallCx {
+    pub app_id: AppId,
+    pub script_id: ScriptId,
+    pub execution_id: ExecutionId,
+    pub request_id: RequestId,
+}
+
+/// Longest collection name, in bytes (they are ASCII).
+pub const MAX_COLLECTION_LEN: usize = 64;
+/// Longest key, in bytes of UTF-8.
+pub const MAX_KEY_BYTES: usize = 512;
+/// Largest value, in bytes of its JSON text.
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
+/// Entries in a page of `list` when no limit is given.
+pub const DEFAULT_LIST_LIMIT: u32 = 100;
+/// Most entries in a page of `list`.
+pub const MAX_LIST_LIMIT: u32 = 1000;
+
+/// A collection name: 1–64 of `[A-Za-z0-9_.-]`.
+pub fn check_collection(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_COLLECTION_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else if name.is_empty() {
+        Err("a collection name cannot be empty".into())
+    } else if name.len() > MAX_COLLECTION_LEN {
+        Err(format!(
+            "a collection name is at most {MAX_COLLECTION_LEN} characters; got {}",
+            name.chars().count()
+        ))
+    } else {
+        Err(format!(
+            "a collection name is made of A-Z, a-z, 0-9, '_', '.' and '-'; got {name:?}"
+        ))
+    }
+}
+
+/// A key: a non-empty string of at most 512 bytes.
+pub fn check_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        Err("a key cannot be empty".into())
+    } else if key.len() > MAX_KEY_BYTES {
+        Err(format!(
+            "a key is at most {MAX_KEY_BYTES} bytes; got {}",
+            key.len()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A value's JSON text: at most 1 MiB.
+pub fn check_value_size(json_len: usize) -> Result<(), String> {
+    if json_len > MAX_VALUE_BYTES {
+        Err(format!(
+            "a value is at most {MAX_VALUE_BYTES} bytes as JSON; got {json_len}"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A page size: 1..=1000, 100 when absent.
+pub fn check_limit(limit: Option<i64>) -> Result<u32, String> {
+    match limit {
+        None => Ok(DEFAULT_LIST_LIMIT),
+        Some(n) if (1..=i64::from(MAX_LIST_LIMIT)).contains(&n) => {
+            Ok(u32::try_from(n).unwrap_or(DEFAULT_LIST_LIMIT))
+        }
+        Some(n) => Err(format!("limit is 1 to {MAX_LIST_LIMIT}; got {n}")),
+    }
+}
+
+/// What `list` is asked for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct KvListOptions {
+    /// From a previous page; `None` starts at the first key.
+    pub cursor: Option<String>,
+    /// Checked with [`check_limit`].
+    pub limit: Option<u32>,
+    /// Only keys that start with this.
+    pub prefix: Option<String>,
+}
+
+/// One entry of a page.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KvEntry {
+    pub key: String,
+    pub value: Value,
+}
+
+/// A page of `list`: keys ascending (byte order of their UTF-8), and the
+/// cursor of the next page, if there is one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KvPage {
+    pub items: Vec<KvEntry>,
+    pub cursor: Option<String>,
+}
+
+/// The store behind `kv::collection(name)`. Every method acts on the app of
+/// `cx` and nothing else. Bad input (names, keys, sizes, cursors) is
+/// [`Error::Invalid`](crate::Error::Invalid) with a message for the script.
+pub trait KvService: Send + Sync + 'static {
+    fn get<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Value>>>;
+
+    /// Creates or replaces.
+    fn set<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        key: &'a str,
+        value: Value,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    fn has<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<bool>>;
+
+    /// Whether the key was there.
+    fn delete<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<bool>>;
+
+    fn list<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        options: KvListOptions,
+    ) -> BoxFuture<'a, Result<KvPage>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_keys_sizes_and_limits() {
+        assert!(check_collection("orders.v2_x-1").is_ok());
+        assert!(check_collection(&"a".repeat(64)).is_ok());
+        assert!(check_collection("").unwrap_err().contains("empty"));
+        assert!(
+            check_collection(&"a".repeat(65))
+                .unwrap_err()
+                .contains("65")
+        );
+        assert!(check_collection("a/b").unwrap_err().contains("\"a/b\""));
+        assert!(check_collection("café").is_err());
+        assert!(check_key("k").is_ok());
+        assert!(check_key(&"é".repeat(256)).is_ok());
+        assert!(check_key(&"é".repeat(257)).unwrap_err().contains("514"));
+        assert!(check_key("").is_err());
+        assert!(check_value_size(MAX_VALUE_BYTES).is_ok());
+        assert!(check_value_size(MAX_VALUE_BYTES + 1).is_err());
+        assert_eq!(check_limit(None), Ok(100));
+        assert_eq!(check_limit(Some(1000)), Ok(1000));
+        assert!(check_limit(Some(0)).is_err());
+        assert!(check_limit(Some(1001)).is_err());
+    }
+}
