@@ -88,44 +88,41 @@ async fn run(db: Db, keep: u32, mut rx: mpsc::Receiver<Msg>, behind: Arc<AtomicB
     while let Some(first) = rx.recv().await {
         let flush_first = matches!(first, Msg::Flush(_));
         msgs.push(first);
+        // Gather before every write, also when more is already waiting:
+        // under steady load the writer then takes bigger batches, of which
+        // it writes only what the retention keeps, instead of writing
+        // back to back.
         if !flush_first {
             tokio::time::sleep(GATHER).await;
         }
-        // Everything that arrived meanwhile, in transactions of at most
-        // BATCH_SIZE records; a flush is answered once what came before it
-        // is written.
-        loop {
-            while msgs.len() < BATCH_SIZE {
-                match rx.try_recv() {
-                    Ok(msg) => msgs.push(msg),
-                    Err(_) => break,
-                }
+        while msgs.len() < BATCH_SIZE {
+            match rx.try_recv() {
+                Ok(msg) => msgs.push(msg),
+                Err(_) => break,
             }
-            if msgs.is_empty() {
-                if behind.swap(false, Ordering::Relaxed) {
-                    tracing::info!("the execution-record writer has caught up");
-                }
-                break;
-            }
-            for msg in msgs.drain(..) {
-                match msg {
-                    Msg::Record(r) => batch.push(*r),
-                    Msg::Flush(done) => {
-                        if !batch.is_empty() {
-                            write(&db, &batch, keep).await;
-                            batch.clear();
-                        }
-                        flushes.push(done);
+        }
+        // A flush is answered once what came before it is written.
+        for msg in msgs.drain(..) {
+            match msg {
+                Msg::Record(r) => batch.push(*r),
+                Msg::Flush(done) => {
+                    if !batch.is_empty() {
+                        write(&db, &batch, keep).await;
+                        batch.clear();
                     }
+                    flushes.push(done);
                 }
             }
-            if !batch.is_empty() {
-                write(&db, &batch, keep).await;
-                batch.clear();
-            }
-            for done in flushes.drain(..) {
-                let _ = done.send(());
-            }
+        }
+        if !batch.is_empty() {
+            write(&db, &batch, keep).await;
+            batch.clear();
+        }
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
+        if rx.is_empty() && behind.swap(false, Ordering::Relaxed) {
+            tracing::info!("the execution-record writer has caught up");
         }
     }
 }

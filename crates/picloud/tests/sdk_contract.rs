@@ -1,6 +1,6 @@
 //! THE SDK 1.0 CONTRACT, stateful half: what scripts can rely on from the
-//! KV store (contract.md, "What a script sees": KV), pinned through the
-//! real server and store. The stateless half (ctx, the response
+//! KV store and from `invoke` (contract.md, "What a script sees": KV,
+//! Functions), pinned through the real server and store. The stateless half (ctx, the response
 //! convention's inputs, log, the standard library) is pinned in
 //! crates/executor-core/tests/sdk_contract.rs.
 //!
@@ -103,3 +103,44 @@ async fn kv_behaves_as_sdk_1_0_says(t: TestApp) {
     );
 }
 both_backends!(kv_behaves_as_sdk_1_0_says);
+
+async fn invoke_behaves_as_sdk_1_0_says(t: TestApp) {
+    t.deploy(
+        "echo",
+        r#"if ctx.args == "throw" { throw #{ thrown: true }; }
+           #{ statusCode: 418, type: ctx.invocation_type, args: ctx.args,
+              has_request: "request" in ctx, has_event: "event" in ctx }"#,
+    )
+    .await;
+    t.deploy(
+        "nest",
+        r#"let r = ctx.args;
+           try { r = invoke("nest", ctx.args + 1); } catch (e) { r = ctx.args; }
+           r"#,
+    )
+    .await;
+    let v = run(
+        &t,
+        "invoke-contract",
+        r#"
+        let out = #{};
+        out.value = invoke("echo", [1, 2.5, (), "s"]);
+        try { invoke("echo", "throw"); } catch (e) { out.thrown = e; }
+        try { invoke("no-such-script", ()); } catch (e) { out.missing = type_of(e); }
+        out.deepest = invoke("nest", 1);
+        out
+        "#,
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({
+            "value": {"statusCode": 418, "type": "function", "args": [1, 2.5, null, "s"],
+                      "has_request": false, "has_event": false},
+            "thrown": {"thrown": true},
+            "missing": "string",
+            "deepest": 8,
+        })
+    );
+}
+both_backends!(invoke_behaves_as_sdk_1_0_says);
