@@ -184,6 +184,9 @@ pub fn ctx_map(
         Invocation::Http(http) => {
             m.insert("request".into(), request_map(http));
         }
+        Invocation::Trigger { event, .. } => {
+            m.insert("event".into(), json_to_dynamic(&event));
+        }
     }
     Dynamic::from_map(m)
 }

@@ -108,6 +108,7 @@ impl Inner {
             script_id: script.id,
             execution_id: ExecutionId::new(),
             request_id: caller.cx.request_id,
+            depth: caller.cx.depth,
         };
         let (execution_id, request_id) = (cx.execution_id, cx.request_id);
         let sdk_frame = sdk::enter(CallSdk {
@@ -152,6 +153,7 @@ impl Inner {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             error: error.as_ref().map(ScriptError::describe),
             logs: frame.take_logs(),
+            event: None,
         };
         CALLS.with(|c| c.borrow_mut().push(record));
         drop(sdk_frame);

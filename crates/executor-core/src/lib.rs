@@ -167,6 +167,7 @@ impl Inner {
                 script_id: req.script.id,
                 execution_id: req.execution_id,
                 request_id: req.request_id,
+                depth: req.invocation.depth(),
             }),
             connected: self.connected.get().cloned(),
             executor: Arc::clone(self),

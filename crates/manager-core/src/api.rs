@@ -13,13 +13,17 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::kv::{KvListOptions, KvPage};
-use picloud_shared::{DomainId, RouteId, SandboxOverrides, Script, ScriptId, ScriptName, UserId};
+use picloud_shared::{
+    DeadLetterId, DomainId, RouteId, SandboxOverrides, Script, ScriptId, ScriptName, TriggerId,
+    UserId,
+};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::audit::AuditEntry;
 use crate::auth::SESSION_COOKIE;
 use crate::authz::{AppRole, Principal};
+use crate::events::{NewTrigger, Trigger};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::kv::KvItem;
 use crate::members::Member;
@@ -73,6 +77,12 @@ admin_routes! {
     get "/admin/apps/{app}/kv/{collection}/{key}" => kv_get,
     put "/admin/apps/{app}/kv/{collection}/{key}" => kv_put,
     delete "/admin/apps/{app}/kv/{collection}/{key}" => kv_delete,
+    post "/admin/apps/{app}/triggers" => create_trigger,
+    get "/admin/apps/{app}/triggers" => list_triggers,
+    delete "/admin/triggers/{id}" => delete_trigger,
+    get "/admin/apps/{app}/dead-letters" => list_dead_letters,
+    post "/admin/dead-letters/{id}/retry" => retry_dead_letter,
+    delete "/admin/dead-letters/{id}" => delete_dead_letter,
     get "/admin/routes" => list_routes,
     post "/admin/routes/check" => check_route,
     get "/admin/routes/match" => match_route,
@@ -761,6 +771,66 @@ async fn kv_delete(
 ) -> ApiResult<StatusCode> {
     m.kv_delete(&caller.principal, &app, &collection, &key)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- triggers and dead letters -----
+
+async fn create_trigger(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(app): ApiPath<String>,
+    ApiJson(body): ApiJson<NewTrigger>,
+) -> ApiResult<(StatusCode, Json<Trigger>)> {
+    let trigger = m.create_trigger(&caller.principal, &app, body).await?;
+    Ok((StatusCode::CREATED, Json(trigger)))
+}
+
+async fn list_triggers(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(app): ApiPath<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(
+        json!({ "items": m.triggers(&caller.principal, &app).await? }),
+    ))
+}
+
+async fn delete_trigger(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<TriggerId>,
+) -> ApiResult<StatusCode> {
+    m.delete_trigger(&caller.principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_dead_letters(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(app): ApiPath<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(
+        json!({ "items": m.dead_letters(&caller.principal, &app).await? }),
+    ))
+}
+
+/// Puts the event back in the queue (202: it is delivered in the background).
+async fn retry_dead_letter(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<DeadLetterId>,
+) -> ApiResult<StatusCode> {
+    m.retry_dead_letter(&caller.principal, id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn delete_dead_letter(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<DeadLetterId>,
+) -> ApiResult<StatusCode> {
+    m.delete_dead_letter(&caller.principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

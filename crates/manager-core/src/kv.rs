@@ -26,11 +26,12 @@ use sha2::Sha256;
 use sqlx::types::Json;
 use sqlx::{Row, SqlitePool};
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::authz::{self, Capability, Principal};
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::events::{KvWrite, fire_kv_postgres, fire_kv_sqlite};
 use crate::repo;
 use crate::service::Manager;
 
@@ -41,6 +42,8 @@ pub struct KvStore {
     cursor_key: Vec<u8>,
     /// SQLite's group-commit writer; `None` on PostgreSQL.
     writer: Option<mpsc::Sender<WriteOp>>,
+    /// Wakes the event dispatcher when a write fired events.
+    events: Arc<Notify>,
 }
 
 /// A key as the admin API shows it.
@@ -74,12 +77,13 @@ fn check_key(k: &str) -> Result<()> {
 impl KvStore {
     /// Opens the store on `db`; on SQLite this starts the writer task, which
     /// waits on its channel and ends with the store.
-    pub async fn open(db: Db) -> Result<Arc<KvStore>> {
+    /// `events` is woken whenever a write fires events (triggers).
+    pub async fn open(db: Db, events: Arc<Notify>) -> Result<Arc<KvStore>> {
         let cursor_key = db.instance_secret("kv_cursor_key").await?;
         let writer = match &db {
             Db::Sqlite(pool) => {
                 let (tx, rx) = mpsc::channel(WRITE_QUEUE);
-                tokio::spawn(write_loop(pool.clone(), rx));
+                tokio::spawn(write_loop(pool.clone(), rx, Arc::clone(&events)));
                 Some(tx)
             }
             Db::Postgres(_) => None,
@@ -88,6 +92,7 @@ impl KvStore {
             db,
             cursor_key,
             writer,
+            events,
         }))
     }
 
@@ -139,13 +144,16 @@ impl KvStore {
         Ok(found)
     }
 
-    /// Creates or replaces a key; returns the time written.
+    /// Creates or replaces a key, firing the triggers on it in the same
+    /// transaction; returns the time written. `depth` is the writer's
+    /// trigger depth (0 for a request or the admin API).
     pub async fn put(
         &self,
         app: AppId,
         collection: &str,
         key: &str,
         value: &Value,
+        depth: u32,
     ) -> Result<OffsetDateTime> {
         check_collection(collection)?;
         check_key(key)?;
@@ -160,27 +168,49 @@ impl KvStore {
                     collection: collection.to_owned(),
                     key: key.to_owned(),
                     kind: WriteKind::Set(json, at),
+                    depth,
                     done: None,
                 })
                 .await?;
             }
             Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
                 sqlx::query(UPSERT)
                     .bind(app.0)
                     .bind(collection)
                     .bind(key)
                     .bind(Json(value))
                     .bind(at)
-                    .execute(pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(gone_app)?;
+                let write = KvWrite {
+                    app,
+                    collection,
+                    key,
+                    value: Some(&json),
+                    at,
+                    depth,
+                };
+                let fired = fire_kv_postgres(&mut tx, &write).await?;
+                tx.commit().await?;
+                if fired > 0 {
+                    self.events.notify_one();
+                }
             }
         }
         Ok(at)
     }
 
-    /// Deletes a key; returns whether it was there.
-    pub async fn remove(&self, app: AppId, collection: &str, key: &str) -> Result<bool> {
+    /// Deletes a key, firing the triggers on it in the same transaction if
+    /// it was there; returns whether it was.
+    pub async fn remove(
+        &self,
+        app: AppId,
+        collection: &str,
+        key: &str,
+        depth: u32,
+    ) -> Result<bool> {
         check_collection(collection)?;
         check_key(key)?;
         match &self.db {
@@ -189,19 +219,39 @@ impl KvStore {
                     app,
                     collection: collection.to_owned(),
                     key: key.to_owned(),
-                    kind: WriteKind::Delete,
+                    kind: WriteKind::Delete(repo::now()),
+                    depth,
                     done: None,
                 })
                 .await
             }
             Db::Postgres(pool) => {
-                let r = sqlx::query(DELETE)
+                let mut tx = pool.begin().await?;
+                let removed = sqlx::query(DELETE)
                     .bind(app.0)
                     .bind(collection)
                     .bind(key)
-                    .execute(pool)
-                    .await?;
-                Ok(r.rows_affected() > 0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    > 0;
+                let mut fired = 0;
+                if removed {
+                    let write = KvWrite {
+                        app,
+                        collection,
+                        key,
+                        value: None,
+                        at: repo::now(),
+                        depth,
+                    };
+                    fired = fire_kv_postgres(&mut tx, &write).await?;
+                }
+                tx.commit().await?;
+                if fired > 0 {
+                    self.events.notify_one();
+                }
+                Ok(removed)
             }
         }
     }
@@ -420,7 +470,7 @@ const WRITE_BATCH: usize = 512;
 
 enum WriteKind {
     Set(String, OffsetDateTime),
-    Delete,
+    Delete(OffsetDateTime),
 }
 
 struct WriteOp {
@@ -428,6 +478,8 @@ struct WriteOp {
     collection: String,
     key: String,
     kind: WriteKind,
+    /// The writer's trigger depth.
+    depth: u32,
     /// Answered once the transaction holding the write has committed:
     /// `true` when a delete removed a key.
     done: Option<oneshot::Sender<Result<bool>>>,
@@ -436,11 +488,14 @@ struct WriteOp {
 /// Takes whatever writes are waiting (no timer: under load they pile up
 /// while the previous commit syncs), applies them in one transaction, and
 /// answers each once it is committed. Idle, it waits on the channel.
-async fn write_loop(pool: SqlitePool, mut rx: mpsc::Receiver<WriteOp>) {
+async fn write_loop(pool: SqlitePool, mut rx: mpsc::Receiver<WriteOp>, events: Arc<Notify>) {
     let mut batch: Vec<WriteOp> = Vec::with_capacity(WRITE_BATCH);
     while rx.recv_many(&mut batch, WRITE_BATCH).await > 0 {
         match apply(&pool, &batch).await {
-            Ok(results) => {
+            Ok((results, fired)) => {
+                if fired > 0 {
+                    events.notify_one();
+                }
                 for (op, result) in batch.drain(..).zip(results) {
                     if let Some(done) = op.done {
                         let _ = done.send(result);
@@ -460,11 +515,13 @@ async fn write_loop(pool: SqlitePool, mut rx: mpsc::Receiver<WriteOp>) {
     }
 }
 
-/// One transaction. A write that fails on its own (its app was deleted)
-/// fails alone: SQLite undoes just that statement.
-async fn apply(pool: &SqlitePool, batch: &[WriteOp]) -> Result<Vec<Result<bool>>> {
+/// One transaction, with the events the writes fire. A write that fails on
+/// its own (its app was deleted) fails alone: SQLite undoes just that
+/// statement. Returns each write's result and the number of events fired.
+async fn apply(pool: &SqlitePool, batch: &[WriteOp]) -> Result<(Vec<Result<bool>>, u64)> {
     let mut tx = pool.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
+    let mut fired = 0;
     for op in batch {
         let result = match &op.kind {
             WriteKind::Set(json, at) => sqlx::query(UPSERT)
@@ -476,7 +533,7 @@ async fn apply(pool: &SqlitePool, batch: &[WriteOp]) -> Result<Vec<Result<bool>>
                 .execute(&mut *tx)
                 .await
                 .map(|_| true),
-            WriteKind::Delete => sqlx::query(DELETE)
+            WriteKind::Delete(_) => sqlx::query(DELETE)
                 .bind(op.app.0)
                 .bind(&op.collection)
                 .bind(&op.key)
@@ -484,6 +541,21 @@ async fn apply(pool: &SqlitePool, batch: &[WriteOp]) -> Result<Vec<Result<bool>>
                 .await
                 .map(|r| r.rows_affected() > 0),
         };
+        if let Ok(true) = result {
+            let (value, at) = match &op.kind {
+                WriteKind::Set(json, at) => (Some(json.as_str()), *at),
+                WriteKind::Delete(at) => (None, *at),
+            };
+            let write = KvWrite {
+                app: op.app,
+                collection: &op.collection,
+                key: &op.key,
+                value,
+                at,
+                depth: op.depth,
+            };
+            fired += fire_kv_sqlite(&mut tx, &write).await?;
+        }
         results.push(match result {
             Ok(b) => Ok(b),
             Err(e) if matches!(&e, sqlx::Error::Database(d) if d.is_foreign_key_violation()) => {
@@ -494,7 +566,7 @@ async fn apply(pool: &SqlitePool, batch: &[WriteOp]) -> Result<Vec<Result<bool>>
         });
     }
     tx.commit().await?;
-    Ok(results)
+    Ok((results, fired))
 }
 
 // ----- the scripts' side -----
@@ -532,7 +604,7 @@ impl KvService for KvStore {
         value: Value,
     ) -> BoxFuture<'a, picloud_shared::Result<()>> {
         Box::pin(async move {
-            KvStore::put(self, cx.app_id, collection, key, &value)
+            KvStore::put(self, cx.app_id, collection, key, &value, cx.depth)
                 .await
                 .map(drop)
                 .map_err(to_shared)
@@ -559,7 +631,7 @@ impl KvService for KvStore {
         key: &'a str,
     ) -> BoxFuture<'a, picloud_shared::Result<bool>> {
         Box::pin(async move {
-            KvStore::remove(self, cx.app_id, collection, key)
+            KvStore::remove(self, cx.app_id, collection, key, cx.depth)
                 .await
                 .map_err(to_shared)
         })
@@ -627,7 +699,7 @@ impl Manager {
         let app = self.resolve_app(Some(app)).await?;
         authz::require(p, Capability::WriteKv, app.id, "app")?;
         let existed = self.kv.contains(app.id, collection, key).await?;
-        let updated_at = self.kv.put(app.id, collection, key, &value).await?;
+        let updated_at = self.kv.put(app.id, collection, key, &value, 0).await?;
         self.audit(
             p,
             Some(app.id),
@@ -655,7 +727,7 @@ impl Manager {
     ) -> Result<()> {
         let app = self.resolve_app(Some(app)).await?;
         authz::require(p, Capability::WriteKv, app.id, "app")?;
-        if !self.kv.remove(app.id, collection, key).await? {
+        if !self.kv.remove(app.id, collection, key, 0).await? {
             return Err(Error::NotFound("key"));
         }
         self.audit(

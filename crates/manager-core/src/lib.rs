@@ -13,6 +13,7 @@ pub mod auth;
 pub mod authz;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod executions;
 pub mod extract;
 pub mod kv;
@@ -25,6 +26,7 @@ pub mod throttle;
 
 pub use db::{Db, DbTarget, schema_version};
 pub use error::{Error, Result};
+pub use events::EventStore;
 pub use executions::ExecutionWriter;
 pub use kv::KvStore;
 pub use service::{Manager, ManagerConfig, Resolver};

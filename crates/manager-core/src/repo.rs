@@ -253,6 +253,7 @@ struct ExecutionRow {
     duration_ms: f64,
     error: Option<String>,
     logs: Json<Vec<LogEntry>>,
+    event: Option<Json<serde_json::Value>>,
 }
 
 impl From<ExecutionRow> for ExecutionRecord {
@@ -269,11 +270,12 @@ impl From<ExecutionRow> for ExecutionRecord {
             duration_ms: r.duration_ms,
             error: r.error,
             logs: r.logs.0,
+            event: r.event.map(|e| e.0),
         }
     }
 }
 
-/// Execution records per SQLite insert statement (11 bound values each).
+/// Execution records per SQLite insert statement (12 bound values each).
 const SQLITE_CHUNK: usize = 64;
 
 /// The SQLite insert for `rows` execution records: rows whose script was
@@ -283,11 +285,11 @@ fn sqlite_insert_sql(rows: usize) -> &'static str {
     let all = SQL.get_or_init(|| {
         (0..=SQLITE_CHUNK)
             .map(|n| {
-                let row = "(?,?,?,?,?,?,?,?,?,?,?)";
+                let row = "(?,?,?,?,?,?,?,?,?,?,?,?)";
                 let values = vec![row; n].join(",");
                 format!(
                     "INSERT INTO executions (id, app_id, script_id, request_id, invocation_type, \
-                     status, status_code, started_at, duration_ms, error, logs) \
+                     status, status_code, started_at, duration_ms, error, logs, event) \
                      SELECT * FROM (VALUES {values}) AS v \
                      WHERE EXISTS (SELECT 1 FROM scripts s WHERE s.id = v.column3)"
                 )
@@ -745,12 +747,12 @@ impl Db {
     /// Records whose script was deleted meanwhile are skipped.
     pub async fn insert_executions(&self, batch: &[ExecutionRecord], keep: u32) -> Result<()> {
         const POSTGRES_INSERT: &str = "INSERT INTO executions (id, app_id, script_id, request_id, \
-             invocation_type, status, status_code, started_at, duration_ms, error, logs) \
+             invocation_type, status, status_code, started_at, duration_ms, error, logs, event) \
              SELECT j.id, j.app_id, j.script_id, j.request_id, j.invocation_type, j.status, j.status_code, \
-             j.started_at, j.duration_ms, j.error, j.logs \
+             j.started_at, j.duration_ms, j.error, j.logs, j.event \
              FROM jsonb_to_recordset($1::jsonb) AS j(id uuid, app_id uuid, script_id uuid, request_id uuid, \
              invocation_type text, status text, status_code integer, started_at timestamptz, \
-             duration_ms double precision, error text, logs jsonb) \
+             duration_ms double precision, error text, logs jsonb, event jsonb) \
              WHERE EXISTS (SELECT 1 FROM scripts s WHERE s.id = j.script_id)";
         // Keep the newest `keep`: delete everything older than the keep-th newest.
         const TRIM: &str = "DELETE FROM executions WHERE script_id = $1 AND id < \
@@ -784,7 +786,8 @@ impl Db {
                             .bind(r.started_at)
                             .bind(r.duration_ms)
                             .bind(r.error.as_deref())
-                            .bind(Json(&r.logs));
+                            .bind(Json(&r.logs))
+                            .bind(r.event.as_ref().map(Json));
                     }
                     query.execute(&mut *tx).await?;
                 }
@@ -825,7 +828,7 @@ impl Db {
         limit: u32,
     ) -> Result<Vec<ExecutionRecord>> {
         const SQL: &str = "SELECT id, app_id, script_id, request_id, invocation_type, status, status_code, \
-             started_at, duration_ms, error, logs FROM executions WHERE script_id = $1 \
+             started_at, duration_ms, error, logs, event FROM executions WHERE script_id = $1 \
              ORDER BY id DESC LIMIT $2";
         let rows: Vec<ExecutionRow> = with_db!(self, pool => sqlx::query_as(SQL)
             .bind(script.0).bind(i64::from(limit)).fetch_all(pool).await)?;

@@ -22,6 +22,7 @@ use crate::auth;
 use crate::authz::{self, Capability, Principal};
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::events::EventStore;
 use crate::kv::KvStore;
 use crate::repo::{self, ApiToken, App, DEFAULT_APP_ID, User, UserRole};
 
@@ -50,6 +51,8 @@ pub struct Manager {
     compiler: Arc<dyn ScriptCompiler>,
     /// The scripts' KV store, also behind the admin KV view.
     pub kv: Arc<KvStore>,
+    /// Triggers' events: the queue the dispatcher takes them from.
+    pub events: Arc<EventStore>,
     catalog: Catalog,
     /// Script writes are serialised: the compile-then-store sequence relies
     /// on knowing the next version. Writes are rare; reads never take it.
@@ -139,12 +142,14 @@ impl Manager {
         config: ManagerConfig,
         compiler: Arc<dyn ScriptCompiler>,
         kv: Arc<KvStore>,
+        events: Arc<EventStore>,
     ) -> Self {
         Manager {
             db,
             config,
             compiler,
             kv,
+            events,
             catalog: Catalog::default(),
             write_lock: Mutex::new(()),
             routing: RwLock::new(Arc::new(Routing::empty(DEFAULT_APP_ID))),

@@ -19,6 +19,7 @@ fn cx(app: AppId) -> SdkCallCx {
         script_id: ScriptId::new(),
         execution_id: ExecutionId::new(),
         request_id: RequestId::new(),
+        depth: 0,
     }
 }
 
@@ -50,7 +51,7 @@ fn opts(cursor: Option<&str>, limit: Option<u32>, prefix: Option<&str>) -> KvLis
 }
 
 async fn set_get_has_delete_with_json_fidelity(db: Db) {
-    let kv = KvStore::open(db).await.unwrap();
+    let kv = KvStore::open(db, Default::default()).await.unwrap();
     let cx = cx(DEFAULT_APP_ID);
     let value = json!({"int": 1, "float": 1.5, "whole": 2.0, "null": null, "s": "é",
                        "nested": [1, [2, {"deep": true}]], "big": -9007199254740993i64});
@@ -71,7 +72,7 @@ async fn set_get_has_delete_with_json_fidelity(db: Db) {
 both_backends!(basics, set_get_has_delete_with_json_fidelity);
 
 async fn bad_input_is_refused_and_changes_nothing(db: Db) {
-    let kv = KvStore::open(db).await.unwrap();
+    let kv = KvStore::open(db, Default::default()).await.unwrap();
     let cx = cx(DEFAULT_APP_ID);
     for name in ["", "a/b", "spaces here", "ünï", &"c".repeat(65)] {
         let e = invalid(kv.set(&cx, name, "k", json!(1)).await.unwrap_err());
@@ -107,7 +108,7 @@ async fn bad_input_is_refused_and_changes_nothing(db: Db) {
 both_backends!(bad_input, bad_input_is_refused_and_changes_nothing);
 
 async fn list_pages_in_key_order_with_prefixes(db: Db) {
-    let kv = KvStore::open(db).await.unwrap();
+    let kv = KvStore::open(db, Default::default()).await.unwrap();
     let cx = cx(DEFAULT_APP_ID);
     // Byte order of UTF-8, whatever the database's locale: "B" < "a" < "é".
     let keys = [
@@ -179,7 +180,7 @@ both_backends!(listing, list_pages_in_key_order_with_prefixes);
 
 async fn cursors_cannot_be_changed_or_moved(db: Db) {
     let other_app = app(&db, "other").await;
-    let kv = KvStore::open(db).await.unwrap();
+    let kv = KvStore::open(db, Default::default()).await.unwrap();
     let cx_of = cx;
     let cx = cx(DEFAULT_APP_ID);
     for k in ["a", "b", "c"] {
@@ -243,7 +244,7 @@ both_backends!(cursors, cursors_cannot_be_changed_or_moved);
 async fn apps_are_isolated_and_their_keys_go_with_them(db: Db) {
     let a = app(&db, "a").await;
     let b = app(&db, "b").await;
-    let kv = KvStore::open(db.clone()).await.unwrap();
+    let kv = KvStore::open(db.clone(), Default::default()).await.unwrap();
     let (ca, cb) = (cx(a), cx(b));
     kv.set(&ca, "shared", "k", json!("from a")).await.unwrap();
     kv.set(&cb, "shared", "k", json!("from b")).await.unwrap();
@@ -280,7 +281,7 @@ both_backends!(isolation, apps_are_isolated_and_their_keys_go_with_them);
 async fn concurrent_writes_all_land(db: Db) {
     // Many writers at once (SQLite groups them into shared commits): every
     // acknowledged write is there, and each delete reports truthfully.
-    let kv = KvStore::open(db).await.unwrap();
+    let kv = KvStore::open(db, Default::default()).await.unwrap();
     let tasks: Vec<_> = (0..64)
         .map(|t| {
             let kv = Arc::clone(&kv);
@@ -314,7 +315,7 @@ both_backends!(concurrency, concurrent_writes_all_land);
 
 async fn cursors_survive_a_restart(db: Db) {
     // The key that signs cursors is kept in the database.
-    let kv = KvStore::open(db.clone()).await.unwrap();
+    let kv = KvStore::open(db.clone(), Default::default()).await.unwrap();
     let cx = cx(DEFAULT_APP_ID);
     for k in ["a", "b"] {
         kv.set(&cx, "c", k, json!(1)).await.unwrap();
@@ -324,7 +325,7 @@ async fn cursors_survive_a_restart(db: Db) {
         .await
         .unwrap()
         .cursor;
-    let reopened = KvStore::open(db).await.unwrap();
+    let reopened = KvStore::open(db, Default::default()).await.unwrap();
     let page = reopened
         .list(&cx, "c", opts(cursor.as_deref(), None, None))
         .await

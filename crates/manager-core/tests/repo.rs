@@ -49,6 +49,9 @@ fn record(s: &Script, status: ExecStatus) -> ExecutionRecord {
             data: Some(serde_json::json!({"n": 1, "f": 1.5})),
             at: now(),
         }],
+        // Trigger executions keep their event (and it round-trips).
+        event: (status == ExecStatus::Ok)
+            .then(|| serde_json::json!({"kind": "kv", "value": {"f": 2.0, "i": 3}})),
     }
 }
 

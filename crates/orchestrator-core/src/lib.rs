@@ -7,6 +7,7 @@
 //! `ScriptResolver` and `ExecutionSink` traits, never on the executor or
 //! manager crates. It holds no state that cannot be rebuilt.
 
+pub mod events;
 pub mod request;
 pub mod response;
 
@@ -155,6 +156,7 @@ impl Orchestrator {
                             duration_ms: outcome.duration.as_secs_f64() * 1000.0,
                             error: converted.error,
                             logs: outcome.logs,
+                            event: None,
                         })
                         .await;
                     converted.response

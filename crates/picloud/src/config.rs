@@ -118,6 +118,11 @@ pub struct ServeArgs {
     #[arg(long, env = "PICLOUD_EXECUTION_RETENTION", value_name = "PICLOUD_EXECUTION_RETENTION",
           default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub execution_retention: u32,
+    /// The first retry of a failed trigger event waits about this long (ms);
+    /// each next one twice as long, up to 5 minutes.
+    #[arg(long, env = "PICLOUD_EVENT_RETRY_BASE_MS", value_name = "PICLOUD_EVENT_RETRY_BASE_MS",
+          default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=3_600_000))]
+    pub event_retry_base_ms: u32,
     /// On SIGTERM/SIGINT, how long running scripts may take to finish.
     #[arg(long, env = "PICLOUD_SHUTDOWN_TIMEOUT_SECS", value_name = "PICLOUD_SHUTDOWN_TIMEOUT_SECS",
           default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=3600))]

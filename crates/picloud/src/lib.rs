@@ -17,7 +17,7 @@ use axum::routing::get;
 use picloud_executor_core::sdk::SdkServices;
 use picloud_executor_core::{ExecutorConfig, LocalExecutor};
 use picloud_manager_core::{
-    Db, DbTarget, ExecutionWriter, KvStore, Manager, ManagerConfig, Resolver,
+    Db, DbTarget, EventStore, ExecutionWriter, KvStore, Manager, ManagerConfig, Resolver,
 };
 use picloud_orchestrator_core::{Orchestrator, OrchestratorConfig};
 use picloud_shared::api_error::{ApiError, ErrorCode};
@@ -58,7 +58,15 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         threads: max_concurrent + 1,
         ceilings,
     });
-    let kv = KvStore::open(db.clone()).await?;
+    // A claimed event whose process died is delivered again once its claim
+    // lapses: the longest a handler may run, and a margin.
+    let events = EventStore::open(
+        db.clone(),
+        Duration::from_millis(u64::from(args.event_retry_base_ms)),
+        Duration::from_millis(ceilings.ceilings().timeout_ms) + Duration::from_secs(30),
+    )
+    .await?;
+    let kv = KvStore::open(db.clone(), Arc::clone(&events.notify)).await?;
     let manager = Arc::new(Manager::new(
         db.clone(),
         ManagerConfig {
@@ -74,6 +82,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         },
         Arc::new(executor.clone()),
         kv,
+        events,
     ));
     executor.connect(SdkServices {
         kv: manager.kv.clone(),
@@ -118,6 +127,8 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
             ceilings,
         },
     ));
+
+    orchestrator.spawn_dispatcher(manager.events.clone());
 
     let surface = Surface {
         public_base_url: args.public_base_url.clone(),

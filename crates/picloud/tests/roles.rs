@@ -101,6 +101,12 @@ const TABLE: &[Row] = &[
     row("get",    "/admin/apps/{app}/kv/{collection}/{key}", [401, 404, 200, 200, 200, 200]),
     row("put",    "/admin/apps/{app}/kv/{collection}/{key}", [401, 404, 403, 201, 201, 201]),
     row("delete", "/admin/apps/{app}/kv/{collection}/{key}", [401, 404, 403, 204, 204, 204]),
+    row("post",   "/admin/apps/{app}/triggers",             [401, 404, 403, 201, 201, 201]),
+    row("get",    "/admin/apps/{app}/triggers",             [401, 404, 200, 200, 200, 200]),
+    row("delete", "/admin/triggers/{id}",                   [401, 404, 403, 204, 204, 204]),
+    row("get",    "/admin/apps/{app}/dead-letters",         [401, 404, 200, 200, 200, 200]),
+    row("post",   "/admin/dead-letters/{id}/retry",         [401, 404, 403, 202, 202, 202]),
+    row("delete", "/admin/dead-letters/{id}",               [401, 404, 403, 204, 204, 204]),
     row("get",    "/admin/routes",                          [401, 404, 200, 200, 200, 200]),
     row("post",   "/admin/routes/check",                    [401, 404, 200, 200, 200, 200]),
     row("get",    "/admin/routes/match",                    [401, 404, 200, 200, 200, 200]),
@@ -149,6 +155,7 @@ struct World {
 struct Fixture {
     app: String,
     script: String,
+    trigger: String,
     route: String,
     domain: String,
     host: String,
@@ -254,6 +261,16 @@ impl World {
             Some(json!({"v": 1})),
         )
         .await;
+        let trigger = self
+            .admin(
+                Method::POST,
+                &format!("/apps/{app}/triggers"),
+                Some(json!({"kind": "kv", "collection": "watched", "events": ["set"], "script_id": script})),
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let host = format!("app-{n}.example.com");
         let domain = self
             .admin(
@@ -268,10 +285,63 @@ impl World {
         Fixture {
             app,
             script,
+            trigger,
             route,
             domain,
             host,
         }
+    }
+
+    /// A dead letter in the fixture's app: a trigger whose handler fails,
+    /// with one attempt, fired by a write.
+    async fn dead_letter(&self, f: &Fixture) -> String {
+        let n = self.next();
+        let failing = self
+            .admin(
+                Method::POST,
+                "/scripts",
+                Some(
+                    json!({"name": format!("failing-{n}"), "source": "throw \"no\"", "app": f.app}),
+                ),
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.admin(
+            Method::POST,
+            &format!("/apps/{}/triggers", f.app),
+            Some(
+                json!({"kind": "kv", "collection": format!("doomed-{n}"), "events": ["set"],
+                        "script_id": failing, "max_attempts": 1}),
+            ),
+        )
+        .await;
+        let before = self
+            .admin(Method::GET, &format!("/apps/{}/dead-letters", f.app), None)
+            .await["items"]
+            .as_array()
+            .unwrap()
+            .len();
+        self.admin(
+            Method::PUT,
+            &format!("/apps/{}/kv/doomed-{n}/k", f.app),
+            Some(json!(1)),
+        )
+        .await;
+        for _ in 0..400 {
+            let items = self
+                .admin(Method::GET, &format!("/apps/{}/dead-letters", f.app), None)
+                .await["items"]
+                .as_array()
+                .unwrap()
+                .clone();
+            if items.len() > before {
+                return items.last().unwrap()["id"].as_str().unwrap().to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no dead letter appeared");
     }
 
     /// Everything a refused change could have touched, as the admin sees it.
@@ -285,6 +355,8 @@ impl World {
             format!("/apps/{}/domains", f.app),
             format!("/apps/{}/members", f.app),
             format!("/apps/{}/kv/things", f.app),
+            format!("/apps/{}/triggers", f.app),
+            format!("/apps/{}/dead-letters", f.app),
         ] {
             all.push(self.admin(Method::GET, &path, None).await);
         }
@@ -378,6 +450,28 @@ impl World {
             ("delete", "/admin/apps/{app}/kv/{collection}/{key}") => {
                 (format!("/admin/apps/{}/kv/things/k1", f.app), None)
             }
+            ("post", "/admin/apps/{app}/triggers") => (
+                format!("/admin/apps/{}/triggers", f.app),
+                Some(
+                    json!({"kind": "kv", "collection": format!("c-{n}"), "events": ["set"],
+                            "script_id": f.script}),
+                ),
+            ),
+            ("get", "/admin/apps/{app}/triggers") => {
+                (format!("/admin/apps/{}/triggers", f.app), None)
+            }
+            ("delete", "/admin/triggers/{id}") => (format!("/admin/triggers/{}", f.trigger), None),
+            ("get", "/admin/apps/{app}/dead-letters") => {
+                (format!("/admin/apps/{}/dead-letters", f.app), None)
+            }
+            ("post", "/admin/dead-letters/{id}/retry") => (
+                format!("/admin/dead-letters/{}/retry", self.dead_letter(f).await),
+                None,
+            ),
+            ("delete", "/admin/dead-letters/{id}") => (
+                format!("/admin/dead-letters/{}", self.dead_letter(f).await),
+                None,
+            ),
             ("get", "/admin/routes") => (format!("/admin/routes?app={}", f.app), None),
             ("post", "/admin/routes/check") => (
                 "/admin/routes/check".into(),

@@ -18,12 +18,18 @@ pub struct ExecRequest {
     pub invocation: Invocation,
 }
 
-/// Why the script runs, with what it is given. SDK 1.0 also names
-/// `function`, `scheduled` and `trigger` invocations; they arrive with the
-/// issues that add `invoke`, cron and KV triggers.
+/// Why the script runs, with what it is given. (`function`, the fourth
+/// invocation type of SDK 1.0, never crosses a seam: `invoke` runs inside
+/// the executor.)
 #[derive(Clone, Debug)]
 pub enum Invocation {
     Http(HttpRequest),
+    /// A KV trigger's event, or a dead letter for a dead-letter handler:
+    /// `event` is `ctx.event`, `depth` the event's trigger depth.
+    Trigger {
+        event: serde_json::Value,
+        depth: u32,
+    },
 }
 
 impl Invocation {
@@ -31,6 +37,24 @@ impl Invocation {
     pub fn type_name(&self) -> &'static str {
         match self {
             Invocation::Http(_) => "http",
+            Invocation::Trigger { .. } => "trigger",
+        }
+    }
+
+    /// The trigger depth of what the script writes: 0 for a request, the
+    /// event's depth for a handler.
+    pub fn depth(&self) -> u32 {
+        match self {
+            Invocation::Http(_) => 0,
+            Invocation::Trigger { depth, .. } => *depth,
+        }
+    }
+
+    /// `ctx.event`, when there is one.
+    pub fn event(&self) -> Option<&serde_json::Value> {
+        match self {
+            Invocation::Http(_) => None,
+            Invocation::Trigger { event, .. } => Some(event),
         }
     }
 }
@@ -177,4 +201,7 @@ pub struct ExecutionRecord {
     pub duration_ms: f64,
     pub error: Option<String>,
     pub logs: Vec<LogEntry>,
+    /// `ctx.event`, for trigger executions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<serde_json::Value>,
 }

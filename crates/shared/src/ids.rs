@@ -77,3 +77,11 @@ id_type!(
     /// A domain claim of an app.
     DomainId
 );
+id_type!(
+    /// A KV or cron trigger of an app.
+    TriggerId
+);
+id_type!(
+    /// An event that failed every attempt, kept for a look and a retry.
+    DeadLetterId
+);

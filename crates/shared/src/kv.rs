@@ -19,6 +19,9 @@ pub struct SdkCallCx {
     pub script_id: ScriptId,
     pub execution_id: ExecutionId,
     pub request_id: RequestId,
+    /// The trigger depth of the execution: 0 for a request, the event's
+    /// depth for a trigger handler. Events its KV writes fire are one deeper.
+    pub depth: u32,
 }
 
 /// Longest collection name, in bytes (they are ASCII).

@@ -9,6 +9,7 @@
 #[cfg(feature = "http")]
 pub mod api_error;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod ids;
 pub mod kv;
@@ -19,11 +20,14 @@ pub mod traits;
 pub mod version;
 
 pub use error::{Error, Result};
+pub use events::{Delivery, EventKind, EventQueue, PendingEvent};
 pub use exec::{
     ExecOutcome, ExecRequest, ExecStatus, ExecutionRecord, HttpRequest, Invocation, LogEntry,
     LogLevel, RequestBody, ScriptError,
 };
-pub use ids::{AppId, DomainId, ExecutionId, RequestId, RouteId, ScriptId, UserId};
+pub use ids::{
+    AppId, DeadLetterId, DomainId, ExecutionId, RequestId, RouteId, ScriptId, TriggerId, UserId,
+};
 pub use kv::{KvEntry, KvListOptions, KvPage, KvService, SdkCallCx};
 pub use sandbox::{SandboxCeilings, SandboxLimits, SandboxOverrides};
 pub use script::{Script, ScriptName};

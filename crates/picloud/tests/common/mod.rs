@@ -88,12 +88,20 @@ impl TestApp {
 
     /// The same on a fresh PostgreSQL database, if the suite is on.
     pub async fn spawn_postgres(test: &str) -> Option<TestApp> {
+        Self::spawn_postgres_with(test, |_| {}).await
+    }
+
+    pub async fn spawn_postgres_with(
+        test: &str,
+        configure: impl FnOnce(&mut ServeArgs),
+    ) -> Option<TestApp> {
         let url = picloud_manager_core::testing::fresh_postgres_url(test).await?;
         let dir = tempfile::tempdir().unwrap();
         let mut args = ServeArgs::for_data_dir(dir.path().to_path_buf());
         args.storage.database_url = Some(url);
         args.admin_user = Some(ADMIN.into());
         args.admin_password = Some(PASSWORD.into());
+        configure(&mut args);
         Some(Self::start(args, dir).await)
     }
 

@@ -1,0 +1,445 @@
+//! KV triggers through the real server, on both backends: delivery of each
+//! write's event to its handler, retries and dead letters, the dead-letter
+//! handler, per-key order, the cut-off of trigger loops, and bad input.
+
+#[macro_use]
+mod common;
+
+use std::time::Duration;
+
+use common::TestApp;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// A server whose retries come quickly (10 ms, 20 ms, ...).
+async fn spawn() -> TestApp {
+    TestApp::spawn_with(|a| a.event_retry_base_ms = 10).await
+}
+
+async fn spawn_postgres(test: &str) -> Option<TestApp> {
+    TestApp::spawn_postgres_with(test, |a| a.event_retry_base_ms = 10).await
+}
+
+/// Runs `$body` on SQLite and PostgreSQL with quick retries.
+macro_rules! both {
+    ($body:ident) => {
+        mod $body {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$body(super::spawn().await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let test = concat!(stringify!($body), "::postgres");
+                if let Some(app) = super::spawn_postgres(test).await {
+                    super::$body(app).await;
+                }
+            }
+        }
+    };
+}
+
+async fn deploy(t: &TestApp, name: &str, source: &str) -> String {
+    t.deploy(name, source).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn trigger(t: &TestApp, body: Value) -> Value {
+    let a = t
+        .admin(Method::POST, "/apps/default/triggers", Some(body))
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    a.json()
+}
+
+/// The keys and values of a collection, once it has at least `n` keys
+/// (waits up to 20 s).
+async fn wait_for_keys(t: &TestApp, collection: &str, n: usize) -> Vec<(String, Value)> {
+    for _ in 0..400 {
+        let page = t
+            .admin(
+                Method::GET,
+                &format!("/apps/default/kv/{collection}?limit=1000"),
+                None,
+            )
+            .await
+            .json();
+        let items = page["items"].as_array().unwrap();
+        if items.len() >= n {
+            return items
+                .iter()
+                .map(|e| (e["key"].as_str().unwrap().to_owned(), e["value"].clone()))
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{collection} never reached {n} keys");
+}
+
+async fn dead_letters(t: &TestApp, n: usize) -> Vec<Value> {
+    for _ in 0..400 {
+        let items = t
+            .admin(Method::GET, "/apps/default/dead-letters", None)
+            .await
+            .json()["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if items.len() >= n {
+            return items;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never {n} dead letters");
+}
+
+async fn stats(t: &TestApp, id: &str) -> Value {
+    let all = t
+        .admin(Method::GET, "/apps/default/triggers", None)
+        .await
+        .json();
+    all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == id)
+        .unwrap()["stats"]
+        .clone()
+}
+
+async fn each_write_delivers_its_event(t: TestApp) {
+    let handler = deploy(
+        &t,
+        "on-order",
+        r#"let e = ctx.event;
+           kv::collection("seen").set(e.key + ":" + e.op, #{ event: e, type: ctx.invocation_type });"#,
+    )
+    .await;
+    let tr = trigger(
+        &t,
+        json!({"kind": "kv", "collection": "orders", "events": ["set", "delete"], "script_id": handler}),
+    )
+    .await;
+    assert_eq!(tr["events"], json!(["set", "delete"]));
+    assert_eq!(tr["max_attempts"], 3);
+    let writer = deploy(
+        &t,
+        "writer",
+        r#"let c = kv::collection("orders");
+           c.set("o1", #{ qty: 2, price: 1.5 });
+           c.delete("o1");
+           c.delete("never-there");
+           kv::collection("other").set("x", 1);
+           ()"#,
+    )
+    .await;
+    assert_eq!(t.invoke(&writer).await.status, 204);
+
+    let seen = wait_for_keys(&t, "seen", 2).await;
+    let (set, delete) = (&seen[1].1, &seen[0].1);
+    assert_eq!(
+        (seen[0].0.as_str(), seen[1].0.as_str()),
+        ("o1:delete", "o1:set")
+    );
+    assert_eq!(set["type"], "trigger");
+    let e = &set["event"];
+    assert_eq!(
+        (
+            &e["kind"],
+            &e["op"],
+            &e["collection"],
+            &e["key"],
+            &e["value"]
+        ),
+        (
+            &json!("kv"),
+            &json!("set"),
+            &json!("orders"),
+            &json!("o1"),
+            &json!({"qty": 2, "price": 1.5})
+        )
+    );
+    assert!(e["at"].as_str().unwrap().ends_with('Z'), "{e}");
+    assert_eq!(delete["event"]["op"], "delete");
+    assert_eq!(delete["event"]["value"], Value::Null);
+    // A delete of a missing key and a write elsewhere fire nothing.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(wait_for_keys(&t, "seen", 2).await.len(), 2);
+
+    let id = tr["id"].as_str().unwrap();
+    assert_eq!(
+        stats(&t, id).await,
+        json!({"delivered": 2, "retried": 0, "dead_lettered": 0})
+    );
+    // The handler's executions carry their event.
+    let runs = t.executions(&handler, 2).await;
+    assert_eq!(runs[0]["invocation_type"], "trigger");
+    assert_eq!(runs[0]["status_code"], Value::Null);
+    assert_eq!(runs[0]["event"]["kind"], "kv");
+}
+both!(each_write_delivers_its_event);
+
+async fn failures_are_retried_then_dead_lettered(t: TestApp) {
+    let handler = deploy(&t, "flaky", r#"throw "handler down: " + ctx.event.key"#).await;
+    let dl_handler = deploy(
+        &t,
+        "on-dead",
+        r#"kv::collection("dead").set(ctx.event.event.key, #{ event: ctx.event, type: ctx.invocation_type });"#,
+    )
+    .await;
+    let tr = trigger(
+        &t,
+        json!({"kind": "kv", "collection": "jobs", "events": ["set"], "script_id": handler,
+               "max_attempts": 3, "dead_letter_script_id": dl_handler}),
+    )
+    .await;
+    let id = tr["id"].as_str().unwrap().to_owned();
+    let writer = deploy(&t, "writer", r#"kv::collection("jobs").set("j1", 42); ()"#).await;
+    assert_eq!(t.invoke(&writer).await.status, 204);
+
+    let letters = dead_letters(&t, 1).await;
+    assert_eq!(letters.len(), 1);
+    let dl = &letters[0];
+    assert_eq!(dl["attempts"], 3);
+    assert_eq!(dl["error"], "handler down: j1 (line 1, column 1)");
+    assert_eq!(dl["event"]["key"], "j1");
+    assert_eq!(dl["event"]["value"], 42);
+    assert_eq!(dl["trigger_id"], id.as_str());
+
+    // The dead-letter handler got it.
+    let dead = wait_for_keys(&t, "dead", 1).await;
+    let got = &dead[0].1;
+    assert_eq!(got["type"], "trigger");
+    assert_eq!(got["event"]["kind"], "dead_letter");
+    assert_eq!(got["event"]["attempts"], 3);
+    assert_eq!(got["event"]["error"], dl["error"]);
+    assert_eq!(got["event"]["event"], dl["event"]);
+    for _ in 0..100 {
+        if stats(&t, &id).await["dead_lettered"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        stats(&t, &id).await,
+        json!({"delivered": 0, "retried": 2, "dead_lettered": 1})
+    );
+    // Three attempts were made, each recorded.
+    assert_eq!(t.executions(&handler, 3).await.len(), 3);
+
+    // Fix the handler and retry the dead letter: it is delivered.
+    let fixed = t
+        .admin(
+            Method::PUT,
+            &format!("/scripts/{handler}"),
+            Some(
+                json!({"source": r#"kv::collection("done").set(ctx.event.key, ctx.event.value);"#}),
+            ),
+        )
+        .await;
+    assert_eq!(fixed.status, 200, "{}", fixed.text);
+    let dl_id = dl["id"].as_str().unwrap();
+    let retry = t
+        .admin(Method::POST, &format!("/dead-letters/{dl_id}/retry"), None)
+        .await;
+    assert_eq!(retry.status, 202, "{}", retry.text);
+    let done = wait_for_keys(&t, "done", 1).await;
+    assert_eq!(done[0], ("j1".to_owned(), json!(42)));
+    assert!(dead_letters(&t, 0).await.is_empty());
+    t.admin(Method::POST, &format!("/dead-letters/{dl_id}/retry"), None)
+        .await
+        .error(404, "not_found");
+}
+both!(failures_are_retried_then_dead_lettered);
+
+async fn events_of_one_key_arrive_in_order(t: TestApp) {
+    // The handler appends each value to a list per key, and fails the
+    // first attempt at 5: 6 and later must wait for 5's retry.
+    let handler = deploy(
+        &t,
+        "append",
+        r#"let e = ctx.event;
+           let flags = kv::collection("flags");
+           if e.value == 5 && !flags.has(e.key) { flags.set(e.key, true); throw "not yet"; }
+           let log = kv::collection("log");
+           let list = log.get(e.key) ?? [];
+           list.push(e.value);
+           log.set(e.key, list);"#,
+    )
+    .await;
+    trigger(
+        &t,
+        json!({"kind": "kv", "collection": "counter", "events": ["set"], "script_id": handler,
+               "max_attempts": 5}),
+    )
+    .await;
+    let writer = deploy(
+        &t,
+        "writer",
+        r#"let c = kv::collection("counter");
+           for i in 0..12 { c.set("a", i); c.set("b", i); }
+           ()"#,
+    )
+    .await;
+    assert_eq!(t.invoke(&writer).await.status, 204);
+    let expected: Vec<i64> = (0..12).collect();
+    for _ in 0..400 {
+        let log = wait_for_keys(&t, "log", 2).await;
+        if log.iter().all(|(_, v)| v.as_array().unwrap().len() == 12) {
+            for (key, list) in log {
+                assert_eq!(list, json!(expected), "key {key}");
+            }
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("not every event was delivered");
+}
+both!(events_of_one_key_arrive_in_order);
+
+async fn trigger_loops_are_cut_off(t: TestApp) {
+    // A handler that writes to the collection that triggers it.
+    let handler = deploy(
+        &t,
+        "again",
+        r#"let c = kv::collection("ping");
+           c.set("n", ctx.event.value + 1);"#,
+    )
+    .await;
+    let tr = trigger(
+        &t,
+        json!({"kind": "kv", "collection": "ping", "events": ["set"], "script_id": handler}),
+    )
+    .await;
+    let start = deploy(&t, "start", r#"kv::collection("ping").set("n", 0); ()"#).await;
+    assert_eq!(t.invoke(&start).await.status, 204);
+    let letters = dead_letters(&t, 1).await;
+    assert!(
+        letters[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("deeper than 8"),
+        "{}",
+        letters[0]
+    );
+    // The request's write is depth 1; handlers at depths 1..=8 ran.
+    assert_eq!(letters[0]["event"]["value"], 8);
+    let n = t
+        .admin(Method::GET, "/apps/default/kv/ping/n", None)
+        .await
+        .json();
+    assert_eq!(n["value"], 8);
+    let id = tr["id"].as_str().unwrap();
+    assert_eq!(stats(&t, id).await["delivered"], 8);
+    assert_eq!(stats(&t, id).await["dead_lettered"], 1);
+}
+both!(trigger_loops_are_cut_off);
+
+async fn bad_triggers_are_refused_and_nothing_is_created(t: TestApp) {
+    let handler = deploy(&t, "h", "()").await;
+    assert_eq!(
+        t.admin(Method::POST, "/apps", Some(json!({"name": "other"})))
+            .await
+            .status,
+        201
+    );
+    let foreign = t
+        .deploy_with(json!({"name": "foreign", "source": "()", "app": "other"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cases = [
+        (
+            json!({"kind": "kv", "collection": "a/b", "events": ["set"], "script_id": handler}),
+            "collection",
+        ),
+        (
+            json!({"kind": "kv", "collection": "", "events": ["set"], "script_id": handler}),
+            "collection",
+        ),
+        (
+            json!({"kind": "kv", "collection": "c", "events": [], "script_id": handler}),
+            "events",
+        ),
+        (
+            json!({"kind": "kv", "collection": "c", "events": ["update"], "script_id": handler}),
+            "update",
+        ),
+        (
+            json!({"kind": "kv", "collection": "c", "events": ["set"], "script_id": handler, "max_attempts": 0}),
+            "max_attempts",
+        ),
+        (
+            json!({"kind": "kv", "collection": "c", "events": ["set"], "script_id": handler, "max_attempts": 21}),
+            "max_attempts",
+        ),
+        (
+            json!({"kind": "kv", "collection": "c", "events": ["set"], "script_id": foreign}),
+            "script_id",
+        ),
+        (
+            json!({"kind": "kv", "collection": "c", "events": ["set"], "script_id": handler, "dead_letter_script_id": foreign}),
+            "dead_letter_script_id",
+        ),
+        (
+            json!({"kind": "kv", "collection": "c", "events": ["set"], "script_id": "01a21b36-34e9-71b7-a92c-e62ceaa76f58"}),
+            "script_id",
+        ),
+        (
+            json!({"kind": "kv", "collection": "c", "events": ["set"], "script_id": "not-a-uuid"}),
+            "",
+        ),
+        (
+            json!({"kind": "kv", "collection": "c", "events": ["set"], "script_id": handler, "extra": 1}),
+            "extra",
+        ),
+        (json!({"kind": "webhook", "script_id": handler}), "webhook"),
+        (
+            json!({"collection": "c", "events": ["set"], "script_id": handler}),
+            "kind",
+        ),
+    ];
+    for (body, words) in cases {
+        let a = t
+            .admin(Method::POST, "/apps/default/triggers", Some(body.clone()))
+            .await;
+        assert_eq!(a.status, 400, "{body}: {}", a.text);
+        let message = a.json()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(words), "{body}: {message}");
+    }
+    let listed = t
+        .admin(Method::GET, "/apps/default/triggers", None)
+        .await
+        .json();
+    assert_eq!(listed["items"], json!([]));
+
+    // A trigger goes with its handler script.
+    let tr = trigger(
+        &t,
+        json!({"kind": "kv", "collection": "c", "events": ["set"], "script_id": handler}),
+    )
+    .await;
+    assert_eq!(
+        t.admin(Method::DELETE, &format!("/scripts/{handler}"), None)
+            .await
+            .status,
+        204
+    );
+    let listed = t
+        .admin(Method::GET, "/apps/default/triggers", None)
+        .await
+        .json();
+    assert_eq!(listed["items"], json!([]), "{tr}");
+    t.admin(
+        Method::DELETE,
+        &format!("/triggers/{}", tr["id"].as_str().unwrap()),
+        None,
+    )
+    .await
+    .error(404, "not_found");
+}
+both!(bad_triggers_are_refused_and_nothing_is_created);

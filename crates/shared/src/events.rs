@@ -1,0 +1,100 @@
+//! Events: what a trigger delivers to its handler script, and the queue the
+//! dispatcher takes them from.
+//!
+//! The queue is durable (the manager keeps it in the database, written in the
+//! same transaction as the KV write that fired the event); the dispatcher
+//! (orchestrator) claims what is due, runs the handler under the concurrency
+//! cap, and settles each event: delivered, retried later, or dead-lettered.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::{AppId, BoxFuture, Result, ScriptId, TriggerId};
+
+/// Trigger chains deeper than this are cut off: an event whose depth is
+/// past it is dead-lettered instead of delivered, so handlers that write to
+/// the collections that trigger them cannot loop forever.
+pub const MAX_EVENT_DEPTH: u32 = 8;
+
+/// Attempts a KV trigger makes by default, and the range it may ask for.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+pub const MAX_ATTEMPTS_RANGE: std::ops::RangeInclusive<u32> = 1..=20;
+
+/// What a handler is called for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A KV write: `ctx.event.kind == "kv"`.
+    Kv,
+    /// An event that failed every attempt, for the trigger's dead-letter
+    /// handler: `ctx.event.kind == "dead_letter"`.
+    DeadLetter,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Kv => "kv",
+            EventKind::DeadLetter => "dead_letter",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "kv" => Some(EventKind::Kv),
+            "dead_letter" => Some(EventKind::DeadLetter),
+            _ => None,
+        }
+    }
+}
+
+/// An event claimed for delivery.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingEvent {
+    /// Its place in the queue: events of one key are delivered in this order.
+    pub seq: i64,
+    pub app_id: AppId,
+    pub trigger_id: TriggerId,
+    pub kind: EventKind,
+    /// The handler.
+    pub script_id: ScriptId,
+    /// `ctx.event`.
+    pub event: Value,
+    /// How many trigger hops led here: 1 for an event fired by a request's
+    /// write, one more for each handler in between.
+    pub depth: u32,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    pub max_attempts: u32,
+}
+
+/// How an attempt went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    Failed(String),
+}
+
+/// The durable queue of events.
+pub trait EventQueue: Send + Sync + 'static {
+    /// Claims up to `max` events that are due now: for each key, only its
+    /// oldest pending event. A claimed event is not handed out again until
+    /// it is settled or its claim lapses (its holder died).
+    fn claim_due(&self, max: usize) -> BoxFuture<'_, Result<Vec<PendingEvent>>>;
+
+    /// When the earliest pending event that is not claimed falls due, if any.
+    fn next_due(&self) -> BoxFuture<'_, Result<Option<OffsetDateTime>>>;
+
+    /// Records an attempt's outcome: a delivered event is done; a failed one
+    /// is retried later with backoff, or after its last attempt becomes a
+    /// dead letter (and an event for the trigger's dead-letter handler).
+    fn settle<'a>(
+        &'a self,
+        event: &'a PendingEvent,
+        outcome: Delivery,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Resolves once events may have been added since the call (in one
+    /// process a channel, in a cluster PostgreSQL's LISTEN). Idle, it just
+    /// waits.
+    fn changed(&self) -> BoxFuture<'_, ()>;
+}
