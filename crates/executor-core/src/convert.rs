@@ -184,7 +184,7 @@ pub fn ctx_map(
         Invocation::Http(http) => {
             m.insert("request".into(), request_map(http));
         }
-        Invocation::Trigger { event, .. } => {
+        Invocation::Trigger { event, .. } | Invocation::Scheduled { event } => {
             m.insert("event".into(), json_to_dynamic(&event));
         }
     }

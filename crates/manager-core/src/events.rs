@@ -51,6 +51,12 @@ pub struct Trigger {
     pub dead_letter_script_id: Option<ScriptId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// A cron trigger's next tick (UTC).
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_run_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// What the dispatcher did with this trigger's events.
@@ -82,7 +88,8 @@ pub enum NewTrigger {
 }
 
 const TRIGGER_COLUMNS: &str = "id, app_id, kind, script_id, collection, on_set, on_delete, \
-     max_attempts, dead_letter_script_id, schedule, created_at, delivered, retried, dead_lettered";
+     max_attempts, dead_letter_script_id, schedule, next_due, created_at, delivered, retried, \
+     dead_lettered";
 
 #[derive(sqlx::FromRow)]
 struct TriggerRow {
@@ -96,6 +103,7 @@ struct TriggerRow {
     max_attempts: i32,
     dead_letter_script_id: Option<Uuid>,
     schedule: Option<String>,
+    next_due: Option<i64>,
     created_at: OffsetDateTime,
     delivered: i64,
     retried: i64,
@@ -122,6 +130,9 @@ impl From<TriggerRow> for Trigger {
             max_attempts: kv.then(|| u32::try_from(r.max_attempts).unwrap_or(1)),
             dead_letter_script_id: r.dead_letter_script_id.map(ScriptId),
             schedule: r.schedule,
+            next_run_at: r.next_due.and_then(|ms| {
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+            }),
             created_at: r.created_at,
             stats: TriggerStats {
                 delivered: r.delivered,
@@ -222,10 +233,21 @@ impl Manager {
                     .execute(pool).await.map(drop))?;
                 id
             }
-            NewTrigger::Cron { .. } => {
-                return Err(invalid(
-                    "cron triggers are not available in this version yet; kind \"kv\" is",
-                ));
+            NewTrigger::Cron {
+                schedule,
+                script_id,
+            } => {
+                let cron =
+                    crate::cron::parse(&schedule).map_err(|e| invalid(format!("schedule: {e}")))?;
+                self.trigger_script(app.id, script_id, "script_id").await?;
+                let next_due = crate::cron::next_after(&cron, now_ms());
+                const SQL: &str = "INSERT INTO triggers (id, app_id, kind, script_id, schedule, \
+                     max_attempts, next_due, created_at) VALUES ($1, $2, 'cron', $3, $4, 1, $5, $6)";
+                with_db!(&self.db, pool => sqlx::query(SQL).bind(id.0).bind(app.id.0)
+                    .bind(script_id.0).bind(&schedule).bind(next_due).bind(at)
+                    .execute(pool).await.map(drop))?;
+                self.cron.changed.notify_one();
+                id
             }
         };
         let trigger = self
@@ -616,7 +638,7 @@ impl EventStore {
                 with_db!(&self.db, pool => {
                     let mut tx = pool.begin().await?;
                     sqlx::query(DELETE).bind(ev.seq).execute(&mut *tx).await?;
-                    if ev.kind == EventKind::Kv {
+                    if ev.kind != EventKind::DeadLetter {
                         sqlx::query(DELIVERED).bind(ev.trigger_id.0).execute(&mut *tx).await?;
                     }
                     tx.commit().await
@@ -643,11 +665,12 @@ impl EventStore {
             Delivery::Failed(error) => (true, error),
         };
         debug_assert!(dead);
-        if ev.kind == EventKind::DeadLetter {
+        if ev.kind != EventKind::Kv {
             // A dead-letter handler that keeps failing is not dead-lettered
-            // again: say so and let the event go.
-            tracing::warn!(trigger = %ev.trigger_id, error = %error, attempts,
-                "a dead-letter handler failed every attempt; the dead letter stays listed");
+            // again, nor is a cron run (its execution record has the error):
+            // say so and let the event go.
+            tracing::warn!(trigger = %ev.trigger_id, kind = ev.kind.as_str(), error = %error,
+                attempts, "a handler failed every attempt");
             with_db!(&self.db, pool => sqlx::query(DELETE).bind(ev.seq).execute(pool).await.map(drop))?;
             return Ok(());
         }

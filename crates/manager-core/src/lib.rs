@@ -11,6 +11,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod cron;
 pub mod db;
 pub mod error;
 pub mod events;

@@ -20,6 +20,7 @@ use tokio::sync::Mutex;
 
 use crate::auth;
 use crate::authz::{self, Capability, Principal};
+use crate::cron::CronScheduler;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::events::EventStore;
@@ -53,6 +54,8 @@ pub struct Manager {
     pub kv: Arc<KvStore>,
     /// Triggers' events: the queue the dispatcher takes them from.
     pub events: Arc<EventStore>,
+    /// Cron triggers' scheduler (started with [`CronScheduler::spawn`]).
+    pub cron: Arc<CronScheduler>,
     catalog: Catalog,
     /// Script writes are serialised: the compile-then-store sequence relies
     /// on knowing the next version. Writes are rare; reads never take it.
@@ -144,7 +147,9 @@ impl Manager {
         kv: Arc<KvStore>,
         events: Arc<EventStore>,
     ) -> Self {
+        let cron = CronScheduler::new(db.clone(), Arc::clone(&events.notify));
         Manager {
+            cron,
             db,
             config,
             compiler,

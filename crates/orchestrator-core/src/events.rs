@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use picloud_shared::events::MAX_EVENT_DEPTH;
 use picloud_shared::{
-    Delivery, EventQueue, ExecRequest, ExecStatus, ExecutionId, ExecutionRecord, Invocation,
-    PendingEvent, RequestId,
+    Delivery, EventKind, EventQueue, ExecRequest, ExecStatus, ExecutionId, ExecutionRecord,
+    Invocation, PendingEvent, RequestId,
 };
 use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore};
@@ -52,11 +52,17 @@ impl Orchestrator {
             execution_id: ExecutionId::new(),
             request_id: RequestId::new(),
             script: Arc::clone(&script),
-            invocation: Invocation::Trigger {
-                event: ev.event.clone(),
-                depth: ev.depth,
+            invocation: match ev.kind {
+                EventKind::Cron => Invocation::Scheduled {
+                    event: ev.event.clone(),
+                },
+                EventKind::Kv | EventKind::DeadLetter => Invocation::Trigger {
+                    event: ev.event.clone(),
+                    depth: ev.depth,
+                },
             },
         };
+        let invocation_type = exec.invocation.type_name();
         let (execution_id, request_id) = (exec.execution_id, exec.request_id);
         let mut outcome = match self.executor.execute(exec).await {
             Ok(outcome) => outcome,
@@ -72,7 +78,7 @@ impl Orchestrator {
                 app_id: script.app_id,
                 script_id: script.id,
                 request_id,
-                invocation_type: "trigger".to_owned(),
+                invocation_type: invocation_type.to_owned(),
                 status: outcome.status,
                 status_code: None,
                 started_at: outcome.started_at,

@@ -129,6 +129,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
     ));
 
     orchestrator.spawn_dispatcher(manager.events.clone());
+    manager.cron.spawn();
 
     let surface = Surface {
         public_base_url: args.public_base_url.clone(),

@@ -399,6 +399,30 @@ async fn bad_triggers_are_refused_and_nothing_is_created(t: TestApp) {
         ),
         (json!({"kind": "webhook", "script_id": handler}), "webhook"),
         (
+            json!({"kind": "cron", "schedule": "* * *", "script_id": handler}),
+            "5 fields",
+        ),
+        (
+            json!({"kind": "cron", "schedule": "* * * * * * *", "script_id": handler}),
+            "5 fields",
+        ),
+        (
+            json!({"kind": "cron", "schedule": "61 * * * *", "script_id": handler}),
+            "not a valid schedule",
+        ),
+        (
+            json!({"kind": "cron", "schedule": "0 9 * * FUNDAY", "script_id": handler}),
+            "not a valid schedule",
+        ),
+        (
+            json!({"kind": "cron", "schedule": "* * * * *", "script_id": foreign}),
+            "script_id",
+        ),
+        (
+            json!({"kind": "cron", "schedule": "* * * * *", "script_id": handler, "max_attempts": 2}),
+            "max_attempts",
+        ),
+        (
             json!({"collection": "c", "events": ["set"], "script_id": handler}),
             "kind",
         ),
@@ -443,3 +467,46 @@ async fn bad_triggers_are_refused_and_nothing_is_created(t: TestApp) {
     .error(404, "not_found");
 }
 both!(bad_triggers_are_refused_and_nothing_is_created);
+
+async fn cron_triggers_run_on_schedule(t: TestApp) {
+    let handler = deploy(
+        &t,
+        "tick",
+        r#"let e = ctx.event;
+           kv::collection("ticks").set(e.scheduled_at, #{ event: e, type: ctx.invocation_type,
+                                                         has_request: "request" in ctx });"#,
+    )
+    .await;
+    let tr = trigger(
+        &t,
+        json!({"kind": "cron", "schedule": "* * * * * *", "script_id": handler}),
+    )
+    .await;
+    assert_eq!(tr["schedule"], "* * * * * *");
+    assert!(tr["next_run_at"].as_str().unwrap().ends_with('Z'), "{tr}");
+    let ticks = wait_for_keys(&t, "ticks", 2).await;
+    let (at, tick) = &ticks[0];
+    assert_eq!(tick["type"], "scheduled");
+    assert_eq!(tick["has_request"], false);
+    assert_eq!(tick["event"]["kind"], "cron");
+    assert_eq!(tick["event"]["schedule"], "* * * * * *");
+    assert_eq!(&tick["event"]["scheduled_at"], &json!(at));
+    // Ticks fall on whole seconds.
+    assert!(at.ends_with(":00Z") || !at.contains('.'), "{at}");
+    assert_ne!(ticks[0].0, ticks[1].0);
+
+    // Deleting the trigger stops it.
+    let deleted = t
+        .admin(
+            Method::DELETE,
+            &format!("/triggers/{}", tr["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let settled = wait_for_keys(&t, "ticks", 0).await.len();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(wait_for_keys(&t, "ticks", 0).await.len(), settled);
+}
+both!(cron_triggers_run_on_schedule);

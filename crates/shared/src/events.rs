@@ -28,6 +28,8 @@ pub enum EventKind {
     /// An event that failed every attempt, for the trigger's dead-letter
     /// handler: `ctx.event.kind == "dead_letter"`.
     DeadLetter,
+    /// A cron tick: `ctx.event.kind == "cron"`, invocation type `scheduled`.
+    Cron,
 }
 
 impl EventKind {
@@ -35,6 +37,7 @@ impl EventKind {
         match self {
             EventKind::Kv => "kv",
             EventKind::DeadLetter => "dead_letter",
+            EventKind::Cron => "cron",
         }
     }
 
@@ -42,6 +45,7 @@ impl EventKind {
         match s {
             "kv" => Some(EventKind::Kv),
             "dead_letter" => Some(EventKind::DeadLetter),
+            "cron" => Some(EventKind::Cron),
             _ => None,
         }
     }

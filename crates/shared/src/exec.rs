@@ -30,6 +30,10 @@ pub enum Invocation {
         event: serde_json::Value,
         depth: u32,
     },
+    /// A cron tick: `event` is `ctx.event`.
+    Scheduled {
+        event: serde_json::Value,
+    },
 }
 
 impl Invocation {
@@ -38,6 +42,7 @@ impl Invocation {
         match self {
             Invocation::Http(_) => "http",
             Invocation::Trigger { .. } => "trigger",
+            Invocation::Scheduled { .. } => "scheduled",
         }
     }
 
@@ -45,7 +50,7 @@ impl Invocation {
     /// event's depth for a handler.
     pub fn depth(&self) -> u32 {
         match self {
-            Invocation::Http(_) => 0,
+            Invocation::Http(_) | Invocation::Scheduled { .. } => 0,
             Invocation::Trigger { depth, .. } => *depth,
         }
     }
@@ -54,7 +59,7 @@ impl Invocation {
     pub fn event(&self) -> Option<&serde_json::Value> {
         match self {
             Invocation::Http(_) => None,
-            Invocation::Trigger { event, .. } => Some(event),
+            Invocation::Trigger { event, .. } | Invocation::Scheduled { event } => Some(event),
         }
     }
 }

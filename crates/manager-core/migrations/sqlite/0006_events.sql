@@ -4,8 +4,9 @@
 -- lease_until) are milliseconds since the epoch on both backends.
 
 -- A KV trigger (collection, on_set/on_delete, max_attempts, an optional
--- dead-letter handler) or a cron trigger (schedule). It goes with its app
--- and its handler script; a deleted dead-letter handler is just unset.
+-- dead-letter handler) or a cron trigger (schedule, and next_due: the next
+-- tick, ms since the epoch). It goes with its app and its handler script; a
+-- deleted dead-letter handler is just unset.
 -- delivered/retried/dead_lettered count what the dispatcher did.
 CREATE TABLE triggers (
     id                    BLOB PRIMARY KEY NOT NULL,
@@ -18,6 +19,7 @@ CREATE TABLE triggers (
     max_attempts          INTEGER NOT NULL DEFAULT 3,
     dead_letter_script_id BLOB REFERENCES scripts (id) ON DELETE SET NULL,
     schedule              TEXT,
+    next_due              INTEGER,
     created_at            TEXT NOT NULL,
     delivered             INTEGER NOT NULL DEFAULT 0,
     retried               INTEGER NOT NULL DEFAULT 0,
@@ -34,7 +36,7 @@ CREATE TABLE events (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     app_id       BLOB NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
     trigger_id   BLOB NOT NULL REFERENCES triggers (id) ON DELETE CASCADE,
-    kind         TEXT NOT NULL CHECK (kind IN ('kv', 'dead_letter')),
+    kind         TEXT NOT NULL CHECK (kind IN ('kv', 'dead_letter', 'cron')),
     script_id    BLOB NOT NULL REFERENCES scripts (id) ON DELETE CASCADE,
     collection   TEXT NOT NULL,
     key          TEXT NOT NULL,
