@@ -232,6 +232,9 @@ impl CronScheduler {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                if n > 0 {
+                    crate::events::notify_postgres(&mut tx).await?;
+                }
                 tx.commit().await?;
                 n
             }

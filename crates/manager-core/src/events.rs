@@ -341,7 +341,7 @@ impl Manager {
             .await?
             .ok_or(Error::NotFound("dead letter"))?;
         authz::require(p, Capability::WriteTriggers, dl.app_id, "dead letter")?;
-        const REQUEUE_SQLITE: &str = "INSERT INTO events (app_id, trigger_id, kind, script_id, \
+        const REQUEUE: &str = "INSERT INTO events (app_id, trigger_id, kind, script_id, \
              collection, key, event, depth, max_attempts, due_at) \
              SELECT d.app_id, d.trigger_id, 'kv', t.script_id, d.collection, d.key, d.event, d.depth, \
              t.max_attempts, $2 FROM dead_letters d JOIN triggers t ON t.id = d.trigger_id \
@@ -351,7 +351,7 @@ impl Manager {
         let requeued = match &self.db {
             Db::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
-                let n = sqlx::query(REQUEUE_SQLITE)
+                let n = sqlx::query(REQUEUE)
                     .bind(id.0)
                     .bind(now)
                     .execute(&mut *tx)
@@ -363,13 +363,16 @@ impl Manager {
             }
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                let n = sqlx::query(REQUEUE_SQLITE)
+                let n = sqlx::query(REQUEUE)
                     .bind(id.0)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
                 sqlx::query(DELETE).bind(id.0).execute(&mut *tx).await?;
+                if n > 0 {
+                    notify_postgres(&mut tx).await?;
+                }
                 tx.commit().await?;
                 n
             }
@@ -510,12 +513,27 @@ pub(crate) async fn fire_kv_sqlite(
         .rows_affected())
 }
 
-/// The same, in the caller's PostgreSQL transaction.
+/// The PostgreSQL channel that says events were added, for the dispatchers
+/// of every process sharing the database.
+pub const EVENTS_CHANNEL: &str = "picloud_events";
+
+/// Tells every process's dispatcher that events were added, when the
+/// caller's transaction commits.
+pub(crate) async fn notify_postgres(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(EVENTS_CHANNEL)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The same, in the caller's PostgreSQL transaction (with a notification to
+/// every process when it fired any).
 pub(crate) async fn fire_kv_postgres(
     conn: &mut PgConnection,
     w: &KvWrite<'_>,
 ) -> sqlx::Result<u64> {
-    Ok(sqlx::query(FIRE_POSTGRES)
+    let fired = sqlx::query(FIRE_POSTGRES)
         .bind(w.app.0)
         .bind(w.collection)
         .bind(w.key)
@@ -524,9 +542,13 @@ pub(crate) async fn fire_kv_postgres(
         .bind(repo::rfc3339(w.at))
         .bind(i32::try_from(w.depth + 1).unwrap_or(i32::MAX))
         .bind(now_ms())
-        .execute(conn)
+        .execute(&mut *conn)
         .await?
-        .rows_affected())
+        .rows_affected();
+    if fired > 0 {
+        notify_postgres(conn).await?;
+    }
+    Ok(fired)
 }
 
 // ----- the queue -----
@@ -550,14 +572,37 @@ impl EventStore {
     pub async fn open(db: Db, retry_base: Duration, lease: Duration) -> Result<Arc<EventStore>> {
         // One process owns an SQLite file: claims left by a previous run of
         // it (killed mid-delivery) are void at once.
-        if let Db::Sqlite(pool) = &db {
-            sqlx::query("UPDATE events SET lease_until = NULL WHERE lease_until IS NOT NULL")
-                .execute(pool)
-                .await?;
+        let notify = Arc::new(Notify::new());
+        match &db {
+            Db::Sqlite(pool) => {
+                sqlx::query("UPDATE events SET lease_until = NULL WHERE lease_until IS NOT NULL")
+                    .execute(pool)
+                    .await?;
+            }
+            // Other processes sharing the database add events too: LISTEN.
+            Db::Postgres(pool) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen(EVENTS_CHANNEL).await?;
+                let notify = Arc::clone(&notify);
+                tokio::spawn(async move {
+                    loop {
+                        match listener.recv().await {
+                            Ok(_) => notify.notify_one(),
+                            Err(e) => {
+                                // The listener reconnects on the next call;
+                                // meanwhile events may have been missed.
+                                tracing::warn!(error = %e, "lost the events LISTEN connection; reconnecting");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                                notify.notify_one();
+                            }
+                        }
+                    }
+                });
+            }
         }
         Ok(Arc::new(EventStore {
             db,
-            notify: Arc::new(Notify::new()),
+            notify,
             retry_base,
             lease,
         }))
@@ -750,6 +795,9 @@ impl EventStore {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                if n > 0 {
+                    notify_postgres(&mut tx).await?;
+                }
                 tx.commit().await?;
                 n
             }

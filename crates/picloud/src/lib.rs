@@ -63,7 +63,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
     let events = EventStore::open(
         db.clone(),
         Duration::from_millis(u64::from(args.event_retry_base_ms)),
-        Duration::from_millis(ceilings.ceilings().timeout_ms) + Duration::from_secs(30),
+        Duration::from_millis(ceilings.ceilings().timeout_ms) + Duration::from_secs(5),
     )
     .await?;
     let kv = KvStore::open(db.clone(), Arc::clone(&events.notify)).await?;

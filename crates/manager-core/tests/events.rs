@@ -1,0 +1,136 @@
+//! The outbox and the queue's wake-ups, on both backends: a KV write and
+//! its events commit together (a failed write fires none), and on
+//! PostgreSQL a write in one process wakes the dispatcher of another.
+
+#[macro_use]
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use picloud_manager_core::repo::{App, DEFAULT_APP_ID, now};
+use picloud_manager_core::testing::fresh_postgres_url;
+use picloud_manager_core::{Db, DbTarget, EventStore, KvStore, with_db};
+use picloud_shared::{
+    AppId, EventQueue, SandboxOverrides, Script, ScriptId, ScriptName, TriggerId,
+};
+use serde_json::json;
+
+async fn kv_trigger(db: &Db, app: AppId, collection: &str) -> TriggerId {
+    let script = db
+        .insert_script(&Script {
+            id: ScriptId::new(),
+            app_id: app,
+            name: ScriptName::parse(&format!("on-{collection}")).unwrap(),
+            source: "()".into(),
+            version: 1,
+            description: String::new(),
+            sandbox: SandboxOverrides::default(),
+            created_at: now(),
+            updated_at: now(),
+        })
+        .await
+        .unwrap();
+    let id = TriggerId::new();
+    const SQL: &str = "INSERT INTO triggers (id, app_id, kind, script_id, collection, on_set, \
+         on_delete, max_attempts, created_at) VALUES ($1, $2, 'kv', $3, $4, $5, $6, 3, $7)";
+    with_db!(db, pool => sqlx::query(SQL).bind(id.0).bind(app.0).bind(script.id.0)
+        .bind(collection).bind(true).bind(true).bind(now()).execute(pool).await.map(drop))
+    .unwrap();
+    id
+}
+
+async fn events(db: &Db) -> i64 {
+    with_db!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM events")
+        .fetch_one(pool).await)
+    .unwrap()
+}
+
+async fn writes_and_their_events_commit_together(db: Db) {
+    let store = EventStore::open(
+        db.clone(),
+        Duration::from_millis(10),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    let kv = KvStore::open(db.clone(), Arc::clone(&store.notify))
+        .await
+        .unwrap();
+    kv_trigger(&db, DEFAULT_APP_ID, "watched").await;
+
+    kv.put(DEFAULT_APP_ID, "watched", "k", &json!(1), 0)
+        .await
+        .unwrap();
+    kv.put(DEFAULT_APP_ID, "elsewhere", "k", &json!(1), 0)
+        .await
+        .unwrap();
+    assert_eq!(events(&db).await, 1);
+    // A delete of a missing key changes nothing and fires nothing.
+    assert!(
+        !kv.remove(DEFAULT_APP_ID, "watched", "nope", 0)
+            .await
+            .unwrap()
+    );
+    assert!(kv.remove(DEFAULT_APP_ID, "watched", "k", 0).await.unwrap());
+    assert_eq!(events(&db).await, 2);
+
+    // A write that fails (its app is gone) fires nothing.
+    let app = db
+        .insert_app(&App {
+            id: AppId::new(),
+            name: "doomed".into(),
+            description: String::new(),
+            created_at: now(),
+        })
+        .await
+        .unwrap();
+    kv_trigger(&db, app.id, "watched").await;
+    assert!(db.delete_app(app.id).await.unwrap());
+    assert!(kv.put(app.id, "watched", "k", &json!(1), 0).await.is_err());
+    assert_eq!(events(&db).await, 2);
+
+    // The queue hands them out oldest first, one per key at a time.
+    let claimed = store.claim_due(10).await.unwrap();
+    assert_eq!(
+        claimed.len(),
+        1,
+        "the delete waits for the set of the same key"
+    );
+    assert_eq!(claimed[0].event["op"], "set");
+    assert_eq!(claimed[0].depth, 1);
+    assert!(store.claim_due(10).await.unwrap().is_empty());
+}
+both_backends!(outbox_suite, writes_and_their_events_commit_together);
+
+#[tokio::test]
+async fn a_write_in_one_process_wakes_the_dispatcher_of_another() {
+    let Some(url) = fresh_postgres_url("events::listen").await else {
+        return;
+    };
+    let db_a = Db::connect(&DbTarget::Postgres(url.clone())).await.unwrap();
+    db_a.migrate().await.unwrap();
+    let db_b = Db::connect(&DbTarget::Postgres(url)).await.unwrap();
+    let a = EventStore::open(
+        db_a.clone(),
+        Duration::from_millis(10),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    let b = EventStore::open(db_b, Duration::from_millis(10), Duration::from_secs(5))
+        .await
+        .unwrap();
+    kv_trigger(&db_a, DEFAULT_APP_ID, "watched").await;
+    let kv_a = KvStore::open(db_a, Arc::clone(&a.notify)).await.unwrap();
+
+    let woken = tokio::spawn(async move { b.changed().await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    kv_a.put(DEFAULT_APP_ID, "watched", "k", &json!(1), 0)
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), woken)
+        .await
+        .expect("the other process's queue was woken")
+        .unwrap();
+}

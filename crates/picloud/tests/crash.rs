@@ -1,0 +1,225 @@
+//! Durability of events: a real `picloud` process is killed with SIGKILL in
+//! the middle of a burst of KV writes that fire a trigger; after a restart
+//! on the same database, the event of every acknowledged write is delivered.
+//! On SQLite and on PostgreSQL.
+
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ADMIN: &str = "admin";
+const PASSWORD: &str = "crash test password";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the server on `data_dir` (and `database_url`, if any).
+async fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> (Child, String) {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_picloud"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PICLOUD_") || k == "DATABASE_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("PICLOUD_DATA_DIR", data_dir)
+        .env("PICLOUD_BIND", format!("127.0.0.1:{port}"))
+        .env("PICLOUD_LOG", "error")
+        .env("PICLOUD_ADMIN_USER", ADMIN)
+        .env("PICLOUD_ADMIN_PASSWORD", PASSWORD)
+        .env("PICLOUD_EVENT_RETRY_BASE_MS", "10")
+        // Claims of a killed process lapse after the longest a handler may
+        // run (this ceiling) and a margin.
+        .env("PICLOUD_SANDBOX_MAX_TIMEOUT_MS", "1000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let child = cmd.spawn().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "not healthy");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (child, base)
+}
+
+async fn token(client: &reqwest::Client, base: &str) -> String {
+    let v: Value = client
+        .post(format!("{base}/api/v1/admin/auth/login"))
+        .json(&json!({"username": ADMIN, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["token"].as_str().unwrap().to_owned()
+}
+
+async fn post(client: &reqwest::Client, base: &str, token: &str, path: &str, body: Value) -> Value {
+    let r = client
+        .post(format!("{base}/api/v1/admin{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+async fn delivered(client: &reqwest::Client, base: &str, token: &str) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/api/v1/admin/apps/default/kv/delivered?limit=1000");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for item in page["items"].as_array().unwrap() {
+            keys.insert(item["key"].as_str().unwrap().to_owned());
+        }
+        match page["cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return keys,
+        }
+    }
+}
+
+async fn every_acknowledged_write_is_delivered_after_sigkill(database_url: Option<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = start(dir.path(), database_url.as_deref()).await;
+    let client = reqwest::Client::new();
+    let token = token(&client, &base).await;
+    // A handler slow enough that deliveries are in flight when the process dies.
+    let handler = post(
+        &client,
+        &base,
+        &token,
+        "/scripts",
+        json!({"name": "handler", "source":
+            r#"let i = 0; while i < 20000 { i += 1; }
+               kv::collection("delivered").set(ctx.event.key, ctx.event.value);"#}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(
+        &client,
+        &base,
+        &token,
+        "/apps/default/triggers",
+        json!({"kind": "kv", "collection": "burst", "events": ["set"], "script_id": handler}),
+    )
+    .await;
+    let writer = post(
+        &client,
+        &base,
+        &token,
+        "/scripts",
+        json!({"name": "writer", "source":
+            r#"kv::collection("burst").set(ctx.request.query.k, true); ()"#}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // 16 writers; the process is killed once 150 writes are acknowledged.
+    let acknowledged = Arc::new(std::sync::Mutex::new(BTreeSet::new()));
+    let count = Arc::new(AtomicUsize::new(0));
+    let killed = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..16)
+        .map(|w| {
+            let (client, base, writer) = (client.clone(), base.clone(), writer.clone());
+            let (acknowledged, count, killed) = (
+                Arc::clone(&acknowledged),
+                Arc::clone(&count),
+                Arc::clone(&killed),
+            );
+            tokio::spawn(async move {
+                for i in 0.. {
+                    if killed.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let key = format!("w{w:02}-{i:04}");
+                    let url = format!("{base}/api/v1/execute/{writer}?k={key}");
+                    match client.get(url).send().await {
+                        Ok(r) if r.status() == 204 => {
+                            acknowledged.lock().unwrap().insert(key);
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                        _ => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    while count.load(Ordering::SeqCst) < 150 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    killed.store(true, Ordering::SeqCst);
+    child.wait().unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 150);
+
+    // Restart on the same database: every acknowledged write's event arrives.
+    let (mut child, base) = start(dir.path(), database_url.as_deref()).await;
+    let token = self::token(&client, &base).await;
+    let started = Instant::now();
+    loop {
+        let got = delivered(&client, &base, &token).await;
+        let missing: Vec<_> = acknowledged.difference(&got).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{} acknowledged writes were never delivered, e.g. {:?}",
+            missing.len(),
+            &missing[..missing.len().min(5)]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn sqlite() {
+    every_acknowledged_write_is_delivered_after_sigkill(None).await;
+}
+
+#[tokio::test]
+async fn postgres() {
+    if let Some(url) = picloud_manager_core::testing::fresh_postgres_url("crash::postgres").await {
+        every_acknowledged_write_is_delivered_after_sigkill(Some(url)).await;
+    }
+}
