@@ -510,3 +510,55 @@ async fn cron_triggers_run_on_schedule(t: TestApp) {
     assert_eq!(wait_for_keys(&t, "ticks", 0).await.len(), settled);
 }
 both!(cron_triggers_run_on_schedule);
+
+async fn a_flood_of_events_leaves_room_for_requests(t: TestApp) {
+    // Four execution slots; a burst of slow handlers may hold two of them.
+    let handler = deploy(
+        &t,
+        "slow",
+        r#"let i = 0; while i < 300000 { i += 1; } kv::collection("done").set(ctx.event.key, true);"#,
+    )
+    .await;
+    trigger(
+        &t,
+        json!({"kind": "kv", "collection": "flood", "events": ["set"], "script_id": handler}),
+    )
+    .await;
+    let writer = deploy(
+        &t,
+        "flood",
+        r#"let c = kv::collection("flood"); for i in 0..40 { c.set(`k${i}`, i); } ()"#,
+    )
+    .await;
+    assert_eq!(t.invoke(&writer).await.status, 204);
+    let hello = deploy(&t, "hello", r#""hi""#).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // While the flood is being delivered, every request is served.
+    let mut served = 0;
+    for _ in 0..20 {
+        let a = t.invoke(&hello).await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        served += 1;
+    }
+    let pending = t
+        .admin(Method::GET, "/apps/default/kv/done?limit=1000", None)
+        .await
+        .json()["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        pending < 40,
+        "the flood was still being delivered ({pending} of 40 done)"
+    );
+    assert_eq!(served, 20);
+    assert_eq!(wait_for_keys(&t, "done", 40).await.len(), 40);
+}
+
+mod a_flood_of_events_leaves_room_for_requests {
+    #[tokio::test]
+    async fn sqlite() {
+        let app = super::TestApp::spawn_with(|a| a.max_concurrent_executions = 4).await;
+        super::a_flood_of_events_leaves_room_for_requests(app).await;
+    }
+}
