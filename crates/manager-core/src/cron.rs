@@ -265,6 +265,31 @@ mod tests {
             next_after(&nine_on_mondays, t0),
             Some(t0 + 4 * 86_400_000 + 9 * 3_600_000)
         );
+        // Every example in docs/events.md parses.
+        for good in [
+            "*/5 * * * *",
+            "0 * * * *",
+            "30 2 * * *",
+            "0 9 * * MON-FRI",
+            "0 0 1 * *",
+            "0 0 L * *",
+            "*/10 * * * * *",
+            "0 0 12 * * SAT",
+            "0 0 * * 7",
+            "0 9 * * FRI#2",
+            "0 9 15W * *",
+            "0 9-17/2 1,15 * *",
+        ] {
+            assert!(parse(good).is_ok(), "{good:?}: {:?}", parse(good).err());
+        }
+        // Day of month and day of week both restricted: either matches.
+        let first_or_monday = parse("0 0 1 * MON").unwrap();
+        assert_eq!(next_after(&first_or_monday, t0), Some(t0 + 4 * 86_400_000));
+        // Sunday is 0 and 7: 2026-01-04 is a Sunday.
+        for sunday in ["0 0 * * 0", "0 0 * * 7", "0 0 * * SUN"] {
+            let s = parse(sunday).unwrap();
+            assert_eq!(next_after(&s, t0), Some(t0 + 3 * 86_400_000), "{sunday}");
+        }
         for bad in [
             "",
             "* * * *",
