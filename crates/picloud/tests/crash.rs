@@ -1,7 +1,8 @@
-//! Durability of events: a real `picloud` process is killed with SIGKILL in
-//! the middle of a burst of KV writes that fire a trigger; after a restart
-//! on the same database, the event of every acknowledged write is delivered.
-//! On SQLite and on PostgreSQL.
+//! Events and a real `picloud` process. Durability: the process is killed
+//! with SIGKILL in the middle of a burst of KV writes that fire a trigger;
+//! after a restart on the same database, the event of every acknowledged
+//! write is delivered (SQLite and PostgreSQL). Idleness: with triggers in
+//! place, the process makes no wake-ups between events.
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
@@ -222,4 +223,76 @@ async fn postgres() {
     if let Some(url) = picloud_manager_core::testing::fresh_postgres_url("crash::postgres").await {
         every_acknowledged_write_is_delivered_after_sigkill(Some(url)).await;
     }
+}
+
+/// Context switches of every thread of a process.
+#[cfg(target_os = "linux")]
+fn context_switches(pid: u32) -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status =
+            std::fs::read_to_string(task.unwrap().path().join("status")).unwrap_or_default();
+        total += status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches"))
+            .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    total
+}
+
+/// With triggers in place, an event just delivered and a cron trigger due
+/// next year, an idle server makes no wake-ups: the dispatcher and the
+/// scheduler wait, they do not poll.
+#[tokio::test]
+#[cfg(target_os = "linux")]
+async fn a_server_with_triggers_is_idle_between_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = start(dir.path(), None).await;
+    let client = reqwest::Client::new();
+    let token = token(&client, &base).await;
+    let handler = post(
+        &client,
+        &base,
+        &token,
+        "/scripts",
+        json!({"name": "handler", "source":
+            r#"kv::collection("delivered").set(ctx.event.key ?? "cron", true);"#}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for body in [
+        json!({"kind": "kv", "collection": "in", "events": ["set"], "script_id": handler}),
+        json!({"kind": "cron", "schedule": "0 0 1 1 *", "script_id": handler}),
+    ] {
+        post(&client, &base, &token, "/apps/default/triggers", body).await;
+    }
+    let r = client
+        .put(format!("{base}/api/v1/admin/apps/default/kv/in/k"))
+        .bearer_auth(&token)
+        .json(&json!(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let started = Instant::now();
+    while !delivered(&client, &base, &token).await.contains("k") {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(client);
+    // The sign-in hashed a password on a blocking thread, which the runtime
+    // ends 10 s after its last use: measure after that.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let before = context_switches(child.id());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = context_switches(child.id());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(after - before, 0, "woke up {} times in 3 s", after - before);
 }

@@ -1,7 +1,8 @@
 //! THE SDK 1.0 CONTRACT, stateful half: what scripts can rely on from the
-//! KV store and from `invoke` (contract.md, "What a script sees": KV,
-//! Functions), pinned through the real server and store. The stateless half (ctx, the response
-//! convention's inputs, log, the standard library) is pinned in
+//! KV store, from `invoke` and in triggered runs (contract.md, "What a
+//! script sees": KV, Functions, Events), pinned through the real server and
+//! store. The stateless half (ctx, the response convention's inputs, log,
+//! the standard library) is pinned in
 //! crates/executor-core/tests/sdk_contract.rs.
 //!
 //! Changing an expectation here is an SDK version bump (docs/versioning.md).
@@ -144,3 +145,111 @@ async fn invoke_behaves_as_sdk_1_0_says(t: TestApp) {
     );
 }
 both_backends!(invoke_behaves_as_sdk_1_0_says);
+
+/// `ctx` of triggered runs: a KV event, a dead letter, a cron tick.
+async fn events_behave_as_sdk_1_0_says(t: TestApp) {
+    let keep = t
+        .deploy(
+            "keep",
+            r#"let e = ctx.event;
+               let name = if e.kind == "kv" { "kv-" + e.op } else { e.kind };
+               let keys = ctx.keys().filter(|k| k != "execution_id" && k != "request_id"
+                   && k != "script_id" && k != "app_id");
+               keys.sort();
+               kv::collection("ctx").set(name, #{ type: ctx.invocation_type, event: e, keys: keys });"#,
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fail = t.deploy("fail", r#"throw "no""#).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for body in [
+        json!({"kind": "kv", "collection": "c", "events": ["set", "delete"], "script_id": keep}),
+        json!({"kind": "kv", "collection": "d", "events": ["set"], "script_id": fail,
+               "max_attempts": 1, "dead_letter_script_id": keep}),
+        json!({"kind": "cron", "schedule": "* * * * * *", "script_id": keep}),
+    ] {
+        let a = t
+            .admin(reqwest::Method::POST, "/apps/default/triggers", Some(body))
+            .await;
+        assert_eq!(a.status, 201, "{}", a.text);
+    }
+    run(
+        &t,
+        "writer",
+        r#"kv::collection("c").set("k", 1.5); kv::collection("c").delete("k");
+           kv::collection("d").set("x", ()); #{}"#,
+    )
+    .await;
+    let mut seen = serde_json::Map::new();
+    for _ in 0..200 {
+        let page = t
+            .admin(reqwest::Method::GET, "/apps/default/kv/ctx", None)
+            .await
+            .json();
+        seen = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["key"].as_str().unwrap().to_owned(), e["value"].clone()))
+            .collect();
+        if seen.len() == 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let keys = json!(["event", "invocation_type", "script_name", "sdk_version"]);
+    let set = &seen["kv-set"];
+    assert_eq!(set["type"], "trigger");
+    assert_eq!(set["keys"], keys);
+    let e = &set["event"];
+    assert_eq!(
+        e.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["at", "collection", "key", "kind", "op", "value"]
+    );
+    assert_eq!(
+        (&e["op"], &e["collection"], &e["key"], &e["value"]),
+        (&json!("set"), &json!("c"), &json!("k"), &json!(1.5))
+    );
+    assert_eq!(seen["kv-delete"]["event"]["value"], serde_json::Value::Null);
+    let dl = &seen["dead_letter"];
+    assert_eq!(dl["type"], "trigger");
+    assert_eq!(
+        dl["event"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["attempts", "error", "event", "kind"]
+    );
+    assert_eq!(dl["event"]["attempts"], 1);
+    assert_eq!(dl["event"]["event"]["key"], "x");
+    let cron = &seen["cron"];
+    assert_eq!(cron["type"], "scheduled");
+    assert_eq!(cron["keys"], keys);
+    assert_eq!(
+        cron["event"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["kind", "schedule", "scheduled_at"]
+    );
+}
+
+mod events_behave_as_sdk_1_0_says {
+    #[tokio::test]
+    async fn sqlite() {
+        let app = super::TestApp::spawn_with(|a| a.event_retry_base_ms = 10).await;
+        super::events_behave_as_sdk_1_0_says(app).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        let test = "sdk_contract::events::postgres";
+        if let Some(app) =
+            super::TestApp::spawn_postgres_with(test, |a| a.event_retry_base_ms = 10).await
+        {
+            super::events_behave_as_sdk_1_0_says(app).await;
+        }
+    }
+}
