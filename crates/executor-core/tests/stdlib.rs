@@ -563,6 +563,10 @@ async fn regex_work_is_bounded() {
         "regex::replace: gave up after 1000 ms: the pattern is too slow on this string"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // A script whose own deadline comes before the regex budget ends as a
+    // timeout, not with the regex error.
+    let out = run_limited(src, |o| o.timeout_ms = Some(300)).await;
+    expect_status(&out, ExecStatus::Timeout, "timeout");
 }
 
 #[tokio::test]
