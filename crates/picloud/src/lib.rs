@@ -3,6 +3,8 @@
 //! with behaviour lives in the service crates.
 
 pub mod config;
+#[cfg(feature = "dashboard")]
+pub mod dashboard;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -144,6 +146,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
             picloud_manager_core::api::admin_router(Arc::clone(&manager)),
         )
         .merge(Arc::clone(&orchestrator).api_router(&prefix))
+        .merge(dashboard_routes())
         .route("/api", axum::routing::any(api_not_found))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .fallback_service(picloud_orchestrator_core::user_routes(Arc::clone(
@@ -162,6 +165,17 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         writer,
         shutdown_timeout: Duration::from_secs(u64::from(args.shutdown_timeout_secs)),
     })
+}
+
+#[cfg(feature = "dashboard")]
+fn dashboard_routes() -> Router {
+    dashboard::router()
+}
+
+/// Built without the dashboard: `/admin` is not served.
+#[cfg(not(feature = "dashboard"))]
+fn dashboard_routes() -> Router {
+    Router::new()
 }
 
 async fn healthz() -> impl IntoResponse {

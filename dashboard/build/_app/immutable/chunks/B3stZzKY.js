@@ -1,0 +1,1 @@
+import{Y as e}from"./-8fEKanN.js";e();

@@ -1,0 +1,1 @@
+import"./DtRS48-4.js";

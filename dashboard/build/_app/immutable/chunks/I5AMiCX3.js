@@ -1,0 +1,1 @@
+function e(e,t){return`${e}/login?next=${encodeURIComponent(t)}`}function t(e,t){let n=`${t}/`;if(!e||!e.startsWith(`/`)||e.startsWith(`//`)||e.includes(`\\`)||/[\u0000-\u001f\u007f]/.test(e))return n;let r=e.split(/[?#]/,1)[0];return r!==t&&!r.startsWith(`${t}/`)||r===`${t}/login`||r.startsWith(`${t}/login/`)?n:e}export{t as n,e as t};

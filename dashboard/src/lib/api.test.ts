@@ -1,0 +1,233 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as api from './api';
+import { ApiError, errorText, onUnauthorized } from './api';
+
+type Call = { url: string; init: RequestInit };
+
+/** Replaces fetch with one that answers `responses` in turn and records calls. */
+function mockFetch(...responses: (Response | Error)[]) {
+	const calls: Call[] = [];
+	const fn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+		calls.push({ url: String(input), init: init ?? {} });
+		const next = responses.shift();
+		if (next === undefined) throw new Error('unexpected fetch');
+		if (next instanceof Error) throw next;
+		return next;
+	});
+	vi.stubGlobal('fetch', fn);
+	return calls;
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}) {
+	return new Response(JSON.stringify(body), {
+		status,
+		headers: { 'Content-Type': 'application/json', ...headers }
+	});
+}
+
+function apiError(status: number, code: string, message: string, extra = {}, headers = {}) {
+	return json(status, { error: { code, message, ...extra } }, headers);
+}
+
+const user = {
+	id: '11111111-1111-4111-8111-111111111111',
+	username: 'alice',
+	role: 'admin',
+	created_at: '2025-01-01T00:00:00Z'
+};
+const app = {
+	id: '22222222-2222-4222-8222-222222222222',
+	name: 'shop',
+	description: 'the shop',
+	created_at: '2025-01-01T00:00:00Z'
+};
+const script = {
+	id: '33333333-3333-4333-8333-333333333333',
+	app_id: app.id,
+	name: 'hello',
+	source: '"hi"',
+	version: 1,
+	description: '',
+	sandbox: {},
+	created_at: '2025-01-01T00:00:00Z',
+	updated_at: '2025-01-01T00:00:00Z'
+};
+
+let unsubscribe: (() => void) | null = null;
+let unauthorized: ReturnType<typeof vi.fn<(err: ApiError) => void>>;
+
+beforeEach(() => {
+	unauthorized = vi.fn<(err: ApiError) => void>();
+	unsubscribe = onUnauthorized(unauthorized);
+});
+
+afterEach(() => {
+	unsubscribe?.();
+});
+
+describe('requests', () => {
+	it('logs in with a JSON body, same-origin credentials, and keeps no token', async () => {
+		const answer = { token: 'pcs_secret', expires_at: '2025-01-02T00:00:00Z', user };
+		const calls = mockFetch(json(200, answer));
+		const setItem = vi.spyOn(Storage.prototype, 'setItem');
+
+		await expect(api.login('alice', 'pw')).resolves.toEqual(answer);
+
+		expect(calls).toHaveLength(1);
+		const { url, init } = calls[0];
+		expect(url).toBe('/api/v1/admin/auth/login');
+		expect(init.method).toBe('POST');
+		expect(init.credentials).toBe('same-origin');
+		expect((init.headers as Record<string, string>)['Content-Type']).toBe('application/json');
+		expect(JSON.parse(init.body as string)).toEqual({ username: 'alice', password: 'pw' });
+		expect(setItem).not.toHaveBeenCalled();
+		expect(localStorage.length).toBe(0);
+		expect(sessionStorage.length).toBe(0);
+	});
+
+	it('sends no body and no Content-Type on GET', async () => {
+		const calls = mockFetch(json(200, { user, roles: [] }));
+		await expect(api.me()).resolves.toEqual({ user, roles: [] });
+		expect(calls[0].url).toBe('/api/v1/admin/auth/me');
+		expect(calls[0].init.method).toBe('GET');
+		expect(calls[0].init.body).toBeUndefined();
+		expect(calls[0].init.credentials).toBe('same-origin');
+		expect((calls[0].init.headers as Record<string, string>)['Content-Type']).toBeUndefined();
+	});
+
+	it('unwraps {"items": [...]} lists', async () => {
+		mockFetch(json(200, { items: [app] }));
+		await expect(api.listApps()).resolves.toEqual([app]);
+	});
+
+	it('passes the app as a query parameter and encodes path segments', async () => {
+		const calls = mockFetch(json(200, { items: [script] }), new Response(null, { status: 204 }));
+		await expect(api.listScripts('my shop')).resolves.toEqual([script]);
+		expect(calls[0].url).toBe('/api/v1/admin/scripts?app=my+shop');
+
+		await expect(api.deleteApp('a/b?c')).resolves.toBeUndefined();
+		expect(calls[1].url).toBe('/api/v1/admin/apps/a%2Fb%3Fc');
+		expect(calls[1].init.method).toBe('DELETE');
+	});
+
+	it('leaves out absent query parameters', async () => {
+		const calls = mockFetch(json(200, { items: [] }), json(200, { items: [] }));
+		await api.listScripts();
+		expect(calls[0].url).toBe('/api/v1/admin/scripts');
+		await api.listExecutions(script.id, 10);
+		expect(calls[1].url).toBe(`/api/v1/admin/scripts/${script.id}/executions?limit=10`);
+	});
+
+	it('creates and updates scripts with JSON bodies', async () => {
+		const calls = mockFetch(json(201, script), json(200, { ...script, version: 2 }));
+		await expect(api.createScript({ app: 'shop', name: 'hello', source: '"hi"' })).resolves.toEqual(
+			script
+		);
+		expect(calls[0].init.method).toBe('POST');
+		expect(calls[0].url).toBe('/api/v1/admin/scripts');
+		expect(JSON.parse(calls[0].init.body as string)).toEqual({
+			app: 'shop',
+			name: 'hello',
+			source: '"hi"'
+		});
+
+		const updated = await api.updateScript(script.id, { source: '"bye"' });
+		expect(updated.version).toBe(2);
+		expect(calls[1].init.method).toBe('PUT');
+		expect(calls[1].url).toBe(`/api/v1/admin/scripts/${script.id}`);
+		expect(JSON.parse(calls[1].init.body as string)).toEqual({ source: '"bye"' });
+	});
+
+	it('resolves 204 answers with undefined', async () => {
+		const calls = mockFetch(new Response(null, { status: 204 }));
+		await expect(api.logout()).resolves.toBeUndefined();
+		expect(calls[0].init.method).toBe('POST');
+		expect(calls[0].url).toBe('/api/v1/admin/auth/logout');
+	});
+});
+
+describe('errors', () => {
+	it('parses the JSON error into an ApiError', async () => {
+		mockFetch(apiError(409, 'conflict', 'an app named shop exists'));
+		const err = await api.createApp({ name: 'shop' }).catch((e) => e);
+		expect(err).toBeInstanceOf(ApiError);
+		expect(err).toMatchObject({ status: 409, code: 'conflict', message: 'an app named shop exists' });
+	});
+
+	it('keeps the extra fields of a compile error: line and column', async () => {
+		mockFetch(
+			apiError(400, 'compile_error', 'Expecting a closing parenthesis', { line: 3, column: 7 })
+		);
+		const err = (await api.createScript({ name: 'x', source: 'f(' }).catch((e) => e)) as ApiError;
+		expect(err.code).toBe('compile_error');
+		expect(err.line).toBe(3);
+		expect(err.column).toBe(7);
+		expect(err.details).toEqual({ line: 3, column: 7 });
+		expect(errorText(err)).toBe('Expecting a closing parenthesis (line 3, column 7)');
+	});
+
+	it('reads Retry-After on too_many_attempts', async () => {
+		mockFetch(apiError(429, 'too_many_attempts', 'too many failed logins', {}, { 'Retry-After': '4' }));
+		const err = (await api.login('alice', 'x').catch((e) => e)) as ApiError;
+		expect(err).toMatchObject({ status: 429, code: 'too_many_attempts', retryAfter: 4 });
+	});
+
+	it('turns a non-JSON error page into an http_error', async () => {
+		mockFetch(new Response('<html>Bad Gateway</html>', { status: 502, statusText: 'Bad Gateway' }));
+		const err = (await api.listApps().catch((e) => e)) as ApiError;
+		expect(err).toBeInstanceOf(ApiError);
+		expect(err.status).toBe(502);
+		expect(err.code).toBe('http_error');
+		expect(err.message).toContain('502');
+	});
+
+	it('turns JSON that is not an error body into an http_error', async () => {
+		mockFetch(json(500, { oops: true }));
+		const err = (await api.listApps().catch((e) => e)) as ApiError;
+		expect(err).toMatchObject({ status: 500, code: 'http_error' });
+	});
+
+	it('turns a failed fetch into a network_error', async () => {
+		mockFetch(new TypeError('Failed to fetch'));
+		const err = (await api.me().catch((e) => e)) as ApiError;
+		expect(err).toMatchObject({ status: 0, code: 'network_error' });
+		expect(err.message).toContain('Failed to fetch');
+	});
+
+	it('rejects a 2xx answer that is not JSON', async () => {
+		mockFetch(new Response('<html></html>', { status: 200 }));
+		const err = (await api.listApps().catch((e) => e)) as ApiError;
+		expect(err).toMatchObject({ status: 200, code: 'http_error' });
+	});
+});
+
+describe('401 handling', () => {
+	it('calls the unauthorized handler on 401 and still rejects', async () => {
+		mockFetch(apiError(401, 'unauthorized', 'sign in first'));
+		const err = (await api.listApps().catch((e) => e)) as ApiError;
+		expect(err).toMatchObject({ status: 401, code: 'unauthorized', message: 'sign in first' });
+		expect(unauthorized).toHaveBeenCalledTimes(1);
+		expect(unauthorized).toHaveBeenCalledWith(err);
+	});
+
+	it('does not treat a wrong password at login as a lost session', async () => {
+		mockFetch(apiError(401, 'invalid_credentials', 'wrong username or password'));
+		const err = (await api.login('alice', 'nope').catch((e) => e)) as ApiError;
+		expect(err.code).toBe('invalid_credentials');
+		expect(unauthorized).not.toHaveBeenCalled();
+	});
+
+	it('does not call the handler for other errors', async () => {
+		mockFetch(apiError(403, 'forbidden', 'creating apps needs an instance admin'));
+		await expect(api.createApp({ name: 'x' })).rejects.toBeInstanceOf(ApiError);
+		expect(unauthorized).not.toHaveBeenCalled();
+	});
+
+	it('stops calling a removed handler', async () => {
+		unsubscribe?.();
+		unsubscribe = null;
+		mockFetch(apiError(401, 'unauthorized', 'sign in first'));
+		await expect(api.me()).rejects.toBeInstanceOf(ApiError);
+		expect(unauthorized).not.toHaveBeenCalled();
+	});
+});
