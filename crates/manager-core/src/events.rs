@@ -223,6 +223,9 @@ impl Manager {
                     self.trigger_script(app.id, dl, "dead_letter_script_id")
                         .await?;
                 }
+                // Before the trigger exists, writes to the collection start
+                // writing their events.
+                self.kv.watch(app.id, &collection);
                 const SQL: &str = "INSERT INTO triggers (id, app_id, kind, script_id, collection, \
                      on_set, on_delete, max_attempts, dead_letter_script_id, created_at) \
                      VALUES ($1, $2, 'kv', $3, $4, $5, $6, $7, $8, $9)";

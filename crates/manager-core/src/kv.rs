@@ -12,6 +12,7 @@
 //! fsync per write. On PostgreSQL writes go straight to the pool; the
 //! server groups commits itself.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -44,6 +45,37 @@ pub struct KvStore {
     writer: Option<mpsc::Sender<WriteOp>>,
     /// Wakes the event dispatcher when a write fired events.
     events: Arc<Notify>,
+    /// SQLite: the collections KV triggers watch, per app, so writes
+    /// elsewhere skip the outbox statement (one process owns an SQLite
+    /// file, and every trigger is created through it). PostgreSQL, shared by
+    /// processes, always runs it.
+    watched: Arc<Watched>,
+}
+
+/// Collections with KV triggers, per app. It may name more than exist (a
+/// trigger deleted since): that only costs an outbox statement that finds
+/// nothing. It never names fewer: a collection is added before its trigger
+/// is stored.
+#[derive(Default)]
+struct Watched(std::sync::RwLock<HashMap<AppId, HashSet<String>>>);
+
+impl Watched {
+    fn contains(&self, app: AppId, collection: &str) -> bool {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&app)
+            .is_some_and(|c| c.contains(collection))
+    }
+
+    fn add(&self, app: AppId, collection: &str) {
+        self.0
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(app)
+            .or_default()
+            .insert(collection.to_owned());
+    }
 }
 
 /// A key as the admin API shows it.
@@ -80,10 +112,21 @@ impl KvStore {
     /// `events` is woken whenever a write fires events (triggers).
     pub async fn open(db: Db, events: Arc<Notify>) -> Result<Arc<KvStore>> {
         let cursor_key = db.instance_secret("kv_cursor_key").await?;
+        let watched = Arc::new(Watched::default());
         let writer = match &db {
             Db::Sqlite(pool) => {
+                const SQL: &str = "SELECT app_id, collection FROM triggers WHERE kind = 'kv' AND collection IS NOT NULL";
+                let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(SQL).fetch_all(pool).await?;
+                for (app, collection) in rows {
+                    watched.add(AppId(app), &collection);
+                }
                 let (tx, rx) = mpsc::channel(WRITE_QUEUE);
-                tokio::spawn(write_loop(pool.clone(), rx, Arc::clone(&events)));
+                tokio::spawn(write_loop(
+                    pool.clone(),
+                    rx,
+                    Arc::clone(&events),
+                    Arc::clone(&watched),
+                ));
                 Some(tx)
             }
             Db::Postgres(_) => None,
@@ -93,7 +136,14 @@ impl KvStore {
             cursor_key,
             writer,
             events,
+            watched,
         }))
+    }
+
+    /// A KV trigger is about to be stored on `collection`: writes to it must
+    /// run the outbox statement from now on.
+    pub fn watch(&self, app: AppId, collection: &str) {
+        self.watched.add(app, collection);
     }
 
     pub async fn value(&self, app: AppId, collection: &str, key: &str) -> Result<Option<Value>> {
@@ -488,10 +538,15 @@ struct WriteOp {
 /// Takes whatever writes are waiting (no timer: under load they pile up
 /// while the previous commit syncs), applies them in one transaction, and
 /// answers each once it is committed. Idle, it waits on the channel.
-async fn write_loop(pool: SqlitePool, mut rx: mpsc::Receiver<WriteOp>, events: Arc<Notify>) {
+async fn write_loop(
+    pool: SqlitePool,
+    mut rx: mpsc::Receiver<WriteOp>,
+    events: Arc<Notify>,
+    watched: Arc<Watched>,
+) {
     let mut batch: Vec<WriteOp> = Vec::with_capacity(WRITE_BATCH);
     while rx.recv_many(&mut batch, WRITE_BATCH).await > 0 {
-        match apply(&pool, &batch).await {
+        match apply(&pool, &batch, &watched).await {
             Ok((results, fired)) => {
                 if fired > 0 {
                     events.notify_one();
@@ -518,7 +573,11 @@ async fn write_loop(pool: SqlitePool, mut rx: mpsc::Receiver<WriteOp>, events: A
 /// One transaction, with the events the writes fire. A write that fails on
 /// its own (its app was deleted) fails alone: SQLite undoes just that
 /// statement. Returns each write's result and the number of events fired.
-async fn apply(pool: &SqlitePool, batch: &[WriteOp]) -> Result<(Vec<Result<bool>>, u64)> {
+async fn apply(
+    pool: &SqlitePool,
+    batch: &[WriteOp],
+    watched: &Watched,
+) -> Result<(Vec<Result<bool>>, u64)> {
     let mut tx = pool.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
     let mut fired = 0;
@@ -541,7 +600,9 @@ async fn apply(pool: &SqlitePool, batch: &[WriteOp]) -> Result<(Vec<Result<bool>
                 .await
                 .map(|r| r.rows_affected() > 0),
         };
-        if let Ok(true) = result {
+        if let Ok(true) = result
+            && watched.contains(op.app, &op.collection)
+        {
             let (value, at) = match &op.kind {
                 WriteKind::Set(json, at) => (Some(json.as_str()), *at),
                 WriteKind::Delete(at) => (None, *at),

@@ -26,13 +26,22 @@ async fn the_dashboard_is_served_from_the_binary() {
     let index = get(&t, "/admin/").await;
     assert_eq!(index.status(), 200);
     let h = index.headers().clone();
-    assert!(h[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        h[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert_eq!(h[header::CACHE_CONTROL], "no-cache");
     assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
     let html = index.text().await.unwrap();
     assert!(html.contains("/admin/_app/immutable/"), "{html}");
-    for deep in ["/admin/login", "/admin/apps/shop", "/admin/apps/shop/scripts/x"] {
+    for deep in [
+        "/admin/login",
+        "/admin/apps/shop",
+        "/admin/apps/shop/scripts/x",
+    ] {
         let r = get(&t, deep).await;
         assert_eq!(r.status(), 200, "{deep}");
         assert_eq!(r.text().await.unwrap(), html, "{deep} is the app's page");
@@ -40,7 +49,10 @@ async fn the_dashboard_is_served_from_the_binary() {
 
     // The policy allows scripts from this origin and the page's inline
     // scripts by hash, and nothing inline otherwise.
-    let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    let csp = h[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.contains("default-src 'self'"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(csp.contains("object-src 'none'"), "{csp}");
@@ -67,8 +79,14 @@ async fn the_dashboard_is_served_from_the_binary() {
         r.headers()[header::CACHE_CONTROL],
         "public, max-age=31536000, immutable"
     );
-    let ty = r.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
-    assert!(ty.contains("javascript") || ty.contains("css"), "{asset}: {ty}");
+    let ty = r.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        ty.contains("javascript") || ty.contains("css"),
+        "{asset}: {ty}"
+    );
     let etag = r.headers()[header::ETAG].clone();
     let again = t
         .client
