@@ -166,7 +166,8 @@ impl Manager {
     /// A script of `app`, for a trigger: another app's script, or none, is
     /// the caller's mistake (400), named by `field`.
     async fn trigger_script(&self, app: AppId, id: ScriptId, field: &str) -> Result<()> {
-        match self.db.script_by_id(id).await? {
+        // The data plane's catalog: a cached read, as the dispatcher's.
+        match self.current_script(id).await? {
             Some(s) if s.app_id == app => Ok(()),
             _ => Err(invalid(format!("{field}: no script {id} in this app"))),
         }
@@ -681,7 +682,7 @@ impl EventStore {
              lease_until = NULL WHERE seq = $1";
         const RETRIED: &str = "UPDATE triggers SET retried = retried + 1 WHERE id = $1";
         let attempts = ev.attempts + 1;
-        let (dead, error) = match outcome {
+        let error = match outcome {
             Delivery::Delivered => {
                 with_db!(&self.db, pool => {
                     let mut tx = pool.begin().await?;
@@ -710,9 +711,9 @@ impl EventStore {
                 self.notify.notify_one();
                 return Ok(());
             }
-            Delivery::Failed(error) => (true, error),
+            // Out of attempts (or cut off): a dead letter.
+            Delivery::Failed(error) => error,
         };
-        debug_assert!(dead);
         if ev.kind != EventKind::Kv {
             // A dead-letter handler that keeps failing is not dead-lettered
             // again, nor is a cron run (its execution record has the error):
