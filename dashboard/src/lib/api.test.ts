@@ -114,7 +114,7 @@ describe('requests', () => {
 		const calls = mockFetch(json(200, { items: [] }), json(200, { items: [] }));
 		await api.listScripts();
 		expect(calls[0].url).toBe('/api/v1/admin/scripts');
-		await api.listExecutions(script.id, 10);
+		await api.listExecutions(script.id, { limit: 10 });
 		expect(calls[1].url).toBe(`/api/v1/admin/scripts/${script.id}/executions?limit=10`);
 	});
 

@@ -7,17 +7,35 @@
 // same-origin check for cookie-authenticated changes requires.
 
 import type {
+	ApiToken,
 	App,
+	AppRole,
+	CreatedToken,
+	DeadLetter,
+	Domain,
 	ErrorBody,
 	ErrorCode,
 	Execution,
+	ExecStatus,
 	ItemList,
+	KvCollection,
+	KvItem,
+	KvPage,
 	LoginResponse,
 	Me,
+	Member,
 	NewApp,
+	NewRoute,
 	NewScript,
+	NewTrigger,
+	NewUser,
+	Route,
+	RouteCheck,
 	Script,
-	ScriptChange
+	ScriptChange,
+	ScriptSummary,
+	Trigger,
+	User
 } from './types';
 
 /** Where the admin API lives, relative to the page's origin. */
@@ -234,9 +252,10 @@ export function deleteApp(app: string): Promise<void> {
 
 // ----- scripts -----
 
-/** The scripts of an app (id or name; absent means `default`). */
-export async function listScripts(app?: string): Promise<Script[]> {
-	return (await request<ItemList<Script>>('GET', '/scripts', { query: { app } })).items;
+/** The scripts of an app (id or name; absent means `default`), each with
+ *  its stats. */
+export async function listScripts(app?: string): Promise<ScriptSummary[]> {
+	return (await request<ItemList<ScriptSummary>>('GET', '/scripts', { query: { app } })).items;
 }
 
 /** Creates a script. Source that does not compile is an ApiError
@@ -259,10 +278,213 @@ export function deleteScript(id: string): Promise<void> {
 	return request('DELETE', `/scripts/${seg(id)}`);
 }
 
-/** A script's executions, newest first (`limit` 1–1000, server default 50). */
-export async function listExecutions(scriptId: string, limit?: number): Promise<Execution[]> {
+/** Which executions to list. */
+export interface ExecutionFilter {
+	/** 1–1000, server default 50. */
+	limit?: number;
+	status?: ExecStatus;
+	/** Only the executions of one request (the `picloud-request-id` header
+	 *  of a data-plane answer): the script's own and those it invoked. */
+	request_id?: string;
+}
+
+/** A script's executions, newest first. */
+export async function listExecutions(
+	scriptId: string,
+	filter: ExecutionFilter = {}
+): Promise<Execution[]> {
 	const list = await request<ItemList<Execution>>('GET', `/scripts/${seg(scriptId)}/executions`, {
-		query: { limit }
+		query: { limit: filter.limit, status: filter.status, request_id: filter.request_id }
 	});
 	return list.items;
+}
+
+// ----- routes -----
+
+/** Binds a path (and methods; absent = any) to a script. A clash is an
+ *  ApiError `route_conflict` whose `details.conflicts` lists the routes. */
+export function createRoute(scriptId: string, route: NewRoute): Promise<Route> {
+	return request('POST', `/scripts/${seg(scriptId)}/routes`, { body: route });
+}
+
+/** The routes of an app. */
+export async function listRoutes(app?: string): Promise<Route[]> {
+	return (await request<ItemList<Route>>('GET', '/routes', { query: { app } })).items;
+}
+
+/** Whether a route could be added, without adding it. */
+export function checkRoute(check: { app?: string; path: string; methods?: string[] }): Promise<RouteCheck> {
+	return request('POST', '/routes/check', { body: check });
+}
+
+export function deleteRoute(id: string): Promise<void> {
+	return request('DELETE', `/routes/${seg(id)}`);
+}
+
+// ----- domains and members -----
+
+export async function listDomains(app: string): Promise<Domain[]> {
+	return (await request<ItemList<Domain>>('GET', `/apps/${seg(app)}/domains`)).items;
+}
+
+/** Claims a host pattern for an app (owners); taken → `conflict` (409). */
+export function claimDomain(app: string, pattern: string): Promise<Domain> {
+	return request('POST', `/apps/${seg(app)}/domains`, { body: { pattern } });
+}
+
+export function releaseDomain(app: string, id: string): Promise<void> {
+	return request('DELETE', `/apps/${seg(app)}/domains/${seg(id)}`);
+}
+
+export async function listMembers(app: string): Promise<Member[]> {
+	return (await request<ItemList<Member>>('GET', `/apps/${seg(app)}/members`)).items;
+}
+
+/** Adds a member or changes their role; `user` is a user id or username. */
+export function setMember(app: string, user: string, role: AppRole): Promise<Member> {
+	return request('POST', `/apps/${seg(app)}/members`, { body: { user_id: user, role } });
+}
+
+export function removeMember(app: string, userId: string): Promise<void> {
+	return request('DELETE', `/apps/${seg(app)}/members/${seg(userId)}`);
+}
+
+// ----- KV -----
+
+/** The collections of an app's store, with their key counts. */
+export async function listCollections(app: string): Promise<KvCollection[]> {
+	return (await request<ItemList<KvCollection>>('GET', `/apps/${seg(app)}/kv`)).items;
+}
+
+/** One page of a collection, keys in byte order; pass the previous page's
+ *  `cursor` for the next. */
+export function kvPage(
+	app: string,
+	collection: string,
+	opts: { cursor?: string; limit?: number; prefix?: string } = {}
+): Promise<KvPage> {
+	return request('GET', `/apps/${seg(app)}/kv/${seg(collection)}`, {
+		query: { cursor: opts.cursor, limit: opts.limit, prefix: opts.prefix || undefined }
+	});
+}
+
+export function kvGet(app: string, collection: string, key: string): Promise<KvItem> {
+	return request('GET', `/apps/${seg(app)}/kv/${seg(collection)}/${seg(key)}`);
+}
+
+/** Stores any JSON value (triggers fire as for a script's write). */
+export function kvPut(app: string, collection: string, key: string, value: unknown): Promise<KvItem> {
+	return request('PUT', `/apps/${seg(app)}/kv/${seg(collection)}/${seg(key)}`, {
+		body: value === undefined ? null : value
+	});
+}
+
+export function kvDelete(app: string, collection: string, key: string): Promise<void> {
+	return request('DELETE', `/apps/${seg(app)}/kv/${seg(collection)}/${seg(key)}`);
+}
+
+// ----- triggers and dead letters -----
+
+export async function listTriggers(app: string): Promise<Trigger[]> {
+	return (await request<ItemList<Trigger>>('GET', `/apps/${seg(app)}/triggers`)).items;
+}
+
+export function createTrigger(app: string, trigger: NewTrigger): Promise<Trigger> {
+	return request('POST', `/apps/${seg(app)}/triggers`, { body: trigger });
+}
+
+/** Deletes a trigger with its pending events and dead letters. */
+export function deleteTrigger(id: string): Promise<void> {
+	return request('DELETE', `/triggers/${seg(id)}`);
+}
+
+export async function listDeadLetters(app: string): Promise<DeadLetter[]> {
+	return (await request<ItemList<DeadLetter>>('GET', `/apps/${seg(app)}/dead-letters`)).items;
+}
+
+/** Puts a dead letter's event back in the queue (202); the dead letter goes. */
+export function retryDeadLetter(id: string): Promise<void> {
+	return request('POST', `/dead-letters/${seg(id)}/retry`);
+}
+
+export function deleteDeadLetter(id: string): Promise<void> {
+	return request('DELETE', `/dead-letters/${seg(id)}`);
+}
+
+// ----- users and API tokens -----
+
+/** Every user (instance admins only). */
+export async function listUsers(): Promise<User[]> {
+	return (await request<ItemList<User>>('GET', '/users')).items;
+}
+
+export function createUser(user: NewUser): Promise<User> {
+	return request('POST', '/users', { body: user });
+}
+
+export function deleteUser(id: string): Promise<void> {
+	return request('DELETE', `/users/${seg(id)}`);
+}
+
+/** The caller's own API tokens. */
+export async function listTokens(): Promise<ApiToken[]> {
+	return (await request<ItemList<ApiToken>>('GET', '/tokens')).items;
+}
+
+/** A new API token acting as the caller; its secret is in the answer only. */
+export function createToken(name: string, expiresInDays?: number): Promise<CreatedToken> {
+	return request('POST', '/tokens', { body: { name, expires_in_days: expiresInDays } });
+}
+
+export function revokeToken(id: string): Promise<void> {
+	return request('DELETE', `/tokens/${seg(id)}`);
+}
+
+// ----- the data plane (the test runner) -----
+
+/** What running a script answered. */
+export interface RunResult {
+	status: number;
+	headers: [string, string][];
+	body: string;
+	/** Milliseconds from sending to the whole body, as the browser saw it. */
+	duration_ms: number;
+	/** From the `picloud-request-id` header: finds the execution's record. */
+	request_id: string | null;
+}
+
+/** Runs a script by id through `/api/v1/execute/{id}/{rest}`, as any
+ *  client would (no admin session is needed there). Failures to reach
+ *  the server reject with an ApiError `network_error`; any HTTP answer,
+ *  errors included, resolves. */
+export async function runScript(
+	scriptId: string,
+	req: { method: string; path: string; headers: [string, string][]; body: string }
+): Promise<RunResult> {
+	const rest = req.path.replace(/^\/+/, '');
+	const target = `/api/v1/execute/${seg(scriptId)}${rest ? `/${rest}` : ''}`;
+	const headers = new Headers();
+	for (const [k, v] of req.headers) {
+		if (k.trim()) headers.append(k.trim(), v);
+	}
+	const init: RequestInit = { method: req.method, headers, cache: 'no-store' };
+	if (req.method !== 'GET' && req.method !== 'HEAD' && req.body !== '') init.body = req.body;
+	const started = performance.now();
+	let res: Response;
+	let body: string;
+	try {
+		res = await fetch(target, init);
+		body = await res.text();
+	} catch (e) {
+		const why = e instanceof Error && e.message ? `: ${e.message}` : '';
+		throw new ApiError(0, 'network_error', `Could not reach the server${why}.`);
+	}
+	const duration_ms = performance.now() - started;
+	return {
+		status: res.status,
+		headers: [...res.headers.entries()],
+		body,
+		duration_ms,
+		request_id: res.headers.get('picloud-request-id')
+	};
 }

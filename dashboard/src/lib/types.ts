@@ -59,6 +59,24 @@ export interface NewApp {
 	description?: string;
 }
 
+/** `POST /apps/{app}/domains` → 201. `pattern` is `api.example.com` or
+ *  `{tenant}.example.com`. */
+export interface Domain {
+	id: Uuid;
+	app_id: Uuid;
+	pattern: string;
+	created_at: Timestamp;
+}
+
+/** `members::Member`: a user's role in one app. */
+export interface Member {
+	app_id: Uuid;
+	user_id: Uuid;
+	username: string;
+	role: AppRole;
+	created_at: Timestamp;
+}
+
 /** `SandboxOverrides`: a script's own limits, each up to the server's ceiling.
  *  Unknown keys are refused. */
 export interface SandboxOverrides {
@@ -84,6 +102,22 @@ export interface Script {
 	sandbox: SandboxOverrides;
 	created_at: Timestamp;
 	updated_at: Timestamp;
+}
+
+/** What the scripts list adds to each script: its counters, kept by the
+ *  execution-record writer (not bounded by the records' retention). */
+export interface ScriptStats {
+	/** Executions ever recorded (every kind: http, function, trigger, scheduled). */
+	invocations: number;
+	/** Of those, how many did not end `ok`. */
+	errors: number;
+	last_status: ExecStatus | null;
+	last_run_at: Timestamp | null;
+}
+
+/** An item of `GET /scripts`: the script and its stats. */
+export interface ScriptSummary extends Script {
+	stats: ScriptStats;
 }
 
 /** `POST /scripts` body. `app` is an app id or name; absent means `default`. */
@@ -131,6 +165,133 @@ export interface Execution {
 	logs: LogEntry[];
 	/** `ctx.event`, for trigger executions only. */
 	event?: unknown;
+}
+
+/** `repo::Route`. `methods` null = any method. */
+export interface Route {
+	id: Uuid;
+	app_id: Uuid;
+	script_id: Uuid;
+	path: string;
+	methods: string[] | null;
+	created_at: Timestamp;
+}
+
+/** `POST /scripts/{id}/routes` body. */
+export interface NewRoute {
+	path: string;
+	methods?: string[];
+}
+
+/** A route a new one would clash with (`routing::RouteTarget`). */
+export interface RouteTarget {
+	id: Uuid;
+	script_id: Uuid;
+	path: string;
+	methods: string[] | null;
+}
+
+/** `POST /routes/check` → 200. */
+export interface RouteCheck {
+	ok: boolean;
+	conflicts: RouteTarget[];
+	/** Why the path itself is refused (syntax, reserved), if it is. */
+	error: string | null;
+}
+
+/** `GET /apps/{app}/kv` item. */
+export interface KvCollection {
+	name: string;
+	keys: number;
+}
+
+/** An item of a KV page. */
+export interface KvEntry {
+	key: string;
+	value: unknown;
+}
+
+/** `GET /apps/{app}/kv/{collection}` → a page; `cursor` null on the last. */
+export interface KvPage {
+	items: KvEntry[];
+	cursor: string | null;
+}
+
+/** `GET|PUT /apps/{app}/kv/{collection}/{key}`. */
+export interface KvItem {
+	key: string;
+	value: unknown;
+	updated_at: Timestamp;
+}
+
+/** `events::TriggerStats`. */
+export interface TriggerStats {
+	delivered: number;
+	retried: number;
+	dead_lettered: number;
+}
+
+export type KvEventName = 'set' | 'delete';
+
+/** `events::Trigger`: kv triggers carry collection/events/max_attempts/
+ *  dead_letter_script_id, cron triggers schedule/next_run_at. */
+export interface Trigger {
+	id: Uuid;
+	app_id: Uuid;
+	kind: 'kv' | 'cron';
+	script_id: Uuid;
+	collection?: string;
+	events?: KvEventName[];
+	max_attempts?: number;
+	dead_letter_script_id?: Uuid;
+	schedule?: string;
+	next_run_at?: Timestamp;
+	created_at: Timestamp;
+	stats: TriggerStats;
+}
+
+/** `POST /apps/{app}/triggers` body. */
+export type NewTrigger =
+	| {
+			kind: 'kv';
+			collection: string;
+			events: KvEventName[];
+			script_id: Uuid;
+			max_attempts?: number;
+			dead_letter_script_id?: Uuid;
+	  }
+	| { kind: 'cron'; schedule: string; script_id: Uuid };
+
+/** `events::DeadLetter`: an event whose handler failed `attempts` times. */
+export interface DeadLetter {
+	id: Uuid;
+	app_id: Uuid;
+	trigger_id: Uuid;
+	event: unknown;
+	error: string;
+	attempts: number;
+	created_at: Timestamp;
+}
+
+/** `repo::ApiToken` (the secret is never listed). */
+export interface ApiToken {
+	id: Uuid;
+	name: string;
+	created_at: Timestamp;
+	last_used_at: Timestamp | null;
+	expires_at: Timestamp | null;
+}
+
+/** `POST /tokens` → 201: the token and, this once, its secret. */
+export interface CreatedToken extends ApiToken {
+	token: string;
+}
+
+/** `POST /users` body (instance admins only). */
+export interface NewUser {
+	username: string;
+	password: string;
+	role: UserRole;
 }
 
 /** Lists answer `{"items": [...]}`. */
