@@ -14,10 +14,10 @@ use axum::{Json, Router};
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::kv::{KvListOptions, KvPage};
 use picloud_shared::{
-    DeadLetterId, DomainId, RouteId, SandboxOverrides, Script, ScriptId, ScriptName, TriggerId,
-    UserId,
+    DeadLetterId, DomainId, ExecStatus, RequestId, RouteId, SandboxOverrides, Script, ScriptId,
+    ScriptName, TriggerId, UserId,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::audit::AuditEntry;
@@ -27,7 +27,7 @@ use crate::events::{NewTrigger, Trigger};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::kv::KvItem;
 use crate::members::Member;
-use crate::repo::{App, Domain, Route, User, UserRole};
+use crate::repo::{App, Domain, ExecutionFilter, Route, ScriptStats, User, UserRole};
 use crate::routes::{RouteCheck, RouteConflict, RouteError, RouteLookup};
 use crate::service::{Manager, NewScript, ScriptChange};
 
@@ -306,8 +306,24 @@ async fn list_scripts(
     caller: Caller,
     ApiQuery(q): ApiQuery<AppQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let items = m.scripts(&caller.principal, q.app.as_deref()).await?;
+    let scripts = m.scripts(&caller.principal, q.app.as_deref()).await?;
+    let mut stats = m.script_stats(&caller.principal, q.app.as_deref()).await?;
+    let items: Vec<ScriptSummary> = scripts
+        .into_iter()
+        .map(|script| ScriptSummary {
+            stats: stats.remove(&script.id).unwrap_or_default(),
+            script,
+        })
+        .collect();
     Ok(Json(json!({ "items": items })))
+}
+
+/// An item of `GET /scripts`: the script and what its executions add up to.
+#[derive(Serialize)]
+struct ScriptSummary {
+    #[serde(flatten)]
+    script: Script,
+    stats: ScriptStats,
 }
 
 async fn get_script(
@@ -364,6 +380,11 @@ async fn delete_script(
 #[serde(deny_unknown_fields)]
 struct ExecutionsQuery {
     limit: Option<u32>,
+    /// Only executions that ended so (`ok`, `error`, `timeout`, `limit_exceeded`).
+    status: Option<String>,
+    /// Only the executions of one request: the `picloud-request-id` header
+    /// of a data-plane answer.
+    request_id: Option<String>,
 }
 
 /// Executions listed per page at most.
@@ -381,7 +402,25 @@ async fn list_executions(
             "limit must be between 1 and {MAX_EXECUTIONS_LIMIT}"
         )));
     }
-    let items = m.executions(&caller.principal, id, limit).await?;
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(ExecStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "status must be one of ok, error, timeout, limit_exceeded, not {s:?}"
+            ))
+        })?),
+    };
+    let request_id = match q.request_id.as_deref() {
+        None | Some("") => None,
+        Some(r) => Some(RequestId(uuid::Uuid::parse_str(r).map_err(|_| {
+            ApiError::new(
+                ErrorCode::InvalidId,
+                format!("request_id {r:?} is not a UUID"),
+            )
+        })?)),
+    };
+    let filter = ExecutionFilter { status, request_id };
+    let items = m.executions(&caller.principal, id, limit, &filter).await?;
     Ok(Json(json!({ "items": items })))
 }
 

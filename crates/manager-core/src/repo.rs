@@ -1,8 +1,10 @@
 //! Queries, written once for both backends (see [`crate::db`]).
 
+use std::collections::HashMap;
+
 use picloud_shared::{
-    AppId, DomainId, ExecStatus, ExecutionRecord, LogEntry, RouteId, SandboxOverrides, Script,
-    ScriptId, ScriptName, UserId,
+    AppId, DomainId, ExecStatus, ExecutionId, ExecutionRecord, LogEntry, RequestId, RouteId,
+    SandboxOverrides, Script, ScriptId, ScriptName, UserId,
 };
 use serde::Serialize;
 use sqlx::types::Json;
@@ -324,6 +326,83 @@ fn newest_per_script(batch: &[ExecutionRecord], keep: u32) -> Vec<&ExecutionReco
     // Oldest first, as they were queued.
     sorted.sort_unstable_by_key(|r| r.id);
     sorted
+}
+
+/// Which of a script's executions to list.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExecutionFilter {
+    pub status: Option<ExecStatus>,
+    pub request_id: Option<RequestId>,
+}
+
+/// What a script's executions add up to (`script_stats`), as the scripts
+/// list shows it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ScriptStats {
+    /// Executions ever recorded, of every kind.
+    pub invocations: i64,
+    /// Of those, the ones that did not end `ok`.
+    pub errors: i64,
+    pub last_status: Option<ExecStatus>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_run_at: Option<OffsetDateTime>,
+}
+
+/// One script's share of a batch of records, for `script_stats`.
+struct BatchStats {
+    script_id: ScriptId,
+    app_id: AppId,
+    invocations: i64,
+    errors: i64,
+    last_status: &'static str,
+    /// Milliseconds since the epoch.
+    last_run_at: i64,
+}
+
+/// Sums a batch per script; the last status is the newest record's.
+fn batch_stats(batch: &[ExecutionRecord]) -> Vec<BatchStats> {
+    let mut by_script: HashMap<ScriptId, (BatchStats, ExecutionId)> = HashMap::new();
+    for r in batch {
+        let at = i64::try_from(r.started_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        let error = i64::from(r.status != ExecStatus::Ok);
+        let entry = by_script.entry(r.script_id).or_insert_with(|| {
+            let first = BatchStats {
+                script_id: r.script_id,
+                app_id: r.app_id,
+                invocations: 0,
+                errors: 0,
+                last_status: r.status.as_str(),
+                last_run_at: at,
+            };
+            (first, r.id)
+        });
+        entry.0.invocations += 1;
+        entry.0.errors += error;
+        if r.id >= entry.1 {
+            entry.0.last_status = r.status.as_str();
+            entry.0.last_run_at = at;
+            entry.1 = r.id;
+        }
+    }
+    by_script.into_values().map(|(s, _)| s).collect()
+}
+
+/// Adds a batch's share to a script's counters, unless the script is gone.
+/// `cast` is the PostgreSQL type cast for the id parameters ("" on SQLite).
+fn stats_upsert_sql(cast: &str) -> String {
+    format!(
+        "INSERT INTO script_stats (script_id, app_id, invocations, errors, last_status, last_run_at) \
+         SELECT $1{cast}, $2{cast}, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM scripts WHERE id = $1{cast}) \
+         ON CONFLICT (script_id) DO UPDATE SET \
+         invocations = script_stats.invocations + excluded.invocations, \
+         errors = script_stats.errors + excluded.errors, \
+         last_status = CASE WHEN script_stats.last_run_at IS NULL \
+             OR excluded.last_run_at >= script_stats.last_run_at \
+             THEN excluded.last_status ELSE script_stats.last_status END, \
+         last_run_at = CASE WHEN script_stats.last_run_at IS NULL \
+             OR excluded.last_run_at >= script_stats.last_run_at \
+             THEN excluded.last_run_at ELSE script_stats.last_run_at END"
+    )
 }
 
 /// A timestamp as RFC 3339 text.
@@ -760,6 +839,7 @@ impl Db {
         if batch.is_empty() {
             return Ok(());
         }
+        let stats = batch_stats(batch);
         let kept = newest_per_script(batch, keep);
         let batch: &[&ExecutionRecord] = &kept;
         let mut scripts: Vec<ScriptId> = batch.iter().map(|r| r.script_id).collect();
@@ -798,6 +878,17 @@ impl Db {
                         .execute(&mut *tx)
                         .await?;
                 }
+                for st in &stats {
+                    sqlx::query(&stats_upsert_sql(""))
+                        .bind(st.script_id.0)
+                        .bind(st.app_id.0)
+                        .bind(st.invocations)
+                        .bind(st.errors)
+                        .bind(st.last_status)
+                        .bind(st.last_run_at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
             }
             Db::Postgres(pool) => {
@@ -815,23 +906,82 @@ impl Db {
                         .execute(&mut *tx)
                         .await?;
                 }
+                for st in &stats {
+                    sqlx::query(&stats_upsert_sql("::uuid"))
+                        .bind(st.script_id.0)
+                        .bind(st.app_id.0)
+                        .bind(st.invocations)
+                        .bind(st.errors)
+                        .bind(st.last_status)
+                        .bind(st.last_run_at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
             }
         }
         Ok(())
     }
 
-    /// A script's newest executions, newest first.
+    /// The counters of an app's scripts (`script_stats`); scripts that
+    /// never ran have no entry.
+    pub async fn script_stats(&self, app: AppId) -> Result<HashMap<ScriptId, ScriptStats>> {
+        const SQL: &str = "SELECT script_id, invocations, errors, last_status, last_run_at \
+             FROM script_stats WHERE app_id = $1";
+        let rows: Vec<(Uuid, i64, i64, Option<String>, Option<i64>)> =
+            with_db!(self, pool => sqlx::query_as(SQL).bind(app.0).fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, invocations, errors, last_status, last_run_at)| {
+                let stats = ScriptStats {
+                    invocations,
+                    errors,
+                    last_status: last_status.as_deref().and_then(ExecStatus::parse),
+                    last_run_at: last_run_at.and_then(|ms| {
+                        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+                    }),
+                };
+                (ScriptId(id), stats)
+            })
+            .collect())
+    }
+
+    /// A script's newest executions, newest first, optionally only those
+    /// that ended in `status` or belong to one request.
     pub async fn executions_of(
         &self,
         script: ScriptId,
         limit: u32,
+        filter: &ExecutionFilter,
     ) -> Result<Vec<ExecutionRecord>> {
-        const SQL: &str = "SELECT id, app_id, script_id, request_id, invocation_type, status, status_code, \
-             started_at, duration_ms, error, logs, event FROM executions WHERE script_id = $1 \
-             ORDER BY id DESC LIMIT $2";
-        let rows: Vec<ExecutionRow> = with_db!(self, pool => sqlx::query_as(SQL)
-            .bind(script.0).bind(i64::from(limit)).fetch_all(pool).await)?;
+        let uuid = match self {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => "::uuid",
+        };
+        let mut sql = String::from(
+            "SELECT id, app_id, script_id, request_id, invocation_type, status, status_code, \
+             started_at, duration_ms, error, logs, event FROM executions WHERE script_id = $1",
+        );
+        let mut next = 2;
+        if filter.status.is_some() {
+            sql.push_str(&format!(" AND status = ${next}"));
+            next += 1;
+        }
+        if filter.request_id.is_some() {
+            sql.push_str(&format!(" AND request_id = ${next}{uuid}"));
+            next += 1;
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${next}"));
+        let rows: Vec<ExecutionRow> = with_db!(self, pool => {
+            let mut q = sqlx::query_as(&sql).bind(script.0);
+            if let Some(status) = filter.status {
+                q = q.bind(status.as_str());
+            }
+            if let Some(request) = filter.request_id {
+                q = q.bind(request.0);
+            }
+            q.bind(i64::from(limit)).fetch_all(pool).await
+        })?;
         Ok(rows.into_iter().map(ExecutionRecord::from).collect())
     }
 }

@@ -25,7 +25,9 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::events::EventStore;
 use crate::kv::KvStore;
-use crate::repo::{self, ApiToken, App, DEFAULT_APP_ID, User, UserRole};
+use crate::repo::{
+    self, ApiToken, App, DEFAULT_APP_ID, ExecutionFilter, ScriptStats, User, UserRole,
+};
 
 /// The manager's settings.
 #[derive(Clone, Debug)]
@@ -343,9 +345,21 @@ impl Manager {
         p: &Principal,
         id: ScriptId,
         limit: u32,
+        filter: &ExecutionFilter,
     ) -> Result<Vec<ExecutionRecord>> {
         self.script_for(p, id, Capability::ReadExecutions).await?;
-        self.db.executions_of(id, limit).await
+        self.db.executions_of(id, limit, filter).await
+    }
+
+    /// The counters of the scripts of an app (id or name; `None` = default).
+    pub async fn script_stats(
+        &self,
+        p: &Principal,
+        app: Option<&str>,
+    ) -> Result<HashMap<ScriptId, ScriptStats>> {
+        let app = self.resolve_app(app).await?;
+        authz::require(p, Capability::ReadExecutions, app.id, "app")?;
+        self.db.script_stats(app.id).await
     }
 
     /// The current version for the data plane: from memory, or read once.

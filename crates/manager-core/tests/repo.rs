@@ -144,17 +144,31 @@ async fn executions_retention_and_cascade(db: Db) {
     let mut batch: Vec<ExecutionRecord> = (0..7).map(|_| record(&s, ExecStatus::Ok)).collect();
     batch.push(record(&gone, ExecStatus::Error));
     db.insert_executions(&batch, 5).await.unwrap();
-    let kept = db.executions_of(s.id, 100).await.unwrap();
+    let kept = db
+        .executions_of(s.id, 100, &Default::default())
+        .await
+        .unwrap();
     assert_eq!(kept.len(), 5, "retention keeps the newest 5");
     let newest: Vec<ExecutionId> = batch[2..7].iter().rev().map(|r| r.id).collect();
     assert_eq!(kept.iter().map(|r| r.id).collect::<Vec<_>>(), newest);
     assert_eq!(kept[0], batch[6], "a record reads back exactly");
     assert!(kept[0].logs[0].data.as_ref().unwrap()["n"].is_i64());
-    assert_eq!(db.executions_of(s.id, 2).await.unwrap().len(), 2);
+    assert_eq!(
+        db.executions_of(s.id, 2, &Default::default())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     // Deleting the script deletes its records.
     assert!(db.delete_script(s.id).await.unwrap());
-    assert!(db.executions_of(s.id, 100).await.unwrap().is_empty());
+    assert!(
+        db.executions_of(s.id, 100, &Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 both_backends!(executions_suite, executions_retention_and_cascade);
 
@@ -172,15 +186,74 @@ async fn large_batches_are_written_whole(db: Db) {
         })
         .collect();
     db.insert_executions(&batch, 1000).await.unwrap();
-    let of_a = db.executions_of(a.id, 1000).await.unwrap();
-    let of_b = db.executions_of(b.id, 1000).await.unwrap();
+    let of_a = db
+        .executions_of(a.id, 1000, &Default::default())
+        .await
+        .unwrap();
+    let of_b = db
+        .executions_of(b.id, 1000, &Default::default())
+        .await
+        .unwrap();
     assert_eq!((of_a.len(), of_b.len()), (101, 100));
     let expected: Vec<&ExecutionRecord> =
         batch.iter().filter(|r| r.script_id == b.id).rev().collect();
     assert_eq!(of_b.iter().collect::<Vec<_>>(), expected);
-    assert!(db.executions_of(gone.id, 10).await.unwrap().is_empty());
+    assert!(
+        db.executions_of(gone.id, 10, &Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 both_backends!(large_batch_suite, large_batches_are_written_whole);
+
+async fn stats_add_up_across_batches(db: Db) {
+    let a = db.insert_script(&script("a")).await.unwrap();
+    let b = db.insert_script(&script("b")).await.unwrap();
+    let gone = script("gone");
+    // Retention keeps 2, the counters count all.
+    let first = vec![
+        record(&a, ExecStatus::Ok),
+        record(&a, ExecStatus::Error),
+        record(&gone, ExecStatus::Ok),
+        record(&a, ExecStatus::Timeout),
+    ];
+    db.insert_executions(&first, 2).await.unwrap();
+    let stats = db.script_stats(DEFAULT_APP_ID).await.unwrap();
+    let of_a = &stats[&a.id];
+    assert_eq!((of_a.invocations, of_a.errors), (3, 2));
+    assert_eq!(of_a.last_status, Some(ExecStatus::Timeout));
+    assert!(!stats.contains_key(&b.id), "b never ran");
+    assert!(
+        !stats.contains_key(&gone.id),
+        "a deleted script gets no counters"
+    );
+
+    let second = vec![record(&b, ExecStatus::Ok), record(&a, ExecStatus::Ok)];
+    db.insert_executions(&second, 2).await.unwrap();
+    let stats = db.script_stats(DEFAULT_APP_ID).await.unwrap();
+    assert_eq!((stats[&a.id].invocations, stats[&a.id].errors), (4, 2));
+    assert_eq!(stats[&a.id].last_status, Some(ExecStatus::Ok));
+    assert_eq!(stats[&b.id].invocations, 1);
+    assert!(stats[&a.id].last_run_at.is_some());
+
+    // A later batch holding an older record does not turn the last status back.
+    let mut late = record(&a, ExecStatus::Error);
+    late.started_at -= time::Duration::hours(1);
+    db.insert_executions(&[late], 2).await.unwrap();
+    let stats = db.script_stats(DEFAULT_APP_ID).await.unwrap();
+    assert_eq!((stats[&a.id].invocations, stats[&a.id].errors), (5, 3));
+    assert_eq!(stats[&a.id].last_status, Some(ExecStatus::Ok));
+
+    assert!(db.delete_script(a.id).await.unwrap());
+    assert!(
+        !db.script_stats(DEFAULT_APP_ID)
+            .await
+            .unwrap()
+            .contains_key(&a.id)
+    );
+}
+both_backends!(stats_suite, stats_add_up_across_batches);
 
 async fn the_writer_never_drops_records_under_a_burst(db: Db) {
     use picloud_manager_core::executions::{ExecutionWriter, QUEUE_CAPACITY};
@@ -204,7 +277,10 @@ async fn the_writer_never_drops_records_under_a_burst(db: Db) {
         sender.await.unwrap();
     }
     writer.flush().await;
-    let written = db.executions_of(s.id, u32::MAX).await.unwrap();
+    let written = db
+        .executions_of(s.id, u32::MAX, &Default::default())
+        .await
+        .unwrap();
     assert_eq!(written.len(), total / 16 * 16);
 }
 both_backends!(writer_suite, the_writer_never_drops_records_under_a_burst);
@@ -275,7 +351,12 @@ async fn deleting_an_app_cascades(db: Db) {
     assert!(!db.delete_app(app.id).await.unwrap());
     assert!(db.app_by_id(app.id).await.unwrap().is_none());
     assert!(db.script_by_id(s.id).await.unwrap().is_none());
-    assert!(db.executions_of(s.id, 10).await.unwrap().is_empty());
+    assert!(
+        db.executions_of(s.id, 10, &Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(db.routes().await.unwrap().is_empty());
     assert!(db.domains().await.unwrap().is_empty());
     assert_eq!(db.apps().await.unwrap().len(), 1, "default stays");

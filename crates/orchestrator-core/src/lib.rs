@@ -20,7 +20,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::Request;
+use axum::http::{HeaderName, HeaderValue, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use picloud_shared::api_error::{ApiError, ErrorCode};
@@ -41,6 +41,9 @@ pub struct OrchestratorConfig {
     /// To know each script's timeout for the watchdog.
     pub ceilings: SandboxCeilings,
 }
+
+/// The response header that carries a data-plane request's id.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("picloud-request-id");
 
 /// How long past a script's own timeout the orchestrator waits before it
 /// answers 504 itself (a single Rhai operation on huge data can overrun).
@@ -113,9 +116,10 @@ impl Orchestrator {
             .ok_or_else(|| ApiError::not_found("script"))?;
         let timeout =
             Duration::from_millis(self.config.ceilings.resolve(&script.sandbox).timeout_ms);
+        let request_id = RequestId::new();
         let exec = ExecRequest {
             execution_id: ExecutionId::new(),
-            request_id: RequestId::new(),
+            request_id,
             script,
             invocation: Invocation::Http(http),
         };
@@ -164,13 +168,22 @@ impl Orchestrator {
                 Err(e) => ApiError::internal(e).into_response(),
             }
         });
-        match tokio::time::timeout(timeout + WATCHDOG_GRACE, &mut work).await {
-            Ok(response) => Ok(response),
-            Err(_) => Err(ApiError::new(
+        let mut response = match tokio::time::timeout(timeout + WATCHDOG_GRACE, &mut work).await {
+            Ok(response) => response,
+            Err(_) => ApiError::new(
                 ErrorCode::Timeout,
                 format!("the script ran longer than {} ms", timeout.as_millis()),
-            )),
+            )
+            .into_response(),
+        };
+        // Names the execution's record (and those of the scripts it
+        // invoked): `GET /scripts/{id}/executions?request_id=`.
+        let mut buf = uuid::Uuid::encode_buffer();
+        let id = request_id.0.hyphenated().encode_lower(&mut buf);
+        if let Ok(value) = HeaderValue::from_str(id) {
+            response.headers_mut().insert(REQUEST_ID_HEADER, value);
         }
+        Ok(response)
     }
 
     /// The data-plane routes under the API prefix (e.g. `/api/v1`). They

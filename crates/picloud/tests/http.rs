@@ -849,7 +849,13 @@ async fn shutdown_flushes_queued_execution_records() {
     ))
     .await
     .unwrap();
-    assert_eq!(db.executions_of(id, 100).await.unwrap().len(), 20);
+    assert_eq!(
+        db.executions_of(id, 100, &Default::default())
+            .await
+            .unwrap()
+            .len(),
+        20
+    );
 }
 
 #[tokio::test]
