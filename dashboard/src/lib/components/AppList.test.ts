@@ -1,29 +1,67 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { session } from '$lib/session.svelte';
+import type { AppRole, Me, UserRole } from '$lib/types';
 import AppList from './AppList.svelte';
 
 const apps = [
 	{ id: 'd', name: 'default', description: '', created_at: '2025-01-01T00:00:00Z' },
-	{ id: 's', name: 'shop', description: 'The shop', created_at: '2025-01-01T00:00:00Z' }
+	{ id: 's', name: 'shop', description: 'The shop', created_at: '2025-01-01T00:00:00Z' },
+	{ id: 'b', name: 'blog', description: '', created_at: '2025-01-01T00:00:00Z' }
 ];
+
+function signIn(role: UserRole, grants: { app: (typeof apps)[number]; role: AppRole }[] = []): void {
+	const me: Me = {
+		user: { id: 'u1', username: 'alice', role, created_at: '2025-01-01T00:00:00Z' },
+		roles: grants.map((g) => ({ app_id: g.app.id, app: g.app.name, role: g.role }))
+	};
+	session.me = me;
+}
+
+afterEach(() => {
+	session.me = null;
+});
 
 describe('AppList', () => {
 	it('lists apps with links, descriptions and named delete buttons', async () => {
+		signIn('admin');
 		const onDelete = vi.fn();
 		render(AppList, { apps, onDelete });
 
 		const items = screen.getAllByRole('listitem');
-		expect(items).toHaveLength(2);
+		expect(items).toHaveLength(3);
 		expect(within(items[1]).getByRole('link', { name: 'shop' })).toHaveAttribute(
 			'href',
 			'/admin/apps/shop'
 		);
 		expect(within(items[1]).getByText('The shop')).toBeInTheDocument();
 
-		// The default app cannot be deleted: no button for it.
+		// The default app cannot be deleted: no button for it, even for an admin.
 		expect(screen.queryByRole('button', { name: 'Delete app default' })).toBeNull();
 		await fireEvent.click(screen.getByRole('button', { name: 'Delete app shop' }));
 		expect(onDelete).toHaveBeenCalledWith(apps[1]);
+	});
+
+	it('offers Delete only for the apps the user owns', () => {
+		signIn('member', [
+			{ app: apps[1], role: 'owner' },
+			{ app: apps[2], role: 'editor' }
+		]);
+		render(AppList, { apps, onDelete: () => {} });
+
+		expect(screen.getByRole('button', { name: 'Delete app shop' })).toBeInTheDocument();
+		expect(screen.queryByRole('button', { name: 'Delete app blog' })).toBeNull();
+		expect(screen.getAllByRole('button')).toHaveLength(1);
+	});
+
+	it('shows a viewer no delete buttons at all', () => {
+		signIn('member', [
+			{ app: apps[1], role: 'viewer' },
+			{ app: apps[2], role: 'viewer' }
+		]);
+		render(AppList, { apps, onDelete: () => {} });
+		expect(screen.getAllByRole('link')).toHaveLength(3);
+		expect(screen.queryAllByRole('button')).toHaveLength(0);
 	});
 
 	it('says when there are none', () => {
