@@ -231,3 +231,57 @@ describe('401 handling', () => {
 		expect(unauthorized).not.toHaveBeenCalled();
 	});
 });
+
+describe('the rest of the admin API', () => {
+	it('sends KV text exactly as written', async () => {
+		const calls = mockFetch(json(200, { key: 'k', value: 2.0, updated_at: user.created_at }));
+		await api.kvPutText('shop', 'prices', 'a/b c', '{"price": 2.0, "big": 12345678901234567890}');
+		expect(calls[0].url).toBe('/api/v1/admin/apps/shop/kv/prices/a%2Fb%20c');
+		expect(calls[0].init.method).toBe('PUT');
+		expect(calls[0].init.body).toBe('{"price": 2.0, "big": 12345678901234567890}');
+		expect((calls[0].init.headers as Record<string, string>)['Content-Type']).toBe(
+			'application/json'
+		);
+	});
+
+	it('passes execution filters as query parameters, leaving out the unset', async () => {
+		const calls = mockFetch(json(200, { items: [] }));
+		await api.listExecutions(script.id, { status: 'error', request_id: 'r-1' });
+		expect(calls[0].url).toBe(
+			`/api/v1/admin/scripts/${script.id}/executions?status=error&request_id=r-1`
+		);
+	});
+
+	it('runs a script through the data plane and reads the request id', async () => {
+		const calls = mockFetch(
+			new Response('{"ok":true}', {
+				status: 201,
+				headers: { 'picloud-request-id': 'rid-7', 'Content-Type': 'application/json' }
+			})
+		);
+		const r = await api.runScript(script.id, {
+			method: 'POST',
+			path: '/orders/1',
+			headers: [
+				['X-One', '1'],
+				['', 'ignored']
+			],
+			body: '{"n":1}'
+		});
+		expect(calls[0].url).toBe(`/api/v1/execute/${script.id}/orders/1`);
+		expect(calls[0].init.method).toBe('POST');
+		expect(calls[0].init.body).toBe('{"n":1}');
+		expect(new Headers(calls[0].init.headers).get('x-one')).toBe('1');
+		expect(r.status).toBe(201);
+		expect(r.body).toBe('{"ok":true}');
+		expect(r.request_id).toBe('rid-7');
+		expect(r.duration_ms).toBeGreaterThanOrEqual(0);
+	});
+
+	it('sends no body with a GET run', async () => {
+		const calls = mockFetch(new Response('hi', { status: 200 }));
+		await api.runScript(script.id, { method: 'GET', path: '', headers: [], body: 'x' });
+		expect(calls[0].url).toBe(`/api/v1/execute/${script.id}`);
+		expect(calls[0].init.body).toBeUndefined();
+	});
+});

@@ -110,6 +110,9 @@ type Query = Record<string, string | number | undefined>;
 
 interface RequestOptions {
 	body?: unknown;
+	/** A JSON body sent as written (instead of `body`), so number literals
+	 *  such as `2.0` or integers past 2^53 reach the server unchanged. */
+	jsonText?: string;
 	query?: Query;
 	/** false for login: its 401 is a wrong password, not a lost session. */
 	session?: boolean;
@@ -179,7 +182,10 @@ async function request<T>(method: string, path: string, opts: RequestOptions = {
 		credentials: 'same-origin',
 		cache: 'no-store'
 	};
-	if (opts.body !== undefined) {
+	if (opts.jsonText !== undefined) {
+		headers['Content-Type'] = 'application/json';
+		init.body = opts.jsonText;
+	} else if (opts.body !== undefined) {
 		headers['Content-Type'] = 'application/json';
 		init.body = JSON.stringify(opts.body);
 	}
@@ -377,6 +383,17 @@ export function kvPut(app: string, collection: string, key: string, value: unkno
 	return request('PUT', `/apps/${seg(app)}/kv/${seg(collection)}/${seg(key)}`, {
 		body: value === undefined ? null : value
 	});
+}
+
+/** Stores a value given as JSON text, sent exactly as written: what a
+ *  person typed (`2.0`, a 20-digit integer) is what the store keeps. */
+export function kvPutText(
+	app: string,
+	collection: string,
+	key: string,
+	jsonText: string
+): Promise<KvItem> {
+	return request('PUT', `/apps/${seg(app)}/kv/${seg(collection)}/${seg(key)}`, { jsonText });
 }
 
 export function kvDelete(app: string, collection: string, key: string): Promise<void> {

@@ -1,1 +1,0 @@
-import{Y as e}from"./-8fEKanN.js";e();

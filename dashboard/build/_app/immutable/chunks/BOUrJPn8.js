@@ -1,0 +1,1 @@
+import"./CuG-5mlm.js";

@@ -1,1 +1,0 @@
-import{B as e}from"./-8fEKanN.js";var t=e({me:null});function n(){return t.me?.user.role===`admin`}export{t as n,n as t};

@@ -1,1 +1,0 @@
-import"./xihTtKlq.js";import{L as e,M as t,R as n,_ as r,b as i,d as a,g as o,v as s,y as c}from"./-8fEKanN.js";var l=i(`<p class="error" role="alert"> </p>`);function u(i,u){var d=c(),f=e(d),p=e=>{var i=l(),o=n(i,!0);t(()=>{a(i,`id`,u.id),r(o,u.message)}),s(e,i)};o(f,e=>{u.message&&e(p)}),s(i,d)}export{u as t};

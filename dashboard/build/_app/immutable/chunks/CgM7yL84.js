@@ -1,0 +1,1 @@
+function e(e){let t=new Date(e);return Number.isNaN(t.getTime())?e:t.toLocaleString()}export{e as t};

@@ -1,1 +1,0 @@
-import"./DtRS48-4.js";

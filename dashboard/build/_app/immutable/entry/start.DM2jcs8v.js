@@ -1,1 +1,0 @@
-export{a as load_css,n as start}from"../chunks/DtRS48-4.js";

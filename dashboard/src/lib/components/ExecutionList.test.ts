@@ -1,0 +1,134 @@
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import type { Execution } from '$lib/types';
+import ExecutionList from './ExecutionList.svelte';
+
+function execution(over: Partial<Execution> = {}): Execution {
+	return {
+		id: 'e1',
+		app_id: 'a',
+		script_id: 's',
+		request_id: 'r1',
+		invocation_type: 'http',
+		status: 'ok',
+		status_code: 200,
+		started_at: '2025-02-03T04:05:06Z',
+		duration_ms: 12,
+		error: null,
+		logs: [],
+		...over
+	};
+}
+
+describe('ExecutionList', () => {
+	it('says when there are none', () => {
+		render(ExecutionList, { executions: [] });
+		expect(screen.getByText('No executions yet.')).toBeInTheDocument();
+		expect(screen.queryByRole('table')).toBeNull();
+	});
+
+	it('shows time, type, status in words, HTTP code, duration and error', () => {
+		render(ExecutionList, {
+			executions: [
+				execution({
+					id: 'e2',
+					status: 'limit_exceeded',
+					status_code: 500,
+					duration_ms: 250,
+					error: 'too many operations (line 3, column 5)'
+				}),
+				execution()
+			]
+		});
+		const table = screen.getByRole('table', { name: 'Executions, newest first' });
+		const headers = within(table)
+			.getAllByRole('columnheader')
+			.map((h) => h.textContent?.trim());
+		expect(headers).toEqual(['Details', 'Started', 'Type', 'Status', 'HTTP', 'Duration', 'Error']);
+		const rows = within(table)
+			.getAllByRole('row')
+			.filter((r) => !r.hidden && r.querySelector('time'));
+		expect(rows).toHaveLength(2);
+		const first = rows[0];
+		expect(within(first).getByText('Limit exceeded')).toBeInTheDocument();
+		expect(within(first).getByText('HTTP')).toBeInTheDocument();
+		expect(within(first).getByText('500')).toBeInTheDocument();
+		expect(within(first).getByText('250 ms')).toBeInTheDocument();
+		expect(within(first).getByText('too many operations (line 3, column 5)')).toBeInTheDocument();
+		expect(first.querySelector('time')).toHaveAttribute('datetime', '2025-02-03T04:05:06Z');
+		expect(within(rows[1]).getByText('OK')).toBeInTheDocument();
+	});
+
+	it('opens an execution to show its logs, error and data as JSON', async () => {
+		render(ExecutionList, {
+			executions: [
+				execution({
+					status: 'error',
+					error: 'boom (line 1)',
+					logs: [
+						{ level: 'info', message: 'starting', data: null, at: '2025-02-03T04:05:06.010Z' },
+						{ level: 'warn', message: 'odd input', data: { n: 1 }, at: '2025-02-03T04:05:06.020Z' }
+					]
+				})
+			]
+		});
+		const button = screen.getByRole('button', { name: /^Logs of the execution started/ });
+		expect(button).toHaveAttribute('aria-expanded', 'false');
+		expect(screen.queryByText('starting')).toBeNull();
+
+		await fireEvent.click(button);
+
+		expect(button).toHaveAttribute('aria-expanded', 'true');
+		const region = document.getElementById(button.getAttribute('aria-controls')!)!;
+		expect(region).toBeVisible();
+		const items = within(region).getAllByRole('listitem');
+		expect(items).toHaveLength(2);
+		expect(items[0]).toHaveTextContent('info');
+		expect(items[0]).toHaveTextContent('starting');
+		expect(items[0].querySelector('pre')).toBeNull();
+		expect(items[1]).toHaveTextContent('warn');
+		expect(items[1]).toHaveTextContent('odd input');
+		expect(JSON.parse(items[1].querySelector('pre')!.textContent!)).toEqual({ n: 1 });
+		expect(within(region).getByText('Error')).toBeInTheDocument();
+		expect(region.querySelector('pre.error-text')).toHaveTextContent('boom (line 1)');
+		expect(within(region).getByText('r1')).toBeInTheDocument();
+
+		await fireEvent.click(button);
+		expect(button).toHaveAttribute('aria-expanded', 'false');
+		expect(screen.queryByText('starting')).toBeNull();
+	});
+
+	it("shows a trigger execution's event as JSON, and says when there are no logs", async () => {
+		render(ExecutionList, {
+			executions: [
+				execution({
+					invocation_type: 'trigger',
+					status_code: null,
+					event: { collection: 'orders', key: 'k1', op: 'set' }
+				})
+			]
+		});
+		await fireEvent.click(screen.getByRole('button', { name: /^Logs of the execution/ }));
+		const region = screen.getByRole('heading', { name: 'Event' }).parentElement!;
+		expect(JSON.parse(region.querySelector('pre')!.textContent!)).toEqual({
+			collection: 'orders',
+			key: 'k1',
+			op: 'set'
+		});
+		expect(screen.getByText('No logs.')).toBeInTheDocument();
+		expect(screen.getByText('Trigger')).toBeInTheDocument();
+	});
+
+	it('keeps an execution open when newer ones arrive at the top', async () => {
+		const old = execution({ logs: [{ level: 'info', message: 'hello', data: null, at: '2025-02-03T04:05:06Z' }] });
+		const { rerender } = render(ExecutionList, { executions: [old] });
+		await fireEvent.click(screen.getByRole('button', { name: /^Logs/ }));
+		expect(screen.getByText('hello')).toBeInTheDocument();
+
+		await rerender({ executions: [execution({ id: 'e9', started_at: '2025-02-03T05:00:00Z' }), old] });
+
+		expect(screen.getByText('hello')).toBeInTheDocument();
+		const buttons = screen.getAllByRole('button', { name: /execution started/ });
+		expect(buttons.map((b) => b.getAttribute('aria-expanded'))).toEqual(['false', 'true']);
+	});
+});

@@ -1,0 +1,141 @@
+import '$lib/editor/test-dom';
+import { EditorView } from '@codemirror/view';
+import { fireEvent, render, screen } from '@testing-library/svelte';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { session } from '$lib/session.svelte';
+import type { AppRole } from '$lib/types';
+import ScriptPage from './[id]/+page.svelte';
+import NewPage from './new/+page.svelte';
+
+const nav = vi.hoisted(() => ({ goto: vi.fn(async () => {}), beforeNavigate: vi.fn() }));
+vi.mock('$app/navigation', () => nav);
+vi.mock('$app/state', () => ({ page: { params: { app: 'shop', id: 's1' } } }));
+
+const script = {
+	id: 's1',
+	app_id: 'a',
+	name: 'hello',
+	source: 'let x = 1;',
+	version: 1,
+	description: '',
+	sandbox: {},
+	created_at: '2025-01-01T00:00:00Z',
+	updated_at: '2025-01-01T00:00:00Z'
+};
+
+function signIn(role: AppRole) {
+	session.me = {
+		user: { id: 'u', username: 'alice', role: 'member', created_at: '2025-01-01T00:00:00Z' },
+		roles: [{ app_id: 'a', app: 'shop', role }]
+	};
+}
+
+function answer(status: number, body: unknown) {
+	return new Response(JSON.stringify(body), {
+		status,
+		headers: { 'Content-Type': 'application/json' }
+	});
+}
+
+function editorIn(container: HTMLElement): EditorView {
+	const dom = container.querySelector('.editor')?.shadowRoot?.querySelector('.cm-editor');
+	const view = dom && EditorView.findFromDOM(dom as HTMLElement);
+	if (!view) throw new Error('no editor');
+	return view;
+}
+
+afterEach(() => {
+	session.me = null;
+	nav.goto.mockClear();
+});
+
+describe('the new script page', () => {
+	it('creates the script, then replaces itself with its page', async () => {
+		signIn('editor');
+		vi.stubGlobal(
+			'fetch',
+			vi.fn(async () => answer(201, script))
+		);
+		const { container } = render(NewPage);
+		await fireEvent.input(screen.getByLabelText('Name'), { target: { value: 'hello' } });
+		const view = editorIn(container);
+		view.dispatch({ changes: { from: 0, insert: 'let x = 1;' } });
+		await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+		await vi.waitFor(() =>
+			expect(nav.goto).toHaveBeenCalledWith('/admin/apps/shop/scripts/s1', { replaceState: true })
+		);
+		// Nothing left unsaved: leaving is not held up.
+		const guard = nav.beforeNavigate.mock.calls.at(-1)?.[0] as (n: unknown) => void;
+		const cancel = vi.fn();
+		guard({ type: 'goto', cancel });
+		expect(cancel).not.toHaveBeenCalled();
+	});
+
+	it('tells a viewer they cannot create scripts', () => {
+		signIn('viewer');
+		render(NewPage);
+		expect(screen.getByText(/not create them/)).toBeInTheDocument();
+		expect(screen.queryByRole('button', { name: 'Save' })).toBeNull();
+	});
+});
+
+describe('the script page', () => {
+	it('loads the script into the editor beside the test runner', async () => {
+		signIn('editor');
+		vi.stubGlobal(
+			'fetch',
+			vi.fn(async () => answer(200, script))
+		);
+		const { container } = render(ScriptPage);
+		expect(await screen.findByRole('heading', { level: 1, name: 'hello' })).toBeInTheDocument();
+		expect(editorIn(container).state.doc.toString()).toBe('let x = 1;');
+		expect(screen.getByText('Version 1')).toBeInTheDocument();
+		expect(screen.getByRole('button', { name: 'Save' })).toBeInTheDocument();
+		expect(screen.getByRole('button', { name: 'Run' })).toBeInTheDocument();
+		expect(screen.getByRole('link', { name: 'Executions' })).toHaveAttribute(
+			'href',
+			'/admin/apps/shop/scripts/s1/executions'
+		);
+	});
+
+	it('asks before leaving with unsaved changes', async () => {
+		signIn('editor');
+		vi.stubGlobal(
+			'fetch',
+			vi.fn(async () => answer(200, script))
+		);
+		const { container } = render(ScriptPage);
+		await screen.findByRole('heading', { level: 1, name: 'hello' });
+		editorIn(container).dispatch({ changes: { from: 0, insert: '// ' } });
+		await screen.findByText('Unsaved changes');
+		const guard = nav.beforeNavigate.mock.calls.at(-1)?.[0] as (n: unknown) => void;
+		const confirm = vi.spyOn(window, 'confirm').mockReturnValue(false);
+		const cancel = vi.fn();
+		guard({ type: 'link', cancel });
+		expect(confirm).toHaveBeenCalled();
+		expect(cancel).toHaveBeenCalled();
+	});
+
+	it('is read-only for a viewer, who can still run it', async () => {
+		signIn('viewer');
+		vi.stubGlobal(
+			'fetch',
+			vi.fn(async () => answer(200, script))
+		);
+		const { container } = render(ScriptPage);
+		await screen.findByRole('heading', { level: 1, name: 'hello' });
+		expect(editorIn(container).state.readOnly).toBe(true);
+		expect(screen.queryByRole('button', { name: 'Save' })).toBeNull();
+		expect(screen.getByRole('button', { name: 'Run' })).toBeInTheDocument();
+	});
+
+	it('says why a script cannot be loaded', async () => {
+		signIn('editor');
+		vi.stubGlobal(
+			'fetch',
+			vi.fn(async () => answer(404, { error: { code: 'not_found', message: 'no such script' } }))
+		);
+		render(ScriptPage);
+		expect(await screen.findByRole('alert')).toHaveTextContent('no such script');
+	});
+});
