@@ -3,15 +3,18 @@
 //
 //   PICLOUD_BIN   the server binary (default ../target/debug/picloud)
 //   CHROMIUM      the browser (default /usr/bin/chromium)
+//   SCREENSHOTS   a directory: when set, the journey saves the pictures
+//                 docs/dashboard.md shows (`SCREENSHOTS=../docs/images`)
 //
 // Run with `npm run e2e` after `cargo build -p picloud`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { chromium } from 'playwright-core';
 
 const BIN = resolve(process.env.PICLOUD_BIN ?? '../target/debug/picloud');
@@ -74,16 +77,75 @@ after(async () => {
 	if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-test('sign in, create an app and a script (after fixing its error), sign out', async () => {
-	const page = await browser.newPage();
-	const violations = [];
+const SHOTS = process.env.SCREENSHOTS ? resolve(process.env.SCREENSHOTS) : null;
+if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+
+/** Saves a picture of the page for the docs, when asked to. */
+async function shot(page, name) {
+	if (SHOTS) await page.screenshot({ path: join(SHOTS, `dashboard-${name}.png`) });
+}
+
+/** Collects what the browser reports as errors (CSP violations among them). */
+function watchConsole(page) {
+	const errors = [];
 	page.on('console', (m) => {
-		if (m.type() === 'error') violations.push(m.text());
+		if (m.type() === 'error') errors.push(m.text());
 	});
+	page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+	return errors;
+}
+
+async function adminToken() {
+	const r = await fetch(`${base}/api/v1/admin/auth/login`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ username: USER, password: PASSWORD })
+	});
+	assert.equal(r.status, 200);
+	return (await r.json()).token;
+}
+
+async function adminCall(token, method, path, body) {
+	const r = await fetch(`${base}/api/v1/admin${path}`, {
+		method,
+		headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+		body: body === undefined ? undefined : JSON.stringify(body)
+	});
+	const text = await r.text();
+	assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
+	return text ? JSON.parse(text) : undefined;
+}
+
+/** A GET to the server with another Host header (fetch does not allow it). */
+function getWithHost(path, host) {
+	return new Promise((done, fail) => {
+		const req = httpRequest(`${base}${path}`, { headers: { host } }, (res) => {
+			let text = '';
+			res.setEncoding('utf8');
+			res.on('data', (chunk) => (text += chunk));
+			res.on('end', () => done(text));
+		});
+		req.on('error', fail);
+		req.end();
+	});
+}
+
+const SOURCE = [
+	'let name = ctx.request.query.name ?? "world";',
+	'kv::collection("greetings").set(name, #{ greeted: true, version: 1 });',
+	'log::info("greeted " + name);',
+	'`Hello, ${name}!`'
+].join('\n');
+
+test('the whole journey: sign in, app, script with an error then fixed, route, test run, executions, KV, sign out', async () => {
+	const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+	const page = await context.newPage();
+	const errors = watchConsole(page);
 
 	// Not signed in: the app sends us to sign-in, then back.
 	await page.goto(`${base}/admin/`);
 	await page.waitForURL(/\/admin\/login/);
+	await shot(page, 'login');
 	await page.getByLabel('Username').fill(USER);
 	await page.getByLabel('Password').fill('not the password');
 	await page.getByRole('button', { name: 'Sign in' }).click();
@@ -95,29 +157,97 @@ test('sign in, create an app and a script (after fixing its error), sign out', a
 	// An app.
 	await page.getByLabel('App name').fill('shop');
 	await page.getByRole('button', { name: 'Create app' }).click();
+	await page.getByRole('link', { name: 'shop' }).waitFor();
+	await shot(page, 'apps');
 	await page.getByRole('link', { name: 'shop' }).click();
 	await page.waitForURL(/\/admin\/apps\/shop$/);
 
-	// A script with a deliberate error: the server's message, with its
-	// position, where it happened; then fixed and saved.
+	// A script with a deliberate error: the marker in the editor at the
+	// line the server reports, and the message in words.
 	await page.getByRole('button', { name: 'New script' }).click();
+	await page.waitForURL(/\/scripts\/new$/);
 	await page.getByLabel('Name').fill('hello');
-	await page.getByLabel('Source').fill('let x = ;');
+	await page.getByLabel('Source').fill('let greeting = "hi";\nlet x = ;\ngreeting');
 	await page.getByRole('button', { name: 'Save' }).click();
-	const error = page.getByRole('alert').filter({ hasText: /Compile error at line 1/ });
-	await error.waitFor();
-	await page.getByLabel('Source').fill('"Hello, world!"');
-	await page.getByRole('button', { name: 'Save' }).click();
-	await page.getByText('hello', { exact: true }).waitFor();
-
-	// It is really there, and runs.
-	const scripts = await page.evaluate(async () => {
-		const r = await fetch('/api/v1/admin/scripts?app=shop', { credentials: 'same-origin' });
-		return r.json();
+	await page.getByRole('alert').filter({ hasText: /Compile error at line 2/ }).waitFor();
+	await page.locator('.cm-lintRange-error').first().waitFor();
+	const marked = await page.locator('.cm-lintRange-error').first().evaluate((el) => {
+		const line = el.closest('.cm-line');
+		return [...line.parentElement.children].indexOf(line) + 1;
 	});
-	assert.equal(scripts.items.length, 1);
-	const run = await fetch(`${base}/api/v1/execute/${scripts.items[0].id}`);
-	assert.equal(await run.text(), 'Hello, world!');
+	assert.equal(marked, 2, 'the marker is on line 2');
+	await shot(page, 'editor-error');
+
+	// Fixed and saved: version 1, and the page is the script's.
+	await page.getByLabel('Source').fill(SOURCE);
+	await page.getByRole('button', { name: 'Save' }).click();
+	await page.waitForURL(/\/admin\/apps\/shop\/scripts\/[0-9a-f-]{36}$/);
+	await page.getByText('Version 1').waitFor();
+	assert.equal(await page.locator('.cm-lintRange-error').count(), 0, 'the marker is gone');
+	const scriptUrl = page.url();
+
+	// A route, with the live check saying the path is free.
+	await page.getByRole('link', { name: 'Routes' }).click();
+	await page.waitForURL(/\/apps\/shop\/routes$/);
+	await page.getByLabel('Script').selectOption({ label: 'hello' });
+	await page.getByLabel('Path').fill('/hello');
+	await page.getByText('Available').waitFor();
+	await page.getByLabel('GET', { exact: true }).check();
+	await page.getByRole('button', { name: 'Add route' }).click();
+	await page.getByRole('cell', { name: '/hello' }).waitFor();
+	// The same path again is a conflict, said before anything is sent.
+	await page.getByLabel('Path').fill('/hello/');
+	await page.getByText(/conflict/i).first().waitFor();
+	await shot(page, 'routes');
+
+	// The app's routes answer on its own domain: claim one in Settings.
+	await page.getByRole('link', { name: 'Settings' }).click();
+	await page.getByLabel('Pattern').fill('shop.example.com');
+	await page.getByRole('button', { name: 'Claim' }).click();
+	await page.getByRole('rowheader', { name: 'shop.example.com' }).waitFor();
+	await shot(page, 'settings');
+	assert.equal(await getWithHost('/hello?name=route', 'shop.example.com'), 'Hello, route!');
+
+	// The test runner: the answer and the logs of that very run.
+	await page.goto(scriptUrl);
+	await page.getByText('Version 1').waitFor();
+	await page.getByLabel('Path').fill('?name=e2e');
+	await page.getByRole('button', { name: 'Run' }).click();
+	const response = page.getByRole('region', { name: 'Response' });
+	await response.getByText('Hello, e2e!').waitFor();
+	await response.getByText('200').first().waitFor();
+	const logs = page.getByRole('region', { name: 'Execution and logs' });
+	await logs.getByText('greeted e2e').waitFor();
+	await shot(page, 'editor-runner');
+
+	// The executions page: both runs, the newest first, with its logs.
+	await page.getByRole('link', { name: 'Executions', exact: true }).first().click();
+	await page.waitForURL(/\/executions$/);
+	const rows = page.locator('tbody tr', { has: page.getByRole('button', { name: /^Logs/ }) });
+	await rows.nth(1).waitFor();
+	await page.getByRole('button', { name: /^Logs/ }).first().click();
+	await page.getByText('greeted e2e').waitFor();
+	await shot(page, 'executions');
+
+	// The KV key the script wrote.
+	await page.getByRole('link', { name: 'KV' }).click();
+	await page.waitForURL(/\/apps\/shop\/kv$/);
+	await page.getByRole('link', { name: 'greetings' }).click();
+	await page.getByRole('button', { name: 'e2e', exact: true }).click();
+	const value = page.getByLabel('Value (JSON)');
+	await value.waitFor();
+	assert.deepEqual(JSON.parse(await value.inputValue()), { greeted: true, version: 1 });
+	await shot(page, 'kv');
+
+	// An expired session: back to sign-in, then to where we were.
+	await context.clearCookies();
+	await page.getByRole('link', { name: 'Triggers' }).click();
+	await page.waitForURL(/\/admin\/login\?next=/);
+	await page.getByLabel('Username').fill(USER);
+	await page.getByLabel('Password').fill(PASSWORD);
+	await page.getByRole('button', { name: 'Sign in' }).click();
+	await page.waitForURL(/\/admin\/apps\/shop\/triggers$/);
+	await page.getByRole('heading', { name: /dead letters/i }).waitFor();
 
 	// Sign out: back to sign-in, and the session is gone.
 	await page.getByRole('button', { name: 'Sign out' }).click();
@@ -125,10 +255,63 @@ test('sign in, create an app and a script (after fixing its error), sign out', a
 	const me = await page.evaluate(async () => (await fetch('/api/v1/admin/auth/me')).status);
 	assert.equal(me, 401);
 
-	// No script was blocked by the Content-Security-Policy.
+	// Nothing was blocked by the Content-Security-Policy, nothing threw.
 	assert.deepEqual(
-		violations.filter((v) => /Content Security Policy/i.test(v)),
+		errors.filter((e) => /Content Security Policy|page error/i.test(e)),
 		[]
 	);
-	await page.close();
+	await context.close();
+});
+
+test('a viewer sees the app read-only, on a phone-width screen', async () => {
+	const token = await adminToken();
+	await adminCall(token, 'POST', '/apps', { name: 'readonly' });
+	const script = await adminCall(token, 'POST', '/scripts', {
+		app: 'readonly',
+		name: 'shown',
+		source: '"hi"'
+	});
+	await adminCall(token, 'POST', '/users', {
+		username: 'vera',
+		password: 'a viewer password',
+		role: 'member'
+	});
+	await adminCall(token, 'POST', '/apps/readonly/members', { user_id: 'vera', role: 'viewer' });
+
+	const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
+	const page = await context.newPage();
+	const errors = watchConsole(page);
+	await page.goto(`${base}/admin/apps/readonly`);
+	await page.waitForURL(/\/admin\/login/);
+	await page.getByLabel('Username').fill('vera');
+	await page.getByLabel('Password').fill('a viewer password');
+	await page.getByRole('button', { name: 'Sign in' }).click();
+	await page.waitForURL(/\/admin\/apps\/readonly$/);
+	await page.getByRole('link', { name: 'shown' }).waitFor();
+	assert.equal(await page.getByRole('button', { name: 'New script' }).count(), 0);
+	assert.equal(await page.getByRole('button', { name: /^Delete/ }).count(), 0);
+	// Nothing wider than the screen.
+	const overflow = await page.evaluate(
+		() => document.documentElement.scrollWidth > window.innerWidth
+	);
+	assert.equal(overflow, false, 'no horizontal scrolling at phone width');
+	await shot(page, 'phone-viewer');
+
+	await page.getByRole('link', { name: 'shown' }).click();
+	await page.waitForURL(new RegExp(`/scripts/${script.id}$`));
+	await page.getByRole('button', { name: 'Run' }).waitFor();
+	assert.equal(await page.getByRole('button', { name: 'Save' }).count(), 0);
+	assert.equal(
+		await page.locator('.cm-content').getAttribute('contenteditable'),
+		'false',
+		'the editor is read-only'
+	);
+	await page.getByRole('link', { name: 'Routes' }).click();
+	await page.getByRole('heading', { name: /routes/i }).first().waitFor();
+	assert.equal(await page.getByRole('button', { name: 'Add route' }).count(), 0);
+	assert.deepEqual(
+		errors.filter((e) => /Content Security Policy|page error/i.test(e)),
+		[]
+	);
+	await context.close();
 });

@@ -7,9 +7,11 @@
 //!   ETag, so a new build is picked up at once).
 //! - Paths that are not files are the single-page app's: they get
 //!   `index.html`, except under `/admin/_app/`, where a missing file is 404.
-//! - A strict Content-Security-Policy: scripts only from this origin and the
-//!   inline scripts of `index.html`, allowed by their hashes (computed once
-//!   from the embedded file); no frames, no plugins, no other origins.
+//! - A strict Content-Security-Policy, the one the build wrote into
+//!   `index.html`: scripts only from this origin and the page's inline
+//!   scripts by their hashes, styles only from files (plus the one style
+//!   attribute of SvelteKit's route announcer, by hash), no `data:`, no
+//!   frames, no plugins, no other origins.
 
 use std::sync::OnceLock;
 
@@ -93,31 +95,48 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The policy, with the hashes of `index.html`'s inline scripts.
+/// The policy: the one the build wrote into `index.html`'s
+/// `<meta http-equiv="content-security-policy">` (SvelteKit's, with the
+/// hashes of its inline scripts and nothing else inline), plus what a
+/// `<meta>` cannot say (`frame-ancestors`). A build without that tag gets
+/// an equally strict policy with the hashes computed here.
 fn csp() -> HeaderValue {
     static CSP: OnceLock<HeaderValue> = OnceLock::new();
     CSP.get_or_init(|| {
         let index = Assets::get(INDEX)
             .map(|f| String::from_utf8_lossy(&f.data).into_owned())
             .unwrap_or_default();
-        let hashes: String = inline_scripts(&index)
-            .iter()
-            .map(|s| {
-                let digest = Sha256::digest(s.as_bytes());
+        let policy = match meta_csp(&index) {
+            Some(meta) => format!("{}; frame-ancestors 'none'", meta.trim_end_matches(';')),
+            None => {
+                let hashes: String = inline_scripts(&index)
+                    .iter()
+                    .map(|s| {
+                        let digest = Sha256::digest(s.as_bytes());
+                        format!(
+                            " 'sha256-{}'",
+                            base64::engine::general_purpose::STANDARD.encode(digest)
+                        )
+                    })
+                    .collect();
                 format!(
-                    " 'sha256-{}'",
-                    base64::engine::general_purpose::STANDARD.encode(digest)
+                    "default-src 'none'; script-src 'self'{hashes}; style-src 'self'; \
+                     img-src 'self'; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
+                     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
                 )
-            })
-            .collect();
-        let policy = format!(
-            "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; \
-             img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; \
-             base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-        );
-        HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'self'"))
+            }
+        };
+        HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'none'"))
     })
     .clone()
+}
+
+/// The content of the page's `<meta http-equiv="content-security-policy">`.
+pub fn meta_csp(html: &str) -> Option<&str> {
+    const TAG: &str = "<meta http-equiv=\"content-security-policy\" content=\"";
+    let start = html.find(TAG)? + TAG.len();
+    let len = html[start..].find('"')?;
+    Some(&html[start..start + len])
 }
 
 /// The contents of the `<script>` elements without a `src`.

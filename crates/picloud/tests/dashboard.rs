@@ -53,8 +53,14 @@ async fn the_dashboard_is_served_from_the_binary() {
         .to_str()
         .unwrap()
         .to_owned();
-    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    // Nothing inline but what is hashed, no data: URLs: the editor's
+    // styles are constructed stylesheets, its icons CSS.
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(!csp.contains("data:"), "{csp}");
+    let meta = picloud::dashboard::meta_csp(&html).expect("the build writes its policy");
+    assert_eq!(csp, format!("{meta}; frame-ancestors 'none'"));
     assert!(csp.contains("object-src 'none'"), "{csp}");
     let script_src = csp
         .split(';')
