@@ -1,33 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as api from './api';
 import { ApiError, errorText, onUnauthorized } from './api';
-
-type Call = { url: string; init: RequestInit };
-
-/** Replaces fetch with one that answers `responses` in turn and records calls. */
-function mockFetch(...responses: (Response | Error)[]) {
-	const calls: Call[] = [];
-	const fn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-		calls.push({ url: String(input), init: init ?? {} });
-		const next = responses.shift();
-		if (next === undefined) throw new Error('unexpected fetch');
-		if (next instanceof Error) throw next;
-		return next;
-	});
-	vi.stubGlobal('fetch', fn);
-	return calls;
-}
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}) {
-	return new Response(JSON.stringify(body), {
-		status,
-		headers: { 'Content-Type': 'application/json', ...headers }
-	});
-}
-
-function apiError(status: number, code: string, message: string, extra = {}, headers = {}) {
-	return json(status, { error: { code, message, ...extra } }, headers);
-}
+import { errorResponse, jsonResponse, mockFetchSequence } from './testing';
 
 const user = {
 	id: '11111111-1111-4111-8111-111111111111',
@@ -68,7 +42,7 @@ afterEach(() => {
 describe('requests', () => {
 	it('logs in with a JSON body, same-origin credentials, and keeps no token', async () => {
 		const answer = { token: 'pcs_secret', expires_at: '2025-01-02T00:00:00Z', user };
-		const calls = mockFetch(json(200, answer));
+		const calls = mockFetchSequence(jsonResponse(200, answer));
 		const setItem = vi.spyOn(Storage.prototype, 'setItem');
 
 		await expect(api.login('alice', 'pw')).resolves.toEqual(answer);
@@ -86,7 +60,7 @@ describe('requests', () => {
 	});
 
 	it('sends no body and no Content-Type on GET', async () => {
-		const calls = mockFetch(json(200, { user, roles: [] }));
+		const calls = mockFetchSequence(jsonResponse(200, { user, roles: [] }));
 		await expect(api.me()).resolves.toEqual({ user, roles: [] });
 		expect(calls[0].url).toBe('/api/v1/admin/auth/me');
 		expect(calls[0].init.method).toBe('GET');
@@ -96,12 +70,15 @@ describe('requests', () => {
 	});
 
 	it('unwraps {"items": [...]} lists', async () => {
-		mockFetch(json(200, { items: [app] }));
+		mockFetchSequence(jsonResponse(200, { items: [app] }));
 		await expect(api.listApps()).resolves.toEqual([app]);
 	});
 
 	it('passes the app as a query parameter and encodes path segments', async () => {
-		const calls = mockFetch(json(200, { items: [script] }), new Response(null, { status: 204 }));
+		const calls = mockFetchSequence(
+			jsonResponse(200, { items: [script] }),
+			new Response(null, { status: 204 })
+		);
 		await expect(api.listScripts('my shop')).resolves.toEqual([script]);
 		expect(calls[0].url).toBe('/api/v1/admin/scripts?app=my+shop');
 
@@ -111,7 +88,10 @@ describe('requests', () => {
 	});
 
 	it('leaves out absent query parameters', async () => {
-		const calls = mockFetch(json(200, { items: [] }), json(200, { items: [] }));
+		const calls = mockFetchSequence(
+			jsonResponse(200, { items: [] }),
+			jsonResponse(200, { items: [] })
+		);
 		await api.listScripts();
 		expect(calls[0].url).toBe('/api/v1/admin/scripts');
 		await api.listExecutions(script.id, { limit: 10 });
@@ -119,7 +99,10 @@ describe('requests', () => {
 	});
 
 	it('creates and updates scripts with JSON bodies', async () => {
-		const calls = mockFetch(json(201, script), json(200, { ...script, version: 2 }));
+		const calls = mockFetchSequence(
+			jsonResponse(201, script),
+			jsonResponse(200, { ...script, version: 2 })
+		);
 		await expect(api.createScript({ app: 'shop', name: 'hello', source: '"hi"' })).resolves.toEqual(
 			script
 		);
@@ -139,7 +122,7 @@ describe('requests', () => {
 	});
 
 	it('resolves 204 answers with undefined', async () => {
-		const calls = mockFetch(new Response(null, { status: 204 }));
+		const calls = mockFetchSequence(new Response(null, { status: 204 }));
 		await expect(api.logout()).resolves.toBeUndefined();
 		expect(calls[0].init.method).toBe('POST');
 		expect(calls[0].url).toBe('/api/v1/admin/auth/logout');
@@ -148,15 +131,15 @@ describe('requests', () => {
 
 describe('errors', () => {
 	it('parses the JSON error into an ApiError', async () => {
-		mockFetch(apiError(409, 'conflict', 'an app named shop exists'));
+		mockFetchSequence(errorResponse(409, 'conflict', 'an app named shop exists'));
 		const err = await api.createApp({ name: 'shop' }).catch((e) => e);
 		expect(err).toBeInstanceOf(ApiError);
 		expect(err).toMatchObject({ status: 409, code: 'conflict', message: 'an app named shop exists' });
 	});
 
 	it('keeps the extra fields of a compile error: line and column', async () => {
-		mockFetch(
-			apiError(400, 'compile_error', 'Expecting a closing parenthesis', { line: 3, column: 7 })
+		mockFetchSequence(
+			errorResponse(400, 'compile_error', 'Expecting a closing parenthesis', { line: 3, column: 7 })
 		);
 		const err = (await api.createScript({ name: 'x', source: 'f(' }).catch((e) => e)) as ApiError;
 		expect(err.code).toBe('compile_error');
@@ -167,13 +150,17 @@ describe('errors', () => {
 	});
 
 	it('reads Retry-After on too_many_attempts', async () => {
-		mockFetch(apiError(429, 'too_many_attempts', 'too many failed logins', {}, { 'Retry-After': '4' }));
+		mockFetchSequence(
+			errorResponse(429, 'too_many_attempts', 'too many failed logins', {}, { 'Retry-After': '4' })
+		);
 		const err = (await api.login('alice', 'x').catch((e) => e)) as ApiError;
 		expect(err).toMatchObject({ status: 429, code: 'too_many_attempts', retryAfter: 4 });
 	});
 
 	it('turns a non-JSON error page into an http_error', async () => {
-		mockFetch(new Response('<html>Bad Gateway</html>', { status: 502, statusText: 'Bad Gateway' }));
+		mockFetchSequence(
+			new Response('<html>Bad Gateway</html>', { status: 502, statusText: 'Bad Gateway' })
+		);
 		const err = (await api.listApps().catch((e) => e)) as ApiError;
 		expect(err).toBeInstanceOf(ApiError);
 		expect(err.status).toBe(502);
@@ -182,20 +169,20 @@ describe('errors', () => {
 	});
 
 	it('turns JSON that is not an error body into an http_error', async () => {
-		mockFetch(json(500, { oops: true }));
+		mockFetchSequence(jsonResponse(500, { oops: true }));
 		const err = (await api.listApps().catch((e) => e)) as ApiError;
 		expect(err).toMatchObject({ status: 500, code: 'http_error' });
 	});
 
 	it('turns a failed fetch into a network_error', async () => {
-		mockFetch(new TypeError('Failed to fetch'));
+		mockFetchSequence(new TypeError('Failed to fetch'));
 		const err = (await api.me().catch((e) => e)) as ApiError;
 		expect(err).toMatchObject({ status: 0, code: 'network_error' });
 		expect(err.message).toContain('Failed to fetch');
 	});
 
 	it('rejects a 2xx answer that is not JSON', async () => {
-		mockFetch(new Response('<html></html>', { status: 200 }));
+		mockFetchSequence(new Response('<html></html>', { status: 200 }));
 		const err = (await api.listApps().catch((e) => e)) as ApiError;
 		expect(err).toMatchObject({ status: 200, code: 'http_error' });
 	});
@@ -203,7 +190,7 @@ describe('errors', () => {
 
 describe('401 handling', () => {
 	it('calls the unauthorized handler on 401 and still rejects', async () => {
-		mockFetch(apiError(401, 'unauthorized', 'sign in first'));
+		mockFetchSequence(errorResponse(401, 'unauthorized', 'sign in first'));
 		const err = (await api.listApps().catch((e) => e)) as ApiError;
 		expect(err).toMatchObject({ status: 401, code: 'unauthorized', message: 'sign in first' });
 		expect(unauthorized).toHaveBeenCalledTimes(1);
@@ -211,14 +198,14 @@ describe('401 handling', () => {
 	});
 
 	it('does not treat a wrong password at login as a lost session', async () => {
-		mockFetch(apiError(401, 'invalid_credentials', 'wrong username or password'));
+		mockFetchSequence(errorResponse(401, 'invalid_credentials', 'wrong username or password'));
 		const err = (await api.login('alice', 'nope').catch((e) => e)) as ApiError;
 		expect(err.code).toBe('invalid_credentials');
 		expect(unauthorized).not.toHaveBeenCalled();
 	});
 
 	it('does not call the handler for other errors', async () => {
-		mockFetch(apiError(403, 'forbidden', 'creating apps needs an instance admin'));
+		mockFetchSequence(errorResponse(403, 'forbidden', 'creating apps needs an instance admin'));
 		await expect(api.createApp({ name: 'x' })).rejects.toBeInstanceOf(ApiError);
 		expect(unauthorized).not.toHaveBeenCalled();
 	});
@@ -226,7 +213,7 @@ describe('401 handling', () => {
 	it('stops calling a removed handler', async () => {
 		unsubscribe?.();
 		unsubscribe = null;
-		mockFetch(apiError(401, 'unauthorized', 'sign in first'));
+		mockFetchSequence(errorResponse(401, 'unauthorized', 'sign in first'));
 		await expect(api.me()).rejects.toBeInstanceOf(ApiError);
 		expect(unauthorized).not.toHaveBeenCalled();
 	});
@@ -234,7 +221,9 @@ describe('401 handling', () => {
 
 describe('the rest of the admin API', () => {
 	it('sends KV text exactly as written', async () => {
-		const calls = mockFetch(json(200, { key: 'k', value: 2.0, updated_at: user.created_at }));
+		const calls = mockFetchSequence(
+			jsonResponse(200, { key: 'k', value: 2.0, updated_at: user.created_at })
+		);
 		await api.kvPutText('shop', 'prices', 'a/b c', '{"price": 2.0, "big": 12345678901234567890}');
 		expect(calls[0].url).toBe('/api/v1/admin/apps/shop/kv/prices/a%2Fb%20c');
 		expect(calls[0].init.method).toBe('PUT');
@@ -245,7 +234,7 @@ describe('the rest of the admin API', () => {
 	});
 
 	it('passes execution filters as query parameters, leaving out the unset', async () => {
-		const calls = mockFetch(json(200, { items: [] }));
+		const calls = mockFetchSequence(jsonResponse(200, { items: [] }));
 		await api.listExecutions(script.id, { status: 'error', request_id: 'r-1' });
 		expect(calls[0].url).toBe(
 			`/api/v1/admin/scripts/${script.id}/executions?status=error&request_id=r-1`
@@ -253,7 +242,7 @@ describe('the rest of the admin API', () => {
 	});
 
 	it('runs a script through the data plane and reads the request id', async () => {
-		const calls = mockFetch(
+		const calls = mockFetchSequence(
 			new Response('{"ok":true}', {
 				status: 201,
 				headers: { 'picloud-request-id': 'rid-7', 'Content-Type': 'application/json' }
@@ -279,7 +268,7 @@ describe('the rest of the admin API', () => {
 	});
 
 	it('sends no body with a GET run', async () => {
-		const calls = mockFetch(new Response('hi', { status: 200 }));
+		const calls = mockFetchSequence(new Response('hi', { status: 200 }));
 		await api.runScript(script.id, { method: 'GET', path: '', headers: [], body: 'x' });
 		expect(calls[0].url).toBe(`/api/v1/execute/${script.id}`);
 		expect(calls[0].init.body).toBeUndefined();

@@ -1,7 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { session } from '$lib/session.svelte';
-import type { AppRole, Me, UserRole } from '$lib/types';
+import { describe, expect, it, vi } from 'vitest';
+import { grant, signedInAs } from '$lib/testing';
 import AppList from './AppList.svelte';
 
 const apps = [
@@ -10,21 +9,9 @@ const apps = [
 	{ id: 'b', name: 'blog', description: '', created_at: '2025-01-01T00:00:00Z' }
 ];
 
-function signIn(role: UserRole, grants: { app: (typeof apps)[number]; role: AppRole }[] = []): void {
-	const me: Me = {
-		user: { id: 'u1', username: 'alice', role, created_at: '2025-01-01T00:00:00Z' },
-		roles: grants.map((g) => ({ app_id: g.app.id, app: g.app.name, role: g.role }))
-	};
-	session.me = me;
-}
-
-afterEach(() => {
-	session.me = null;
-});
-
 describe('AppList', () => {
 	it('lists apps with links, descriptions and named delete buttons', async () => {
-		signIn('admin');
+		signedInAs('admin');
 		const onDelete = vi.fn();
 		render(AppList, { apps, onDelete });
 
@@ -43,10 +30,7 @@ describe('AppList', () => {
 	});
 
 	it('offers Delete only for the apps the user owns', () => {
-		signIn('member', [
-			{ app: apps[1], role: 'owner' },
-			{ app: apps[2], role: 'editor' }
-		]);
+		signedInAs('member', [grant('owner', apps[1]), grant('editor', apps[2])]);
 		render(AppList, { apps, onDelete: () => {} });
 
 		expect(screen.getByRole('button', { name: 'Delete app shop' })).toBeInTheDocument();
@@ -55,10 +39,7 @@ describe('AppList', () => {
 	});
 
 	it('shows a viewer no delete buttons at all', () => {
-		signIn('member', [
-			{ app: apps[1], role: 'viewer' },
-			{ app: apps[2], role: 'viewer' }
-		]);
+		signedInAs('member', [grant('viewer', apps[1]), grant('viewer', apps[2])]);
 		render(AppList, { apps, onDelete: () => {} });
 		expect(screen.getAllByRole('link')).toHaveLength(3);
 		expect(screen.queryAllByRole('button')).toHaveLength(0);

@@ -1,15 +1,7 @@
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
+import { errorResponse, mockFetchJson, stubFetch } from '$lib/testing';
 import DangerZone from './DangerZone.svelte';
-
-function json(status: number, body?: unknown): Response {
-	return body === undefined
-		? new Response(null, { status })
-		: new Response(JSON.stringify(body), {
-				status,
-				headers: { 'Content-Type': 'application/json' }
-			});
-}
 
 const shop = {
 	id: '22222222-2222-4222-8222-222222222222',
@@ -20,8 +12,7 @@ const shop = {
 
 describe('DangerZone', () => {
 	it('keeps Delete disabled until the exact app name is typed', async () => {
-		const fetch = vi.fn(async () => json(204));
-		vi.stubGlobal('fetch', fetch);
+		const fetch = mockFetchJson(204);
 		render(DangerZone, { app: shop, onDeleted: () => {} });
 
 		const input = screen.getByLabelText('Type shop to confirm');
@@ -41,8 +32,7 @@ describe('DangerZone', () => {
 	});
 
 	it('deletes the app by id, then hands over', async () => {
-		const fetch = vi.fn(async () => json(204));
-		vi.stubGlobal('fetch', fetch);
+		const fetch = mockFetchJson(204);
 		const onDeleted = vi.fn();
 		render(DangerZone, { app: shop, onDeleted });
 
@@ -58,12 +48,7 @@ describe('DangerZone', () => {
 	});
 
 	it('says why a deletion failed, and stays', async () => {
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () =>
-				json(403, { error: { code: 'forbidden', message: 'this needs the owner role' } })
-			)
-		);
+		stubFetch(() => errorResponse(403, 'forbidden', 'this needs the owner role'));
 		const onDeleted = vi.fn();
 		render(DangerZone, { app: shop, onDeleted });
 		await fireEvent.input(screen.getByLabelText('Type shop to confirm'), {

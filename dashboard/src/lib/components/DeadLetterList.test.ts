@@ -1,5 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
+import { errorResponse, mockConfirm, mockFetchJson, stubFetch } from '$lib/testing';
 import type { DeadLetter, Trigger } from '$lib/types';
 import DeadLetterList from './DeadLetterList.svelte';
 
@@ -38,18 +39,6 @@ const orphan: DeadLetter = {
 	trigger_id: 'gone',
 	event: { kind: 'cron', schedule: '* * * * *', scheduled_at: '2025-01-01T00:01:00Z' }
 };
-
-function serve(status: number, body?: unknown) {
-	const fetch = vi.fn(
-		async (_url: string, _init?: RequestInit) =>
-			new Response(body === undefined ? null : JSON.stringify(body), {
-				status,
-				headers: body === undefined ? {} : { 'Content-Type': 'application/json' }
-			})
-	);
-	vi.stubGlobal('fetch', fetch);
-	return fetch;
-}
 
 describe('DeadLetterList', () => {
 	it('says when there are none', () => {
@@ -90,7 +79,7 @@ describe('DeadLetterList', () => {
 	});
 
 	it('queues a dead letter again and says so', async () => {
-		const fetch = serve(202);
+		const fetch = mockFetchJson(202);
 		const onRemoved = vi.fn();
 		render(DeadLetterList, {
 			deadLetters: [letter],
@@ -109,9 +98,8 @@ describe('DeadLetterList', () => {
 	});
 
 	it('deletes a dead letter only once confirmed', async () => {
-		const fetch = serve(204);
-		const confirm = vi.fn(() => false);
-		vi.stubGlobal('confirm', confirm);
+		const fetch = mockFetchJson(204);
+		const confirm = mockConfirm(false);
 		const onRemoved = vi.fn();
 		render(DeadLetterList, {
 			deadLetters: [letter],
@@ -136,7 +124,7 @@ describe('DeadLetterList', () => {
 	});
 
 	it('keeps the row and shows the error when the server refuses', async () => {
-		serve(403, { error: { code: 'forbidden', message: 'editing triggers needs an editor role' } });
+		stubFetch(() => errorResponse(403, 'forbidden', 'editing triggers needs an editor role'));
 		const onRemoved = vi.fn();
 		render(DeadLetterList, {
 			deadLetters: [letter],

@@ -1,36 +1,7 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
+import { errorResponse, jsonResponse, mockApi, mockConfirm } from '$lib/testing';
 import DomainSettings from './DomainSettings.svelte';
-
-type Call = { method: string; path: string; body: unknown };
-type Handler = (body: unknown) => Response;
-
-function json(status: number, body?: unknown): Response {
-	return body === undefined
-		? new Response(null, { status })
-		: new Response(JSON.stringify(body), {
-				status,
-				headers: { 'Content-Type': 'application/json' }
-			});
-}
-
-/** A fetch that answers "METHOD /path" (under /api/v1/admin) from `routes`. */
-function mockApi(routes: Record<string, Handler>): Call[] {
-	const calls: Call[] = [];
-	vi.stubGlobal(
-		'fetch',
-		vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-			const method = init?.method ?? 'GET';
-			const path = String(input).replace('/api/v1/admin', '');
-			const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
-			calls.push({ method, path, body });
-			const handler = routes[`${method} ${path}`];
-			if (!handler) throw new Error(`unexpected ${method} ${path}`);
-			return handler(body);
-		})
-	);
-	return calls;
-}
 
 const api = {
 	id: 'd1',
@@ -47,7 +18,7 @@ const tenants = {
 
 describe('DomainSettings', () => {
 	it('lists the claims, sorted, with named Release buttons for owners', async () => {
-		mockApi({ 'GET /apps/shop/domains': () => json(200, { items: [api, tenants] }) });
+		mockApi({ 'GET /apps/shop/domains': () => jsonResponse(200, { items: [api, tenants] }) });
 		render(DomainSettings, { app: 'shop', owner: true });
 
 		const table = await screen.findByRole('table', { name: 'Domains' });
@@ -66,7 +37,7 @@ describe('DomainSettings', () => {
 	});
 
 	it('shows a non-owner the list only: no Release, no Claim form', async () => {
-		const calls = mockApi({ 'GET /apps/shop/domains': () => json(200, { items: [api] }) });
+		const calls = mockApi({ 'GET /apps/shop/domains': () => jsonResponse(200, { items: [api] }) });
 		render(DomainSettings, { app: 'shop', owner: false });
 
 		const table = await screen.findByRole('table', { name: 'Domains' });
@@ -78,8 +49,8 @@ describe('DomainSettings', () => {
 
 	it('claims a pattern and adds it to the list', async () => {
 		const calls = mockApi({
-			'GET /apps/shop/domains': () => json(200, { items: [] }),
-			'POST /apps/shop/domains': () => json(201, api)
+			'GET /apps/shop/domains': () => jsonResponse(200, { items: [] }),
+			'POST /apps/shop/domains': () => jsonResponse(201, api)
 		});
 		render(DomainSettings, { app: 'shop', owner: true });
 		expect(await screen.findByText('This app claims no domains.')).toBeInTheDocument();
@@ -102,11 +73,9 @@ describe('DomainSettings', () => {
 
 	it('says in words that a pattern is taken (409), on the field', async () => {
 		mockApi({
-			'GET /apps/shop/domains': () => json(200, { items: [] }),
+			'GET /apps/shop/domains': () => jsonResponse(200, { items: [] }),
 			'POST /apps/shop/domains': () =>
-				json(409, {
-					error: { code: 'conflict', message: 'the domain "api.example.com" is already claimed' }
-				})
+				errorResponse(409, 'conflict', 'the domain "api.example.com" is already claimed')
 		});
 		render(DomainSettings, { app: 'shop', owner: true });
 		await screen.findByText('This app claims no domains.');
@@ -129,11 +98,9 @@ describe('DomainSettings', () => {
 
 	it("shows a malformed pattern's 400 with the server's words", async () => {
 		mockApi({
-			'GET /apps/shop/domains': () => json(200, { items: [] }),
+			'GET /apps/shop/domains': () => jsonResponse(200, { items: [] }),
 			'POST /apps/shop/domains': () =>
-				json(400, {
-					error: { code: 'bad_request', message: 'a domain pattern has at least two labels' }
-				})
+				errorResponse(400, 'bad_request', 'a domain pattern has at least two labels')
 		});
 		render(DomainSettings, { app: 'shop', owner: true });
 		await screen.findByText('This app claims no domains.');
@@ -146,11 +113,10 @@ describe('DomainSettings', () => {
 
 	it('releases a domain after confirmation, and not without', async () => {
 		const calls = mockApi({
-			'GET /apps/shop/domains': () => json(200, { items: [api, tenants] }),
-			'DELETE /apps/shop/domains/d1': () => json(204)
+			'GET /apps/shop/domains': () => jsonResponse(200, { items: [api, tenants] }),
+			'DELETE /apps/shop/domains/d1': () => jsonResponse(204)
 		});
-		const confirm = vi.fn(() => false);
-		vi.stubGlobal('confirm', confirm);
+		const confirm = mockConfirm(false);
 		render(DomainSettings, { app: 'shop', owner: true });
 		const release = await screen.findByRole('button', { name: 'Release domain api.example.com' });
 
@@ -169,11 +135,11 @@ describe('DomainSettings', () => {
 
 	it('says why a release failed and keeps the row', async () => {
 		mockApi({
-			'GET /apps/shop/domains': () => json(200, { items: [api] }),
+			'GET /apps/shop/domains': () => jsonResponse(200, { items: [api] }),
 			'DELETE /apps/shop/domains/d1': () =>
-				json(403, { error: { code: 'forbidden', message: 'this needs the owner role' } })
+				errorResponse(403, 'forbidden', 'this needs the owner role')
 		});
-		vi.stubGlobal('confirm', () => true);
+		mockConfirm(true);
 		render(DomainSettings, { app: 'shop', owner: true });
 		await fireEvent.click(
 			await screen.findByRole('button', { name: 'Release domain api.example.com' })
@@ -186,8 +152,7 @@ describe('DomainSettings', () => {
 
 	it('shows a failed load in words', async () => {
 		mockApi({
-			'GET /apps/shop/domains': () =>
-				json(404, { error: { code: 'not_found', message: 'app not found' } })
+			'GET /apps/shop/domains': () => errorResponse(404, 'not_found', 'app not found')
 		});
 		render(DomainSettings, { app: 'shop', owner: true });
 		expect(await screen.findByRole('alert')).toHaveTextContent('app not found');

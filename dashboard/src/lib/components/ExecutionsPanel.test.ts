@@ -1,5 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { errorResponse, jsonResponse, stubFetch } from '$lib/testing';
 import type { Execution } from '$lib/types';
 import ExecutionsPanel from './ExecutionsPanel.svelte';
 
@@ -33,28 +34,20 @@ function execution(id: string, minute: number, over: Partial<Execution> = {}): E
 	};
 }
 
-function json(body: unknown, status = 200) {
-	return new Response(JSON.stringify(body), {
-		status,
-		headers: { 'Content-Type': 'application/json' }
-	});
-}
-
 /** A fetch that answers the script and, for executions, whatever `executions`
  *  returns for the query at the time; records the executions URLs asked. */
 function serve(executions: (query: URLSearchParams) => Execution[] | Response) {
 	const asked: URLSearchParams[] = [];
-	const fetch = vi.fn(async (input: RequestInfo | URL) => {
-		const url = new URL(String(input), 'http://localhost');
-		if (url.pathname === `/api/v1/admin/scripts/${SCRIPT_ID}`) return json(script);
+	stubFetch((input) => {
+		const url = new URL(input, 'http://localhost');
+		if (url.pathname === `/api/v1/admin/scripts/${SCRIPT_ID}`) return jsonResponse(200, script);
 		if (url.pathname === `/api/v1/admin/scripts/${SCRIPT_ID}/executions`) {
 			asked.push(url.searchParams);
 			const answer = executions(url.searchParams);
-			return answer instanceof Response ? answer : json({ items: answer });
+			return answer instanceof Response ? answer : jsonResponse(200, { items: answer });
 		}
 		throw new Error(`unexpected fetch ${url}`);
 	});
-	vi.stubGlobal('fetch', fetch);
 	return asked;
 }
 
@@ -111,7 +104,7 @@ describe('ExecutionsPanel', () => {
 	});
 
 	it('shows a failed load in words', async () => {
-		serve(() => json({ error: { code: 'forbidden', message: 'you may not read this' } }, 403));
+		serve(() => errorResponse(403, 'forbidden', 'you may not read this'));
 		render(ExecutionsPanel, { app: 'shop', scriptId: SCRIPT_ID });
 		await settle();
 		expect(screen.getByRole('alert')).toHaveTextContent('you may not read this');

@@ -1,34 +1,7 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { errorResponse, jsonResponse, mockConfirm, mockServer } from '$lib/testing';
 import KvBrowser from './KvBrowser.svelte';
-
-type Req = { method: string; url: string; body: unknown };
-
-function answer(status: number, body?: unknown) {
-	if (body === undefined) return new Response(null, { status });
-	return new Response(JSON.stringify(body), {
-		status,
-		headers: { 'Content-Type': 'application/json' }
-	});
-}
-
-/** Replaces fetch with `handle`, recording each request. */
-function mockServer(handle: (req: Req) => Response) {
-	const calls: Req[] = [];
-	vi.stubGlobal(
-		'fetch',
-		vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-			const req = {
-				method: init?.method ?? 'GET',
-				url: String(input),
-				body: typeof init?.body === 'string' ? JSON.parse(init.body) : undefined
-			};
-			calls.push(req);
-			return handle(req);
-		})
-	);
-	return calls;
-}
 
 const BASE = '/api/v1/admin/apps/shop/kv/orders';
 const UPDATED = '2025-03-04T05:06:07Z';
@@ -47,7 +20,7 @@ function storeServer(store: Map<string, unknown>, pageSize = 50) {
 			const keys = [...store.keys()].filter((k) => k.startsWith(prefix)).sort();
 			const from = Number(u.searchParams.get('cursor') ?? 0);
 			const page = keys.slice(from, from + pageSize);
-			return answer(200, {
+			return jsonResponse(200, {
 				items: page.map((key) => ({ key, value: store.get(key) })),
 				cursor: from + pageSize < keys.length ? String(from + pageSize) : null
 			});
@@ -55,16 +28,16 @@ function storeServer(store: Map<string, unknown>, pageSize = 50) {
 		const key = path.slice(BASE.length + 1);
 		if (req.method === 'GET') {
 			return store.has(key)
-				? answer(200, { key, value: store.get(key), updated_at: UPDATED })
-				: answer(404, { error: { code: 'not_found', message: 'key not found' } });
+				? jsonResponse(200, { key, value: store.get(key), updated_at: UPDATED })
+				: errorResponse(404, 'not_found', 'key not found');
 		}
 		if (req.method === 'PUT') {
 			store.set(key, req.body);
-			return answer(200, { key, value: req.body, updated_at: '2025-06-07T08:09:10Z' });
+			return jsonResponse(200, { key, value: req.body, updated_at: '2025-06-07T08:09:10Z' });
 		}
 		if (req.method === 'DELETE') {
 			store.delete(key);
-			return answer(204);
+			return jsonResponse(204);
 		}
 		throw new Error(`unexpected ${req.method} ${req.url}`);
 	});
@@ -77,8 +50,12 @@ function keyButton(key: string) {
 describe('KvBrowser paging', () => {
 	it('passes the returned cursor on Next and drops it on First', async () => {
 		const calls = mockServer((req) => {
-			if (req.url === `${BASE}?limit=50`) return answer(200, { items: entries('a', 'b'), cursor: 'c/1' });
-			if (req.url === `${BASE}?cursor=c%2F1&limit=50`) return answer(200, { items: entries('c'), cursor: null });
+			if (req.url === `${BASE}?limit=50`) {
+				return jsonResponse(200, { items: entries('a', 'b'), cursor: 'c/1' });
+			}
+			if (req.url === `${BASE}?cursor=c%2F1&limit=50`) {
+				return jsonResponse(200, { items: entries('c'), cursor: null });
+			}
 			throw new Error(`unexpected ${req.url}`);
 		});
 		render(KvBrowser, { app: 'shop', collection: 'orders', editable: false });
@@ -206,15 +183,16 @@ describe('KvBrowser with edit rights', () => {
 	it("shows the server's refusal in words", async () => {
 		mockServer((req) => {
 			if (req.method === 'GET' && req.url.startsWith(`${BASE}?`)) {
-				return answer(200, { items: entries('big'), cursor: null });
+				return jsonResponse(200, { items: entries('big'), cursor: null });
 			}
-			if (req.method === 'GET') return answer(200, { key: 'big', value: 1, updated_at: UPDATED });
-			return answer(413, {
-				error: {
-					code: 'payload_too_large',
-					message: 'a value is at most 1048576 bytes as JSON; got 2000000'
-				}
-			});
+			if (req.method === 'GET') {
+				return jsonResponse(200, { key: 'big', value: 1, updated_at: UPDATED });
+			}
+			return errorResponse(
+				413,
+				'payload_too_large',
+				'a value is at most 1048576 bytes as JSON; got 2000000'
+			);
 		});
 		render(KvBrowser, { app: 'shop', collection: 'orders', editable: true });
 		await fireEvent.click(await screen.findByRole('button', { name: 'big' }));
@@ -232,8 +210,7 @@ describe('KvBrowser with edit rights', () => {
 			['user:2', 2]
 		]);
 		const calls = storeServer(store);
-		const confirm = vi.fn(() => false);
-		vi.stubGlobal('confirm', confirm);
+		const confirm = mockConfirm(false);
 		render(KvBrowser, { app: 'shop', collection: 'orders', editable: true });
 
 		await fireEvent.click(await screen.findByRole('button', { name: 'user:1' }));
@@ -258,8 +235,7 @@ describe('KvBrowser with edit rights', () => {
 				['b', 2]
 			])
 		);
-		const confirm = vi.fn(() => false);
-		vi.stubGlobal('confirm', confirm);
+		const confirm = mockConfirm(false);
 		render(KvBrowser, { app: 'shop', collection: 'orders', editable: true });
 		await fireEvent.click(await screen.findByRole('button', { name: 'a' }));
 		await waitFor(() => expect(screen.getByLabelText('Value (JSON)')).toHaveValue('1'));
@@ -321,8 +297,7 @@ describe('KvBrowser with edit rights', () => {
 	it('does not replace an existing key unless confirmed', async () => {
 		const store = new Map<string, unknown>([['a', 1]]);
 		const calls = storeServer(store);
-		const confirm = vi.fn(() => false);
-		vi.stubGlobal('confirm', confirm);
+		const confirm = mockConfirm(false);
 		render(KvBrowser, { app: 'shop', collection: 'orders', editable: true });
 		await screen.findByText('Page 1: 1 key.');
 

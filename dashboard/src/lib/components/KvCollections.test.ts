@@ -1,23 +1,11 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
+import { errorResponse, mockFetchJson, stubFetch } from '$lib/testing';
 import KvCollections from './KvCollections.svelte';
-
-function answer(status: number, body: unknown) {
-	return new Response(JSON.stringify(body), {
-		status,
-		headers: { 'Content-Type': 'application/json' }
-	});
-}
-
-function serve(body: unknown, status = 200) {
-	const fetch = vi.fn(async (_url: string, _init?: RequestInit) => answer(status, body));
-	vi.stubGlobal('fetch', fetch);
-	return fetch;
-}
 
 describe('KvCollections', () => {
 	it('lists the collections with links and key counts', async () => {
-		const fetch = serve({
+		const fetch = mockFetchJson(200, {
 			items: [
 				{ name: 'orders', keys: 12 },
 				{ name: 'users.v2', keys: 1 }
@@ -47,7 +35,7 @@ describe('KvCollections', () => {
 	});
 
 	it('says how collections come to be when there are none', async () => {
-		serve({ items: [] });
+		mockFetchJson(200, { items: [] });
 		render(KvCollections, { app: 'shop', editable: false, onOpen: () => {} });
 		expect(
 			await screen.findByText("No collections yet: a script's first kv write creates one.")
@@ -56,13 +44,13 @@ describe('KvCollections', () => {
 	});
 
 	it('shows the server error', async () => {
-		serve({ error: { code: 'forbidden', message: 'you have no role in this app' } }, 403);
+		stubFetch(() => errorResponse(403, 'forbidden', 'you have no role in this app'));
 		render(KvCollections, { app: 'shop', editable: false, onOpen: () => {} });
 		expect(await screen.findByRole('alert')).toHaveTextContent('you have no role in this app');
 	});
 
 	it('lets an editor open a collection by a valid name only', async () => {
-		serve({ items: [] });
+		mockFetchJson(200, { items: [] });
 		const onOpen = vi.fn();
 		render(KvCollections, { app: 'shop', editable: true, onOpen });
 

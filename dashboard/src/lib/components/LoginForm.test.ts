@@ -1,13 +1,7 @@
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
+import { errorResponse, mockFetchJson, stubFetch } from '$lib/testing';
 import LoginForm from './LoginForm.svelte';
-
-function answer(status: number, body: unknown, headers: Record<string, string> = {}) {
-	return new Response(JSON.stringify(body), {
-		status,
-		headers: { 'Content-Type': 'application/json', ...headers }
-	});
-}
 
 async function fillAndSubmit(username: string, password: string) {
 	await fireEvent.input(screen.getByLabelText('Username'), { target: { value: username } });
@@ -29,10 +23,9 @@ describe('LoginForm', () => {
 	});
 
 	it("shows the server's error message and does not sign in", async () => {
-		const fetch = vi.fn(async () =>
-			answer(401, { error: { code: 'invalid_credentials', message: 'wrong username or password' } })
+		const fetch = stubFetch(() =>
+			errorResponse(401, 'invalid_credentials', 'wrong username or password')
 		);
-		vi.stubGlobal('fetch', fetch);
 		const onSuccess = vi.fn();
 		render(LoginForm, { onSuccess });
 
@@ -52,15 +45,8 @@ describe('LoginForm', () => {
 	});
 
 	it('says when to try again after too many attempts', async () => {
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () =>
-				answer(
-					429,
-					{ error: { code: 'too_many_attempts', message: 'too many failed logins.' } },
-					{ 'Retry-After': '8' }
-				)
-			)
+		stubFetch(() =>
+			errorResponse(429, 'too_many_attempts', 'too many failed logins.', {}, { 'Retry-After': '8' })
 		);
 		render(LoginForm, { onSuccess: () => {} });
 		await fillAndSubmit('alice', 'wrong');
@@ -75,10 +61,7 @@ describe('LoginForm', () => {
 			expires_at: '2025-01-02T00:00:00Z',
 			user: { id: 'u', username: 'alice', role: 'admin', created_at: '2025-01-01T00:00:00Z' }
 		};
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () => answer(200, body))
-		);
+		mockFetchJson(200, body);
 		const onSuccess = vi.fn();
 		render(LoginForm, { onSuccess });
 		await fillAndSubmit('alice', 'right');

@@ -1,60 +1,22 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { session } from '$lib/session.svelte';
+import { errorResponse, grant, jsonResponse, mockApi, mockConfirm, signedInAs } from '$lib/testing';
 import type { Me } from '$lib/types';
 import MemberSettings from './MemberSettings.svelte';
-
-type Call = { method: string; path: string; body: unknown };
-type Handler = (body: unknown) => Response;
-
-function json(status: number, body?: unknown): Response {
-	return body === undefined
-		? new Response(null, { status })
-		: new Response(JSON.stringify(body), {
-				status,
-				headers: { 'Content-Type': 'application/json' }
-			});
-}
-
-/** A fetch that answers "METHOD /path" (under /api/v1/admin) from `routes`. */
-function mockApi(routes: Record<string, Handler>): Call[] {
-	const calls: Call[] = [];
-	vi.stubGlobal(
-		'fetch',
-		vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-			const method = init?.method ?? 'GET';
-			const path = String(input).replace('/api/v1/admin', '');
-			const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
-			calls.push({ method, path, body });
-			const handler = routes[`${method} ${path}`];
-			if (!handler) throw new Error(`unexpected ${method} ${path}`);
-			return handler(body);
-		})
-	);
-	return calls;
-}
 
 const T = '2025-01-01T00:00:00Z';
 const alice = { app_id: 'a1', user_id: 'u1', username: 'alice', role: 'owner', created_at: T };
 const bob = { app_id: 'a1', user_id: 'u2', username: 'bob', role: 'viewer', created_at: T };
 
-function signIn(userRole: 'admin' | 'member', appRole?: 'viewer' | 'editor' | 'owner'): Me {
-	const me: Me = {
-		user: { id: 'u1', username: 'alice', role: userRole, created_at: T },
-		roles: appRole ? [{ app_id: 'a1', app: 'shop', role: appRole }] : []
-	};
-	session.me = me;
-	return me;
-}
-
-afterEach(() => {
-	session.me = null;
-});
+const shop = { id: 'a1', name: 'shop' };
 
 describe('MemberSettings', () => {
 	it('gives an owner a labelled role select and a named Remove per member, and the add form', async () => {
-		signIn('member', 'owner');
-		const calls = mockApi({ 'GET /apps/shop/members': () => json(200, { items: [bob, alice] }) });
+		signedInAs('member', [grant('owner', shop)]);
+		const calls = mockApi({
+			'GET /apps/shop/members': () => jsonResponse(200, { items: [bob, alice] })
+		});
 		render(MemberSettings, { app: 'shop', owner: true });
 
 		const table = await screen.findByRole('table', { name: 'Members' });
@@ -77,8 +39,8 @@ describe('MemberSettings', () => {
 	});
 
 	it('shows anyone else read-only roles, and no controls', async () => {
-		signIn('member', 'editor');
-		mockApi({ 'GET /apps/shop/members': () => json(200, { items: [alice, bob] }) });
+		signedInAs('member', [grant('editor', shop)]);
+		mockApi({ 'GET /apps/shop/members': () => jsonResponse(200, { items: [alice, bob] }) });
 		render(MemberSettings, { app: 'shop', owner: false });
 
 		const table = await screen.findByRole('table', { name: 'Members' });
@@ -91,11 +53,11 @@ describe('MemberSettings', () => {
 	});
 
 	it('adds a member by username with the chosen role', async () => {
-		signIn('member', 'owner');
+		signedInAs('member', [grant('owner', shop)]);
 		const carol = { app_id: 'a1', user_id: 'u3', username: 'carol', role: 'editor', created_at: T };
 		const calls = mockApi({
-			'GET /apps/shop/members': () => json(200, { items: [alice] }),
-			'POST /apps/shop/members': () => json(201, carol)
+			'GET /apps/shop/members': () => jsonResponse(200, { items: [alice] }),
+			'POST /apps/shop/members': () => jsonResponse(201, carol)
 		});
 		render(MemberSettings, { app: 'shop', owner: true });
 		await screen.findByRole('table', { name: 'Members' });
@@ -116,11 +78,10 @@ describe('MemberSettings', () => {
 	});
 
 	it('says in words that a user does not exist', async () => {
-		signIn('member', 'owner');
+		signedInAs('member', [grant('owner', shop)]);
 		mockApi({
-			'GET /apps/shop/members': () => json(200, { items: [alice] }),
-			'POST /apps/shop/members': () =>
-				json(404, { error: { code: 'not_found', message: 'user not found' } })
+			'GET /apps/shop/members': () => jsonResponse(200, { items: [alice] }),
+			'POST /apps/shop/members': () => errorResponse(404, 'not_found', 'user not found')
 		});
 		render(MemberSettings, { app: 'shop', owner: true });
 		await screen.findByRole('table', { name: 'Members' });
@@ -134,10 +95,10 @@ describe('MemberSettings', () => {
 	});
 
 	it("changes a member's role from its select", async () => {
-		signIn('member', 'owner');
+		signedInAs('member', [grant('owner', shop)]);
 		const calls = mockApi({
-			'GET /apps/shop/members': () => json(200, { items: [alice, bob] }),
-			'POST /apps/shop/members': () => json(200, { ...bob, role: 'editor' })
+			'GET /apps/shop/members': () => jsonResponse(200, { items: [alice, bob] }),
+			'POST /apps/shop/members': () => jsonResponse(200, { ...bob, role: 'editor' })
 		});
 		render(MemberSettings, { app: 'shop', owner: true });
 		const select = await screen.findByLabelText('Role of bob');
@@ -158,16 +119,15 @@ describe('MemberSettings', () => {
 	});
 
 	it('puts the role back and says why when a change is refused', async () => {
-		signIn('member', 'owner');
+		signedInAs('member', [grant('owner', shop)]);
 		mockApi({
-			'GET /apps/shop/members': () => json(200, { items: [alice, bob] }),
+			'GET /apps/shop/members': () => jsonResponse(200, { items: [alice, bob] }),
 			'POST /apps/shop/members': () =>
-				json(409, {
-					error: {
-						code: 'conflict',
-						message: "this is the app's last owner: make someone else owner first"
-					}
-				})
+				errorResponse(
+					409,
+					'conflict',
+					"this is the app's last owner: make someone else owner first"
+				)
 		});
 		render(MemberSettings, { app: 'shop', owner: true });
 		const select = await screen.findByLabelText('Role of alice');
@@ -181,12 +141,13 @@ describe('MemberSettings', () => {
 	});
 
 	it('reloads the session after changing one’s own role', async () => {
-		const me = signIn('member', 'owner');
-		const after: Me = { ...me, roles: [{ app_id: 'a1', app: 'shop', role: 'editor' }] };
+		const me = signedInAs('member', [grant('owner', shop)]);
+		const after: Me = { ...me, roles: [grant('editor', shop)] };
 		mockApi({
-			'GET /apps/shop/members': () => json(200, { items: [alice, { ...bob, role: 'owner' }] }),
-			'POST /apps/shop/members': () => json(200, { ...alice, role: 'editor' }),
-			'GET /auth/me': () => json(200, after)
+			'GET /apps/shop/members': () =>
+				jsonResponse(200, { items: [alice, { ...bob, role: 'owner' }] }),
+			'POST /apps/shop/members': () => jsonResponse(200, { ...alice, role: 'editor' }),
+			'GET /auth/me': () => jsonResponse(200, after)
 		});
 		render(MemberSettings, { app: 'shop', owner: true });
 		await fireEvent.change(await screen.findByLabelText('Role of alice'), {
@@ -196,13 +157,12 @@ describe('MemberSettings', () => {
 	});
 
 	it('removes a member after confirmation, and not without', async () => {
-		signIn('member', 'owner');
+		signedInAs('member', [grant('owner', shop)]);
 		const calls = mockApi({
-			'GET /apps/shop/members': () => json(200, { items: [alice, bob] }),
-			'DELETE /apps/shop/members/u2': () => json(204)
+			'GET /apps/shop/members': () => jsonResponse(200, { items: [alice, bob] }),
+			'DELETE /apps/shop/members/u2': () => jsonResponse(204)
 		});
-		const confirm = vi.fn(() => false);
-		vi.stubGlobal('confirm', confirm);
+		const confirm = mockConfirm(false);
 		render(MemberSettings, { app: 'shop', owner: true });
 		const remove = await screen.findByRole('button', { name: 'Remove member bob' });
 
@@ -218,11 +178,11 @@ describe('MemberSettings', () => {
 	});
 
 	it('offers an instance admin the users as suggestions', async () => {
-		signIn('admin');
+		signedInAs('admin');
 		const calls = mockApi({
-			'GET /apps/shop/members': () => json(200, { items: [] }),
+			'GET /apps/shop/members': () => jsonResponse(200, { items: [] }),
 			'GET /users': () =>
-				json(200, {
+				jsonResponse(200, {
 					items: [
 						{ id: 'u1', username: 'alice', role: 'admin', created_at: T },
 						{ id: 'u3', username: 'carol', role: 'member', created_at: T }

@@ -1,5 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { errorResponse, jsonResponse, mockServer } from '$lib/testing';
 import RouteForm from './RouteForm.svelte';
 
 const scripts = [
@@ -7,30 +8,11 @@ const scripts = [
 	{ id: 's2', name: 'hook' }
 ];
 
-function json(body: unknown, status = 200) {
-	return new Response(JSON.stringify(body), {
-		status,
-		headers: { 'Content-Type': 'application/json' }
-	});
-}
-
 type Body = { app?: string; path: string; methods?: string[] };
-
-/** A fetch whose answers come from `answer`, optionally late; records calls. */
-function serve(answer: (url: string, body: Body) => Response | Promise<Response>) {
-	const calls: { url: string; body: Body }[] = [];
-	const fetch = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-		const body = JSON.parse((init?.body as string) ?? 'null') as Body;
-		calls.push({ url: String(input), body });
-		return answer(String(input), body);
-	});
-	vi.stubGlobal('fetch', fetch);
-	return calls;
-}
 
 const checks = <T extends { url: string }>(calls: T[]) => calls.filter((c) => c.url.endsWith('/routes/check'));
 
-const available = () => json({ ok: true, conflicts: [], error: null });
+const available = () => jsonResponse(200, { ok: true, conflicts: [], error: null });
 
 const liveRegion = () => document.querySelector('[aria-live="polite"]') as HTMLElement;
 
@@ -48,7 +30,7 @@ afterEach(() => {
 
 describe('RouteForm', () => {
 	it('has labelled fields and the seven methods in a fieldset', () => {
-		serve(available);
+		mockServer(available);
 		render(RouteForm, { app: 'shop', scripts, onCreated: () => {} });
 		expect(screen.getByLabelText('Script').tagName).toBe('SELECT');
 		expect(screen.getByLabelText('Path').tagName).toBe('INPUT');
@@ -62,7 +44,7 @@ describe('RouteForm', () => {
 	});
 
 	it('checks the path once typing pauses for 250 ms, and says it is available', async () => {
-		const calls = serve(available);
+		const calls = mockServer(available);
 		render(RouteForm, { app: 'shop', scripts, onCreated: () => {} });
 
 		await typePath('/u');
@@ -81,7 +63,7 @@ describe('RouteForm', () => {
 	});
 
 	it('checks again with the methods when they change', async () => {
-		const calls = serve(available);
+		const calls = mockServer(available);
 		render(RouteForm, { app: 'shop', scripts, onCreated: () => {} });
 		await typePath('/users');
 		await vi.advanceTimersByTimeAsync(250);
@@ -95,8 +77,8 @@ describe('RouteForm', () => {
 	});
 
 	it('names the conflicting routes and their scripts', async () => {
-		serve(() =>
-			json({
+		mockServer(() =>
+			jsonResponse(200, {
 				ok: false,
 				conflicts: [
 					{ id: 'r1', script_id: 's2', path: '/users/:name', methods: ['GET'] },
@@ -124,7 +106,9 @@ describe('RouteForm', () => {
 	});
 
 	it("shows the server's reason for a refused path", async () => {
-		serve(() => json({ ok: false, conflicts: [], error: '/api/ is reserved for PiCloud' }));
+		mockServer(() =>
+			jsonResponse(200, { ok: false, conflicts: [], error: '/api/ is reserved for PiCloud' })
+		);
 		render(RouteForm, { app: 'shop', scripts, onCreated: () => {} });
 		await typePath('/api/x');
 		await vi.advanceTimersByTimeAsync(250);
@@ -136,10 +120,13 @@ describe('RouteForm', () => {
 
 	it('drops the answer to an older check', async () => {
 		// The check of "/a" answers after the check of "/ab".
-		serve((_url, body) => {
-			if (body.path === '/a') {
+		mockServer((req) => {
+			if ((req.body as Body).path === '/a') {
 				return new Promise((resolve) =>
-					setTimeout(() => resolve(json({ ok: false, conflicts: [], error: 'old answer' })), 1000)
+					setTimeout(
+						() => resolve(jsonResponse(200, { ok: false, conflicts: [], error: 'old answer' })),
+						1000
+					)
 				);
 			}
 			return available();
@@ -157,7 +144,7 @@ describe('RouteForm', () => {
 	});
 
 	it('does not check an empty path', async () => {
-		const calls = serve(available);
+		const calls = mockServer(available);
 		render(RouteForm, { app: 'shop', scripts, onCreated: () => {} });
 		await typePath('   ');
 		await vi.advanceTimersByTimeAsync(1000);
@@ -173,7 +160,9 @@ describe('RouteForm', () => {
 			methods: ['POST'],
 			created_at: '2025-01-01T00:00:00Z'
 		};
-		const calls = serve((url) => (url.endsWith('/routes/check') ? available() : json(route, 201)));
+		const calls = mockServer(({ url }) =>
+			url.endsWith('/routes/check') ? available() : jsonResponse(201, route)
+		);
 		const onCreated = vi.fn();
 		render(RouteForm, { app: 'shop', scripts, onCreated });
 
@@ -192,10 +181,17 @@ describe('RouteForm', () => {
 	});
 
 	it('leaves methods out for any method', async () => {
-		const calls = serve((url) =>
+		const calls = mockServer(({ url }) =>
 			url.endsWith('/routes/check')
 				? available()
-				: json({ id: 'r', app_id: 'a', script_id: 's1', path: '/x', methods: null, created_at: '' }, 201)
+				: jsonResponse(201, {
+						id: 'r',
+						app_id: 'a',
+						script_id: 's1',
+						path: '/x',
+						methods: null,
+						created_at: ''
+					})
 		);
 		render(RouteForm, { app: 'shop', scripts: [scripts[0]], onCreated: () => {} });
 		// With one script, it is chosen already.
@@ -209,18 +205,14 @@ describe('RouteForm', () => {
 
 	it("shows a 409 route_conflict in the server's words, with the conflicting routes", async () => {
 		const onCreated = vi.fn();
-		serve((url) =>
+		mockServer(({ url }) =>
 			url.endsWith('/routes/check')
 				? available()
-				: json(
-						{
-							error: {
-								code: 'route_conflict',
-								message: 'a route of the same shape answers an overlapping method: GET /users/:name',
-								conflicts: [{ id: 'r1', script_id: 's2', path: '/users/:name', methods: ['GET'] }]
-							}
-						},
-						409
+				: errorResponse(
+						409,
+						'route_conflict',
+						'a route of the same shape answers an overlapping method: GET /users/:name',
+						{ conflicts: [{ id: 'r1', script_id: 's2', path: '/users/:name', methods: ['GET'] }] }
 					)
 		);
 		render(RouteForm, { app: 'shop', scripts, onCreated });
@@ -241,10 +233,10 @@ describe('RouteForm', () => {
 	});
 
 	it('shows a 400 reserved_path in words', async () => {
-		serve((url) =>
+		mockServer(({ url }) =>
 			url.endsWith('/routes/check')
 				? available()
-				: json({ error: { code: 'reserved_path', message: 'paths under /admin/ are reserved' } }, 400)
+				: errorResponse(400, 'reserved_path', 'paths under /admin/ are reserved')
 		);
 		render(RouteForm, { app: 'shop', scripts: [scripts[0]], onCreated: () => {} });
 		await typePath('/admin/x');
@@ -254,7 +246,7 @@ describe('RouteForm', () => {
 	});
 
 	it('asks for a script before sending anything', async () => {
-		const calls = serve(available);
+		const calls = mockServer(available);
 		render(RouteForm, { app: 'shop', scripts, onCreated: () => {} });
 		await typePath('/x');
 		await fireEvent.click(screen.getByRole('button', { name: 'Add route' }));

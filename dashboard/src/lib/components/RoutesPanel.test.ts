@@ -1,15 +1,14 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { session } from '$lib/session.svelte';
-import type { AppRole } from '$lib/types';
+import { describe, expect, it, vi } from 'vitest';
+import {
+	errorResponse,
+	grant,
+	jsonResponse,
+	mockServer,
+	signedInAs,
+	stubFetch
+} from '$lib/testing';
 import RoutesPanel from './RoutesPanel.svelte';
-
-function json(body: unknown, status = 200) {
-	return new Response(JSON.stringify(body), {
-		status,
-		headers: { 'Content-Type': 'application/json' }
-	});
-}
 
 const script = (id: string, name: string) => ({
 	id,
@@ -29,42 +28,31 @@ const routes = [
 	{ id: 'r2', app_id: 'a', script_id: 's2', path: '/hook', methods: null, created_at: '2025-01-01T00:00:00Z' }
 ];
 
-function signIn(role: AppRole) {
-	session.me = {
-		user: { id: 'u', username: 'bob', role: 'member', created_at: '2025-01-01T00:00:00Z' },
-		roles: [{ app_id: 'a', app: 'shop', role }]
-	};
-}
-
 function serve(scripts = [script('s1', 'users'), script('s2', 'hook')]) {
-	const calls: { url: string; method: string }[] = [];
-	vi.stubGlobal(
-		'fetch',
-		vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-			const url = String(input);
-			const method = init?.method ?? 'GET';
-			calls.push({ url, method });
-			if (url === '/api/v1/admin/routes?app=shop') return json({ items: routes });
-			if (url === '/api/v1/admin/scripts?app=shop') return json({ items: scripts });
-			if (method === 'DELETE') return new Response(null, { status: 204 });
-			if (url.endsWith('/routes/check')) return json({ ok: true, conflicts: [], error: null });
-			if (method === 'POST' && url === '/api/v1/admin/scripts/s2/routes') {
-				const body = JSON.parse(init!.body as string);
-				return json({ id: 'r3', app_id: 'a', script_id: 's2', methods: null, created_at: '2025-01-02T00:00:00Z', ...body }, 201);
-			}
-			throw new Error(`unexpected ${method} ${url}`);
-		})
-	);
-	return calls;
+	return mockServer(({ method, url, body }) => {
+		if (url === '/api/v1/admin/routes?app=shop') return jsonResponse(200, { items: routes });
+		if (url === '/api/v1/admin/scripts?app=shop') return jsonResponse(200, { items: scripts });
+		if (method === 'DELETE') return jsonResponse(204);
+		if (url.endsWith('/routes/check')) {
+			return jsonResponse(200, { ok: true, conflicts: [], error: null });
+		}
+		if (method === 'POST' && url === '/api/v1/admin/scripts/s2/routes') {
+			return jsonResponse(201, {
+				id: 'r3',
+				app_id: 'a',
+				script_id: 's2',
+				methods: null,
+				created_at: '2025-01-02T00:00:00Z',
+				...(body as object)
+			});
+		}
+		throw new Error(`unexpected ${method} ${url}`);
+	});
 }
-
-afterEach(() => {
-	session.me = null;
-});
 
 describe('RoutesPanel', () => {
 	it('lists the routes with script names, read-only for a viewer', async () => {
-		signIn('viewer');
+		signedInAs('member', [grant('viewer')]);
 		serve();
 		render(RoutesPanel, { app: 'shop' });
 		const table = await screen.findByRole('table', { name: 'Routes' });
@@ -76,7 +64,7 @@ describe('RoutesPanel', () => {
 	});
 
 	it('lets an editor add and remove routes', async () => {
-		signIn('editor');
+		signedInAs('member', [grant('editor')]);
 		serve();
 		render(RoutesPanel, { app: 'shop' });
 		await screen.findByRole('table', { name: 'Routes' });
@@ -94,7 +82,7 @@ describe('RoutesPanel', () => {
 	});
 
 	it('removes a route only after confirming', async () => {
-		signIn('owner');
+		signedInAs('member', [grant('owner')]);
 		const calls = serve();
 		const confirm = vi.spyOn(window, 'confirm').mockReturnValueOnce(false).mockReturnValueOnce(true);
 		render(RoutesPanel, { app: 'shop' });
@@ -115,7 +103,7 @@ describe('RoutesPanel', () => {
 	});
 
 	it('says to create a script first when the app has none', async () => {
-		signIn('editor');
+		signedInAs('member', [grant('editor')]);
 		serve([]);
 		render(RoutesPanel, { app: 'shop' });
 		expect(await screen.findByRole('link', { name: 'create one' })).toHaveAttribute('href', '/admin/apps/shop');
@@ -123,11 +111,8 @@ describe('RoutesPanel', () => {
 	});
 
 	it('shows a failed load in words', async () => {
-		signIn('viewer');
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () => json({ error: { code: 'not_found', message: 'no app named shop' } }, 404))
-		);
+		signedInAs('member', [grant('viewer')]);
+		stubFetch(() => errorResponse(404, 'not_found', 'no app named shop'));
 		render(RoutesPanel, { app: 'shop' });
 		expect(await screen.findByRole('alert')).toHaveTextContent('no app named shop');
 	});

@@ -3,29 +3,19 @@ import { EditorView } from '@codemirror/view';
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import '$lib/editor/test-dom';
 import { describe, expect, it, vi } from 'vitest';
+import {
+	errorResponse,
+	jsonResponse,
+	mockFetchOffline,
+	mockFetchSequence,
+	type FetchCall
+} from '$lib/testing';
 import type { Script } from '$lib/types';
 import ScriptEditorForm from './ScriptEditorForm.svelte';
 
-function answer(status: number, body: unknown) {
-	return new Response(JSON.stringify(body), {
-		status,
-		headers: { 'Content-Type': 'application/json' }
-	});
-}
-
-function mockFetch(...responses: Response[]) {
-	const fetch = vi.fn(async (_url: RequestInfo | URL, _init?: RequestInit) => {
-		const next = responses.shift();
-		if (!next) throw new Error('unexpected fetch');
-		return next;
-	});
-	vi.stubGlobal('fetch', fetch);
-	return fetch;
-}
-
-function sent(fetch: ReturnType<typeof mockFetch>, i: number) {
-	const [url, init] = fetch.mock.calls[i];
-	return { url: String(url), method: init?.method, body: JSON.parse(String(init?.body)) };
+/** The JSON request of a recorded call. */
+function sent({ url, init }: FetchCall) {
+	return { url, method: init.method, body: JSON.parse(String(init.body)) };
 }
 
 const script: Script = {
@@ -55,11 +45,9 @@ function typeSource(view: EditorView, text: string) {
 describe('ScriptEditorForm, new script', () => {
 	it('marks a compile error in the source and says it, then creates the script', async () => {
 		const created = { ...script, version: 1, source: 'let x = 1;\nx', description: '' };
-		const fetch = mockFetch(
-			answer(400, {
-				error: { code: 'compile_error', message: 'Expecting an expression', line: 2, column: 9 }
-			}),
-			answer(201, created)
+		const calls = mockFetchSequence(
+			errorResponse(400, 'compile_error', 'Expecting an expression', { line: 2, column: 9 }),
+			jsonResponse(201, created)
 		);
 		const onCreated = vi.fn();
 		const { container } = render(ScriptEditorForm, { app: 'shop', onCreated });
@@ -72,7 +60,7 @@ describe('ScriptEditorForm, new script', () => {
 
 		const alert = await screen.findByRole('alert');
 		expect(alert).toHaveTextContent('Compile error at line 2, column 9: Expecting an expression');
-		expect(sent(fetch, 0)).toEqual({
+		expect(sent(calls[0])).toEqual({
 			url: '/api/v1/admin/scripts',
 			method: 'POST',
 			body: { app: 'shop', name: 'hello', source: 'let x = 1;\nlet y = ;' }
@@ -88,13 +76,13 @@ describe('ScriptEditorForm, new script', () => {
 		typeSource(view, 'let x = 1;\nx');
 		await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
 		await vi.waitFor(() => expect(onCreated).toHaveBeenCalledWith(created));
-		expect(sent(fetch, 1).body).toEqual({ app: 'shop', name: 'hello', source: 'let x = 1;\nx' });
+		expect(sent(calls[1]).body).toEqual({ app: 'shop', name: 'hello', source: 'let x = 1;\nx' });
 		expect(diagnosticCount(view.state)).toBe(0);
 		expect(screen.queryByRole('alert')).toBeNull();
 	});
 
 	it('says what is wrong with a taken name, on the Name field', async () => {
-		mockFetch(answer(409, { error: { code: 'conflict', message: 'a script named hello exists' } }));
+		mockFetchSequence(errorResponse(409, 'conflict', 'a script named hello exists'));
 		const { container } = render(ScriptEditorForm, { app: 'shop' });
 		await fireEvent.input(screen.getByLabelText('Name'), { target: { value: 'hello' } });
 		typeSource(editor(container), '"hi"');
@@ -105,12 +93,7 @@ describe('ScriptEditorForm, new script', () => {
 	});
 
 	it('says when the server cannot be reached', async () => {
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () => {
-				throw new TypeError('Failed to fetch');
-			})
-		);
+		mockFetchOffline();
 		render(ScriptEditorForm, { app: 'shop' });
 		await fireEvent.input(screen.getByLabelText('Name'), { target: { value: 'x' } });
 		await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
@@ -120,7 +103,9 @@ describe('ScriptEditorForm, new script', () => {
 
 describe('ScriptEditorForm, existing script', () => {
 	it('shows the version and a read-only name, deploys a new version on save', async () => {
-		const fetch = mockFetch(answer(200, { ...script, source: '"hello"', version: 4 }));
+		const calls = mockFetchSequence(
+			jsonResponse(200, { ...script, source: '"hello"', version: 4 })
+		);
 		const onSaved = vi.fn();
 		const { container } = render(ScriptEditorForm, { app: 'shop', script, onSaved });
 		const view = editor(container);
@@ -136,7 +121,7 @@ describe('ScriptEditorForm, existing script', () => {
 		await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
 
 		expect(await screen.findByText('Version 4')).toBeInTheDocument();
-		expect(sent(fetch, 0)).toEqual({
+		expect(sent(calls[0])).toEqual({
 			url: '/api/v1/admin/scripts/s1',
 			method: 'PUT',
 			body: { source: '"hello"', description: 'says hi' }
@@ -147,22 +132,24 @@ describe('ScriptEditorForm, existing script', () => {
 	});
 
 	it('saves with Ctrl-S from a field, and only when something changed', async () => {
-		const fetch = mockFetch(answer(200, { ...script, description: 'new', version: 4 }));
+		const calls = mockFetchSequence(
+			jsonResponse(200, { ...script, description: 'new', version: 4 })
+		);
 		render(ScriptEditorForm, { app: 'shop', script });
 		const description = screen.getByLabelText(/Description/);
 
 		await fireEvent.keyDown(description, { key: 's', ctrlKey: true });
-		expect(fetch).not.toHaveBeenCalled();
+		expect(calls).toHaveLength(0);
 		expect(screen.getByRole('status')).toHaveTextContent('Nothing changed since the last save.');
 
 		await fireEvent.input(description, { target: { value: 'new' } });
 		await fireEvent.keyDown(description, { key: 's', ctrlKey: true });
 		expect(await screen.findByText('Version 4')).toBeInTheDocument();
-		expect(sent(fetch, 0).body).toEqual({ source: '"hi"', description: 'new' });
+		expect(sent(calls[0]).body).toEqual({ source: '"hi"', description: 'new' });
 	});
 
 	it('for a viewer: nothing editable and no Save', async () => {
-		const fetch = mockFetch();
+		const calls = mockFetchSequence();
 		const { container } = render(ScriptEditorForm, { app: 'shop', script, readOnly: true });
 		const view = editor(container);
 		expect(screen.queryByRole('button', { name: 'Save' })).toBeNull();
@@ -171,6 +158,6 @@ describe('ScriptEditorForm, existing script', () => {
 		expect(screen.getByLabelText(/Description/)).toHaveAttribute('readonly');
 		expect(screen.getByText('Version 3')).toBeInTheDocument();
 		await fireEvent.keyDown(window, { key: 's', ctrlKey: true });
-		expect(fetch).not.toHaveBeenCalled();
+		expect(calls).toHaveLength(0);
 	});
 });

@@ -1,31 +1,25 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { jsonResponse, mockFetchOffline, stubFetch, type FetchCall } from '$lib/testing';
 import TestRunner from './TestRunner.svelte';
-
-type Call = { url: string; init: RequestInit };
 
 /** fetch that answers by URL: the data plane, then the executions list
  *  (an empty list first: the record is written a little later). */
 function mockServer(opts: { requestId?: string | null; records?: unknown[][] } = {}) {
-	const calls: Call[] = [];
+	const calls: FetchCall[] = [];
 	const lists = [...(opts.records ?? [[], [execution]])];
-	const fn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-		const url = String(input);
-		calls.push({ url, init: init ?? {} });
+	stubFetch((url, init) => {
+		calls.push({ url, init });
 		if (url.startsWith('/api/v1/execute/')) {
 			const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Thing': 'yes' };
 			if (opts.requestId !== null) headers['picloud-request-id'] = opts.requestId ?? 'req-1';
 			return new Response('{"ok":true,"n":[1,2]}', { status: 201, headers });
 		}
 		if (url.startsWith('/api/v1/admin/scripts/s1/executions')) {
-			return new Response(JSON.stringify({ items: lists.shift() ?? [] }), {
-				status: 200,
-				headers: { 'Content-Type': 'application/json' }
-			});
+			return jsonResponse(200, { items: lists.shift() ?? [] });
 		}
 		throw new Error(`unexpected fetch ${url}`);
 	});
-	vi.stubGlobal('fetch', fn);
 	return calls;
 }
 
@@ -122,12 +116,7 @@ describe('TestRunner', () => {
 	});
 
 	it('says when the server cannot be reached', async () => {
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () => {
-				throw new TypeError('Failed to fetch');
-			})
-		);
+		mockFetchOffline();
 		render(TestRunner, { scriptId: 's1' });
 		await fireEvent.click(screen.getByRole('button', { name: 'Run' }));
 		expect(await screen.findByRole('alert')).toHaveTextContent('Could not reach the server');

@@ -1,36 +1,7 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { errorResponse, jsonResponse, mockApi, mockConfirm } from '$lib/testing';
 import TokenManager from './TokenManager.svelte';
-
-type Call = { method: string; path: string; body: unknown };
-type Handler = (body: unknown) => Response;
-
-function json(status: number, body?: unknown): Response {
-	return body === undefined
-		? new Response(null, { status })
-		: new Response(JSON.stringify(body), {
-				status,
-				headers: { 'Content-Type': 'application/json' }
-			});
-}
-
-/** A fetch that answers "METHOD /path" (under /api/v1/admin) from `routes`. */
-function mockApi(routes: Record<string, Handler>): Call[] {
-	const calls: Call[] = [];
-	vi.stubGlobal(
-		'fetch',
-		vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-			const method = init?.method ?? 'GET';
-			const path = String(input).replace('/api/v1/admin', '');
-			const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
-			calls.push({ method, path, body });
-			const handler = routes[`${method} ${path}`];
-			if (!handler) throw new Error(`unexpected ${method} ${path}`);
-			return handler(body);
-		})
-	);
-	return calls;
-}
 
 const laptop = {
 	id: 't1',
@@ -60,8 +31,8 @@ async function createCi(days?: string) {
 describe('TokenManager', () => {
 	it('shows a new token once, then forgets it on Done', async () => {
 		const calls = mockApi({
-			'GET /tokens': () => json(200, { items: [laptop] }),
-			'POST /tokens': () => json(201, ci)
+			'GET /tokens': () => jsonResponse(200, { items: [laptop] }),
+			'POST /tokens': () => jsonResponse(201, ci)
 		});
 		render(TokenManager);
 		await screen.findByRole('table', { name: 'Your API tokens' });
@@ -94,8 +65,8 @@ describe('TokenManager', () => {
 
 	it('sends no expiry when the days field is left empty', async () => {
 		const calls = mockApi({
-			'GET /tokens': () => json(200, { items: [] }),
-			'POST /tokens': () => json(201, { ...ci, expires_at: null })
+			'GET /tokens': () => jsonResponse(200, { items: [] }),
+			'POST /tokens': () => jsonResponse(201, { ...ci, expires_at: null })
 		});
 		render(TokenManager);
 		await screen.findByText('You have no API tokens.');
@@ -108,11 +79,8 @@ describe('TokenManager', () => {
 
 	it('says why a token was refused', async () => {
 		const calls = mockApi({
-			'GET /tokens': () => json(200, { items: [] }),
-			'POST /tokens': () =>
-				json(400, {
-					error: { code: 'bad_request', message: 'a token name is 1 to 64 characters' }
-				})
+			'GET /tokens': () => jsonResponse(200, { items: [] }),
+			'POST /tokens': () => errorResponse(400, 'bad_request', 'a token name is 1 to 64 characters')
 		});
 		render(TokenManager);
 		await screen.findByText('You have no API tokens.');
@@ -128,7 +96,7 @@ describe('TokenManager', () => {
 	});
 
 	it('lets the browser refuse a number of days out of range', async () => {
-		const calls = mockApi({ 'GET /tokens': () => json(200, { items: [] }) });
+		const calls = mockApi({ 'GET /tokens': () => jsonResponse(200, { items: [] }) });
 		render(TokenManager);
 		await screen.findByText('You have no API tokens.');
 		const days = screen.getByLabelText(/Expires in days/);
@@ -141,11 +109,10 @@ describe('TokenManager', () => {
 
 	it('revokes a token after confirmation, and not without', async () => {
 		const calls = mockApi({
-			'GET /tokens': () => json(200, { items: [laptop] }),
-			'DELETE /tokens/t1': () => json(204)
+			'GET /tokens': () => jsonResponse(200, { items: [laptop] }),
+			'DELETE /tokens/t1': () => jsonResponse(204)
 		});
-		const confirm = vi.fn(() => false);
-		vi.stubGlobal('confirm', confirm);
+		const confirm = mockConfirm(false);
 		render(TokenManager);
 		const revoke = await screen.findByRole('button', { name: 'Revoke token laptop' });
 
@@ -161,10 +128,10 @@ describe('TokenManager', () => {
 
 	it('says why a revocation failed', async () => {
 		mockApi({
-			'GET /tokens': () => json(200, { items: [laptop] }),
-			'DELETE /tokens/t1': () => json(404, { error: { code: 'not_found', message: 'token not found' } })
+			'GET /tokens': () => jsonResponse(200, { items: [laptop] }),
+			'DELETE /tokens/t1': () => errorResponse(404, 'not_found', 'token not found')
 		});
-		vi.stubGlobal('confirm', () => true);
+		mockConfirm(true);
 		render(TokenManager);
 		await fireEvent.click(await screen.findByRole('button', { name: 'Revoke token laptop' }));
 		expect(await screen.findByRole('alert')).toHaveTextContent(

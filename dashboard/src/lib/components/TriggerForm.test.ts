@@ -1,13 +1,7 @@
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
+import { errorResponse, mockFetchJson, stubFetch, type FetchMock } from '$lib/testing';
 import TriggerForm from './TriggerForm.svelte';
-
-function answer(status: number, body: unknown) {
-	return new Response(JSON.stringify(body), {
-		status,
-		headers: { 'Content-Type': 'application/json' }
-	});
-}
 
 function script(id: string, name: string) {
 	return {
@@ -37,13 +31,7 @@ const created = {
 	stats: { delivered: 0, retried: 0, dead_lettered: 0 }
 };
 
-function serve(status: number, body: unknown) {
-	const fetch = vi.fn(async (_url: string, _init?: RequestInit) => answer(status, body));
-	vi.stubGlobal('fetch', fetch);
-	return fetch;
-}
-
-function sent(fetch: ReturnType<typeof serve>) {
+function sent(fetch: FetchMock) {
 	const [url, init] = fetch.mock.calls[0];
 	return { url, method: init?.method, body: JSON.parse(init?.body as string) };
 }
@@ -89,7 +77,7 @@ describe('TriggerForm', () => {
 	});
 
 	it('sends a kv trigger with its collection, events, max attempts and dead-letter script', async () => {
-		const fetch = serve(201, created);
+		const fetch = mockFetchJson(201, created);
 		const onCreated = vi.fn();
 		render(TriggerForm, { app: 'shop', scripts, onCreated });
 
@@ -117,7 +105,7 @@ describe('TriggerForm', () => {
 	});
 
 	it('leaves the optional fields out when empty', async () => {
-		const fetch = serve(201, created);
+		const fetch = mockFetchJson(201, created);
 		render(TriggerForm, { app: 'shop', scripts, onCreated: () => {} });
 		await type('Collection', 'orders');
 		await fireEvent.click(screen.getByRole('checkbox', { name: 'set' }));
@@ -135,7 +123,7 @@ describe('TriggerForm', () => {
 
 	it('sends a cron trigger with its schedule only', async () => {
 		const cron = { ...created, kind: 'cron', schedule: '*/5 * * * *' };
-		const fetch = serve(201, cron);
+		const fetch = mockFetchJson(201, cron);
 		const onCreated = vi.fn();
 		render(TriggerForm, { app: 'shop', scripts, onCreated });
 
@@ -151,12 +139,13 @@ describe('TriggerForm', () => {
 	});
 
 	it("shows the server's refusal next to the form, on the field it is about", async () => {
-		serve(400, {
-			error: {
-				code: 'bad_request',
-				message: 'schedule: invalid cron expression: expected 5 or 6 fields, got 4'
-			}
-		});
+		stubFetch(() =>
+			errorResponse(
+				400,
+				'bad_request',
+				'schedule: invalid cron expression: expected 5 or 6 fields, got 4'
+			)
+		);
 		const onCreated = vi.fn();
 		render(TriggerForm, { app: 'shop', scripts, onCreated });
 		await fireEvent.click(screen.getByRole('radio', { name: 'Cron' }));
@@ -173,9 +162,7 @@ describe('TriggerForm', () => {
 	});
 
 	it('names the handler field in an unknown-script error', async () => {
-		serve(400, {
-			error: { code: 'bad_request', message: 'script_id: no script s-w in this app' }
-		});
+		stubFetch(() => errorResponse(400, 'bad_request', 'script_id: no script s-w in this app'));
 		render(TriggerForm, { app: 'shop', scripts, onCreated: () => {} });
 		await type('Collection', 'orders');
 		await choose('Handler script', 's-w');
@@ -188,7 +175,7 @@ describe('TriggerForm', () => {
 	});
 
 	it('checks the form before sending', async () => {
-		const fetch = serve(201, created);
+		const fetch = mockFetchJson(201, created);
 		render(TriggerForm, { app: 'shop', scripts, onCreated: () => {} });
 
 		await type('Collection', 'bad name');

@@ -1,16 +1,14 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import {
+	errorResponse,
+	jsonResponse,
+	mockConfirm,
+	mockServer,
+	stubFetch,
+	type ApiRequest
+} from '$lib/testing';
 import TriggerManager from './TriggerManager.svelte';
-
-type Req = { method: string; url: string; body: unknown };
-
-function answer(status: number, body?: unknown) {
-	if (body === undefined) return new Response(null, { status });
-	return new Response(JSON.stringify(body), {
-		status,
-		headers: { 'Content-Type': 'application/json' }
-	});
-}
 
 const script = {
 	id: 's-w',
@@ -57,33 +55,23 @@ const letter = (id: string, key: string) => ({
 	created_at: '2025-01-01T00:00:05Z'
 });
 
-function mockServer(extra: (req: Req) => Response | undefined = () => undefined) {
-	const calls: Req[] = [];
-	vi.stubGlobal(
-		'fetch',
-		vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-			const req = {
-				method: init?.method ?? 'GET',
-				url: String(input),
-				body: typeof init?.body === 'string' ? JSON.parse(init.body) : undefined
-			};
-			calls.push(req);
-			const a = '/api/v1/admin';
-			if (req.method === 'GET' && req.url === `${a}/apps/shop/triggers`) {
-				return answer(200, { items: [kv, cron] });
-			}
-			if (req.method === 'GET' && req.url === `${a}/scripts?app=shop`) {
-				return answer(200, { items: [script] });
-			}
-			if (req.method === 'GET' && req.url === `${a}/apps/shop/dead-letters`) {
-				return answer(200, { items: [letter('d1', 'o-1'), letter('d2', 'o-2')] });
-			}
-			const r = extra(req);
-			if (r) return r;
-			throw new Error(`unexpected ${req.method} ${req.url}`);
-		})
-	);
-	return calls;
+/** The app shop's triggers, scripts and dead letters; `extra` answers the rest. */
+function triggerServer(extra: (req: ApiRequest) => Response | undefined = () => undefined) {
+	return mockServer((req) => {
+		const a = '/api/v1/admin';
+		if (req.method === 'GET' && req.url === `${a}/apps/shop/triggers`) {
+			return jsonResponse(200, { items: [kv, cron] });
+		}
+		if (req.method === 'GET' && req.url === `${a}/scripts?app=shop`) {
+			return jsonResponse(200, { items: [script] });
+		}
+		if (req.method === 'GET' && req.url === `${a}/apps/shop/dead-letters`) {
+			return jsonResponse(200, { items: [letter('d1', 'o-1'), letter('d2', 'o-2')] });
+		}
+		const r = extra(req);
+		if (r) return r;
+		throw new Error(`unexpected ${req.method} ${req.url}`);
+	});
 }
 
 const triggerRows = () => within(screen.getByRole('table', { name: 'Triggers' })).getAllByRole('row').slice(1);
@@ -92,7 +80,7 @@ const letterRows = () =>
 
 describe('TriggerManager', () => {
 	it('shows triggers and dead letters read-only to viewers', async () => {
-		mockServer();
+		triggerServer();
 		render(TriggerManager, { app: 'shop', editable: false });
 		await screen.findByRole('table', { name: 'Triggers' });
 		expect(triggerRows()).toHaveLength(2);
@@ -102,18 +90,15 @@ describe('TriggerManager', () => {
 	});
 
 	it('shows why nothing could be loaded', async () => {
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () => answer(404, { error: { code: 'not_found', message: 'no app named shop' } }))
-		);
+		stubFetch(() => errorResponse(404, 'not_found', 'no app named shop'));
 		render(TriggerManager, { app: 'shop', editable: true });
 		expect(await screen.findByRole('alert')).toHaveTextContent('no app named shop');
 	});
 
 	it('adds a created trigger to the table', async () => {
 		const made = { ...kv, id: 't3', collection: 'users', events: ['delete'] };
-		const calls = mockServer((req) =>
-			req.method === 'POST' ? answer(201, made) : undefined
+		const calls = triggerServer((req) =>
+			req.method === 'POST' ? jsonResponse(201, made) : undefined
 		);
 		render(TriggerManager, { app: 'shop', editable: true });
 		const form = await screen.findByRole('form', { name: 'New trigger' });
@@ -129,9 +114,8 @@ describe('TriggerManager', () => {
 	});
 
 	it('deletes a trigger, once confirmed, with its dead letters', async () => {
-		const calls = mockServer((req) => (req.method === 'DELETE' ? answer(204) : undefined));
-		const confirm = vi.fn(() => false);
-		vi.stubGlobal('confirm', confirm);
+		const calls = triggerServer((req) => (req.method === 'DELETE' ? jsonResponse(204) : undefined));
+		const confirm = mockConfirm(false);
 		render(TriggerManager, { app: 'shop', editable: true });
 		await screen.findByRole('table', { name: 'Triggers' });
 
@@ -152,8 +136,8 @@ describe('TriggerManager', () => {
 	});
 
 	it('drops a retried dead letter from the list and says it was queued', async () => {
-		const calls = mockServer((req) =>
-			req.method === 'POST' && req.url.endsWith('/retry') ? answer(202) : undefined
+		const calls = triggerServer((req) =>
+			req.method === 'POST' && req.url.endsWith('/retry') ? jsonResponse(202) : undefined
 		);
 		render(TriggerManager, { app: 'shop', editable: true });
 		await screen.findByRole('table', { name: 'Dead letters' });

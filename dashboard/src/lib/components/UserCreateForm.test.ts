@@ -1,13 +1,7 @@
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
+import { errorResponse, mockFetchJson, stubFetch } from '$lib/testing';
 import UserCreateForm from './UserCreateForm.svelte';
-
-function json(status: number, body: unknown): Response {
-	return new Response(JSON.stringify(body), {
-		status,
-		headers: { 'Content-Type': 'application/json' }
-	});
-}
 
 async function fill(username: string, password: string, role?: 'admin' | 'member') {
 	await fireEvent.input(screen.getByLabelText('Username'), { target: { value: username } });
@@ -30,8 +24,7 @@ describe('UserCreateForm', () => {
 
 	it('creates an admin, then empties the form', async () => {
 		const user = { id: 'u3', username: 'carol', role: 'admin', created_at: '2025-01-01T00:00:00Z' };
-		const fetch = vi.fn(async () => json(201, user));
-		vi.stubGlobal('fetch', fetch);
+		const fetch = mockFetchJson(201, user);
 		const onCreated = vi.fn();
 		render(UserCreateForm, { onCreated });
 
@@ -51,12 +44,7 @@ describe('UserCreateForm', () => {
 	});
 
 	it('marks the Username field for a taken name (409)', async () => {
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () =>
-				json(409, { error: { code: 'conflict', message: 'the username "bob" is taken' } })
-			)
-		);
+		stubFetch(() => errorResponse(409, 'conflict', 'the username "bob" is taken'));
 		const onCreated = vi.fn();
 		render(UserCreateForm, { onCreated });
 		await fill('bob', 'correct horse battery');
@@ -71,14 +59,7 @@ describe('UserCreateForm', () => {
 	});
 
 	it('marks the Password field for a password the server refuses', async () => {
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () =>
-				json(400, {
-					error: { code: 'bad_request', message: 'passwords must be 8 to 1024 bytes long' }
-				})
-			)
-		);
+		stubFetch(() => errorResponse(400, 'bad_request', 'passwords must be 8 to 1024 bytes long'));
 		render(UserCreateForm, { onCreated: () => {} });
 		await fill('dave', 'short');
 

@@ -1,54 +1,16 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { session } from '$lib/session.svelte';
+import { describe, expect, it, vi } from 'vitest';
+import { errorResponse, jsonResponse, mockApi, mockConfirm, signedInAs } from '$lib/testing';
 import UserManager from './UserManager.svelte';
-
-type Call = { method: string; path: string; body: unknown };
-type Handler = (body: unknown) => Response;
-
-function json(status: number, body?: unknown): Response {
-	return body === undefined
-		? new Response(null, { status })
-		: new Response(JSON.stringify(body), {
-				status,
-				headers: { 'Content-Type': 'application/json' }
-			});
-}
-
-/** A fetch that answers "METHOD /path" (under /api/v1/admin) from `routes`. */
-function mockApi(routes: Record<string, Handler>): Call[] {
-	const calls: Call[] = [];
-	vi.stubGlobal(
-		'fetch',
-		vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-			const method = init?.method ?? 'GET';
-			const path = String(input).replace('/api/v1/admin', '');
-			const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
-			calls.push({ method, path, body });
-			const handler = routes[`${method} ${path}`];
-			if (!handler) throw new Error(`unexpected ${method} ${path}`);
-			return handler(body);
-		})
-	);
-	return calls;
-}
 
 const T = '2025-01-01T00:00:00Z';
 const alice = { id: 'u1', username: 'alice', role: 'admin' as const, created_at: T };
 const bob = { id: 'u2', username: 'bob', role: 'member' as const, created_at: T };
 const carol = { id: 'u3', username: 'carol', role: 'member' as const, created_at: T };
 
-function signInAs(user: typeof alice | typeof bob) {
-	session.me = { user, roles: [] };
-}
-
-afterEach(() => {
-	session.me = null;
-});
-
 describe('UserManager', () => {
 	it('tells a non-admin that only instance admins manage users, and asks the server nothing', async () => {
-		signInAs(bob);
+		signedInAs(bob);
 		const calls = mockApi({});
 		render(UserManager);
 		expect(screen.getByText('Only instance admins manage users.')).toBeInTheDocument();
@@ -67,8 +29,8 @@ describe('UserManager', () => {
 	});
 
 	it('lists users for an admin, with Delete for everyone but themselves', async () => {
-		signInAs(alice);
-		mockApi({ 'GET /users': () => json(200, { items: [bob, alice] }) });
+		signedInAs(alice);
+		mockApi({ 'GET /users': () => jsonResponse(200, { items: [bob, alice] }) });
 		render(UserManager);
 
 		const table = await screen.findByRole('table', { name: 'Users' });
@@ -87,13 +49,12 @@ describe('UserManager', () => {
 	});
 
 	it('deletes a user after confirmation, and not without', async () => {
-		signInAs(alice);
+		signedInAs(alice);
 		const calls = mockApi({
-			'GET /users': () => json(200, { items: [alice, bob] }),
-			'DELETE /users/u2': () => json(204)
+			'GET /users': () => jsonResponse(200, { items: [alice, bob] }),
+			'DELETE /users/u2': () => jsonResponse(204)
 		});
-		const confirm = vi.fn(() => false);
-		vi.stubGlobal('confirm', confirm);
+		const confirm = mockConfirm(false);
 		render(UserManager);
 		const del = await screen.findByRole('button', { name: 'Delete user bob' });
 
@@ -109,19 +70,18 @@ describe('UserManager', () => {
 	});
 
 	it("says why a deletion was refused (the last admin's 409)", async () => {
-		signInAs(alice);
+		signedInAs(alice);
 		const other = { ...bob, role: 'admin' as const };
 		mockApi({
-			'GET /users': () => json(200, { items: [alice, other] }),
+			'GET /users': () => jsonResponse(200, { items: [alice, other] }),
 			'DELETE /users/u2': () =>
-				json(409, {
-					error: {
-						code: 'conflict',
-						message: 'the last instance admin cannot be deleted; create another admin first'
-					}
-				})
+				errorResponse(
+					409,
+					'conflict',
+					'the last instance admin cannot be deleted; create another admin first'
+				)
 		});
-		vi.stubGlobal('confirm', () => true);
+		mockConfirm(true);
 		render(UserManager);
 		await fireEvent.click(await screen.findByRole('button', { name: 'Delete user bob' }));
 		expect(await screen.findByRole('alert')).toHaveTextContent(
@@ -131,10 +91,10 @@ describe('UserManager', () => {
 	});
 
 	it('creates a user and lists them', async () => {
-		signInAs(alice);
+		signedInAs(alice);
 		const calls = mockApi({
-			'GET /users': () => json(200, { items: [alice] }),
-			'POST /users': () => json(201, carol)
+			'GET /users': () => jsonResponse(200, { items: [alice] }),
+			'POST /users': () => jsonResponse(201, carol)
 		});
 		render(UserManager);
 		await screen.findByRole('table', { name: 'Users' });

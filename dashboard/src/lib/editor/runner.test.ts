@@ -1,12 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
+import { jsonResponse, mockFetchJson, stubFetch } from '$lib/testing';
 import { formatMs, headerValue, parseHeaders, prettyBody, waitForExecution } from './runner';
-
-function json(body: unknown) {
-	return new Response(JSON.stringify(body), {
-		status: 200,
-		headers: { 'Content-Type': 'application/json' }
-	});
-}
 
 const record = (request_id: string, script_id = 's1') => ({
 	id: `e-${request_id}`,
@@ -74,8 +68,8 @@ describe('waitForExecution', () => {
 	it('asks for the request id until the record appears', async () => {
 		const fetch = vi
 			.fn()
-			.mockResolvedValueOnce(json({ items: [] }))
-			.mockResolvedValueOnce(json({ items: [record('r1')] }));
+			.mockResolvedValueOnce(jsonResponse(200, { items: [] }))
+			.mockResolvedValueOnce(jsonResponse(200, { items: [record('r1')] }));
 		vi.stubGlobal('fetch', fetch);
 		const found = await waitForExecution('s1', 'r1', { interval: 5, timeout: 1000 });
 		expect(found?.id).toBe('e-r1');
@@ -86,15 +80,13 @@ describe('waitForExecution', () => {
 	});
 
 	it("ignores other requests' records (a server without the filter)", async () => {
-		const fetch = vi.fn(async () => json({ items: [record('other')] }));
-		vi.stubGlobal('fetch', fetch);
+		const fetch = mockFetchJson(200, { items: [record('other')] });
 		expect(await waitForExecution('s1', 'r1', { interval: 5, timeout: 40 })).toBeNull();
 		expect(fetch.mock.calls.length).toBeGreaterThan(1);
 	});
 
 	it('gives up after the timeout, and at once when cancelled', async () => {
-		const fetch = vi.fn(async () => json({ items: [] }));
-		vi.stubGlobal('fetch', fetch);
+		const fetch = mockFetchJson(200, { items: [] });
 		const started = Date.now();
 		expect(await waitForExecution('s1', 'r1', { interval: 10, timeout: 60 })).toBeNull();
 		expect(Date.now() - started).toBeLessThan(500);
@@ -106,11 +98,11 @@ describe('waitForExecution', () => {
 	});
 
 	it('rejects when the list fails', async () => {
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () =>
-				new Response(JSON.stringify({ error: { code: 'forbidden', message: 'no' } }), { status: 403 })
-			)
+		stubFetch(
+			() =>
+				new Response(JSON.stringify({ error: { code: 'forbidden', message: 'no' } }), {
+					status: 403
+				})
 		);
 		await expect(waitForExecution('s1', 'r1', { interval: 5, timeout: 50 })).rejects.toThrow('no');
 	});

@@ -1,19 +1,11 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { session } from '$lib/session.svelte';
-import type { AppRole } from '$lib/types';
+import { grant, jsonResponse, signedInAs, stubFetch } from '$lib/testing';
 import Page from './+page.svelte';
 
 const nav = vi.hoisted(() => ({ goto: vi.fn(async () => {}) }));
 vi.mock('$app/navigation', () => ({ goto: nav.goto }));
 vi.mock('$app/state', () => ({ page: { params: { app: 'shop' } } }));
-
-function signIn(role: AppRole) {
-	session.me = {
-		user: { id: 'u', username: 'alice', role: 'member', created_at: '2025-01-01T00:00:00Z' },
-		roles: [{ app_id: 'a', app: 'shop', role }]
-	};
-}
 
 function serve() {
 	const app = { id: 'a', name: 'shop', description: '', created_at: '2025-01-01T00:00:00Z' };
@@ -29,24 +21,18 @@ function serve() {
 		updated_at: '2025-01-01T00:00:00Z',
 		stats: { invocations: 5, errors: 1, last_status: 'ok', last_run_at: '2025-01-02T00:00:00Z' }
 	};
-	vi.stubGlobal(
-		'fetch',
-		vi.fn(async (input: RequestInfo | URL) => {
-			const url = String(input);
-			const body = url.startsWith('/api/v1/admin/apps/shop') ? app : { items: [script] };
-			return new Response(JSON.stringify(body), { headers: { 'Content-Type': 'application/json' } });
-		})
+	stubFetch((url) =>
+		jsonResponse(200, url.startsWith('/api/v1/admin/apps/shop') ? app : { items: [script] })
 	);
 }
 
 afterEach(() => {
-	session.me = null;
 	nav.goto.mockClear();
 });
 
 describe('the scripts page', () => {
 	it('lists the scripts with their stats, and New script goes to the editor', async () => {
-		signIn('editor');
+		signedInAs('member', [grant('editor')]);
 		serve();
 		render(Page);
 		const row = await screen.findByRole('row', { name: /^hello/ });
@@ -58,7 +44,7 @@ describe('the scripts page', () => {
 	});
 
 	it('shows a viewer no New script and no Delete', async () => {
-		signIn('viewer');
+		signedInAs('member', [grant('viewer')]);
 		serve();
 		render(Page);
 		await screen.findByRole('row', { name: /^hello/ });

@@ -2,8 +2,7 @@ import '$lib/editor/test-dom';
 import { EditorView } from '@codemirror/view';
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { session } from '$lib/session.svelte';
-import type { AppRole } from '$lib/types';
+import { errorResponse, grant, mockFetchJson, signedInAs, stubFetch } from '$lib/testing';
 import ScriptPage from './[id]/+page.svelte';
 import NewPage from './new/+page.svelte';
 
@@ -23,20 +22,6 @@ const script = {
 	updated_at: '2025-01-01T00:00:00Z'
 };
 
-function signIn(role: AppRole) {
-	session.me = {
-		user: { id: 'u', username: 'alice', role: 'member', created_at: '2025-01-01T00:00:00Z' },
-		roles: [{ app_id: 'a', app: 'shop', role }]
-	};
-}
-
-function answer(status: number, body: unknown) {
-	return new Response(JSON.stringify(body), {
-		status,
-		headers: { 'Content-Type': 'application/json' }
-	});
-}
-
 function editorIn(container: HTMLElement): EditorView {
 	const dom = container.querySelector('.editor')?.shadowRoot?.querySelector('.cm-editor');
 	const view = dom && EditorView.findFromDOM(dom as HTMLElement);
@@ -45,17 +30,13 @@ function editorIn(container: HTMLElement): EditorView {
 }
 
 afterEach(() => {
-	session.me = null;
 	nav.goto.mockClear();
 });
 
 describe('the new script page', () => {
 	it('creates the script, then replaces itself with its page', async () => {
-		signIn('editor');
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () => answer(201, script))
-		);
+		signedInAs('member', [grant('editor')]);
+		mockFetchJson(201, script);
 		const { container } = render(NewPage);
 		await fireEvent.input(screen.getByLabelText('Name'), { target: { value: 'hello' } });
 		const view = editorIn(container);
@@ -72,7 +53,7 @@ describe('the new script page', () => {
 	});
 
 	it('tells a viewer they cannot create scripts', () => {
-		signIn('viewer');
+		signedInAs('member', [grant('viewer')]);
 		render(NewPage);
 		expect(screen.getByText(/not create them/)).toBeInTheDocument();
 		expect(screen.queryByRole('button', { name: 'Save' })).toBeNull();
@@ -81,11 +62,8 @@ describe('the new script page', () => {
 
 describe('the script page', () => {
 	it('loads the script into the editor beside the test runner', async () => {
-		signIn('editor');
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () => answer(200, script))
-		);
+		signedInAs('member', [grant('editor')]);
+		mockFetchJson(200, script);
 		const { container } = render(ScriptPage);
 		expect(await screen.findByRole('heading', { level: 1, name: 'hello' })).toBeInTheDocument();
 		expect(editorIn(container).state.doc.toString()).toBe('let x = 1;');
@@ -99,11 +77,8 @@ describe('the script page', () => {
 	});
 
 	it('asks before leaving with unsaved changes', async () => {
-		signIn('editor');
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () => answer(200, script))
-		);
+		signedInAs('member', [grant('editor')]);
+		mockFetchJson(200, script);
 		const { container } = render(ScriptPage);
 		await screen.findByRole('heading', { level: 1, name: 'hello' });
 		editorIn(container).dispatch({ changes: { from: 0, insert: '// ' } });
@@ -117,11 +92,8 @@ describe('the script page', () => {
 	});
 
 	it('is read-only for a viewer, who can still run it', async () => {
-		signIn('viewer');
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () => answer(200, script))
-		);
+		signedInAs('member', [grant('viewer')]);
+		mockFetchJson(200, script);
 		const { container } = render(ScriptPage);
 		await screen.findByRole('heading', { level: 1, name: 'hello' });
 		expect(editorIn(container).state.readOnly).toBe(true);
@@ -130,11 +102,8 @@ describe('the script page', () => {
 	});
 
 	it('says why a script cannot be loaded', async () => {
-		signIn('editor');
-		vi.stubGlobal(
-			'fetch',
-			vi.fn(async () => answer(404, { error: { code: 'not_found', message: 'no such script' } }))
-		);
+		signedInAs('member', [grant('editor')]);
+		stubFetch(() => errorResponse(404, 'not_found', 'no such script'));
 		render(ScriptPage);
 		expect(await screen.findByRole('alert')).toHaveTextContent('no such script');
 	});
