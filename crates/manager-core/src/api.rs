@@ -14,40 +14,65 @@ use axum::{Json, Router};
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::kv::{KvListOptions, KvPage};
 use picloud_shared::{
-    DeadLetterId, DomainId, ExecStatus, RequestId, RouteId, SandboxOverrides, Script, ScriptId,
-    ScriptName, TriggerId, UserId,
+    DeadLetterId, DomainId, ExecStatus, ExecutionRecord, RequestId, RouteId, SandboxOverrides,
+    Script, ScriptId, ScriptName, TriggerId, UserId,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::AuditEntry;
 use crate::auth::SESSION_COOKIE;
-use crate::authz::{AppRole, Principal};
-use crate::events::{NewTrigger, Trigger};
+use crate::authz::{AppRole, Grant, Principal};
+use crate::events::{DeadLetter, NewTrigger, Trigger};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::kv::KvItem;
+use crate::kv::{KvCollection, KvItem};
 use crate::members::Member;
-use crate::repo::{App, Domain, ExecutionFilter, Route, ScriptStats, User, UserRole};
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyAttempts, Unauthorized,
+    UnsupportedMediaType,
+};
+use crate::repo::{ApiToken, App, Domain, ExecutionFilter, Route, ScriptStats, User, UserRole};
 use crate::routes::{RouteCheck, RouteConflict, RouteError, RouteLookup};
 use crate::service::{Manager, NewScript, ScriptChange};
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// A list answer: `{"items": [...]}`.
+#[derive(Serialize, ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+fn items<T>(items: Vec<T>) -> Json<Items<T>> {
+    Json(Items { items })
+}
+
 /// Declares the admin endpoints once: the router is built from the list,
-/// and [`ADMIN_ENDPOINTS`] names every one of them, so the role-table test
-/// fails for an endpoint it does not cover.
+/// [`ADMIN_ENDPOINTS`] names every one of them, so the role-table test
+/// fails for an endpoint it does not cover, and the OpenAPI document takes
+/// every handler's `#[utoipa::path]`, so a handler without one does not
+/// compile (and `tests/openapi.rs` checks each one's method and path).
 macro_rules! admin_routes {
     ($($method:ident $path:literal => $handler:ident,)*) => {
         /// Every admin endpoint: `(method, path)`, the path relative to the
         /// API prefix (`/api/v1`).
         pub const ADMIN_ENDPOINTS: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
 
-        /// The admin routes, relative to the API prefix (`/admin/...`).
+        /// The admin routes, relative to the API prefix (`/admin/...`), and
+        /// the OpenAPI document that describes them ([`crate::openapi`]).
         pub fn admin_router(manager: Arc<Manager>) -> Router {
             Router::new()
                 $(.route($path, $method($handler)))*
+                .route(crate::openapi::PATH, get(crate::openapi::serve))
                 .with_state(manager)
         }
+
+        /// The operations of every admin endpoint, from the handlers'
+        /// `#[utoipa::path]` attributes (paths relative to the API prefix).
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($($handler),*))]
+        pub(crate) struct AdminPaths;
     };
 }
 
@@ -196,7 +221,7 @@ where
 
 // ----- auth -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
     username: String,
@@ -232,6 +257,34 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// A new session.
+#[derive(Serialize, ToSchema)]
+struct LoginAnswer {
+    /// A session token (`pcs_...`), for `Authorization: Bearer`.
+    token: String,
+    /// When the session ends unless it is used (the lifetime slides).
+    #[schema(format = DateTime)]
+    expires_at: String,
+    user: User,
+}
+
+/// Signs in: a session token, also set as the session cookie.
+#[utoipa::path(
+    post,
+    path = "/admin/auth/login",
+    tag = "auth",
+    security(()),
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in; the token is also set as the HttpOnly session cookie",
+            body = LoginAnswer, headers(("set-cookie" = String, description = "The session cookie"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyAttempts),
+    )
+)]
 async fn login(
     State(m): State<Arc<Manager>>,
     ClientAddr(addr): ClientAddr,
@@ -239,33 +292,69 @@ async fn login(
 ) -> ApiResult<Response> {
     let (token, expires_at, user) = m.login(&body.username, &body.password, addr).await?;
     let cookie = session_cookie(&m, &token, m.config.session_ttl.as_secs());
-    let expires = expires_at
+    let expires_at = expires_at
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(ApiError::internal)?;
-    let body = json!({ "token": token, "expires_at": expires, "user": user });
+    let body = LoginAnswer {
+        token,
+        expires_at,
+        user,
+    };
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
+/// Signs out: the token stops working and the cookie is cleared.
+#[utoipa::path(
+    post,
+    path = "/admin/auth/logout",
+    tag = "auth",
+    responses(
+        (status = 204, description = "Signed out", headers(("set-cookie" = String, description = "Clears the session cookie"))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 async fn logout(State(m): State<Arc<Manager>>, caller: Caller) -> ApiResult<Response> {
     m.logout(&caller.token).await?;
     let cookie = session_cookie(&m, "", 0);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
+/// `GET /auth/me`.
+#[derive(Serialize, ToSchema)]
+struct MeAnswer {
+    user: User,
+    roles: Vec<Grant>,
+}
+
 /// The caller and their per-app roles (an instance admin has every right
 /// in every app besides the roles listed).
-async fn me(caller: Caller) -> Json<serde_json::Value> {
+#[utoipa::path(
+    get,
+    path = "/admin/auth/me",
+    tag = "auth",
+    responses(
+        (status = 200, body = MeAnswer),
+        (status = 401, response = Unauthorized),
+    )
+)]
+async fn me(caller: Caller) -> Json<MeAnswer> {
     let p = caller.principal;
-    Json(json!({ "user": p.user, "roles": p.grants }))
+    Json(MeAnswer {
+        user: p.user,
+        roles: p.grants,
+    })
 }
 
 // ----- scripts -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateScriptBody {
+    #[schema(value_type = ScriptName)]
     name: String,
     source: String,
+    /// An app id or name; absent: `default`.
     app: Option<String>,
     description: Option<String>,
     sandbox: Option<SandboxOverrides>,
@@ -275,6 +364,23 @@ fn parse_name(name: &str) -> ApiResult<ScriptName> {
     ScriptName::parse(name).map_err(|e| ApiError::new(ErrorCode::InvalidName, e.to_string()))
 }
 
+/// Compiles and stores a new script (version 1).
+#[utoipa::path(
+    post,
+    path = "/admin/scripts",
+    tag = "scripts",
+    request_body = CreateScriptBody,
+    responses(
+        (status = 201, description = "Created", body = Script),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
 async fn create_script(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -296,36 +402,63 @@ async fn create_script(
     Ok((StatusCode::CREATED, Json(script)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AppQuery {
+    /// An app id or name; absent: every app the caller can see.
     app: Option<String>,
 }
 
+/// The scripts, each with what its executions add up to.
+#[utoipa::path(
+    get,
+    path = "/admin/scripts",
+    tag = "scripts",
+    params(AppQuery),
+    responses(
+        (status = 200, body = Items<ScriptSummary>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn list_scripts(
     State(m): State<Arc<Manager>>,
     caller: Caller,
     ApiQuery(q): ApiQuery<AppQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Items<ScriptSummary>>> {
     let scripts = m.scripts(&caller.principal, q.app.as_deref()).await?;
     let mut stats = m.script_stats(&caller.principal, q.app.as_deref()).await?;
-    let items: Vec<ScriptSummary> = scripts
+    let list: Vec<ScriptSummary> = scripts
         .into_iter()
         .map(|script| ScriptSummary {
             stats: stats.remove(&script.id).unwrap_or_default(),
             script,
         })
         .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(items(list))
 }
 
 /// An item of `GET /scripts`: the script and what its executions add up to.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ScriptSummary {
     #[serde(flatten)]
     script: Script,
     stats: ScriptStats,
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/scripts/{id}",
+    tag = "scripts",
+    params(("id" = ScriptId, Path, description = "The script's id")),
+    responses(
+        (status = 200, body = Script),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn get_script(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -334,7 +467,10 @@ async fn get_script(
     Ok(Json(m.script(&caller.principal, id).await?))
 }
 
-#[derive(Deserialize)]
+/// At least one of the fields (`minProperties: 1` is set in
+/// [`crate::openapi::document`]: utoipa 5's `min_properties` writes
+/// `maxProperties`).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateScriptBody {
     source: Option<String>,
@@ -342,6 +478,24 @@ struct UpdateScriptBody {
     sandbox: Option<SandboxOverrides>,
 }
 
+/// Changes a script: a new version, live for the next request.
+#[utoipa::path(
+    put,
+    path = "/admin/scripts/{id}",
+    tag = "scripts",
+    params(("id" = ScriptId, Path, description = "The script's id")),
+    request_body = UpdateScriptBody,
+    responses(
+        (status = 200, description = "The new version", body = Script),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
 async fn update_script(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -367,6 +521,20 @@ async fn update_script(
     Ok(Json(script))
 }
 
+/// Deletes a script, its routes and its triggers.
+#[utoipa::path(
+    delete,
+    path = "/admin/scripts/{id}",
+    tag = "scripts",
+    params(("id" = ScriptId, Path, description = "The script's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn delete_script(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -376,26 +544,44 @@ async fn delete_script(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ExecutionsQuery {
+    /// How many, newest first (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Only executions that ended so (`ok`, `error`, `timeout`, `limit_exceeded`).
+    #[param(value_type = Option<ExecStatus>)]
     status: Option<String>,
     /// Only the executions of one request: the `picloud-request-id` header
     /// of a data-plane answer.
+    #[param(value_type = Option<RequestId>)]
     request_id: Option<String>,
 }
 
 /// Executions listed per page at most.
 pub const MAX_EXECUTIONS_LIMIT: u32 = 1000;
 
+/// A script's recent executions, newest first, with their logs.
+#[utoipa::path(
+    get,
+    path = "/admin/scripts/{id}/executions",
+    tag = "scripts",
+    params(("id" = ScriptId, Path, description = "The script's id"), ExecutionsQuery),
+    responses(
+        (status = 200, body = Items<ExecutionRecord>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn list_executions(
     State(m): State<Arc<Manager>>,
     caller: Caller,
     ApiPath(id): ApiPath<ScriptId>,
     ApiQuery(q): ApiQuery<ExecutionsQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Items<ExecutionRecord>>> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=MAX_EXECUTIONS_LIMIT).contains(&limit) {
         return Err(ApiError::bad_request(format!(
@@ -420,19 +606,38 @@ async fn list_executions(
         })?)),
     };
     let filter = ExecutionFilter { status, request_id };
-    let items = m.executions(&caller.principal, id, limit, &filter).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(items(
+        m.executions(&caller.principal, id, limit, &filter).await?,
+    ))
 }
 
 // ----- apps -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateAppBody {
+    /// The same rules as script names.
+    #[schema(value_type = ScriptName)]
     name: String,
     description: Option<String>,
 }
 
+/// Creates an app (instance admins only).
+#[utoipa::path(
+    post,
+    path = "/admin/apps",
+    tag = "apps",
+    request_body = CreateAppBody,
+    responses(
+        (status = 201, description = "Created", body = App),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
 async fn create_app(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -444,13 +649,31 @@ async fn create_app(
     Ok((StatusCode::CREATED, Json(app)))
 }
 
-async fn list_apps(
-    State(m): State<Arc<Manager>>,
-    caller: Caller,
-) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(json!({ "items": m.apps(&caller.principal).await? })))
+/// The apps the caller has a role in (every app, for an instance admin).
+#[utoipa::path(
+    get,
+    path = "/admin/apps",
+    tag = "apps",
+    responses(
+        (status = 200, body = Items<App>),
+        (status = 401, response = Unauthorized),
+    )
+)]
+async fn list_apps(State(m): State<Arc<Manager>>, caller: Caller) -> ApiResult<Json<Items<App>>> {
+    Ok(items(m.apps(&caller.principal).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/apps/{app}",
+    tag = "apps",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    responses(
+        (status = 200, body = App),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn get_app(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -459,6 +682,20 @@ async fn get_app(
     Ok(Json(m.app(&caller.principal, &app).await?))
 }
 
+/// Deletes an app and everything it owns (not `default`).
+#[utoipa::path(
+    delete,
+    path = "/admin/apps/{app}",
+    tag = "apps",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 async fn delete_app(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -470,12 +707,31 @@ async fn delete_app(
 
 // ----- domains -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ClaimBody {
+    /// `api.example.com` or `{tenant}.example.com`.
     pattern: String,
 }
 
+/// Claims a domain pattern for the app.
+#[utoipa::path(
+    post,
+    path = "/admin/apps/{app}/domains",
+    tag = "apps",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    request_body = ClaimBody,
+    responses(
+        (status = 201, description = "Claimed", body = Domain),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
 async fn claim_domain(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -488,16 +744,39 @@ async fn claim_domain(
     Ok((StatusCode::CREATED, Json(domain)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/apps/{app}/domains",
+    tag = "apps",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    responses(
+        (status = 200, body = Items<Domain>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn list_domains(
     State(m): State<Arc<Manager>>,
     caller: Caller,
     ApiPath(app): ApiPath<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(
-        json!({ "items": m.domains(&caller.principal, &app).await? }),
-    ))
+) -> ApiResult<Json<Items<Domain>>> {
+    Ok(items(m.domains(&caller.principal, &app).await?))
 }
 
+/// Releases a domain claim.
+#[utoipa::path(
+    delete,
+    path = "/admin/apps/{app}/domains/{id}",
+    tag = "apps",
+    params(("app" = String, Path, description = "An app id or name", example = "default"), ("id" = DomainId, Path, description = "The claim's id")),
+    responses(
+        (status = 204, description = "Released"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn release_domain(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -509,10 +788,13 @@ async fn release_domain(
 
 // ----- routes -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateRouteBody {
+    /// `/users/:id`, `/files/*rest`, ...
+    #[schema(pattern = "^/")]
     path: String,
+    /// HTTP methods; absent: any method.
     methods: Option<Vec<String>>,
 }
 
@@ -537,6 +819,24 @@ fn route_error(e: RouteError) -> ApiError {
     }
 }
 
+/// Routes a path pattern of the script's app to the script.
+#[utoipa::path(
+    post,
+    path = "/admin/scripts/{id}/routes",
+    tag = "routes",
+    params(("id" = ScriptId, Path, description = "The script's id")),
+    request_body = CreateRouteBody,
+    responses(
+        (status = 201, description = "Created", body = Route),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
 async fn create_route(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -550,14 +850,31 @@ async fn create_route(
     Ok((StatusCode::CREATED, Json(route)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckRouteBody {
+    /// An app id or name; absent: `default`.
     app: Option<String>,
     path: String,
     methods: Option<Vec<String>>,
 }
 
+/// Whether a route could be added: its conflicts, or why the path is refused.
+#[utoipa::path(
+    post,
+    path = "/admin/routes/check",
+    tag = "routes",
+    request_body = CheckRouteBody,
+    responses(
+        (status = 200, body = RouteCheck),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
 async fn check_route(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -574,24 +891,50 @@ async fn check_route(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/routes",
+    tag = "routes",
+    params(AppQuery),
+    responses(
+        (status = 200, body = Items<Route>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn list_routes(
     State(m): State<Arc<Manager>>,
     caller: Caller,
     ApiQuery(q): ApiQuery<AppQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(
-        json!({ "items": m.routes(&caller.principal, q.app.as_deref()).await? }),
-    ))
+) -> ApiResult<Json<Items<Route>>> {
+    Ok(items(m.routes(&caller.principal, q.app.as_deref()).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct MatchQuery {
+    /// The request's Host; absent: the `default` app.
     host: Option<String>,
+    /// Absent: `GET`.
     method: Option<String>,
     path: String,
 }
 
+/// Where a request would go.
+#[utoipa::path(
+    get,
+    path = "/admin/routes/match",
+    tag = "routes",
+    params(MatchQuery),
+    responses(
+        (status = 200, body = RouteLookup),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn match_route(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -605,6 +948,19 @@ async fn match_route(
     )?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/routes/{id}",
+    tag = "routes",
+    params(("id" = RouteId, Path, description = "The route's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn delete_route(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -616,14 +972,33 @@ async fn delete_route(
 
 // ----- users -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateUserBody {
+    #[schema(pattern = "^[A-Za-z0-9_.@-]{1,64}$")]
     username: String,
+    /// 8 characters to 1024 bytes.
+    #[schema(min_length = 8)]
     password: String,
     role: UserRole,
 }
 
+/// Creates a user (instance admins only).
+#[utoipa::path(
+    post,
+    path = "/admin/users",
+    tag = "users",
+    request_body = CreateUserBody,
+    responses(
+        (status = 201, description = "Created", body = User),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
 async fn create_user(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -635,13 +1010,36 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-async fn list_users(
-    State(m): State<Arc<Manager>>,
-    caller: Caller,
-) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(json!({ "items": m.users(&caller.principal).await? })))
+/// Every user (instance admins only).
+#[utoipa::path(
+    get,
+    path = "/admin/users",
+    tag = "users",
+    responses(
+        (status = 200, body = Items<User>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
+async fn list_users(State(m): State<Arc<Manager>>, caller: Caller) -> ApiResult<Json<Items<User>>> {
+    Ok(items(m.users(&caller.principal).await?))
 }
 
+/// Deletes a user (instance admins only; not the last admin).
+#[utoipa::path(
+    delete,
+    path = "/admin/users/{id}",
+    tag = "users",
+    params(("id" = UserId, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 async fn delete_user(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -653,35 +1051,83 @@ async fn delete_user(
 
 // ----- API tokens -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateTokenBody {
+    #[schema(min_length = 1, max_length = 64)]
     name: String,
+    /// Absent: the token does not expire.
+    #[schema(minimum = 1, maximum = 3650)]
     expires_in_days: Option<u32>,
 }
 
+/// A new API token, with its secret (shown this once).
+#[derive(Serialize, ToSchema)]
+struct CreatedToken {
+    #[serde(flatten)]
+    info: ApiToken,
+    /// The secret (`pct_...`), for `Authorization: Bearer`. Only its hash
+    /// is kept: it is never shown again.
+    token: String,
+}
+
+/// Creates an API token acting as the caller.
+#[utoipa::path(
+    post,
+    path = "/admin/tokens",
+    tag = "tokens",
+    request_body = CreateTokenBody,
+    responses(
+        (status = 201, description = "Created", body = CreatedToken),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
 async fn create_token(
     State(m): State<Arc<Manager>>,
     caller: Caller,
     ApiJson(body): ApiJson<CreateTokenBody>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let (token, secret) = m
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    let (info, token) = m
         .create_api_token(&caller.principal, &body.name, body.expires_in_days)
         .await?;
-    let mut answer = serde_json::to_value(&token).map_err(ApiError::internal)?;
-    answer["token"] = json!(secret);
-    Ok((StatusCode::CREATED, Json(answer)))
+    Ok((StatusCode::CREATED, Json(CreatedToken { info, token })))
 }
 
+/// The caller's API tokens (never their secrets).
+#[utoipa::path(
+    get,
+    path = "/admin/tokens",
+    tag = "tokens",
+    responses(
+        (status = 200, body = Items<ApiToken>),
+        (status = 401, response = Unauthorized),
+    )
+)]
 async fn list_tokens(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(
-        json!({ "items": m.api_tokens(&caller.principal).await? }),
-    ))
+) -> ApiResult<Json<Items<ApiToken>>> {
+    Ok(items(m.api_tokens(&caller.principal).await?))
 }
 
+/// Revokes one of the caller's API tokens.
+#[utoipa::path(
+    delete,
+    path = "/admin/tokens/{id}",
+    tag = "tokens",
+    params(("id" = uuid::Uuid, Path, description = "The token's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn revoke_token(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -693,7 +1139,7 @@ async fn revoke_token(
 
 // ----- members -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MemberBody {
     /// A user id or username.
@@ -702,6 +1148,24 @@ struct MemberBody {
 }
 
 /// Adds a member (201) or changes a member's role (200).
+#[utoipa::path(
+    post,
+    path = "/admin/apps/{app}/members",
+    tag = "members",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    request_body = MemberBody,
+    responses(
+        (status = 200, description = "The member's role changed", body = Member),
+        (status = 201, description = "Added", body = Member),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
 async fn set_member(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -719,16 +1183,40 @@ async fn set_member(
     Ok((status, Json(member)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/apps/{app}/members",
+    tag = "members",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    responses(
+        (status = 200, body = Items<Member>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn list_members(
     State(m): State<Arc<Manager>>,
     caller: Caller,
     ApiPath(app): ApiPath<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(
-        json!({ "items": m.members(&caller.principal, &app).await? }),
-    ))
+) -> ApiResult<Json<Items<Member>>> {
+    Ok(items(m.members(&caller.principal, &app).await?))
 }
 
+/// Removes a member (not the app's last owner).
+#[utoipa::path(
+    delete,
+    path = "/admin/apps/{app}/members/{user}",
+    tag = "members",
+    params(("app" = String, Path, description = "An app id or name", example = "default"), ("user" = UserId, Path, description = "The member's user id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 async fn remove_member(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -740,24 +1228,52 @@ async fn remove_member(
 
 // ----- KV -----
 
+/// The app's KV collections and their sizes.
+#[utoipa::path(
+    get,
+    path = "/admin/apps/{app}/kv",
+    tag = "kv",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    responses(
+        (status = 200, body = Items<KvCollection>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn kv_collections(
     State(m): State<Arc<Manager>>,
     caller: Caller,
     ApiPath(app): ApiPath<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(
-        json!({ "items": m.kv_collections(&caller.principal, &app).await? }),
-    ))
+) -> ApiResult<Json<Items<KvCollection>>> {
+    Ok(items(m.kv_collections(&caller.principal, &app).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct KvPageQuery {
+    /// The `cursor` of the previous page; absent: the first page.
     cursor: Option<String>,
+    /// Keys per page (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+    /// Only keys that start with this.
     prefix: Option<String>,
 }
 
+/// A page of a collection's keys, ascending.
+#[utoipa::path(
+    get,
+    path = "/admin/apps/{app}/kv/{collection}",
+    tag = "kv",
+    params(("app" = String, Path, description = "An app id or name", example = "default"), ("collection" = String, Path, description = "A collection name", pattern = "^[A-Za-z0-9_.-]{1,64}$"), KvPageQuery),
+    responses(
+        (status = 200, body = KvPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn kv_page(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -775,6 +1291,18 @@ async fn kv_page(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/apps/{app}/kv/{collection}/{key}",
+    tag = "kv",
+    params(("app" = String, Path, description = "An app id or name", example = "default"), ("collection" = String, Path, description = "A collection name", pattern = "^[A-Za-z0-9_.-]{1,64}$"), ("key" = String, Path, description = "A key: 1 to 512 bytes of UTF-8", min_length = 1)),
+    responses(
+        (status = 200, body = KvItem),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn kv_get(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -786,6 +1314,23 @@ async fn kv_get(
 }
 
 /// The body is the value itself, any JSON. 201 when the key is new.
+#[utoipa::path(
+    put,
+    path = "/admin/apps/{app}/kv/{collection}/{key}",
+    tag = "kv",
+    params(("app" = String, Path, description = "An app id or name", example = "default"), ("collection" = String, Path, description = "A collection name", pattern = "^[A-Za-z0-9_.-]{1,64}$"), ("key" = String, Path, description = "A key: 1 to 512 bytes of UTF-8", min_length = 1)),
+    request_body(content = serde_json::Value, description = "The value: any JSON"),
+    responses(
+        (status = 200, description = "Replaced", body = KvItem),
+        (status = 201, description = "Created", body = KvItem),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
 async fn kv_put(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -803,6 +1348,19 @@ async fn kv_put(
     Ok((status, Json(item)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/apps/{app}/kv/{collection}/{key}",
+    tag = "kv",
+    params(("app" = String, Path, description = "An app id or name", example = "default"), ("collection" = String, Path, description = "A collection name", pattern = "^[A-Za-z0-9_.-]{1,64}$"), ("key" = String, Path, description = "A key: 1 to 512 bytes of UTF-8", min_length = 1)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn kv_delete(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -815,6 +1373,23 @@ async fn kv_delete(
 
 // ----- triggers and dead letters -----
 
+/// Creates a KV or cron trigger.
+#[utoipa::path(
+    post,
+    path = "/admin/apps/{app}/triggers",
+    tag = "triggers",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    request_body = NewTrigger,
+    responses(
+        (status = 201, description = "Created", body = Trigger),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
 async fn create_trigger(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -825,16 +1400,38 @@ async fn create_trigger(
     Ok((StatusCode::CREATED, Json(trigger)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/apps/{app}/triggers",
+    tag = "triggers",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    responses(
+        (status = 200, body = Items<Trigger>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn list_triggers(
     State(m): State<Arc<Manager>>,
     caller: Caller,
     ApiPath(app): ApiPath<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(
-        json!({ "items": m.triggers(&caller.principal, &app).await? }),
-    ))
+) -> ApiResult<Json<Items<Trigger>>> {
+    Ok(items(m.triggers(&caller.principal, &app).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/triggers/{id}",
+    tag = "triggers",
+    params(("id" = TriggerId, Path, description = "The trigger's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn delete_trigger(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -844,17 +1441,40 @@ async fn delete_trigger(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Events that failed every attempt.
+#[utoipa::path(
+    get,
+    path = "/admin/apps/{app}/dead-letters",
+    tag = "triggers",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    responses(
+        (status = 200, body = Items<DeadLetter>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn list_dead_letters(
     State(m): State<Arc<Manager>>,
     caller: Caller,
     ApiPath(app): ApiPath<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(
-        json!({ "items": m.dead_letters(&caller.principal, &app).await? }),
-    ))
+) -> ApiResult<Json<Items<DeadLetter>>> {
+    Ok(items(m.dead_letters(&caller.principal, &app).await?))
 }
 
 /// Puts the event back in the queue (202: it is delivered in the background).
+#[utoipa::path(
+    post,
+    path = "/admin/dead-letters/{id}/retry",
+    tag = "triggers",
+    params(("id" = DeadLetterId, Path, description = "The dead letter's id")),
+    responses(
+        (status = 202, description = "Queued again"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn retry_dead_letter(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -864,6 +1484,19 @@ async fn retry_dead_letter(
     Ok(StatusCode::ACCEPTED)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/dead-letters/{id}",
+    tag = "triggers",
+    params(("id" = DeadLetterId, Path, description = "The dead letter's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn delete_dead_letter(
     State(m): State<Arc<Manager>>,
     caller: Caller,
@@ -875,20 +1508,40 @@ async fn delete_dead_letter(
 
 // ----- audit -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
+    /// An app id or name; absent: every app the caller owns (everything,
+    /// for an instance admin).
     app: Option<String>,
+    /// Only entries older than this entry id (the next page).
     before: Option<uuid::Uuid>,
+    /// How many, newest first (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
+/// Who changed what, newest first.
+#[utoipa::path(
+    get,
+    path = "/admin/audit",
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, body = Items<AuditEntry>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 async fn audit_log(
     State(m): State<Arc<Manager>>,
     caller: Caller,
     ApiQuery(q): ApiQuery<AuditQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let items: Vec<AuditEntry> = m
+) -> ApiResult<Json<Items<AuditEntry>>> {
+    let list: Vec<AuditEntry> = m
         .audit_log(
             &caller.principal,
             q.app.as_deref(),
@@ -896,5 +1549,5 @@ async fn audit_log(
             q.limit.unwrap_or(100),
         )
         .await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(items(list))
 }

@@ -20,7 +20,7 @@ use crate::with_db;
 pub const MAX_AUDIT_LIMIT: u32 = 1000;
 
 /// One audit entry.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// UUIDv7: entries sort by id in time order; `?before=` pages with it.
     pub id: Uuid,

@@ -19,7 +19,19 @@ use crate::repo::{User, UserRole};
 
 /// A user's role in one app. Ordered: each role has every right of the
 /// ones before it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AppRole {
     Viewer,
@@ -147,7 +159,7 @@ impl Capability {
 }
 
 /// A role a user holds in an app.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Grant {
     pub app_id: AppId,
     /// The app's name.

@@ -8,8 +8,10 @@ pub enum Error {
     /// Start-up cannot go on (bad data dir, unreachable database, ...).
     #[error("{0}")]
     Startup(String),
+    /// Converted with `?` (or `into()`), which sorts out the errors that are
+    /// the caller's input (see [`nul_in_text`]).
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -40,6 +42,25 @@ impl Error {
             message: message.into(),
         }
     }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        if nul_in_text(&e) {
+            return Error::invalid(
+                ErrorCode::BadRequest,
+                "text cannot contain the NUL character (U+0000)",
+            );
+        }
+        Error::Db(e)
+    }
+}
+
+/// Did PostgreSQL refuse a NUL character (U+0000) in text (`22021`) or in
+/// a JSON string (`22P05`)? It stores neither; the input is at fault, so it
+/// is a 400, not a 500 (SQLite stores them).
+pub fn nul_in_text(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("22021" | "22P05")))
 }
 
 /// Is this database error a unique-constraint violation?

@@ -35,15 +35,19 @@ use crate::with_db;
 // ----- triggers -----
 
 /// A trigger as the admin API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Trigger {
     pub id: TriggerId,
     pub app_id: AppId,
+    /// `kv` or `cron`.
+    #[schema(value_type = String, pattern = "^(kv|cron)$")]
     pub kind: &'static str,
     pub script_id: ScriptId,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collection: Option<String>,
+    /// A KV trigger's events: `set`, `delete`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>)]
     pub events: Option<Vec<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<u32>,
@@ -63,7 +67,7 @@ pub struct Trigger {
     pub stats: TriggerStats,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TriggerStats {
     pub delivered: i64,
     pub retried: i64,
@@ -71,17 +75,24 @@ pub struct TriggerStats {
 }
 
 /// `POST /apps/{app}/triggers`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum NewTrigger {
     Kv {
+        #[schema(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
         collection: String,
+        /// `set`, `delete` or both.
+        #[schema(min_items = 1)]
         events: Vec<String>,
         script_id: ScriptId,
+        /// Attempts before the event becomes a dead letter (default 3).
+        #[schema(minimum = 1, maximum = 20)]
         max_attempts: Option<u32>,
+        /// A script of the app that handles the dead letters.
         dead_letter_script_id: Option<ScriptId>,
     },
     Cron {
+        /// 5-field cron, or 6 with seconds first, in UTC.
         schedule: String,
         script_id: ScriptId,
     },
@@ -144,7 +155,7 @@ impl From<TriggerRow> for Trigger {
 }
 
 /// A dead letter as the admin API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeadLetter {
     pub id: DeadLetterId,
     pub app_id: AppId,
@@ -573,6 +584,14 @@ pub struct EventStore {
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 impl EventStore {
+    /// Events waiting for delivery (or being delivered) and dead letters,
+    /// over every app (for `/metrics`).
+    pub async fn backlog(&self) -> Result<(i64, i64)> {
+        const SQL: &str =
+            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM dead_letters)";
+        Ok(with_db!(&self.db, pool => sqlx::query_as(SQL).fetch_one(pool).await)?)
+    }
+
     pub async fn open(db: Db, retry_base: Duration, lease: Duration) -> Result<Arc<EventStore>> {
         // One process owns an SQLite file: claims left by a previous run of
         // it (killed mid-delivery) are void at once.

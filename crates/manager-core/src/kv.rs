@@ -14,6 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -50,6 +51,8 @@ pub struct KvStore {
     /// file, and every trigger is created through it). PostgreSQL, shared by
     /// processes, always runs it.
     watched: Arc<Watched>,
+    /// Scripts' calls by operation, since start (for `/metrics`).
+    ops: KvOps,
 }
 
 /// Collections with KV triggers, per app. It may name more than exist (a
@@ -79,7 +82,7 @@ impl Watched {
 }
 
 /// A key as the admin API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct KvItem {
     pub key: String,
     pub value: Value,
@@ -88,7 +91,7 @@ pub struct KvItem {
 }
 
 /// A collection as the admin API lists it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct KvCollection {
     pub name: String,
     pub keys: i64,
@@ -137,6 +140,7 @@ impl KvStore {
             writer,
             events,
             watched,
+            ops: KvOps::default(),
         }))
     }
 
@@ -502,7 +506,7 @@ fn parse_stored(json: &str) -> Result<Value> {
 fn gone_app(e: sqlx::Error) -> Error {
     match &e {
         sqlx::Error::Database(d) if d.is_foreign_key_violation() => Error::NotFound("app"),
-        _ => Error::Db(e),
+        _ => e.into(),
     }
 }
 
@@ -643,6 +647,31 @@ fn to_shared(e: Error) -> picloud_shared::Error {
     }
 }
 
+/// Scripts' KV calls by operation.
+#[derive(Default)]
+struct KvOps {
+    get: AtomicU64,
+    set: AtomicU64,
+    has: AtomicU64,
+    delete: AtomicU64,
+    list: AtomicU64,
+}
+
+impl KvStore {
+    /// Scripts' KV calls since start, by operation (`get`, `set`, `has`,
+    /// `delete`, `list`); the admin view's are not counted.
+    pub fn op_counts(&self) -> [(&'static str, u64); 5] {
+        let o = &self.ops;
+        [
+            ("get", o.get.load(Ordering::Relaxed)),
+            ("set", o.set.load(Ordering::Relaxed)),
+            ("has", o.has.load(Ordering::Relaxed)),
+            ("delete", o.delete.load(Ordering::Relaxed)),
+            ("list", o.list.load(Ordering::Relaxed)),
+        ]
+    }
+}
+
 impl KvService for KvStore {
     fn get<'a>(
         &'a self,
@@ -650,6 +679,7 @@ impl KvService for KvStore {
         collection: &'a str,
         key: &'a str,
     ) -> BoxFuture<'a, picloud_shared::Result<Option<Value>>> {
+        self.ops.get.fetch_add(1, Ordering::Relaxed);
         Box::pin(async move {
             KvStore::value(self, cx.app_id, collection, key)
                 .await
@@ -664,6 +694,7 @@ impl KvService for KvStore {
         key: &'a str,
         value: Value,
     ) -> BoxFuture<'a, picloud_shared::Result<()>> {
+        self.ops.set.fetch_add(1, Ordering::Relaxed);
         Box::pin(async move {
             KvStore::put(self, cx.app_id, collection, key, &value, cx.depth)
                 .await
@@ -678,6 +709,7 @@ impl KvService for KvStore {
         collection: &'a str,
         key: &'a str,
     ) -> BoxFuture<'a, picloud_shared::Result<bool>> {
+        self.ops.has.fetch_add(1, Ordering::Relaxed);
         Box::pin(async move {
             KvStore::contains(self, cx.app_id, collection, key)
                 .await
@@ -691,6 +723,7 @@ impl KvService for KvStore {
         collection: &'a str,
         key: &'a str,
     ) -> BoxFuture<'a, picloud_shared::Result<bool>> {
+        self.ops.delete.fetch_add(1, Ordering::Relaxed);
         Box::pin(async move {
             KvStore::remove(self, cx.app_id, collection, key, cx.depth)
                 .await
@@ -704,6 +737,7 @@ impl KvService for KvStore {
         collection: &'a str,
         options: KvListOptions,
     ) -> BoxFuture<'a, picloud_shared::Result<KvPage>> {
+        self.ops.list.fetch_add(1, Ordering::Relaxed);
         Box::pin(async move {
             KvStore::page(self, cx.app_id, collection, &options)
                 .await

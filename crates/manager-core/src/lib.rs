@@ -19,6 +19,7 @@ pub mod executions;
 pub mod extract;
 pub mod kv;
 pub mod members;
+pub mod openapi;
 pub mod repo;
 pub mod routes;
 pub mod service;

@@ -14,7 +14,7 @@ use crate::service::Manager;
 use crate::with_db;
 
 /// A member of an app, as listed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Member {
     pub app_id: AppId,
     pub user_id: UserId,

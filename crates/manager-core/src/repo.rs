@@ -18,7 +18,7 @@ use crate::with_db;
 /// The id the first migration gives the `default` app.
 pub const DEFAULT_APP_ID: AppId = AppId(Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0000));
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct App {
     pub id: AppId,
     pub name: String,
@@ -47,7 +47,7 @@ impl From<AppRow> for App {
 }
 
 /// A user route as stored.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Route {
     pub id: RouteId,
     pub app_id: AppId,
@@ -90,7 +90,7 @@ impl TryFrom<RouteRow> for Route {
 }
 
 /// A domain claim as stored.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Domain {
     pub id: DomainId,
     pub app_id: AppId,
@@ -118,11 +118,43 @@ impl From<DomainRow> for Domain {
     }
 }
 
+/// JSON text with every NUL escape (`\u0000`) turned into U+FFFD:
+/// PostgreSQL's `jsonb` refuses NUL, and one script logging a NUL would
+/// otherwise cost the whole batch of records (everyone's). SQLite keeps
+/// NULs as they are.
+fn without_nul_escapes(json: &str) -> std::borrow::Cow<'_, str> {
+    if !json.contains("\\u0000") {
+        return json.into();
+    }
+    let mut out = String::with_capacity(json.len());
+    let mut rest = json;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let escape = &rest[i..];
+        if let Some(after) = escape.strip_prefix("\\u0000") {
+            out.push_str("\\ufffd");
+            rest = after;
+        } else {
+            // Any other escape, `\\` included, is two characters or more;
+            // copying its first two keeps `\\u0000` (a backslash, then
+            // text) as it is.
+            let end = escape
+                .char_indices()
+                .nth(2)
+                .map_or(escape.len(), |(j, _)| j);
+            out.push_str(&escape[..end]);
+            rest = &escape[end..];
+        }
+    }
+    out.push_str(rest);
+    out.into()
+}
+
 const ROUTE_COLUMNS: &str = "id, app_id, script_id, path, methods, created_at";
 const DOMAIN_COLUMNS: &str = "id, app_id, pattern, created_at";
 
 /// An API token as listed (never with its secret).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: Uuid,
     #[serde(skip)]
@@ -160,7 +192,7 @@ impl From<ApiTokenRow> for ApiToken {
 }
 
 /// Instance role of a user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UserRole {
     Admin,
@@ -183,7 +215,7 @@ impl UserRole {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: UserId,
     pub username: String,
@@ -337,7 +369,7 @@ pub struct ExecutionFilter {
 
 /// What a script's executions add up to (`script_stats`), as the scripts
 /// list shows it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ScriptStats {
     /// Executions ever recorded, of every kind.
     pub invocations: i64,
@@ -346,6 +378,15 @@ pub struct ScriptStats {
     pub last_status: Option<ExecStatus>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_run_at: Option<OffsetDateTime>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StatsRow {
+    script_id: Uuid,
+    invocations: i64,
+    errors: i64,
+    last_status: Option<String>,
+    last_run_at: Option<i64>,
 }
 
 /// One script's share of a batch of records, for `script_stats`.
@@ -894,9 +935,10 @@ impl Db {
             Db::Postgres(pool) => {
                 let json = serde_json::to_string(batch)
                     .map_err(|e| Error::Internal(format!("encoding execution records: {e}")))?;
+                let json = without_nul_escapes(&json);
                 let mut tx = pool.begin().await?;
                 sqlx::query(POSTGRES_INSERT)
-                    .bind(&json)
+                    .bind(json.as_ref())
                     .execute(&mut *tx)
                     .await?;
                 for s in &scripts {
@@ -928,20 +970,20 @@ impl Db {
     pub async fn script_stats(&self, app: AppId) -> Result<HashMap<ScriptId, ScriptStats>> {
         const SQL: &str = "SELECT script_id, invocations, errors, last_status, last_run_at \
              FROM script_stats WHERE app_id = $1";
-        let rows: Vec<(Uuid, i64, i64, Option<String>, Option<i64>)> =
+        let rows: Vec<StatsRow> =
             with_db!(self, pool => sqlx::query_as(SQL).bind(app.0).fetch_all(pool).await)?;
         Ok(rows
             .into_iter()
-            .map(|(id, invocations, errors, last_status, last_run_at)| {
+            .map(|r| {
                 let stats = ScriptStats {
-                    invocations,
-                    errors,
-                    last_status: last_status.as_deref().and_then(ExecStatus::parse),
-                    last_run_at: last_run_at.and_then(|ms| {
+                    invocations: r.invocations,
+                    errors: r.errors,
+                    last_status: r.last_status.as_deref().and_then(ExecStatus::parse),
+                    last_run_at: r.last_run_at.and_then(|ms| {
                         OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
                     }),
                 };
-                (ScriptId(id), stats)
+                (ScriptId(r.script_id), stats)
             })
             .collect())
     }
@@ -983,5 +1025,33 @@ impl Db {
             q.bind(i64::from(limit)).fetch_all(pool).await
         })?;
         Ok(rows.into_iter().map(ExecutionRecord::from).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_nul_escapes;
+
+    #[test]
+    fn nul_escapes_become_replacement_characters() {
+        let json = serde_json::to_string(&serde_json::json!({
+            "a": "x\u{0}y",
+            "b": "\\u0000 is text",
+            "c": "\\\u{0}",
+            "d": "é\"\u{0}",
+        }))
+        .unwrap();
+        let out = without_nul_escapes(&json);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["a"], "x\u{fffd}y");
+        assert_eq!(v["b"], "\\u0000 is text");
+        assert_eq!(v["c"], "\\\u{fffd}");
+        assert_eq!(v["d"], "é\"\u{fffd}");
+        let clean = r#"{"a":"\\u0000"}"#;
+        assert!(
+            matches!(without_nul_escapes(clean), std::borrow::Cow::Borrowed(_))
+                || without_nul_escapes(clean) == clean
+        );
+        assert_eq!(without_nul_escapes(clean), clean);
     }
 }

@@ -40,7 +40,7 @@ impl From<Error> for RouteError {
 }
 
 /// `POST /routes/check`'s answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RouteCheck {
     pub ok: bool,
     pub conflicts: Vec<RouteTarget>,
@@ -48,7 +48,7 @@ pub struct RouteCheck {
 }
 
 /// `GET /routes/match`'s answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RouteLookup {
     pub matched: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,8 +58,10 @@ pub struct RouteLookup {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route_id: Option<RouteId>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
     pub params: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
     pub host_params: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rest: Option<String>,

@@ -6,89 +6,83 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-/// Every error code the API can answer with. Part of the contract: a code
-/// once published is never renamed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorCode {
+/// Declares [`ErrorCode`], its wire names and [`ErrorCode::ALL`] from one
+/// list, so the list of codes (and the OpenAPI document's enum of them)
+/// cannot miss one.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
+        /// Every error code the API can answer with. Part of the contract: a code
+        /// once published is never renamed.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// 400: the request body or query is malformed or has wrong types.
-    BadRequest,
+    BadRequest = "bad_request",
     /// 400: a path segment that must be a UUID is not one.
-    InvalidId,
+    InvalidId = "invalid_id",
     /// 400: a script name breaks the naming rules.
-    InvalidName,
+    InvalidName = "invalid_name",
     /// 400: the script does not compile (with `line` and `column`).
-    CompileError,
+    CompileError = "compile_error",
     /// 400: the script source is over `PICLOUD_MAX_SCRIPT_BYTES`.
-    SourceTooLarge,
+    SourceTooLarge = "source_too_large",
     /// 400: a sandbox override is above its ceiling.
-    SandboxCeiling,
+    SandboxCeiling = "sandbox_ceiling",
     /// 400: a route path PiCloud serves itself (`/api/…`, `/healthz`, …).
-    ReservedPath,
+    ReservedPath = "reserved_path",
     /// 401: no, an unknown or an expired session.
-    Unauthorized,
+    Unauthorized = "unauthorized",
     /// 401: wrong username or password.
-    InvalidCredentials,
+    InvalidCredentials = "invalid_credentials",
     /// 403: authenticated, but not allowed.
-    Forbidden,
+    Forbidden = "forbidden",
     /// 404: nothing here.
-    NotFound,
+    NotFound = "not_found",
     /// 405: the path exists, the method does not.
-    MethodNotAllowed,
+    MethodNotAllowed = "method_not_allowed",
     /// 429: too many failed logins for this username from this address
     /// (with `Retry-After`).
-    TooManyAttempts,
+    TooManyAttempts = "too_many_attempts",
     /// 409: the name or pattern is taken.
-    Conflict,
+    Conflict = "conflict",
     /// 409: a route of the same shape answers an overlapping method (with
     /// `conflicts`).
-    RouteConflict,
+    RouteConflict = "route_conflict",
     /// 413: the request body is over `PICLOUD_MAX_BODY_BYTES`.
-    PayloadTooLarge,
+    PayloadTooLarge = "payload_too_large",
     /// 415: a JSON body was expected.
-    UnsupportedMediaType,
+    UnsupportedMediaType = "unsupported_media_type",
     /// 500: the script failed at run time or threw.
-    ScriptError,
+    ScriptError = "script_error",
     /// 500: the script hit a sandbox limit.
-    LimitExceeded,
+    LimitExceeded = "limit_exceeded",
     /// 500: the script returned something that cannot be a response.
-    InvalidResponse,
+    InvalidResponse = "invalid_response",
     /// 500: our fault; the cause is in the server log.
-    Internal,
+    Internal = "internal",
     /// 503: every execution slot is busy; retry after a second.
-    Overloaded,
+    Overloaded = "overloaded",
     /// 504: the script ran past its wall-clock limit.
-    Timeout,
+    Timeout = "timeout",
 }
 
 impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadRequest => "bad_request",
-            ErrorCode::InvalidId => "invalid_id",
-            ErrorCode::InvalidName => "invalid_name",
-            ErrorCode::CompileError => "compile_error",
-            ErrorCode::SourceTooLarge => "source_too_large",
-            ErrorCode::SandboxCeiling => "sandbox_ceiling",
-            ErrorCode::ReservedPath => "reserved_path",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::InvalidCredentials => "invalid_credentials",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
-            ErrorCode::Conflict => "conflict",
-            ErrorCode::RouteConflict => "route_conflict",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::TooManyAttempts => "too_many_attempts",
-            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
-            ErrorCode::ScriptError => "script_error",
-            ErrorCode::LimitExceeded => "limit_exceeded",
-            ErrorCode::InvalidResponse => "invalid_response",
-            ErrorCode::Internal => "internal",
-            ErrorCode::Overloaded => "overloaded",
-            ErrorCode::Timeout => "timeout",
-        }
-    }
-
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::BadRequest

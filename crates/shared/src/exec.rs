@@ -95,6 +95,7 @@ pub enum RequestBody {
 
 /// How an execution ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExecStatus {
     Ok,
@@ -156,6 +157,7 @@ impl ScriptError {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LogLevel {
     Trace,
@@ -166,6 +168,7 @@ pub enum LogLevel {
 
 /// One `log::*` call.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogEntry {
     pub level: LogLevel,
     pub message: String,
@@ -193,6 +196,7 @@ pub struct ExecOutcome {
 
 /// The stored record of one execution (contract: Execution).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecutionRecord {
     pub id: ExecutionId,
     pub app_id: AppId,

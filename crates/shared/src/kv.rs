@@ -107,6 +107,7 @@ pub struct KvListOptions {
 
 /// One entry of a page.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KvEntry {
     pub key: String,
     pub value: Value,
@@ -115,6 +116,7 @@ pub struct KvEntry {
 /// A page of `list`: keys ascending (byte order of their UTF-8), and the
 /// cursor of the next page, if there is one.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KvPage {
     pub items: Vec<KvEntry>,
     pub cursor: Option<String>,

@@ -774,6 +774,7 @@ pub fn normalise_host(raw: &str) -> String {
 
 /// Where a route leads (and what it is, for conflict reports).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteTarget {
     #[serde(rename = "id")]
     pub route_id: RouteId,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// A script's requested limits. Unknown keys are refused when parsing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SandboxOverrides {
     #[serde(default, skip_serializing_if = "Option::is_none")]

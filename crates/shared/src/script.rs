@@ -46,6 +46,26 @@ impl ScriptName {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ScriptName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some("^[a-z0-9_-]{1,64}$"))
+            .min_length(Some(1))
+            .max_length(Some(Self::MAX_LEN))
+            .description(Some("1 to 64 characters of a-z, 0-9, '_' and '-'"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ScriptName {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ScriptName".into()
+    }
+}
+
 impl<'de> Deserialize<'de> for ScriptName {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -61,6 +81,7 @@ impl fmt::Display for ScriptName {
 
 /// One version of a script, as stored and as executed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Script {
     pub id: ScriptId,
     pub app_id: AppId,
