@@ -14,6 +14,7 @@ pub mod response;
 use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -55,6 +56,8 @@ pub struct Orchestrator {
     sink: Arc<dyn ExecutionSink>,
     permits: Arc<Semaphore>,
     config: OrchestratorConfig,
+    /// Requests answered 503 `overloaded` (for `/metrics`).
+    rejected: AtomicU64,
 }
 
 impl Orchestrator {
@@ -70,7 +73,13 @@ impl Orchestrator {
             sink,
             permits: Arc::new(Semaphore::new(config.max_concurrent)),
             config,
+            rejected: AtomicU64::new(0),
         }
+    }
+
+    /// Requests answered 503 `overloaded` since start.
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
     }
 
     /// Executions running now.
@@ -103,6 +112,7 @@ impl Orchestrator {
         // The body is read before a slot is taken, so slow uploads cannot
         // hold slots.
         let permit = Arc::clone(&self.permits).try_acquire_owned().map_err(|_| {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
             ApiError::new(
                 ErrorCode::Overloaded,
                 "every execution slot is busy; retry in a second",

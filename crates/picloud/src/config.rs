@@ -29,6 +29,21 @@ pub enum Command {
     /// Administer the instance from a shell on the server.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Copy the embedded SQLite database to FILE, consistently, while the
+    /// server runs.
+    Backup(BackupArgs),
+    /// Replace the embedded SQLite database with the backup FILE (the
+    /// server must be stopped; the replaced database is kept as
+    /// picloud.db.pre-restore).
+    Restore(BackupArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// The backup file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,9 +2,11 @@
 //! executor into one process and one router. Thin on purpose: everything
 //! with behaviour lives in the service crates.
 
+pub mod backup;
 pub mod config;
 #[cfg(feature = "dashboard")]
 pub mod dashboard;
+pub mod metrics;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use picloud_shared::version;
 use serde_json::json;
 
 use crate::config::ServeArgs;
+use crate::metrics::{MeteredSink, Metrics, Scrape};
 
 /// A built server, ready to serve on a listener.
 pub struct Server {
@@ -35,6 +38,8 @@ pub struct Server {
     pub orchestrator: Arc<Orchestrator>,
     writer: ExecutionWriter,
     shutdown_timeout: Duration,
+    /// Released when the server has stopped.
+    _data_lock: Option<backup::DataLock>,
 }
 
 #[derive(Clone)]
@@ -49,6 +54,11 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
     let target =
         DbTarget::from_settings(args.storage.database_url.as_deref(), &args.storage.data_dir)
             .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
+    // One process owns an SQLite database (a restore waits for it to stop).
+    let data_lock = match &target {
+        DbTarget::Sqlite(path) => Some(backup::lock(path)?),
+        DbTarget::Postgres(_) => None,
+    };
     let db = Db::connect(&target).await?;
     db.migrate().await?;
     let schema = db.applied_schema_version().await?;
@@ -119,10 +129,15 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
     }
 
     let writer = ExecutionWriter::spawn(db.clone(), args.execution_retention);
+    let metrics = Arc::new(Metrics::new().context("setting up /metrics")?);
     let orchestrator = Arc::new(Orchestrator::new(
         Arc::new(executor),
         Arc::new(Resolver(Arc::clone(&manager))),
-        Arc::new(writer.clone()),
+        Arc::new(MeteredSink {
+            inner: Arc::new(writer.clone()),
+            metrics: Arc::clone(&metrics),
+            manager: Arc::clone(&manager),
+        }),
         OrchestratorConfig {
             max_concurrent,
             max_body_bytes: args.max_body_bytes as usize,
@@ -141,6 +156,14 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/version", get(version_info).with_state(surface))
+        .route(
+            "/metrics",
+            get(metrics::handler).with_state(Scrape {
+                metrics: Arc::clone(&metrics),
+                orchestrator: Arc::clone(&orchestrator),
+                manager: Arc::clone(&manager),
+            }),
+        )
         .nest(
             &prefix,
             picloud_manager_core::api::admin_router(Arc::clone(&manager)),
@@ -156,6 +179,13 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         // Bodies are limited by PICLOUD_MAX_BODY_BYTES everywhere.
         .layer(axum::extract::DefaultBodyLimit::max(
             args.max_body_bytes as usize,
+        ))
+        // Every response counts in /metrics (an atomic add, no allocation).
+        .layer(tower::util::MapResponseLayer::new(
+            move |response: axum::response::Response| {
+                metrics.response(response.status());
+                response
+            },
         ));
 
     Ok(Server {
@@ -164,6 +194,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         orchestrator,
         writer,
         shutdown_timeout: Duration::from_secs(u64::from(args.shutdown_timeout_secs)),
+        _data_lock: data_lock,
     })
 }
 

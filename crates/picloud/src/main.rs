@@ -10,7 +10,7 @@ use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use clap::Parser;
-use picloud::config::{AdminCommand, Cli, Command, CreateUserArgs, ServeArgs};
+use picloud::config::{AdminCommand, BackupArgs, Cli, Command, CreateUserArgs, ServeArgs};
 use picloud_manager_core::repo::UserRole;
 use picloud_manager_core::{Db, DbTarget};
 
@@ -51,6 +51,8 @@ fn main() -> ExitCode {
         None => runtime.block_on(serve(cli.serve)),
         Some(Command::Serve(args)) => runtime.block_on(serve(args)),
         Some(Command::Admin(AdminCommand::CreateUser(args))) => runtime.block_on(create_user(args)),
+        Some(Command::Backup(args)) => runtime.block_on(backup(args)),
+        Some(Command::Restore(args)) => runtime.block_on(restore(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -107,6 +109,34 @@ async fn create_user(args: CreateUserArgs) -> anyhow::Result<()> {
         role.as_str(),
         user.username,
         user.id
+    );
+    Ok(())
+}
+
+fn target_of(args: &BackupArgs) -> anyhow::Result<DbTarget> {
+    DbTarget::from_settings(args.storage.database_url.as_deref(), &args.storage.data_dir)
+        .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))
+}
+
+async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let done = picloud::backup::backup(&target_of(&args)?, &args.file).await?;
+    println!(
+        "backed up to {} ({} bytes, schema version {})",
+        args.file.display(),
+        done.bytes,
+        done.schema
+    );
+    Ok(())
+}
+
+async fn restore(args: BackupArgs) -> anyhow::Result<()> {
+    let target = target_of(&args)?;
+    let done = picloud::backup::restore(&target, &args.file).await?;
+    println!(
+        "restored {} into {} (schema version {}; the next start migrates it if it is older)",
+        args.file.display(),
+        target.describe(),
+        done.schema
     );
     Ok(())
 }

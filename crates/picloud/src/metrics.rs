@@ -1,0 +1,331 @@
+//! `GET /metrics`: what the server did, in the Prometheus text format.
+//!
+//! Collecting adds no wake-ups: every metric is an atomic bumped on the
+//! path that does the work (a response, an execution record) or read when
+//! scraped (slots in use, 503s, KV calls, the event backlog). Histograms
+//! have fixed buckets, so nothing grows between scrapes and nothing needs
+//! an upkeep task.
+//!
+//! Label cardinality is bounded: executions are labelled by app and script
+//! name for the first [`MAX_SCRIPT_SERIES`] scripts that run; later ones
+//! share the series `app="_other", script="_other"`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use picloud_manager_core::Manager;
+use picloud_orchestrator_core::Orchestrator;
+use picloud_shared::{BoxFuture, ExecStatus, ExecutionRecord, ExecutionSink, ScriptId};
+use prometheus::core::Collector;
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
+};
+
+/// Scripts with series of their own; the rest roll up into `_other`.
+pub const MAX_SCRIPT_SERIES: usize = 500;
+
+/// The label value of the roll-up series.
+pub const OTHER: &str = "_other";
+
+/// Execution durations, in seconds: 0.5 ms to 30 s.
+const DURATION_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+const STATUSES: [ExecStatus; 4] = [
+    ExecStatus::Ok,
+    ExecStatus::Error,
+    ExecStatus::Timeout,
+    ExecStatus::LimitExceeded,
+];
+
+/// The metrics bumped as work happens.
+pub struct Metrics {
+    registry: Registry,
+    /// Responses by status class, `1xx` to `5xx`.
+    http: [IntCounter; 5],
+    executions: IntCounterVec,
+    durations: HistogramVec,
+    /// `durations` of the invocation types there are, looked up once.
+    by_type: [(&'static str, Histogram); 4],
+    /// Each admitted script's counters, one per status (in `STATUSES` order).
+    series: RwLock<HashMap<ScriptId, Arc<[IntCounter; 4]>>>,
+    other: Arc<[IntCounter; 4]>,
+    /// Scripts admitted to series of their own at most.
+    limit: usize,
+}
+
+impl Metrics {
+    pub fn new() -> prometheus::Result<Metrics> {
+        Self::with_limit(MAX_SCRIPT_SERIES)
+    }
+
+    /// With room for `limit` scripts' series.
+    pub fn with_limit(limit: usize) -> prometheus::Result<Metrics> {
+        let registry = Registry::new();
+        let http_vec = IntCounterVec::new(
+            Opts::new(
+                "picloud_http_requests_total",
+                "HTTP responses, by status class.",
+            ),
+            &["class"],
+        )?;
+        registry.register(Box::new(http_vec.clone()))?;
+        let http = ["1xx", "2xx", "3xx", "4xx", "5xx"].map(|c| http_vec.with_label_values(&[c]));
+        let executions = IntCounterVec::new(
+            Opts::new(
+                "picloud_executions_total",
+                "Executions recorded, by app, script and status.",
+            ),
+            &["app", "script", "status"],
+        )?;
+        registry.register(Box::new(executions.clone()))?;
+        let durations = HistogramVec::new(
+            HistogramOpts::new(
+                "picloud_execution_duration_seconds",
+                "How long executions ran, by invocation type.",
+            )
+            .buckets(DURATION_BUCKETS.to_vec()),
+            &["type"],
+        )?;
+        registry.register(Box::new(durations.clone()))?;
+        let by_type = ["http", "function", "trigger", "scheduled"]
+            .map(|t| (t, durations.with_label_values(&[t])));
+        let other =
+            Arc::new(STATUSES.map(|s| executions.with_label_values(&[OTHER, OTHER, s.as_str()])));
+        Ok(Metrics {
+            registry,
+            http,
+            executions,
+            durations,
+            by_type,
+            series: RwLock::new(HashMap::new()),
+            other,
+            limit,
+        })
+    }
+
+    /// Counts a response.
+    pub fn response(&self, status: StatusCode) {
+        let class = usize::from(status.as_u16() / 100).clamp(1, 5) - 1;
+        self.http[class].inc();
+    }
+
+    /// The counters of a script seen before, if it was.
+    fn known(&self, script: ScriptId) -> Option<Arc<[IntCounter; 4]>> {
+        self.series
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&script)
+            .cloned()
+    }
+
+    /// Admits a script with these labels, or rolls it up when the series
+    /// are full.
+    fn admit(&self, script: ScriptId, app: &str, name: &str) -> Arc<[IntCounter; 4]> {
+        let mut series = self.series.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = series.get(&script) {
+            return Arc::clone(found);
+        }
+        if series.len() >= self.limit {
+            return Arc::clone(&self.other);
+        }
+        let counters =
+            Arc::new(STATUSES.map(|s| self.executions.with_label_values(&[app, name, s.as_str()])));
+        series.insert(script, Arc::clone(&counters));
+        counters
+    }
+
+    fn count(&self, counters: &[IntCounter; 4], record: &ExecutionRecord) {
+        let i = STATUSES
+            .iter()
+            .position(|s| *s == record.status)
+            .unwrap_or(1);
+        counters[i].inc();
+        let seconds = record.duration_ms / 1000.0;
+        match self
+            .by_type
+            .iter()
+            .find(|(t, _)| *t == record.invocation_type)
+        {
+            Some((_, h)) => h.observe(seconds),
+            None => self
+                .durations
+                .with_label_values(&[record.invocation_type.as_str()])
+                .observe(seconds),
+        }
+    }
+}
+
+/// Counts each execution record on its way to the writer.
+pub struct MeteredSink {
+    pub inner: Arc<dyn ExecutionSink>,
+    pub metrics: Arc<Metrics>,
+    pub manager: Arc<Manager>,
+}
+
+impl ExecutionSink for MeteredSink {
+    fn record(&self, record: ExecutionRecord) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let counters = match self.metrics.known(record.script_id) {
+                Some(c) => c,
+                None => {
+                    // A script's first record in this process: its names,
+                    // once (the script is in the manager's catalog: it ran).
+                    let script = self.manager.current_script(record.script_id).await;
+                    let app = self.manager.db.app_by_id(record.app_id).await;
+                    match (script, app) {
+                        (Ok(Some(script)), Ok(Some(app))) => {
+                            self.metrics
+                                .admit(record.script_id, &app.name, script.name.as_str())
+                        }
+                        // Deleted meanwhile, or the database failed: not
+                        // worth a series of its own.
+                        _ => Arc::clone(&self.metrics.other),
+                    }
+                }
+            };
+            self.metrics.count(&counters, &record);
+            self.inner.record(record).await;
+        })
+    }
+}
+
+/// What `/metrics` reads besides the registry.
+#[derive(Clone)]
+pub struct Scrape {
+    pub metrics: Arc<Metrics>,
+    pub orchestrator: Arc<Orchestrator>,
+    pub manager: Arc<Manager>,
+}
+
+/// `GET /metrics`.
+pub async fn handler(State(s): State<Scrape>) -> Response {
+    match render(&s).await {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "could not render /metrics");
+            picloud_shared::api_error::ApiError::internal(e).into_response()
+        }
+    }
+}
+
+async fn render(s: &Scrape) -> anyhow::Result<String> {
+    let mut families = s.metrics.registry.gather();
+
+    let in_flight = IntGauge::new(
+        "picloud_executions_in_flight",
+        "Executions running now (they hold a slot).",
+    )?;
+    in_flight.set(i64::try_from(s.orchestrator.in_flight()).unwrap_or(i64::MAX));
+    families.extend(in_flight.collect());
+
+    let rejected = IntCounter::new(
+        "picloud_overloaded_total",
+        "Requests answered 503 overloaded: every slot was busy.",
+    )?;
+    rejected.inc_by(s.orchestrator.rejected());
+    families.extend(rejected.collect());
+
+    let kv = IntCounterVec::new(
+        Opts::new(
+            "picloud_kv_operations_total",
+            "Scripts' KV calls, by operation.",
+        ),
+        &["op"],
+    )?;
+    for (op, n) in s.manager.kv.op_counts() {
+        kv.with_label_values(&[op]).inc_by(n);
+    }
+    families.extend(kv.collect());
+
+    let (pending, dead) = s.manager.events.backlog().await?;
+    let pending_gauge = IntGauge::new(
+        "picloud_events_pending",
+        "Trigger events waiting for delivery or being delivered.",
+    )?;
+    pending_gauge.set(pending);
+    families.extend(pending_gauge.collect());
+    let dead_gauge = IntGauge::new(
+        "picloud_dead_letters",
+        "Events whose handler failed every attempt, kept for a retry.",
+    )?;
+    dead_gauge.set(dead);
+    families.extend(dead_gauge.collect());
+
+    families.sort_by(|a, b| a.name().cmp(b.name()));
+    let mut out = Vec::new();
+    TextEncoder::new().encode(&families, &mut out)?;
+    Ok(String::from_utf8(out)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(m: &Metrics) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&m.registry.gather(), &mut out)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn scripts_past_the_limit_share_one_series() {
+        let m = Metrics::with_limit(2).unwrap();
+        let ids: Vec<ScriptId> = (0..4).map(|_| ScriptId::new()).collect();
+        for (i, id) in ids.iter().enumerate() {
+            let c = m.admit(*id, "shop", &format!("s{i}"));
+            c[0].inc();
+        }
+        // Seen again: the same series, not a new admission.
+        m.admit(ids[0], "shop", "s0")[1].inc();
+        let t = text(&m);
+        assert!(
+            t.contains(r#"picloud_executions_total{app="shop",script="s0",status="ok"} 1"#),
+            "{t}"
+        );
+        assert!(
+            t.contains(r#"picloud_executions_total{app="shop",script="s0",status="error"} 1"#),
+            "{t}"
+        );
+        assert!(
+            t.contains(r#"picloud_executions_total{app="shop",script="s1",status="ok"} 1"#),
+            "{t}"
+        );
+        assert!(!t.contains(r#"script="s2""#), "{t}");
+        assert!(
+            t.contains(r#"picloud_executions_total{app="_other",script="_other",status="ok"} 2"#),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn responses_count_by_status_class() {
+        let m = Metrics::new().unwrap();
+        for code in [200, 204, 404, 503, 101, 302] {
+            m.response(StatusCode::from_u16(code).unwrap());
+        }
+        let t = text(&m);
+        for (class, n) in [("1xx", 1), ("2xx", 2), ("3xx", 1), ("4xx", 1), ("5xx", 1)] {
+            assert!(
+                t.contains(&format!(
+                    r#"picloud_http_requests_total{{class="{class}"}} {n}"#
+                )),
+                "{t}"
+            );
+        }
+    }
+}
