@@ -36,6 +36,9 @@ pub enum Command {
     /// server must be stopped; the replaced database is kept as
     /// picloud.db.pre-restore).
     Restore(BackupArgs),
+    /// The client commands: login, deploy, invoke, logs, ... (docs/cli.md).
+    #[command(flatten)]
+    Client(crate::cli::ClientCommand),
 }
 
 #[derive(Args, Debug)]

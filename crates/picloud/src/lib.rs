@@ -3,6 +3,7 @@
 //! with behaviour lives in the service crates.
 
 pub mod backup;
+pub mod cli;
 pub mod config;
 #[cfg(feature = "dashboard")]
 pub mod dashboard;

@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Some(Command::Client(command)) => return picloud::cli::run(command, &runtime),
         None => runtime.block_on(serve(cli.serve)),
         Some(Command::Serve(args)) => runtime.block_on(serve(args)),
         Some(Command::Admin(AdminCommand::CreateUser(args))) => runtime.block_on(create_user(args)),
