@@ -22,6 +22,23 @@ pub struct Cli {
     pub serve: ServeArgs,
 }
 
+/// The client commands parsed on their own, without the server's settings:
+/// `picloud deploy` neither reads nor validates `PICLOUD_*` server
+/// variables, so a server setting in the shell cannot break it.
+#[derive(Parser, Debug)]
+#[command(name = "picloud", version)]
+pub struct ClientCli {
+    #[command(subcommand)]
+    pub command: crate::cli::ClientCommand,
+}
+
+impl ClientCli {
+    /// Whether `arg` (the first argument) names a client command.
+    pub fn names_a_command(arg: &str) -> bool {
+        <crate::cli::ClientCommand as clap::Subcommand>::has_subcommand(arg)
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server (the default).

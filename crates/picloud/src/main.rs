@@ -10,42 +10,65 @@ use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use clap::Parser;
-use picloud::config::{AdminCommand, BackupArgs, Cli, Command, CreateUserArgs, ServeArgs};
+use picloud::config::{
+    AdminCommand, BackupArgs, Cli, ClientCli, Command, CreateUserArgs, ServeArgs,
+};
 use picloud_manager_core::repo::UserRole;
 use picloud_manager_core::{Db, DbTarget};
 
-fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(
-                e.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            ) {
-                let _ = e.print();
-                return ExitCode::SUCCESS;
-            }
-            // One clear line naming the setting.
-            let text = e.render().to_string();
-            eprintln!(
-                "{}",
-                text.lines().next().unwrap_or("error: invalid arguments")
-            );
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+/// Help and version go to stdout with success; anything else is one clear
+/// line naming the setting, exit 2.
+fn parse_failure(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.render().to_string();
+    eprintln!(
+        "{}",
+        text.lines().next().unwrap_or("error: invalid arguments")
+    );
+    ExitCode::from(2)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
+        .map_err(|e| {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+            ExitCode::FAILURE
+        })
+}
+
+fn main() -> ExitCode {
+    // A client command is parsed without the server's settings.
+    if std::env::args()
+        .nth(1)
+        .is_some_and(|a| ClientCli::names_a_command(&a))
+    {
+        let client = match ClientCli::try_parse() {
+            Ok(client) => client,
+            Err(e) => return parse_failure(e),
+        };
+        return match runtime() {
+            Ok(rt) => picloud::cli::run(client.command, &rt),
+            Err(code) => code,
+        };
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return parse_failure(e),
+    };
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
     };
     let result = match cli.command {
         Some(Command::Client(command)) => return picloud::cli::run(command, &runtime),

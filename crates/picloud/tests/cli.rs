@@ -866,3 +866,17 @@ async fn the_login_lives_in_the_config_dir() {
     u.run(&["logout"]).await.ok();
     assert!(!damaged.exists());
 }
+
+#[tokio::test]
+async fn server_settings_in_the_environment_do_not_concern_client_commands() {
+    let t = TestApp::spawn().await;
+    let mut u = User::with_token(&t);
+    // Settings the server would refuse at start.
+    u.env.push(("PICLOUD_MAX_BODY_BYTES".into(), "nope".into()));
+    u.env.push(("PICLOUD_BIND".into(), "not an address".into()));
+    u.run(&["apps", "ls"]).await.ok();
+    u.run(&["version"]).await.ok();
+    // The server itself still says what is wrong, in one line.
+    let line = u.run(&["serve"]).await.fails(2);
+    assert!(line.contains("PICLOUD_"), "{line}");
+}
