@@ -427,16 +427,12 @@ async fn list_scripts(
     caller: Caller,
     ApiQuery(q): ApiQuery<AppQuery>,
 ) -> ApiResult<Json<Items<ScriptSummary>>> {
-    let scripts = m.scripts(&caller.principal, q.app.as_deref()).await?;
-    let mut stats = m.script_stats(&caller.principal, q.app.as_deref()).await?;
-    let list: Vec<ScriptSummary> = scripts
-        .into_iter()
-        .map(|script| ScriptSummary {
-            stats: stats.remove(&script.id).unwrap_or_default(),
-            script,
-        })
-        .collect();
-    Ok(items(list))
+    let list = m.scripts(&caller.principal, q.app.as_deref()).await?;
+    Ok(items(
+        list.into_iter()
+            .map(|(script, stats)| ScriptSummary { script, stats })
+            .collect(),
+    ))
 }
 
 /// An item of `GET /scripts`: the script and what its executions add up to.

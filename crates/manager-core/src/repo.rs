@@ -429,22 +429,19 @@ fn batch_stats(batch: &[ExecutionRecord]) -> Vec<BatchStats> {
 }
 
 /// Adds a batch's share to a script's counters, unless the script is gone.
-/// `cast` is the PostgreSQL type cast for the id parameters ("" on SQLite).
-fn stats_upsert_sql(cast: &str) -> String {
-    format!(
-        "INSERT INTO script_stats (script_id, app_id, invocations, errors, last_status, last_run_at) \
-         SELECT $1{cast}, $2{cast}, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM scripts WHERE id = $1{cast}) \
-         ON CONFLICT (script_id) DO UPDATE SET \
-         invocations = script_stats.invocations + excluded.invocations, \
-         errors = script_stats.errors + excluded.errors, \
-         last_status = CASE WHEN script_stats.last_run_at IS NULL \
-             OR excluded.last_run_at >= script_stats.last_run_at \
-             THEN excluded.last_status ELSE script_stats.last_status END, \
-         last_run_at = CASE WHEN script_stats.last_run_at IS NULL \
-             OR excluded.last_run_at >= script_stats.last_run_at \
-             THEN excluded.last_run_at ELSE script_stats.last_run_at END"
-    )
-}
+/// The same statement on both backends (the ids are bound as UUIDs).
+const STATS_UPSERT: &str = "INSERT INTO script_stats \
+     (script_id, app_id, invocations, errors, last_status, last_run_at) \
+     SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM scripts WHERE id = $1) \
+     ON CONFLICT (script_id) DO UPDATE SET \
+     invocations = script_stats.invocations + excluded.invocations, \
+     errors = script_stats.errors + excluded.errors, \
+     last_status = CASE WHEN script_stats.last_run_at IS NULL \
+         OR excluded.last_run_at >= script_stats.last_run_at \
+         THEN excluded.last_status ELSE script_stats.last_status END, \
+     last_run_at = CASE WHEN script_stats.last_run_at IS NULL \
+         OR excluded.last_run_at >= script_stats.last_run_at \
+         THEN excluded.last_run_at ELSE script_stats.last_run_at END";
 
 /// A timestamp as RFC 3339 text.
 pub fn rfc3339(at: OffsetDateTime) -> String {
@@ -920,7 +917,7 @@ impl Db {
                         .await?;
                 }
                 for st in &stats {
-                    sqlx::query(&stats_upsert_sql(""))
+                    sqlx::query(STATS_UPSERT)
                         .bind(st.script_id.0)
                         .bind(st.app_id.0)
                         .bind(st.invocations)
@@ -949,7 +946,7 @@ impl Db {
                         .await?;
                 }
                 for st in &stats {
-                    sqlx::query(&stats_upsert_sql("::uuid"))
+                    sqlx::query(STATS_UPSERT)
                         .bind(st.script_id.0)
                         .bind(st.app_id.0)
                         .bind(st.invocations)

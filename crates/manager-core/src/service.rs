@@ -334,10 +334,24 @@ impl Manager {
         self.script_for(p, id, Capability::ReadScripts).await
     }
 
-    pub async fn scripts(&self, p: &Principal, app: Option<&str>) -> Result<Vec<Script>> {
+    /// The scripts of an app (id or name; `None` = default), by name, each
+    /// with its counters (zero for a script that never ran).
+    pub async fn scripts(
+        &self,
+        p: &Principal,
+        app: Option<&str>,
+    ) -> Result<Vec<(Script, ScriptStats)>> {
         let app = self.resolve_app(app).await?;
         authz::require(p, Capability::ReadScripts, app.id, "app")?;
-        self.db.scripts_in_app(app.id).await
+        let scripts = self.db.scripts_in_app(app.id).await?;
+        let mut stats = self.db.script_stats(app.id).await?;
+        Ok(scripts
+            .into_iter()
+            .map(|s| {
+                let counted = stats.remove(&s.id).unwrap_or_default();
+                (s, counted)
+            })
+            .collect())
     }
 
     pub async fn executions(
@@ -349,17 +363,6 @@ impl Manager {
     ) -> Result<Vec<ExecutionRecord>> {
         self.script_for(p, id, Capability::ReadExecutions).await?;
         self.db.executions_of(id, limit, filter).await
-    }
-
-    /// The counters of the scripts of an app (id or name; `None` = default).
-    pub async fn script_stats(
-        &self,
-        p: &Principal,
-        app: Option<&str>,
-    ) -> Result<HashMap<ScriptId, ScriptStats>> {
-        let app = self.resolve_app(app).await?;
-        authz::require(p, Capability::ReadExecutions, app.id, "app")?;
-        self.db.script_stats(app.id).await
     }
 
     /// The current version for the data plane: from memory, or read once.

@@ -170,24 +170,25 @@ pub struct MeteredSink {
 
 impl ExecutionSink for MeteredSink {
     fn record(&self, record: ExecutionRecord) -> BoxFuture<'_, ()> {
+        // A script seen before: counted here, and the record goes straight
+        // on (no future of our own on the request path).
+        if let Some(counters) = self.metrics.known(record.script_id) {
+            self.metrics.count(&counters, &record);
+            return self.inner.record(record);
+        }
         Box::pin(async move {
-            let counters = match self.metrics.known(record.script_id) {
-                Some(c) => c,
-                None => {
-                    // A script's first record in this process: its names,
-                    // once (the script is in the manager's catalog: it ran).
-                    let script = self.manager.current_script(record.script_id).await;
-                    let app = self.manager.db.app_by_id(record.app_id).await;
-                    match (script, app) {
-                        (Ok(Some(script)), Ok(Some(app))) => {
-                            self.metrics
-                                .admit(record.script_id, &app.name, script.name.as_str())
-                        }
-                        // Deleted meanwhile, or the database failed: not
-                        // worth a series of its own.
-                        _ => Arc::clone(&self.metrics.other),
-                    }
+            // A script's first record in this process: its names, once (the
+            // script is in the manager's catalog: it ran).
+            let script = self.manager.current_script(record.script_id).await;
+            let app = self.manager.db.app_by_id(record.app_id).await;
+            let counters = match (script, app) {
+                (Ok(Some(script)), Ok(Some(app))) => {
+                    self.metrics
+                        .admit(record.script_id, &app.name, script.name.as_str())
                 }
+                // Deleted meanwhile, or the database failed: not worth a
+                // series of its own.
+                _ => Arc::clone(&self.metrics.other),
             };
             self.metrics.count(&counters, &record);
             self.inner.record(record).await;
