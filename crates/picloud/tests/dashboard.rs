@@ -68,7 +68,7 @@ async fn the_dashboard_is_served_from_the_binary() {
         .find(|d| d.starts_with("script-src"))
         .unwrap();
     assert!(!script_src.contains("unsafe-inline"), "{csp}");
-    let inline = picloud::dashboard::inline_scripts(&html);
+    let inline = inline_scripts(&html);
     assert!(!inline.is_empty());
     for script in inline {
         let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script));
@@ -107,4 +107,35 @@ async fn the_dashboard_is_served_from_the_binary() {
     // A missing asset is 404, not the app's page.
     let r = get(&t, "/admin/_app/immutable/nope.js").await;
     assert_eq!(r.status(), 404);
+}
+
+/// The contents of the `<script>` elements without a `src`.
+fn inline_scripts(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(open_end) = after.find('>') else {
+            break;
+        };
+        let tag = &after[..open_end];
+        let body = &after[open_end + 1..];
+        let Some(close) = body.find("</script>") else {
+            break;
+        };
+        if !tag.contains(" src=") {
+            out.push(&body[..close]);
+        }
+        rest = &body[close + "</script>".len()..];
+    }
+    out
+}
+
+#[test]
+fn inline_scripts_are_found_and_external_ones_skipped() {
+    let html = r#"<head><script src="/a.js"></script><script type="module">x()</script></head>
+                  <body><script>
+  y();
+</script></body>"#;
+    assert_eq!(inline_scripts(html), vec!["x()", "\n  y();\n"]);
 }
