@@ -5,18 +5,22 @@
 //! `picloud-shared`.
 //!
 //! [`LocalExecutor`] implements the `ExecutorClient` and `ScriptCompiler`
-//! seams in-process. Compiled ASTs are cached per script version; scripts run
-//! on a pool of large-stack threads (see [`pool`]), never on the async
-//! runtime's threads.
+//! seams in-process. Compiled ASTs are cached per script version. Quick
+//! scripts run on the async runtime's threads when it was built by
+//! [`runtime::builder`] (large stacks; they hand the runtime over when they
+//! take long), everything else on a pool of large-stack threads (see
+//! [`pool`]).
 
 pub mod convert;
 mod invoke;
 pub mod pool;
+pub mod runtime;
 pub mod sandbox;
 pub mod sdk;
 pub mod stdlib;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -81,6 +85,12 @@ impl LocalExecutor {
             .map_err(|_| Error::ExecutorUnavailable("the executor is already connected".into()))
     }
 
+    /// How many jobs (executions and compiles) went to the script threads
+    /// so far; the rest ran where they were polled (see [`runtime`]).
+    pub fn script_thread_jobs(&self) -> u64 {
+        self.inner.pool.jobs()
+    }
+
     /// Runs `f` on a script thread and waits for its answer.
     async fn on_pool<T: Send + 'static>(
         &self,
@@ -107,6 +117,11 @@ pub(crate) struct Compiled {
     version: i64,
     ast: AST,
     ctx_base: rhai::Map,
+    /// Whether its executions run on the script threads only (runtime.rs):
+    /// set for good once one took longer than [`runtime::HAND_OFF_AFTER`]
+    /// or waited on a service, and from the start for limits that let one
+    /// operation take long.
+    slow: AtomicBool,
 }
 
 impl Inner {
@@ -124,6 +139,7 @@ impl Inner {
             version: script.version,
             ast: compile(&engine, &script.source)?,
             ctx_base: convert::ctx_base(script),
+            slow: AtomicBool::new(!runtime::may_start_on_runtime(&limits)),
         });
         self.asts
             .write()
@@ -134,12 +150,40 @@ impl Inner {
 
     /// Runs one execution on the current (script) thread.
     fn run(self: &Arc<Self>, req: ExecRequest) -> ExecOutcome {
+        // Normally warm: the manager compiles each version when it is saved.
+        let compiled = match self.cached(&req.script) {
+            Some(compiled) => Ok(compiled),
+            None => self.compile_and_cache(&req.script),
+        };
+        self.run_compiled(req, compiled, false)
+    }
+
+    /// The compiled version, if an execution of it may start on this
+    /// runtime thread: it is compiled, and every execution so far was quick
+    /// and never waited on a service (see [`runtime`]).
+    fn runs_here(&self, script: &Script) -> Option<Arc<Compiled>> {
+        if !runtime::script_capable() {
+            return None;
+        }
+        self.cached(script)
+            .filter(|c| !c.slow.load(Ordering::Relaxed))
+    }
+
+    /// Runs one execution on this thread: a script thread, or a runtime
+    /// thread (`on_runtime`) that it hands over if it takes long.
+    fn run_compiled(
+        self: &Arc<Self>,
+        req: ExecRequest,
+        compiled: Result<Arc<Compiled>, ScriptError>,
+        on_runtime: bool,
+    ) -> ExecOutcome {
         let started = Instant::now();
         let started_at = time::OffsetDateTime::now_utc();
         let limits = self.ceilings.resolve(&req.script.sandbox);
         let call = begin_call(
             started + Duration::from_millis(limits.timeout_ms),
             limits.max_operations,
+            on_runtime.then(|| started + runtime::HAND_OFF_AFTER),
         );
         let calls = invoke::begin_recording();
         let finish = |status, value, error| ExecOutcome {
@@ -152,13 +196,9 @@ impl Inner {
             calls: calls.take(),
         };
 
-        // Normally warm: the manager compiles each version when it is saved.
-        let compiled = match self.cached(&req.script) {
-            Some(compiled) => compiled,
-            None => match self.compile_and_cache(&req.script) {
-                Ok(compiled) => compiled,
-                Err(e) => return finish(ExecStatus::Error, None, Some(e)),
-            },
+        let compiled = match compiled {
+            Ok(compiled) => compiled,
+            Err(e) => return finish(ExecStatus::Error, None, Some(e)),
         };
         let engine = self.engines.get(&limits);
         let _sdk = sdk::enter(CallSdk {
@@ -183,6 +223,13 @@ impl Inner {
             ),
         );
         let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast);
+        // A version that was slow once runs on the script threads from now
+        // on (runtime.rs); written only when it changes.
+        if (started.elapsed() > runtime::HAND_OFF_AFTER || call.blocked())
+            && !compiled.slow.load(Ordering::Relaxed)
+        {
+            compiled.slow.store(true, Ordering::Relaxed);
+        }
         match result {
             Ok(value) => match convert::dynamic_to_json(&value) {
                 Ok(json) => finish(ExecStatus::Ok, Some(json), None),
@@ -207,7 +254,19 @@ impl Inner {
 
 impl ExecutorClient for LocalExecutor {
     fn execute(&self, request: ExecRequest) -> BoxFuture<'_, Result<ExecOutcome>> {
-        Box::pin(self.on_pool(move |inner| inner.run(request)))
+        Box::pin(async move {
+            if let Some(compiled) = self.inner.runs_here(&request.script) {
+                let inner = &self.inner;
+                return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    inner.run_compiled(request, Ok(compiled), true)
+                }))
+                .map_err(|_| {
+                    tracing::error!("a script execution panicked; the thread carries on");
+                    Error::ExecutorUnavailable("a script job failed unexpectedly".into())
+                });
+            }
+            self.on_pool(move |inner| inner.run(request)).await
+        })
     }
 }
 

@@ -2,9 +2,10 @@
 //!
 //! Rhai evaluates by recursion: deep data (an array nested in itself) and
 //! deep calls use native stack, and overflowing it aborts the process. Script
-//! work therefore never runs on the async runtime's threads (2 MiB stacks) but
-//! here, on threads whose stack size is chosen so the deepest nesting the
-//! sandbox ceilings allow provably fits (see tests/sandbox.rs).
+//! work therefore runs here, on threads whose stack size is chosen so the
+//! deepest nesting the sandbox ceilings allow provably fits (see
+//! tests/sandbox.rs), or on runtime threads given the same stacks (see
+//! [`crate::runtime`]).
 //!
 //! Threads start on demand, up to a maximum, and idle ones park with no
 //! timeout: an idle pool makes no wake-ups. The most recently idle thread is
@@ -12,7 +13,7 @@
 //! a busy pool makes no wake-up system calls at all.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{Thread, ThreadId};
 
@@ -31,6 +32,8 @@ struct Shared {
     state: Mutex<State>,
     /// Jobs queued, readable without the lock (for spinning threads).
     queued: AtomicUsize,
+    /// Jobs submitted so far.
+    submitted: AtomicU64,
     max_threads: usize,
     stack_size: usize,
 }
@@ -58,6 +61,7 @@ impl Pool {
                     shutdown: false,
                 }),
                 queued: AtomicUsize::new(0),
+                submitted: AtomicU64::new(0),
                 max_threads: max_threads.max(1),
                 stack_size,
             }),
@@ -72,6 +76,7 @@ impl Pool {
             return false;
         }
         state.queue.push_back(job);
+        self.shared.submitted.fetch_add(1, Ordering::Relaxed);
         self.shared
             .queued
             .store(state.queue.len(), Ordering::Release);
@@ -98,6 +103,11 @@ impl Pool {
     /// Number of threads started so far (for tests and metrics).
     pub fn threads(&self) -> usize {
         lock(&self.shared.state).threads
+    }
+
+    /// Number of jobs submitted so far (for tests and metrics).
+    pub fn jobs(&self) -> u64 {
+        self.shared.submitted.load(Ordering::Relaxed)
     }
 }
 

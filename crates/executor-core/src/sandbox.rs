@@ -65,6 +65,14 @@ struct CallState {
     log_entries: usize,
     log_bytes: usize,
     logs_dropped: usize,
+    /// When an execution running on an async runtime thread hands the
+    /// runtime to another thread (see [`crate::runtime`]); `None` when it
+    /// runs elsewhere.
+    hand_off_at: Option<Instant>,
+    /// Hand-offs asked for so far.
+    hand_offs: u32,
+    /// Whether the tree of calls has waited on a service (KV, ...).
+    blocked: bool,
 }
 
 impl CallState {
@@ -89,7 +97,13 @@ const TIMEOUT_TOKEN: &str = "picloud:timeout";
 const OPERATIONS_TOKEN: &str = "picloud:operations";
 
 /// Starts an execution's per-thread state. The returned guard clears it.
-pub(crate) fn begin_call(deadline: Instant, max_ops: u64) -> CallGuard {
+/// `hand_off_at` is set for an execution that starts on an async runtime
+/// thread: past it, the thread hands the runtime over (see [`crate::runtime`]).
+pub(crate) fn begin_call(
+    deadline: Instant,
+    max_ops: u64,
+    hand_off_at: Option<Instant>,
+) -> CallGuard {
     let previous = CALL.with(|c| {
         c.replace(Some(CallState {
             deadline,
@@ -103,6 +117,9 @@ pub(crate) fn begin_call(deadline: Instant, max_ops: u64) -> CallGuard {
             log_entries: 0,
             log_bytes: 0,
             logs_dropped: 0,
+            hand_off_at,
+            hand_offs: 0,
+            blocked: false,
         }))
     });
     DEADLINE_PASSED.with(|d| d.set(false));
@@ -147,6 +164,9 @@ pub(crate) fn begin_nested(
             log_entries: parent.log_entries,
             log_bytes: parent.log_bytes,
             logs_dropped: 0,
+            hand_off_at: parent.hand_off_at,
+            hand_offs: parent.hand_offs,
+            blocked: parent.blocked,
         };
         Ok(CallGuard {
             previous: slot.replace(frame),
@@ -168,6 +188,43 @@ pub(crate) struct CallGuard {
     previous: Option<CallState>,
 }
 
+/// Called before the current execution waits on a service (see runtime.rs).
+pub(crate) fn before_blocking() {
+    hand_off_once(true);
+}
+
+/// Work beyond which one native call may take a millisecond or more: bytes
+/// of input for a call that reads them once, states × bytes for a regex
+/// search. Such a call hands the runtime over first (see runtime.rs).
+pub(crate) const LONG_CALL_WORK: usize = 64 << 10;
+
+/// Called before a native call that does `work` (see [`LONG_CALL_WORK`]).
+pub(crate) fn before_long_call(work: usize) {
+    if work > LONG_CALL_WORK {
+        hand_off_once(false);
+    }
+}
+
+/// If the current execution started on a runtime thread and has not handed
+/// the runtime over yet, does so now; `blocking` notes that it waits on a
+/// service.
+fn hand_off_once(blocking: bool) {
+    let hand_off = CALL.with(|c| {
+        let mut state = c.borrow_mut();
+        let state = state.as_mut()?;
+        state.blocked |= blocking;
+        if state.hand_off_at.is_none() || state.hand_offs > 0 {
+            return None;
+        }
+        state.hand_offs = 1;
+        state.hand_off_at = Some(Instant::now() + crate::runtime::HAND_OFF_RETRY * 2);
+        Some(())
+    });
+    if hand_off.is_some() {
+        crate::runtime::hand_off();
+    }
+}
+
 /// What is left of the current execution's time (zero when none runs).
 pub(crate) fn time_left() -> std::time::Duration {
     CALL.with(|c| {
@@ -187,6 +244,11 @@ pub(crate) fn deadline_passed() -> Box<EvalAltResult> {
 }
 
 impl CallGuard {
+    /// Whether the execution has waited on a service.
+    pub(crate) fn blocked(&self) -> bool {
+        CALL.with(|c| c.borrow().as_ref().is_some_and(|s| s.blocked))
+    }
+
     /// The logs collected, with a closing note if some were dropped.
     pub(crate) fn take_logs(&self) -> Vec<LogEntry> {
         CALL.with(|c| {
@@ -225,13 +287,17 @@ impl Drop for CallGuard {
                 caller.invokes = ended.invokes;
                 caller.log_entries = ended.log_entries;
                 caller.log_bytes = ended.log_bytes;
+                caller.hand_off_at = ended.hand_off_at;
+                caller.hand_offs = ended.hand_offs;
+                caller.blocked = ended.blocked;
             }
         });
     }
 }
 
 fn progress(ops: u64) -> Option<Dynamic> {
-    CALL.with(|c| {
+    let mut hand_off = false;
+    let verdict = CALL.with(|c| {
         let mut state = c.borrow_mut();
         let state = state.as_mut()?;
         state.ops_now = ops;
@@ -242,13 +308,28 @@ fn progress(ops: u64) -> Option<Dynamic> {
             return None;
         }
         state.next_clock_check = ops + CLOCK_EVERY;
-        if Instant::now() >= state.deadline {
+        let now = Instant::now();
+        if now >= state.deadline {
             DEADLINE_PASSED.with(|d| d.set(true));
-            Some(Dynamic::from(TIMEOUT_TOKEN))
-        } else {
-            None
+            return Some(Dynamic::from(TIMEOUT_TOKEN));
         }
-    })
+        if let Some(at) = state.hand_off_at
+            && now >= at
+        {
+            // Asked again later, less and less often: a hand-off cannot
+            // tell whether this thread's share moved or another thread
+            // serves the runtime meanwhile (see runtime::hand_off).
+            state.hand_off_at =
+                Some(now + crate::runtime::HAND_OFF_RETRY * (1 << state.hand_offs.min(8)));
+            state.hand_offs += 1;
+            hand_off = true;
+        }
+        None
+    });
+    if hand_off {
+        crate::runtime::hand_off();
+    }
+    verdict
 }
 
 fn push_log(

@@ -2,9 +2,9 @@
 //!
 //! Services reach the executor as injected traits ([`SdkServices`]); the
 //! executor never touches a database. A call into a service is async; the
-//! script thread (never a runtime thread) blocks on it, bounded by what is
-//! left of the execution's time, so a slow store cannot hold a script past
-//! its deadline.
+//! script's thread blocks on it (after handing the runtime over if it is a
+//! runtime thread: see runtime.rs), bounded by what is left of the
+//! execution's time, so a slow store cannot hold a script past its deadline.
 //!
 //! Handles carry the call's [`SdkCallCx`]: the app a service acts on comes
 //! from there and nowhere else.
@@ -84,11 +84,16 @@ impl CallSdk {
     ) -> RhaiResult<T> {
         let connected = self.connected(what)?;
         let left = sandbox::time_left();
+        sandbox::before_blocking();
         let future = call(&connected.services, &self.cx);
-        match connected
-            .runtime
-            .block_on(async { tokio::time::timeout(left, future).await })
-        {
+        // On a runtime thread (handed over above) this leaves the runtime's
+        // context, where blocking on a future is refused; elsewhere it only
+        // runs the closure.
+        match tokio::task::block_in_place(|| {
+            connected
+                .runtime
+                .block_on(async { tokio::time::timeout(left, future).await })
+        }) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(picloud_shared::Error::Invalid(message))) => {
                 Err(format!("{what}: {message}").into())

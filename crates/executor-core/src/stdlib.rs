@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
 use crate::convert::{dynamic_to_json, json_to_dynamic};
+use crate::sandbox::before_long_call;
 
 /// `crypto::random_hex(n)` accepts `1..=MAX_RANDOM_BYTES`.
 pub const MAX_RANDOM_BYTES: INT = 1024;
@@ -94,9 +95,11 @@ fn too_large(ctx: &NativeCallContext, what: &str) -> Box<EvalAltResult> {
 /// Calls `f` with the bytes of a string (UTF-8) or a blob.
 fn with_bytes<T>(ctx: &NativeCallContext, value: &Dynamic, f: impl FnOnce(&[u8]) -> T) -> Res<T> {
     if let Ok(s) = value.as_immutable_string_ref() {
+        before_long_call(s.len());
         return Ok(f(s.as_bytes()));
     }
     if let Ok(b) = value.as_blob_ref() {
+        before_long_call(b.len());
         return Ok(f(&b));
     }
     Err(fail(
@@ -111,6 +114,7 @@ fn with_bytes<T>(ctx: &NativeCallContext, value: &Dynamic, f: impl FnOnce(&[u8])
 fn json_module() -> Shared<Module> {
     let mut m = Module::new();
     m.set_native_fn("parse", |ctx: NativeCallContext, s: ImmutableString| {
+        before_long_call(s.len());
         // serde_json refuses nesting deeper than 128 levels.
         serde_json::from_str(&s)
             .map(|v| json_to_dynamic(&v))
@@ -400,6 +404,7 @@ fn with_regex<T>(
                 ),
             ));
         }
+        before_long_call(compiled.states.saturating_mul(text.len()));
         f(&compiled.regex)
     })
 }

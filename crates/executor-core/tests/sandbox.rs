@@ -25,7 +25,41 @@ async fn ends_within_limits(src: &str) -> ExecStatus {
     );
     let bound = Duration::from_millis(SandboxLimits::DEFAULTS.timeout_ms) + Duration::from_secs(2);
     assert!(elapsed < bound, "{src} took {elapsed:?}");
+    // The same where it starts on an async runtime's thread: it ends the
+    // same way, and hands the runtime over rather than hold it.
+    let started = Instant::now();
+    let seen = on_runtime(src, SandboxOverrides::default(), HttpRequest::default()).await;
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(
+            seen.outcome.status,
+            ExecStatus::LimitExceeded | ExecStatus::Timeout
+        ),
+        "{src}: {:?}",
+        seen.outcome.error
+    );
+    assert!(elapsed < bound, "{src} took {elapsed:?} on the runtime");
+    assert!(
+        seen.longest_stall < STALL_BOUND,
+        "{src} held the runtime for {:?}",
+        seen.longest_stall
+    );
     out.status
+}
+
+/// Runs on a script thread and again where it starts on a runtime thread
+/// (whose stack must hold the same depth); both must end alike.
+async fn both_ways(src: &str, sandbox: SandboxOverrides) -> picloud_shared::ExecOutcome {
+    let out = run_with(src, sandbox, HttpRequest::default()).await;
+    let seen = on_runtime(src, sandbox, HttpRequest::default()).await;
+    assert_eq!(seen.outcome.status, out.status, "{:?}", seen.outcome.error);
+    assert_eq!(seen.outcome.value, out.value);
+    assert!(
+        seen.longest_stall < STALL_BOUND,
+        "held the runtime for {:?}",
+        seen.longest_stall
+    );
+    out
 }
 
 #[tokio::test]
@@ -109,11 +143,11 @@ async fn deepest_nesting_the_ceilings_allow_survives() {
          let m = #{{x: a}}; let d = m.to_debug();
          [s.len(), same]"
     );
-    let out = run_with(&src, sandbox, HttpRequest::default()).await;
+    let out = both_ways(&src, sandbox).await;
     assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
     // Returning the nesting itself is refused by the JSON depth bound, not a crash.
     let src = format!("let a = [42]; for i in 0..{depth} {{ a = [a]; }} a");
-    let out = run_with(&src, sandbox, HttpRequest::default()).await;
+    let out = both_ways(&src, sandbox).await;
     let e = expect_status(&out, ExecStatus::Error, "invalid_response");
     assert!(
         e.message.contains(&fixed::MAX_JSON_DEPTH.to_string()),
@@ -136,7 +170,7 @@ async fn deepest_calls_and_expressions_the_ceilings_allow_survive() {
         "fn r(n) {{ if n <= 0 {{ return 0; }} let x = {expr}; r(n - 1) + 1 }} r({})",
         c.max_call_levels - 2
     );
-    let out = run_with(&src, sandbox, HttpRequest::default()).await;
+    let out = both_ways(&src, sandbox).await;
     assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
     assert_eq!(out.value, Some(serde_json::json!(c.max_call_levels - 2)));
     // One level more than allowed is a limit, not a crash.
@@ -144,7 +178,7 @@ async fn deepest_calls_and_expressions_the_ceilings_allow_survive() {
         "fn r(n) {{ if n <= 0 {{ return 0; }} r(n - 1) + 1 }} r({})",
         c.max_call_levels + 10
     );
-    let out = run_with(&src, sandbox, HttpRequest::default()).await;
+    let out = both_ways(&src, sandbox).await;
     expect_status(&out, ExecStatus::LimitExceeded, "limit_exceeded");
 }
 

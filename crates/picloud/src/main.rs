@@ -38,8 +38,7 @@ fn parse_failure(e: clap::Error) -> ExitCode {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
+    picloud_executor_core::runtime::builder(4096)
         .build()
         .map_err(|e| {
             eprintln!("error: cannot start the async runtime: {e}");

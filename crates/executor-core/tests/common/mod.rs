@@ -83,3 +83,77 @@ pub fn expect_status(out: &ExecOutcome, status: ExecStatus, code: &str) -> Scrip
     assert_eq!(e.code, code, "{e:?}");
     e
 }
+
+/// What [`run_on_runtime`] saw.
+pub struct OnRuntime {
+    pub outcome: ExecOutcome,
+    /// The longest the runtime's one thread went without running a
+    /// heartbeat task while the execution ran.
+    pub longest_stall: std::time::Duration,
+    /// Jobs the execution sent to the script threads (the compile aside).
+    pub script_thread_jobs: u64,
+}
+
+/// Compiles the script, then runs it as a task on a one-thread runtime
+/// built as the server builds its own (`runtime::builder`), where it starts
+/// on the runtime's thread, beside a task that ticks every millisecond.
+pub fn run_on_runtime(source: &str, sandbox: SandboxOverrides, http: HttpRequest) -> OnRuntime {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    let runtime = picloud_executor_core::runtime::builder(4)
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let ex = executor();
+        let s = script(source, sandbox);
+        if let Err(e) = ex.compile(Arc::clone(&s)).await {
+            panic!("compile error: {e:?}");
+        }
+        let jobs_before = ex.script_thread_jobs();
+        let done = Arc::new(AtomicBool::new(false));
+        let heartbeat = tokio::spawn({
+            let done = Arc::clone(&done);
+            async move {
+                let mut longest = Duration::ZERO;
+                let mut last = Instant::now();
+                while !done.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    longest = longest.max(last.elapsed());
+                    last = Instant::now();
+                }
+                longest
+            }
+        });
+        // Let the heartbeat start before the script takes the thread.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let outcome = tokio::spawn({
+            let ex = ex.clone();
+            async move { ex.execute(request(s, http)).await }
+        })
+        .await
+        .unwrap()
+        .expect("the executor ran it");
+        done.store(true, Ordering::Relaxed);
+        OnRuntime {
+            outcome,
+            longest_stall: heartbeat.await.unwrap(),
+            script_thread_jobs: ex.script_thread_jobs() - jobs_before,
+        }
+    })
+}
+
+/// [`run_on_runtime`] from async code.
+pub async fn on_runtime(source: &str, sandbox: SandboxOverrides, http: HttpRequest) -> OnRuntime {
+    let source = source.to_owned();
+    tokio::task::spawn_blocking(move || run_on_runtime(&source, sandbox, http))
+        .await
+        .unwrap()
+}
+
+/// The longest a script may hold the runtime's thread in these tests: the
+/// hand-off comes after half a millisecond; the rest is a margin for a
+/// debug build on a busy machine (a script that did not hand over holds it
+/// for seconds).
+pub const STALL_BOUND: std::time::Duration = std::time::Duration::from_millis(250);

@@ -43,6 +43,19 @@ pub struct TestApp {
     args: ServeArgs,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _runtime: ServerRuntime,
+}
+
+/// The server's runtime; dropped from inside the test's async code, so
+/// it is shut down without waiting for its threads.
+struct ServerRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for ServerRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// An answer: status, headers and JSON (or text) body.
@@ -106,15 +119,34 @@ impl TestApp {
     }
 
     async fn start(args: ServeArgs, dir: tempfile::TempDir) -> TestApp {
-        let server = picloud::build(&args).await.expect("the server builds");
+        // The server runs on a runtime built as the binary builds its own
+        // (scripts start on its threads); the test drives it from its own.
+        let runtime =
+            picloud_executor_core::runtime::builder(args.max_concurrent_executions as usize)
+                .worker_threads(2)
+                .build()
+                .expect("the server's runtime starts");
         let kept_args = args.clone();
-        let manager = std::sync::Arc::clone(&server.manager);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (ready_tx, ready_rx) = oneshot::channel();
         let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(server.serve(listener, async {
-            let _ = rx.await;
-        }));
+        let handle = runtime.spawn(async move {
+            let server = picloud::build(&args).await.expect("the server builds");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let _ = ready_tx.send((addr, std::sync::Arc::clone(&server.manager)));
+            server
+                .serve(listener, async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        let (addr, manager) = match ready_rx.await {
+            Ok(ready) => ready,
+            Err(_) => match handle.await {
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                other => panic!("the server did not start: {other:?}"),
+            },
+        };
         let mut app = TestApp {
             addr,
             client: reqwest::Client::builder()
@@ -127,6 +159,7 @@ impl TestApp {
             args: kept_args,
             shutdown: Some(tx),
             handle: Some(handle),
+            _runtime: ServerRuntime(Some(runtime)),
         };
         app.token = app.login(ADMIN, PASSWORD).await.json()["token"]
             .as_str()
