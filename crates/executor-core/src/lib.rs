@@ -20,7 +20,6 @@ pub mod sdk;
 pub mod stdlib;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -117,11 +116,8 @@ pub(crate) struct Compiled {
     version: i64,
     ast: AST,
     ctx_base: rhai::Map,
-    /// Whether its executions run on the script threads only (runtime.rs):
-    /// set for good once one took longer than [`runtime::HAND_OFF_AFTER`]
-    /// or waited on a service, and from the start for limits that let one
-    /// operation take long.
-    slow: AtomicBool,
+    /// Where its executions start (runtime.rs).
+    placement: runtime::Placement,
 }
 
 impl Inner {
@@ -139,7 +135,7 @@ impl Inner {
             version: script.version,
             ast: compile(&engine, &script.source)?,
             ctx_base: convert::ctx_base(script),
-            slow: AtomicBool::new(!runtime::may_start_on_runtime(&limits)),
+            placement: runtime::Placement::new(&limits),
         });
         self.asts
             .write()
@@ -165,8 +161,7 @@ impl Inner {
         if !runtime::script_capable() {
             return None;
         }
-        self.cached(script)
-            .filter(|c| !c.slow.load(Ordering::Relaxed))
+        self.cached(script).filter(|c| c.placement.may_start_here())
     }
 
     /// Runs one execution on this thread: a script thread, or a runtime
@@ -223,13 +218,10 @@ impl Inner {
             ),
         );
         let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast);
-        // A version that was slow once runs on the script threads from now
-        // on (runtime.rs); written only when it changes.
-        if (started.elapsed() > runtime::HAND_OFF_AFTER || call.blocked())
-            && !compiled.slow.load(Ordering::Relaxed)
-        {
-            compiled.slow.store(true, Ordering::Relaxed);
-        }
+        compiled.placement.ran(
+            started.elapsed() > runtime::HAND_OFF_AFTER || call.blocked(),
+            on_runtime,
+        );
         match result {
             Ok(value) => match convert::dynamic_to_json(&value) {
                 Ok(json) => finish(ExecStatus::Ok, Some(json), None),

@@ -15,12 +15,15 @@
 //! - a call into a service (KV, `invoke`), or a native call with a lot of
 //!   work (a regex search, hashing or parsing a large string), hands the
 //!   runtime over before it starts;
-//! - a script version that once ran longer than that, or waited on a
-//!   service, runs on the script threads of [`crate::pool`] from then on,
-//!   so a slow script holds a runtime thread at most once per version; so
-//!   does a version whose limits allow longer strings than the defaults
-//!   (one built-in operation on such a string, `pad` say, can take tens of
-//!   milliseconds).
+//! - after an execution that ran longer than that, or waited on a service,
+//!   the script version's next [`SLOW_PENALTY`] executions run on the
+//!   script threads of [`crate::pool`] (a slow one among them starts the
+//!   count again), so a script that is slow now and then holds a runtime
+//!   thread at most once per that many executions, and one that is always
+//!   slow (or always uses KV) stays on the script threads;
+//! - so does, always, a version whose limits allow longer strings than the
+//!   defaults (one built-in operation on such a string, `pad` say, can take
+//!   tens of milliseconds).
 //!
 //! So a runtime thread is held by a script for at most half a millisecond
 //! of its operations plus the one operation running then (a few
@@ -31,6 +34,7 @@
 //! start, a compile) the work goes to the script threads.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::pool::SCRIPT_STACK_SIZE;
@@ -66,10 +70,46 @@ pub fn builder(max_scripts: usize) -> tokio::runtime::Builder {
     builder
 }
 
-/// Whether executions of a version with these limits may start on a
-/// runtime thread: not when they allow longer strings than the defaults.
-pub(crate) fn may_start_on_runtime(limits: &picloud_shared::SandboxLimits) -> bool {
-    limits.max_string_size <= picloud_shared::SandboxLimits::DEFAULTS.max_string_size
+/// Executions of a script version that run on the script threads after
+/// one of them was slow.
+pub const SLOW_PENALTY: u32 = 100;
+
+/// Where the executions of one script version start.
+pub(crate) struct Placement {
+    /// Limits that allow longer strings than the defaults: never here.
+    never_here: bool,
+    /// Executions still to run on the script threads.
+    elsewhere: AtomicU32,
+}
+
+impl Placement {
+    pub(crate) fn new(limits: &picloud_shared::SandboxLimits) -> Self {
+        Placement {
+            never_here: limits.max_string_size
+                > picloud_shared::SandboxLimits::DEFAULTS.max_string_size,
+            elsewhere: AtomicU32::new(0),
+        }
+    }
+
+    /// Whether the next execution may start on a runtime thread.
+    pub(crate) fn may_start_here(&self) -> bool {
+        !self.never_here && self.elsewhere.load(Ordering::Relaxed) == 0
+    }
+
+    /// Counts an execution that ended: `slow` if it took longer than
+    /// [`HAND_OFF_AFTER`] or waited on a service. Written only when it
+    /// changes (a quick one on a runtime thread writes nothing), and racy
+    /// on purpose: a count off by one moves one execution.
+    pub(crate) fn ran(&self, slow: bool, on_runtime: bool) {
+        let left = self.elsewhere.load(Ordering::Relaxed);
+        if slow {
+            if left != SLOW_PENALTY {
+                self.elsewhere.store(SLOW_PENALTY, Ordering::Relaxed);
+            }
+        } else if left > 0 && !on_runtime {
+            self.elsewhere.store(left - 1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Whether an execution polled here may run here.
