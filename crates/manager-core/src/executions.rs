@@ -79,7 +79,7 @@ impl ExecutionSink for ExecutionWriter {
 /// one each under load. Only armed while records are pending; an idle writer
 /// waits on the channel alone. While it gathers it sleeps rather than
 /// receives, so senders do not wake it record by record.
-pub const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
+pub const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
 
 async fn run(db: Db, keep: u32, mut rx: mpsc::Receiver<Msg>, behind: Arc<AtomicBool>) {
     let mut msgs: Vec<Msg> = Vec::with_capacity(BATCH_SIZE);
