@@ -5,8 +5,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use picloud_executor_core::runtime;
@@ -63,20 +62,7 @@ fn runs(
         ex.compile(Arc::clone(&s)).await.unwrap();
         let mut seen = Vec::new();
         for q in queries {
-            let done = Arc::new(AtomicBool::new(false));
-            let heartbeat = tokio::spawn({
-                let done = Arc::clone(&done);
-                async move {
-                    let (mut longest, mut last) = (Duration::ZERO, Instant::now());
-                    while !done.load(Ordering::Relaxed) {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                        longest = longest.max(last.elapsed());
-                        last = Instant::now();
-                    }
-                    longest
-                }
-            });
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            let heartbeat = Heartbeat::start().await;
             let before = ex.script_thread_jobs();
             let http = HttpRequest {
                 query: [("n".to_owned(), (*q).to_owned())].into(),
@@ -88,12 +74,11 @@ fn runs(
             })
             .await
             .unwrap();
-            done.store(true, Ordering::Relaxed);
             assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
             seen.push((
                 out.value.unwrap(),
                 ex.script_thread_jobs() > before,
-                heartbeat.await.unwrap(),
+                heartbeat.stop().await,
             ));
         }
         seen

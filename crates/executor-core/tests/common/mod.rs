@@ -98,9 +98,6 @@ pub struct OnRuntime {
 /// built as the server builds its own (`runtime::builder`), where it starts
 /// on the runtime's thread, beside a task that ticks every millisecond.
 pub fn run_on_runtime(source: &str, sandbox: SandboxOverrides, http: HttpRequest) -> OnRuntime {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::{Duration, Instant};
-
     let runtime = picloud_executor_core::runtime::builder(4)
         .worker_threads(1)
         .build()
@@ -112,22 +109,7 @@ pub fn run_on_runtime(source: &str, sandbox: SandboxOverrides, http: HttpRequest
             panic!("compile error: {e:?}");
         }
         let jobs_before = ex.script_thread_jobs();
-        let done = Arc::new(AtomicBool::new(false));
-        let heartbeat = tokio::spawn({
-            let done = Arc::clone(&done);
-            async move {
-                let mut longest = Duration::ZERO;
-                let mut last = Instant::now();
-                while !done.load(Ordering::Relaxed) {
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                    longest = longest.max(last.elapsed());
-                    last = Instant::now();
-                }
-                longest
-            }
-        });
-        // Let the heartbeat start before the script takes the thread.
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        let heartbeat = Heartbeat::start().await;
         let outcome = tokio::spawn({
             let ex = ex.clone();
             async move { ex.execute(request(s, http)).await }
@@ -135,10 +117,9 @@ pub fn run_on_runtime(source: &str, sandbox: SandboxOverrides, http: HttpRequest
         .await
         .unwrap()
         .expect("the executor ran it");
-        done.store(true, Ordering::Relaxed);
         OnRuntime {
             outcome,
-            longest_stall: heartbeat.await.unwrap(),
+            longest_stall: heartbeat.stop().await,
             script_thread_jobs: ex.script_thread_jobs() - jobs_before,
         }
     })
@@ -157,3 +138,38 @@ pub async fn on_runtime(source: &str, sandbox: SandboxOverrides, http: HttpReque
 /// debug build on a busy machine (a script that did not hand over holds it
 /// for seconds).
 pub const STALL_BOUND: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A task that ticks every millisecond on the current runtime and keeps
+/// the longest gap between two ticks: how long the runtime stalled.
+pub struct Heartbeat {
+    done: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<std::time::Duration>,
+}
+
+impl Heartbeat {
+    /// Starts it, and lets it tick before the caller takes the thread.
+    pub async fn start() -> Heartbeat {
+        use std::time::{Duration, Instant};
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let task = tokio::spawn({
+            let done = Arc::clone(&done);
+            async move {
+                let (mut longest, mut last) = (Duration::ZERO, Instant::now());
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    longest = longest.max(last.elapsed());
+                    last = Instant::now();
+                }
+                longest
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        Heartbeat { done, task }
+    }
+
+    /// Stops it; the longest stall it saw.
+    pub async fn stop(self) -> std::time::Duration {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.task.await.unwrap()
+    }
+}
