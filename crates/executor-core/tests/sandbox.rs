@@ -108,6 +108,32 @@ async fn doubling_strings_and_arrays_end() {
     );
 }
 
+#[test]
+fn padding_with_an_empty_string_ends() {
+    // Rhai's own string `pad` never returns here, inside one call where no
+    // limit can stop it; PiCloud replaces it (sandbox.rs). A thread and a
+    // bound, so that a regression fails rather than hangs the suite.
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let out = rt.block_on(both_ways(
+            "let s = \"abc\"; s.pad(10, \"\"); s",
+            SandboxOverrides::default(),
+        ));
+        let _ = done.send(out);
+    });
+    let out = match ended.recv_timeout(Duration::from_secs(10)) {
+        Ok(out) => out,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("s.pad(10, \"\") never ended"),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("it failed: see above"),
+    };
+    assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
+    assert_eq!(out.value, Some(serde_json::json!("abc")));
+}
+
 #[tokio::test]
 async fn an_array_stored_inside_itself_in_a_loop_ends_without_crashing() {
     // Self-nesting data aborts the process with a native stack overflow on

@@ -29,6 +29,37 @@ async fn run_limited(
     run_with(src, sandbox, HttpRequest::default()).await
 }
 
+// --- built-ins PiCloud replaces -------------------------------------------
+
+#[tokio::test]
+async fn string_pad_pads_to_a_length_in_characters() {
+    for (call, want) in [
+        (r#"let s = "ab"; s.pad(5, '-'); s"#, "ab---"),
+        (r#"let s = "ab"; s.pad(7, "xyz"); s"#, "abxyzxy"),
+        (r#"let s = "é"; s.pad(4, "ñü"); s"#, "éñüñ"),
+        (r#"let s = "ab"; s.pad(4, '€'); s"#, "ab€€"),
+        // Already as long, or a length of zero or less (an empty padding:
+        // tests/sandbox.rs).
+        (r#"let s = "abc"; s.pad(2, '-'); s"#, "abc"),
+        (r#"let s = "abc"; s.pad(-1, '-'); s"#, "abc"),
+        (r#"let s = ""; s.pad(3, "ab"); s"#, "aba"),
+    ] {
+        assert_eq!(value(call).await, json!(want), "{call}");
+    }
+    // The string limit counts bytes: a result over it ends the script.
+    assert_eq!(
+        value(r#"let s = "a"; s.pad(1048576, '-'); s.len()"#).await,
+        json!(1 << 20)
+    );
+    for call in [
+        r#"let s = "a"; s.pad(1048577, '-')"#,
+        r#"let s = "a"; s.pad(1048576, '€')"#,
+    ] {
+        let out = run(call).await;
+        assert_eq!(out.status, ExecStatus::LimitExceeded, "{call}");
+    }
+}
+
 // --- json -----------------------------------------------------------------
 
 #[tokio::test]
