@@ -22,13 +22,14 @@
 //!   thread at most once per that many executions, and one that is always
 //!   slow (or always uses KV) stays on the script threads;
 //! - so does, always, a version whose limits allow longer strings than the
-//!   defaults (one built-in operation on such a string, `pad` say, can take
-//!   tens of milliseconds).
+//!   defaults (one built-in operation on such a string, `crop` say, takes
+//!   longer the longer the string).
 //!
 //! So a runtime thread is held by a script for at most half a millisecond
-//! of its operations plus the one operation running then (a few
-//! milliseconds at most under the default limits; see
-//! tests/runtime.rs and docs/performance.md).
+//! of its operations plus the one operation running then: under the
+//! default limits, tens of milliseconds for the slowest built-ins on a
+//! 1 MiB string, once per [`SLOW_PENALTY`] executions of a version at most
+//! (see tests/runtime.rs and docs/performance.md).
 //!
 //! Anywhere else (a current-thread runtime, a thread the runtime did not
 //! start, a compile) the work goes to the script threads.
@@ -119,8 +120,9 @@ pub(crate) fn script_capable() -> bool {
 
 /// Hands this thread's share of the runtime (its queue of tasks, and the
 /// polling of them) to another thread, and carries on here with the
-/// current task. Elsewhere it does nothing.
-pub(crate) fn hand_off() {
+/// current task, waiting at most `patience` for the other thread to start.
+/// Elsewhere it does nothing.
+pub(crate) fn hand_off(patience: Duration) {
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
         return;
     };
@@ -129,16 +131,19 @@ pub(crate) fn hand_off() {
     // taken it yet. So the closure waits for a task queued on the share
     // (spawned here, it goes to this thread's queue) to run: either the
     // other thread has taken the share, or another runtime thread took the
-    // task, and either way the runtime is being served. If neither happens
-    // soon, this thread carries on and the next check asks again.
+    // task, and either way the runtime is being served. Meanwhile the share
+    // is free to take, so waiting costs the runtime nothing; on a machine
+    // so busy that the other thread does not start within `patience`, this
+    // thread carries on and the next check asks again.
     let (ran, wait) = std::sync::mpsc::sync_channel(1);
     handle.spawn(async move {
         let _ = ran.send(());
     });
     tokio::task::block_in_place(|| {
-        let _ = wait.recv_timeout(HAND_OFF_WAIT);
+        let _ = wait.recv_timeout(patience.min(HAND_OFF_WAIT));
     });
 }
 
-/// The longest a hand-off waits for another thread to take over.
-const HAND_OFF_WAIT: Duration = Duration::from_millis(10);
+/// The longest a hand-off waits for another thread to take over (an
+/// execution waits no longer than its time left either).
+const HAND_OFF_WAIT: Duration = Duration::from_secs(1);

@@ -82,6 +82,29 @@ impl CallState {
     fn spent(&self) -> u64 {
         self.ops_base.saturating_add(self.ops_now)
     }
+
+    /// Whether to hand the runtime over now: `early` before a long call
+    /// (once, if not done yet), else when `hand_off_at` has come. Then asks
+    /// again later, less and less often: a hand-off cannot tell whether
+    /// this thread's share moved or another thread serves the runtime
+    /// meanwhile (see runtime::hand_off).
+    fn hand_off_due(&mut self, now: Instant, early: bool) -> bool {
+        let Some(at) = self.hand_off_at else {
+            return false;
+        };
+        let due = if early {
+            self.hand_offs == 0
+        } else {
+            now >= at
+        };
+        if !due {
+            return false;
+        }
+        self.hand_off_at =
+            Some(now + crate::runtime::HAND_OFF_RETRY * (1 << self.hand_offs.min(8)));
+        self.hand_offs += 1;
+        true
+    }
 }
 
 thread_local! {
@@ -212,19 +235,17 @@ pub(crate) fn before_long_call(work: usize) {
 /// the runtime over yet, does so now; `blocking` notes that it waits on a
 /// service.
 fn hand_off_once(blocking: bool) {
-    let hand_off = CALL.with(|c| {
+    let patience = CALL.with(|c| {
         let mut state = c.borrow_mut();
         let state = state.as_mut()?;
         state.blocked |= blocking;
-        if state.hand_off_at.is_none() || state.hand_offs > 0 {
-            return None;
-        }
-        state.hand_offs = 1;
-        state.hand_off_at = Some(Instant::now() + crate::runtime::HAND_OFF_RETRY * 2);
-        Some(())
+        let now = Instant::now();
+        state
+            .hand_off_due(now, true)
+            .then(|| state.deadline.saturating_duration_since(now))
     });
-    if hand_off.is_some() {
-        crate::runtime::hand_off();
+    if let Some(patience) = patience {
+        crate::runtime::hand_off(patience);
     }
 }
 
@@ -299,7 +320,7 @@ impl Drop for CallGuard {
 }
 
 fn progress(ops: u64) -> Option<Dynamic> {
-    let mut hand_off = false;
+    let mut hand_off = None;
     let verdict = CALL.with(|c| {
         let mut state = c.borrow_mut();
         let state = state.as_mut()?;
@@ -316,21 +337,13 @@ fn progress(ops: u64) -> Option<Dynamic> {
             DEADLINE_PASSED.with(|d| d.set(true));
             return Some(Dynamic::from(TIMEOUT_TOKEN));
         }
-        if let Some(at) = state.hand_off_at
-            && now >= at
-        {
-            // Asked again later, less and less often: a hand-off cannot
-            // tell whether this thread's share moved or another thread
-            // serves the runtime meanwhile (see runtime::hand_off).
-            state.hand_off_at =
-                Some(now + crate::runtime::HAND_OFF_RETRY * (1 << state.hand_offs.min(8)));
-            state.hand_offs += 1;
-            hand_off = true;
+        if state.hand_off_due(now, false) {
+            hand_off = Some(state.deadline - now);
         }
         None
     });
-    if hand_off {
-        crate::runtime::hand_off();
+    if let Some(patience) = hand_off {
+        crate::runtime::hand_off(patience);
     }
     verdict
 }
