@@ -144,24 +144,15 @@ impl Inner {
         Ok(compiled)
     }
 
-    /// Runs one execution on the current (script) thread.
-    fn run(self: &Arc<Self>, req: ExecRequest) -> ExecOutcome {
+    /// Runs one execution on the current (script) thread, with its compiled
+    /// version if the caller found it in the cache.
+    fn run(self: &Arc<Self>, req: ExecRequest, cached: Option<Arc<Compiled>>) -> ExecOutcome {
         // Normally warm: the manager compiles each version when it is saved.
-        let compiled = match self.cached(&req.script) {
+        let compiled = match cached {
             Some(compiled) => Ok(compiled),
             None => self.compile_and_cache(&req.script),
         };
         self.run_compiled(req, compiled, false)
-    }
-
-    /// The compiled version, if an execution of it may start on this
-    /// runtime thread: it is compiled, and every execution so far was quick
-    /// and never waited on a service (see [`runtime`]).
-    fn runs_here(&self, script: &Script) -> Option<Arc<Compiled>> {
-        if !runtime::script_capable() {
-            return None;
-        }
-        self.cached(script).filter(|c| c.placement.may_start_here())
     }
 
     /// Runs one execution on this thread: a script thread, or a runtime
@@ -247,17 +238,24 @@ impl Inner {
 impl ExecutorClient for LocalExecutor {
     fn execute(&self, request: ExecRequest) -> BoxFuture<'_, Result<ExecOutcome>> {
         Box::pin(async move {
-            if let Some(compiled) = self.inner.runs_here(&request.script) {
-                let inner = &self.inner;
-                return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    inner.run_compiled(request, Ok(compiled), true)
-                }))
-                .map_err(|_| {
-                    tracing::error!("a script execution panicked; the thread carries on");
-                    Error::ExecutorUnavailable("a script job failed unexpectedly".into())
-                });
+            // A compiled version's execution starts on this runtime thread
+            // unless one of its recent executions was slow or waited on a
+            // service (see [`runtime`]); else on a script thread.
+            match self.inner.cached(&request.script) {
+                Some(compiled)
+                    if runtime::script_capable() && compiled.placement.may_start_here() =>
+                {
+                    let inner = &self.inner;
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        inner.run_compiled(request, Ok(compiled), true)
+                    }))
+                    .map_err(|_| {
+                        tracing::error!("a script execution panicked; the thread carries on");
+                        Error::ExecutorUnavailable("a script job failed unexpectedly".into())
+                    })
+                }
+                cached => self.on_pool(move |inner| inner.run(request, cached)).await,
             }
-            self.on_pool(move |inner| inner.run(request)).await
         })
     }
 }
