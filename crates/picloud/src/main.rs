@@ -37,8 +37,10 @@ fn parse_failure(e: clap::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    picloud_executor_core::runtime::builder(4096)
+/// The async runtime; `max_scripts` is the most script executions that may
+/// run at once (the server's cap; none for the other commands).
+fn runtime(max_scripts: u32) -> Result<tokio::runtime::Runtime, ExitCode> {
+    picloud_executor_core::runtime::builder(max_scripts as usize)
         .build()
         .map_err(|e| {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -56,7 +58,7 @@ fn main() -> ExitCode {
             Ok(client) => client,
             Err(e) => return parse_failure(e),
         };
-        return match runtime() {
+        return match runtime(0) {
             Ok(rt) => picloud::cli::run(client.command, &rt),
             Err(code) => code,
         };
@@ -65,7 +67,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return parse_failure(e),
     };
-    let runtime = match runtime() {
+    let max_scripts = match &cli.command {
+        None => cli.serve.max_concurrent_executions,
+        Some(Command::Serve(args)) => args.max_concurrent_executions,
+        Some(_) => 0,
+    };
+    let runtime = match runtime(max_scripts) {
         Ok(rt) => rt,
         Err(code) => return code,
     };
