@@ -83,27 +83,26 @@ impl CallState {
         self.ops_base.saturating_add(self.ops_now)
     }
 
-    /// Whether to hand the runtime over now: `early` before a long call
-    /// (once, if not done yet), else when `hand_off_at` has come. Then asks
-    /// again later, less and less often: a hand-off cannot tell whether
-    /// this thread's share moved or another thread serves the runtime
-    /// meanwhile (see runtime::hand_off).
-    fn hand_off_due(&mut self, now: Instant, early: bool) -> bool {
-        let Some(at) = self.hand_off_at else {
-            return false;
-        };
+    /// Whether to hand the runtime over now, and if so the time left to
+    /// wait for it: `early` before a long call (once, if not done yet),
+    /// else when `hand_off_at` has come. Then asks again later, less and
+    /// less often: a hand-off cannot tell whether this thread's share moved
+    /// or another thread serves the runtime meanwhile (see
+    /// runtime::hand_off).
+    fn hand_off_due(&mut self, now: Instant, early: bool) -> Option<std::time::Duration> {
+        let at = self.hand_off_at?;
         let due = if early {
             self.hand_offs == 0
         } else {
             now >= at
         };
         if !due {
-            return false;
+            return None;
         }
         self.hand_off_at =
             Some(now + crate::runtime::HAND_OFF_RETRY * (1 << self.hand_offs.min(8)));
         self.hand_offs += 1;
-        true
+        Some(self.deadline.saturating_duration_since(now))
     }
 }
 
@@ -239,10 +238,7 @@ fn hand_off_once(blocking: bool) {
         let mut state = c.borrow_mut();
         let state = state.as_mut()?;
         state.blocked |= blocking;
-        let now = Instant::now();
-        state
-            .hand_off_due(now, true)
-            .then(|| state.deadline.saturating_duration_since(now))
+        state.hand_off_due(Instant::now(), true)
     });
     if let Some(patience) = patience {
         crate::runtime::hand_off(patience);
@@ -337,9 +333,7 @@ fn progress(ops: u64) -> Option<Dynamic> {
             DEADLINE_PASSED.with(|d| d.set(true));
             return Some(Dynamic::from(TIMEOUT_TOKEN));
         }
-        if state.hand_off_due(now, false) {
-            hand_off = Some(state.deadline - now);
-        }
+        hand_off = state.hand_off_due(now, false);
         None
     });
     if let Some(patience) = hand_off {
@@ -484,11 +478,9 @@ fn pad_string(
         return Ok(());
     };
     let per_copy = with.chars().count();
-    let tail: &str = match with.char_indices().nth(missing % per_copy) {
-        Some((end, _)) => &with[..end],
-        None => with,
-    };
-    let copies = missing / per_copy;
+    let (copies, rest) = (missing / per_copy, missing % per_copy);
+    // `rest` < `per_copy`: the first `rest` characters of `with`.
+    let tail = &with[..with.char_indices().nth(rest).map_or(0, |(end, _)| end)];
     let bytes = s.len() + copies * with.len() + tail.len();
     if max > 0 && bytes > max {
         return Err(too_large().into());
