@@ -5,7 +5,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::*;
 use picloud_executor_core::runtime;
@@ -47,54 +46,34 @@ fn off_the_runtime_scripts_run_on_script_threads() {
     });
 }
 
-/// One run of [`runs_while`].
-struct Run {
-    value: serde_json::Value,
-    /// Whether it went to a script thread.
-    elsewhere: bool,
-    /// The longest the runtime stalled while it ran.
-    stall: Duration,
-    /// How long it took, as the executor measured it.
-    took: Duration,
-}
-
-/// Runs `source` one run after the other, each as a task on a one-thread
-/// runtime, with the query string `n` that `next` picks from the runs so
-/// far, until `next` says stop.
+/// Runs `source` one run after the other on a one-thread runtime, with
+/// the query string `n` that `next` picks from the runs so far, until it
+/// picks none; each run must succeed.
 fn runs_while(
     source: &str,
     sandbox: SandboxOverrides,
-    mut next: impl FnMut(&[Run]) -> Option<String>,
-) -> Vec<Run> {
-    let rt = runtime::builder(4).worker_threads(1).build().unwrap();
-    rt.block_on(async {
-        let ex = executor();
-        let s = script(source, sandbox);
-        ex.compile(Arc::clone(&s)).await.unwrap();
-        let mut seen = Vec::new();
-        while let Some(q) = next(&seen) {
-            let heartbeat = Heartbeat::start().await;
-            let before = ex.script_thread_jobs();
-            let http = HttpRequest {
-                query: [("n".to_owned(), q)].into(),
-                ..Default::default()
-            };
-            let out = tokio::spawn({
-                let (ex, s) = (ex.clone(), Arc::clone(&s));
-                async move { ex.execute(request(s, http)).await.unwrap() }
-            })
-            .await
-            .unwrap();
-            assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
-            seen.push(Run {
-                value: out.value.unwrap(),
-                elsewhere: ex.script_thread_jobs() > before,
-                stall: heartbeat.stop().await,
-                took: out.duration,
-            });
-        }
-        seen
-    })
+    mut next: impl FnMut(&[OnRuntime]) -> Option<&'static str>,
+) -> Vec<OnRuntime> {
+    let seen = runs_on_runtime(source, sandbox, |seen| {
+        next(seen).map(|n| HttpRequest {
+            query: [("n".to_owned(), n.to_owned())].into(),
+            ..Default::default()
+        })
+    });
+    for run in &seen {
+        assert_eq!(
+            run.outcome.status,
+            ExecStatus::Ok,
+            "{:?}",
+            run.outcome.error
+        );
+    }
+    seen
+}
+
+/// Whether a run went to a script thread.
+fn elsewhere(run: &OnRuntime) -> bool {
+    run.script_thread_jobs > 0
 }
 
 #[test]
@@ -106,11 +85,11 @@ fn a_slow_run_hands_the_runtime_over_and_the_next_runs_start_elsewhere() {
     // slow (on a busy machine a quick one can be preempted), and one that
     // did not cannot have. Once `penalty` runs in a row were surely quick,
     // the next one must be back on the runtime.
-    let quick_streak = |seen: &[Run]| {
+    let quick_streak = |seen: &[OnRuntime]| {
         seen[2..]
             .iter()
             .rev()
-            .take_while(|r| r.took <= runtime::HAND_OFF_AFTER)
+            .take_while(|r| r.outcome.duration <= runtime::HAND_OFF_AFTER)
             .count()
     };
     let seen = runs_while(
@@ -118,19 +97,19 @@ fn a_slow_run_hands_the_runtime_over_and_the_next_runs_start_elsewhere() {
         SandboxOverrides::default(),
         |seen| {
             let done = seen.len() > 2
-                && (!seen[seen.len() - 1].elsewhere && seen.len() > 3
+                && (!elsewhere(&seen[seen.len() - 1]) && seen.len() > 3
                     || quick_streak(seen) > penalty
                     || seen.len() > 50 * penalty);
             let n = if seen.len() == 1 { "300000" } else { "1" };
-            (!done).then(|| n.to_owned())
+            (!done).then_some(n)
         },
     );
-    let placed: Vec<bool> = seen.iter().map(|r| r.elsewhere).collect();
+    let placed: Vec<bool> = seen.iter().map(elsewhere).collect();
     // A new version starts here. The slow run starts here too, unless the
     // quick one took over half a millisecond. The next run starts on a
     // script thread, and so do the next hundred or so.
     assert!(!placed[0], "{placed:?}");
-    assert_eq!(seen[1].value, json!(300_000));
+    assert_eq!(seen[1].outcome.value, Some(json!(300_000)));
     assert!(placed[2], "{placed:?}");
     let back = placed[3..].iter().position(|p| !p).map(|i| i + 3);
     let streak = quick_streak(&seen);
@@ -144,10 +123,10 @@ fn a_slow_run_hands_the_runtime_over_and_the_next_runs_start_elsewhere() {
     );
     for run in &seen {
         assert!(
-            run.stall < STALL_BOUND,
-            "the runtime stalled {:?} ({})",
-            run.stall,
-            run.value
+            run.longest_stall < STALL_BOUND,
+            "the runtime stalled {:?} ({:?})",
+            run.longest_stall,
+            run.outcome.value
         );
     }
 }
@@ -160,9 +139,9 @@ fn longer_strings_than_the_defaults_keep_a_script_off_the_runtime() {
             max_string_size: Some(2 << 20),
             ..Default::default()
         },
-        |seen| seen.is_empty().then(|| "1".to_owned()),
+        |seen| seen.is_empty().then_some("1"),
     );
-    assert!(seen[0].elsewhere, "it ran on a script thread");
+    assert!(elsewhere(&seen[0]), "it ran on a script thread");
 }
 
 #[test]

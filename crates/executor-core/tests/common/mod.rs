@@ -98,6 +98,19 @@ pub struct OnRuntime {
 /// built as the server builds its own (`runtime::builder`), where it starts
 /// on the runtime's thread, beside a task that ticks every millisecond.
 pub fn run_on_runtime(source: &str, sandbox: SandboxOverrides, http: HttpRequest) -> OnRuntime {
+    let mut http = Some(http);
+    let mut seen = runs_on_runtime(source, sandbox, |_| http.take());
+    seen.pop().expect("one run")
+}
+
+/// Like [`run_on_runtime`], one run after the other on the same runtime
+/// and executor, with the request `next` picks from the runs so far, until
+/// it picks none.
+pub fn runs_on_runtime(
+    source: &str,
+    sandbox: SandboxOverrides,
+    mut next: impl FnMut(&[OnRuntime]) -> Option<HttpRequest>,
+) -> Vec<OnRuntime> {
     let runtime = picloud_executor_core::runtime::builder(4)
         .worker_threads(1)
         .build()
@@ -108,20 +121,24 @@ pub fn run_on_runtime(source: &str, sandbox: SandboxOverrides, http: HttpRequest
         if let Err(e) = ex.compile(Arc::clone(&s)).await {
             panic!("compile error: {e:?}");
         }
-        let jobs_before = ex.script_thread_jobs();
-        let heartbeat = Heartbeat::start().await;
-        let outcome = tokio::spawn({
-            let ex = ex.clone();
-            async move { ex.execute(request(s, http)).await }
-        })
-        .await
-        .unwrap()
-        .expect("the executor ran it");
-        OnRuntime {
-            outcome,
-            longest_stall: heartbeat.stop().await,
-            script_thread_jobs: ex.script_thread_jobs() - jobs_before,
+        let mut seen = Vec::new();
+        while let Some(http) = next(&seen) {
+            let jobs_before = ex.script_thread_jobs();
+            let heartbeat = Heartbeat::start().await;
+            let outcome = tokio::spawn({
+                let (ex, s) = (ex.clone(), Arc::clone(&s));
+                async move { ex.execute(request(s, http)).await }
+            })
+            .await
+            .unwrap()
+            .expect("the executor ran it");
+            seen.push(OnRuntime {
+                outcome,
+                longest_stall: heartbeat.stop().await,
+                script_thread_jobs: ex.script_thread_jobs() - jobs_before,
+            });
         }
+        seen
     })
 }
 
