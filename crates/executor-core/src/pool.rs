@@ -105,7 +105,7 @@ impl Pool {
         lock(&self.shared.state).threads
     }
 
-    /// Number of jobs submitted so far (for tests and metrics).
+    /// Number of jobs submitted so far (tests use it to see where work ran).
     pub fn jobs(&self) -> u64 {
         self.shared.submitted.load(Ordering::Relaxed)
     }
