@@ -127,11 +127,30 @@ async fn run(db: Db, keep: u32, mut rx: mpsc::Receiver<Msg>, behind: Arc<AtomicB
     }
 }
 
+/// How long the writer waits before each new attempt at a batch the
+/// database refused. A second attempt settles the races a batch can lose
+/// (on PostgreSQL, a script deleted between the statement's check and its
+/// foreign-key check fails the whole statement; the next attempt skips that
+/// script's records); the last gives a restarting database a moment. Meanwhile
+/// the queue fills and executions wait for room, as under load.
+pub const RETRY_AFTER: [std::time::Duration; 2] = [
+    std::time::Duration::from_millis(50),
+    std::time::Duration::from_secs(1),
+];
+
 async fn write(db: &Db, batch: &[ExecutionRecord], keep: u32) {
-    // Records of deleted scripts are skipped by the statement itself, so a
-    // failure here is the database's (unreachable, full): say how many
-    // records it cost, once, rather than retrying row by row.
-    if let Err(e) = db.insert_executions(batch, keep).await {
-        tracing::error!(error = %e, dropped = batch.len(), "could not write execution records");
+    // Records of deleted scripts are skipped by the statement itself. A batch
+    // is one transaction, so a failed attempt wrote nothing and can be redone.
+    let mut waits = RETRY_AFTER.iter();
+    loop {
+        let Err(e) = db.insert_executions(batch, keep).await else {
+            return;
+        };
+        let Some(wait) = waits.next() else {
+            tracing::error!(error = %e, dropped = batch.len(), "could not write execution records");
+            return;
+        };
+        tracing::warn!(error = %e, records = batch.len(), retry_in = ?wait, "could not write execution records; trying again");
+        tokio::time::sleep(*wait).await;
     }
 }

@@ -259,7 +259,10 @@ async fn the_writer_never_drops_records_under_a_burst(db: Db) {
     use picloud_manager_core::executions::{ExecutionWriter, QUEUE_CAPACITY};
     use picloud_shared::ExecutionSink;
     // More records than the queue holds, sent at once from many tasks: the
-    // senders wait for room instead of losing any.
+    // senders wait for room instead of losing any. The writer's complaints,
+    // if any, go to the test's output (it runs on this thread).
+    let _log =
+        tracing::subscriber::set_default(tracing_subscriber::fmt().with_test_writer().finish());
     let s = db.insert_script(&script("burst")).await.unwrap();
     let total = QUEUE_CAPACITY + QUEUE_CAPACITY / 2;
     let writer = ExecutionWriter::spawn(db.clone(), u32::try_from(total).unwrap());
@@ -284,6 +287,79 @@ async fn the_writer_never_drops_records_under_a_burst(db: Db) {
     assert_eq!(written.len(), total / 16 * 16);
 }
 both_backends!(writer_suite, the_writer_never_drops_records_under_a_burst);
+
+/// A script deleted while the writer writes its records costs only its own
+/// records, not the batch's. PostgreSQL only: there the delete can commit
+/// between the insert's check that the script exists and its foreign-key
+/// check, which fails the whole statement. (SQLite runs one write
+/// transaction at a time, so the two cannot interleave.) The delete is held
+/// open in another connection until the writer's insert waits on it.
+#[tokio::test]
+async fn a_script_deleted_while_its_records_are_written_costs_only_its_own() {
+    use picloud_manager_core::executions::ExecutionWriter;
+    use picloud_shared::ExecutionSink;
+    use sqlx::{Connection, PgConnection};
+    let Some(url) = fresh_postgres_url("a_script_deleted_while_its_records_are_written").await
+    else {
+        return;
+    };
+    let db = Db::connect(&DbTarget::Postgres(url.clone())).await.unwrap();
+    db.migrate().await.unwrap();
+    let doomed = db.insert_script(&script("doomed")).await.unwrap();
+    let other = db.insert_script(&script("other")).await.unwrap();
+
+    let mut deleter = PgConnection::connect(&url).await.unwrap();
+    let mut tx = deleter.begin().await.unwrap();
+    sqlx::query("DELETE FROM scripts WHERE id = $1")
+        .bind(doomed.id.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+
+    let writer = ExecutionWriter::spawn(db.clone(), 100);
+    for _ in 0..5 {
+        writer.record(record(&doomed, ExecStatus::Ok)).await;
+        writer.record(record(&other, ExecStatus::Ok)).await;
+    }
+    let flushed = tokio::spawn({
+        let writer = writer.clone();
+        async move { writer.flush().await }
+    });
+    // Until the writer's insert waits for the delete's lock on the script.
+    let mut watcher = PgConnection::connect(&url).await.unwrap();
+    let waiting = "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    let mut tries = 0;
+    while sqlx::query_scalar::<_, i64>(waiting)
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap()
+        == 0
+    {
+        tries += 1;
+        assert!(
+            tries < 1000,
+            "the writer's insert never waited on the delete"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tx.commit().await.unwrap();
+
+    tokio::time::timeout(std::time::Duration::from_secs(30), flushed)
+        .await
+        .expect("the writer answers the flush")
+        .unwrap();
+    let kept = db
+        .executions_of(other.id, 100, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 5, "the other script's records were lost");
+    let gone = db
+        .executions_of(doomed.id, 100, &Default::default())
+        .await
+        .unwrap();
+    assert!(gone.is_empty());
+}
 
 async fn deleting_an_app_cascades(db: Db) {
     let app = db
