@@ -18,6 +18,7 @@ pub mod runtime;
 pub mod sandbox;
 pub mod sdk;
 pub mod stdlib;
+mod strings;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};

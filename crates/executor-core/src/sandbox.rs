@@ -11,10 +11,7 @@ use std::time::Instant;
 use picloud_shared::{ExecStatus, LogEntry, LogLevel, SandboxLimits, ScriptError};
 use rhai::module_resolvers::DummyModuleResolver;
 use rhai::packages::{Package, StandardPackage};
-use rhai::{
-    Dynamic, Engine, EvalAltResult, INT, ImmutableString, Module, NativeCallContext,
-    OptimizationLevel, Position, Shared,
-};
+use rhai::{Dynamic, Engine, EvalAltResult, INT, Module, OptimizationLevel, Position, Shared};
 
 use crate::convert::dynamic_to_json;
 
@@ -434,62 +431,12 @@ fn overrides_module() -> Shared<Module> {
                 "sleep",
                 move |_: rhai::FLOAT| -> Result<(), Box<EvalAltResult>> { Err(refuse.into()) },
             );
-            // Rhai's string `pad` never ends when the padding is an empty
-            // string, and pushes one character at a time (15 ms for 1 MiB).
-            m.set_native_fn(
-                "pad",
-                |ctx: NativeCallContext,
-                 s: &mut ImmutableString,
-                 len: INT,
-                 with: ImmutableString| { pad_string(&ctx, s, len, &with) },
-            );
-            m.set_native_fn(
-                "pad",
-                |ctx: NativeCallContext, s: &mut ImmutableString, len: INT, with: char| {
-                    pad_string(&ctx, s, len, with.encode_utf8(&mut [0; 4]))
-                },
-            );
+            // Rhai string built-ins that hang or are slow.
+            crate::strings::register(&mut m);
             m.build_index();
             m.into()
         })
         .clone()
-}
-
-/// `s.pad(len, with)`: appends `with` (cut short at the end if need be)
-/// until `s` is `len` characters long. Does nothing when `s` is that long
-/// already or `with` is empty (as JavaScript's `padEnd`), and refuses a
-/// result longer than the string limit before building it.
-fn pad_string(
-    ctx: &NativeCallContext,
-    s: &mut ImmutableString,
-    len: INT,
-    with: &str,
-) -> Result<(), Box<EvalAltResult>> {
-    let too_large = || EvalAltResult::ErrorDataTooLarge("Length of string".into(), Position::NONE);
-    if len <= 0 || with.is_empty() {
-        return Ok(());
-    }
-    let max = ctx.engine().max_string_size();
-    let len = usize::try_from(len).map_err(|_| too_large())?;
-    if max > 0 && len > max {
-        return Err(too_large().into());
-    }
-    let Some(missing) = len.checked_sub(s.chars().count()).filter(|&n| n > 0) else {
-        return Ok(());
-    };
-    let per_copy = with.chars().count();
-    let (copies, rest) = (missing / per_copy, missing % per_copy);
-    // `rest` < `per_copy`: the first `rest` characters of `with`.
-    let tail = &with[..with.char_indices().nth(rest).map_or(0, |(end, _)| end)];
-    let bytes = s.len() + copies * with.len() + tail.len();
-    if max > 0 && bytes > max {
-        return Err(too_large().into());
-    }
-    let out = s.make_mut();
-    // `repeat` copies in doubling blocks: 1 MiB takes well under a millisecond.
-    out.push_str(&with.repeat(copies));
-    out.push_str(tail);
-    Ok(())
 }
 
 /// Builds an engine for one set of limits. Cheap (no standard library is

@@ -111,7 +111,7 @@ async fn doubling_strings_and_arrays_end() {
 #[test]
 fn padding_with_an_empty_string_ends() {
     // Rhai's own string `pad` never returns here, inside one call where no
-    // limit can stop it; PiCloud replaces it (sandbox.rs). A thread and a
+    // limit can stop it; PiCloud replaces it (src/strings.rs). A thread and a
     // bound, so that a regression fails rather than hangs the suite.
     let (done, ended) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

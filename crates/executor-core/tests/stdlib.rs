@@ -31,6 +31,90 @@ async fn run_limited(
 
 // --- built-ins PiCloud replaces -------------------------------------------
 
+#[test]
+fn replaced_string_built_ins_answer_as_rhai_s_own() {
+    // PiCloud replaces `sub_string`, `crop` and `index_of` from a position
+    // (src/strings.rs: Rhai's copy the whole string into an array first).
+    // On every string, start and length of this grid, in every form, the
+    // sandbox's engine must answer exactly as Rhai's standard library.
+    use rhai::{Dynamic, Engine, INT, Scope};
+    let ours =
+        picloud_executor_core::sandbox::build_engine(&picloud_shared::SandboxLimits::DEFAULTS);
+    let rhai_s = Engine::new();
+    let script = r#"
+        let r = [];
+        r.push(s.sub_string(a, b));
+        r.push(s.sub_string(a));
+        r.push(s.sub_string(a..b));
+        r.push(s.sub_string(a..=b));
+        let t = s; t.crop(a, b); r.push(t);
+        let t = `${s}`; t.crop(a, b); r.push(t);
+        let t = s; t.crop(a); r.push(t);
+        let t = `${s}`; t.crop(a..b); r.push(t);
+        let t = s; t.crop(a..=b); r.push(t);
+        r.push(s.index_of("l", a));
+        r.push(s.index_of("本語", a));
+        r.push(s.index_of("", a));
+        r.push(s.index_of('€', a));
+        r.push(s.index_of('d', a));
+        r
+    "#;
+    // The sandbox refuses undefined variables at compile time.
+    let mut names = Scope::new();
+    names.push("s", "").push("a", 0 as INT).push("b", 0 as INT);
+    let ast = ours.compile_with_scope(&names, script).unwrap();
+    let reference = rhai_s.compile(script).unwrap();
+    let mut positions: Vec<INT> = (-12..=12).collect();
+    positions.extend([INT::MIN, INT::MIN + 1, INT::MAX - 1, INT::MAX]);
+    let mut compared = 0;
+    for text in [
+        "",
+        "a",
+        "ld",
+        "héllo wörld",
+        "日本語テキスト",
+        "ab€cd€",
+        "ab",
+    ] {
+        for &a in &positions {
+            for &b in &positions {
+                let eval = |engine: &Engine, ast| {
+                    let mut scope = Scope::new();
+                    scope.push("s", text).push("a", a).push("b", b);
+                    let out: Dynamic = engine.eval_ast_with_scope(&mut scope, ast).unwrap();
+                    format!("{out:?}")
+                };
+                assert_eq!(
+                    eval(&ours, &ast),
+                    eval(&rhai_s, &reference),
+                    "s = {text:?}, a = {a}, b = {b}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 7 * 29 * 29);
+}
+
+#[tokio::test]
+async fn string_slices_count_characters() {
+    for (call, want) in [
+        (r#""héllo wörld".sub_string(1, 4)"#, json!("éllo")),
+        (r#""héllo wörld".sub_string(-5)"#, json!("wörld")),
+        (r#""héllo wörld".sub_string(7..=9)"#, json!("örl")),
+        (
+            r#"let s = "日本語テキスト"; s.crop(2, 3); s"#,
+            json!("語テキ"),
+        ),
+        (r#"let s = "日本語テキスト"; s.crop(-2); s"#, json!("スト")),
+        (r#""a€b€c".index_of('€', 2)"#, json!(3)),
+        (r#""a€b€c".index_of("b", -3)"#, json!(2)),
+        (r#""a€b€c".index_of("b", 3)"#, json!(-1)),
+    ] {
+        assert_eq!(value(call).await, want, "{call}");
+    }
+}
+
 #[tokio::test]
 async fn string_pad_pads_to_a_length_in_characters() {
     for (call, want) in [
