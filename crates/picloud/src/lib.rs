@@ -182,9 +182,18 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
             args.max_body_bytes as usize,
         ))
         // Every response counts in /metrics (an atomic add, no allocation).
+        // A body over the limit is answered unread, so the connection cannot
+        // carry another request: say so (as nginx does), or a client may send
+        // its next request on a connection that is closing.
         .layer(tower::util::MapResponseLayer::new(
-            move |response: axum::response::Response| {
+            move |mut response: axum::response::Response| {
                 metrics.response(response.status());
+                if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    response.headers_mut().insert(
+                        header::CONNECTION,
+                        header::HeaderValue::from_static("close"),
+                    );
+                }
                 response
             },
         ));

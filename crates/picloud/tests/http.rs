@@ -660,7 +660,26 @@ async fn oversized_bodies_get_413() {
         .send()
         .await
         .unwrap();
-    answer(resp).await.error(413, "payload_too_large");
+    let a = answer(resp).await;
+    a.error(413, "payload_too_large");
+    // The body is left unread, so the connection closes: the client is told.
+    assert_eq!(a.headers["connection"], "close");
+    // Far over the limit, on the admin API too; the next requests go through.
+    let resp = app
+        .client
+        .post(app.url("/api/v1/admin/scripts"))
+        .bearer_auth(&app.token)
+        .header("content-type", "application/json")
+        .body("x".repeat(4 << 20))
+        .send()
+        .await
+        .unwrap();
+    let a = answer(resp).await;
+    a.error(413, "payload_too_large");
+    assert_eq!(a.headers["connection"], "close");
+    for _ in 0..3 {
+        app.admin(Method::GET, "/scripts", None).await.json();
+    }
     let resp = app
         .client
         .post(&url)
