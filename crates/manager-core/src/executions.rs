@@ -4,7 +4,7 @@
 //! timer runs only while records are pending, so an idle writer never wakes.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use picloud_shared::{BoxFuture, ExecutionRecord, ExecutionSink};
 use tokio::sync::{mpsc, oneshot};
@@ -31,6 +31,8 @@ pub struct ExecutionWriter {
     tx: mpsc::Sender<Msg>,
     /// Whether the queue has been full since the writer last caught up.
     behind: Arc<AtomicBool>,
+    /// Records the database refused on every try (`dropped`).
+    dropped: Arc<AtomicU64>,
 }
 
 impl ExecutionWriter {
@@ -38,8 +40,19 @@ impl ExecutionWriter {
     pub fn spawn(db: Db, keep: u32) -> ExecutionWriter {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let behind = Arc::new(AtomicBool::new(false));
-        tokio::spawn(run(db, keep, rx, Arc::clone(&behind)));
-        ExecutionWriter { tx, behind }
+        let dropped = Arc::new(AtomicU64::new(0));
+        tokio::spawn(run(db, keep, rx, Arc::clone(&behind), Arc::clone(&dropped)));
+        ExecutionWriter {
+            tx,
+            behind,
+            dropped,
+        }
+    }
+
+    /// How many records were lost since start: the database refused their
+    /// batch on every try (`picloud_execution_records_dropped_total`).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Waits until every record queued before this call is written.
@@ -81,7 +94,13 @@ impl ExecutionSink for ExecutionWriter {
 /// receives, so senders do not wake it record by record.
 pub const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
 
-async fn run(db: Db, keep: u32, mut rx: mpsc::Receiver<Msg>, behind: Arc<AtomicBool>) {
+async fn run(
+    db: Db,
+    keep: u32,
+    mut rx: mpsc::Receiver<Msg>,
+    behind: Arc<AtomicBool>,
+    dropped: Arc<AtomicU64>,
+) {
     let mut msgs: Vec<Msg> = Vec::with_capacity(BATCH_SIZE);
     let mut batch: Vec<ExecutionRecord> = Vec::with_capacity(BATCH_SIZE);
     let mut flushes = Vec::new();
@@ -107,7 +126,7 @@ async fn run(db: Db, keep: u32, mut rx: mpsc::Receiver<Msg>, behind: Arc<AtomicB
                 Msg::Record(r) => batch.push(*r),
                 Msg::Flush(done) => {
                     if !batch.is_empty() {
-                        write(&db, &batch, keep).await;
+                        write(&db, &batch, keep, &dropped).await;
                         batch.clear();
                     }
                     flushes.push(done);
@@ -115,7 +134,7 @@ async fn run(db: Db, keep: u32, mut rx: mpsc::Receiver<Msg>, behind: Arc<AtomicB
             }
         }
         if !batch.is_empty() {
-            write(&db, &batch, keep).await;
+            write(&db, &batch, keep, &dropped).await;
             batch.clear();
         }
         for done in flushes.drain(..) {
@@ -138,7 +157,7 @@ pub const RETRY_AFTER: [std::time::Duration; 2] = [
     std::time::Duration::from_secs(1),
 ];
 
-async fn write(db: &Db, batch: &[ExecutionRecord], keep: u32) {
+async fn write(db: &Db, batch: &[ExecutionRecord], keep: u32, dropped: &AtomicU64) {
     // Records of deleted scripts are skipped by the statement itself. A batch
     // is one transaction, so a failed attempt wrote nothing and can be redone.
     let mut waits = RETRY_AFTER.iter();
@@ -148,6 +167,7 @@ async fn write(db: &Db, batch: &[ExecutionRecord], keep: u32) {
         };
         let Some(wait) = waits.next() else {
             tracing::error!(error = %e, dropped = batch.len(), "could not write execution records");
+            dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
             return;
         };
         tracing::warn!(error = %e, records = batch.len(), retry_in = ?wait, "could not write execution records; trying again");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use picloud_manager_core::repo::{App, DEFAULT_APP_ID, Domain, Route, UserRole, now};
 use picloud_manager_core::testing::fresh_postgres_url;
-use picloud_manager_core::{Db, DbTarget, Error};
+use picloud_manager_core::{Db, DbTarget, Error, with_db};
 use picloud_shared::{
     AppId, DomainId, ExecStatus, ExecutionId, ExecutionRecord, LogEntry, LogLevel, RequestId,
     RouteId, SandboxOverrides, Script, ScriptId, ScriptName,
@@ -287,6 +287,29 @@ async fn the_writer_never_drops_records_under_a_burst(db: Db) {
     assert_eq!(written.len(), total / 16 * 16);
 }
 both_backends!(writer_suite, the_writer_never_drops_records_under_a_burst);
+
+async fn records_the_database_refuses_are_counted(db: Db) {
+    use picloud_manager_core::executions::ExecutionWriter;
+    use picloud_shared::ExecutionSink;
+    let s = db.insert_script(&script("counted")).await.unwrap();
+    let writer = ExecutionWriter::spawn(db.clone(), 100);
+    writer.record(record(&s, ExecStatus::Ok)).await;
+    writer.flush().await;
+    assert_eq!(writer.dropped(), 0);
+    // A database that refuses every write (here: its table is gone). The
+    // writer tries each batch three times, then counts what it lost.
+    with_db!(&db, pool => sqlx::query("DROP TABLE executions").execute(pool).await.map(drop))
+        .unwrap();
+    for _ in 0..3 {
+        writer.record(record(&s, ExecStatus::Ok)).await;
+    }
+    writer.flush().await;
+    assert_eq!(writer.dropped(), 3);
+}
+both_backends!(
+    dropped_records_suite,
+    records_the_database_refuses_are_counted
+);
 
 /// A script deleted while the writer writes its records costs only its own
 /// records, not the batch's. PostgreSQL only: there the delete can commit

@@ -163,6 +163,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
                 metrics: Arc::clone(&metrics),
                 orchestrator: Arc::clone(&orchestrator),
                 manager: Arc::clone(&manager),
+                writer: writer.clone(),
             }),
         )
         .nest(

@@ -202,6 +202,7 @@ pub struct Scrape {
     pub metrics: Arc<Metrics>,
     pub orchestrator: Arc<Orchestrator>,
     pub manager: Arc<Manager>,
+    pub writer: picloud_manager_core::executions::ExecutionWriter,
 }
 
 /// `GET /metrics`.
@@ -238,6 +239,13 @@ async fn render(s: &Scrape) -> anyhow::Result<String> {
     )?;
     rejected.inc_by(s.orchestrator.rejected());
     families.extend(rejected.collect());
+
+    let lost = IntCounter::new(
+        "picloud_execution_records_dropped_total",
+        "Execution records lost: the database refused their batch on every try.",
+    )?;
+    lost.inc_by(s.writer.dropped());
+    families.extend(lost.collect());
 
     let kv = IntCounterVec::new(
         Opts::new(

@@ -62,6 +62,10 @@ async fn metrics_count_the_work(t: TestApp) {
     assert_eq!(value(&before, "picloud_overloaded_total", &[]), Some(0.0));
     assert_eq!(value(&before, "picloud_events_pending", &[]), Some(0.0));
     assert_eq!(value(&before, "picloud_dead_letters", &[]), Some(0.0));
+    assert_eq!(
+        value(&before, "picloud_execution_records_dropped_total", &[]),
+        Some(0.0)
+    );
     let ok_before =
         value(&before, "picloud_http_requests_total", &[("class", "2xx")]).unwrap_or(0.0);
 
