@@ -226,26 +226,21 @@ pub async fn handler(State(s): State<Scrape>) -> Response {
 async fn render(s: &Scrape) -> anyhow::Result<String> {
     let mut families = s.metrics.registry.gather();
 
-    let in_flight = IntGauge::new(
+    families.extend(gauge(
         "picloud_executions_in_flight",
         "Executions running now (they hold a slot).",
-    )?;
-    in_flight.set(i64::try_from(s.orchestrator.in_flight()).unwrap_or(i64::MAX));
-    families.extend(in_flight.collect());
-
-    let rejected = IntCounter::new(
+        i64::try_from(s.orchestrator.in_flight()).unwrap_or(i64::MAX),
+    )?);
+    families.extend(counter(
         "picloud_overloaded_total",
         "Requests answered 503 overloaded: every slot was busy.",
-    )?;
-    rejected.inc_by(s.orchestrator.rejected());
-    families.extend(rejected.collect());
-
-    let lost = IntCounter::new(
+        s.orchestrator.rejected(),
+    )?);
+    families.extend(counter(
         "picloud_execution_records_dropped_total",
         "Execution records lost: the database refused their batch on every try.",
-    )?;
-    lost.inc_by(s.writer.dropped());
-    families.extend(lost.collect());
+        s.writer.dropped(),
+    )?);
 
     let kv = IntCounterVec::new(
         Opts::new(
@@ -260,23 +255,43 @@ async fn render(s: &Scrape) -> anyhow::Result<String> {
     families.extend(kv.collect());
 
     let (pending, dead) = s.manager.events.backlog().await?;
-    let pending_gauge = IntGauge::new(
+    families.extend(gauge(
         "picloud_events_pending",
         "Trigger events waiting for delivery or being delivered.",
-    )?;
-    pending_gauge.set(pending);
-    families.extend(pending_gauge.collect());
-    let dead_gauge = IntGauge::new(
+        pending,
+    )?);
+    families.extend(gauge(
         "picloud_dead_letters",
         "Events whose handler failed every attempt, kept for a retry.",
-    )?;
-    dead_gauge.set(dead);
-    families.extend(dead_gauge.collect());
+        dead,
+    )?);
 
     families.sort_by(|a, b| a.name().cmp(b.name()));
     let mut out = Vec::new();
     TextEncoder::new().encode(&families, &mut out)?;
     Ok(String::from_utf8(out)?)
+}
+
+/// A counter read at scrape time from a value kept elsewhere.
+fn counter(
+    name: &str,
+    help: &str,
+    value: u64,
+) -> prometheus::Result<Vec<prometheus::proto::MetricFamily>> {
+    let c = IntCounter::new(name, help)?;
+    c.inc_by(value);
+    Ok(c.collect())
+}
+
+/// A gauge read at scrape time.
+fn gauge(
+    name: &str,
+    help: &str,
+    value: i64,
+) -> prometheus::Result<Vec<prometheus::proto::MetricFamily>> {
+    let g = IntGauge::new(name, help)?;
+    g.set(value);
+    Ok(g.collect())
 }
 
 #[cfg(test)]
