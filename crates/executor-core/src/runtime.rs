@@ -22,14 +22,15 @@
 //!   thread at most once per that many executions, and one that is always
 //!   slow (or always uses KV) stays on the script threads;
 //! - so does, always, a version whose limits allow longer strings than the
-//!   defaults (one built-in operation on such a string, `crop` say, takes
+//!   defaults (one built-in operation on such a string, `remove` say, takes
 //!   longer the longer the string).
 //!
 //! So a runtime thread is held by a script for at most half a millisecond
 //! of its operations plus the one operation running then: under the
-//! default limits, tens of milliseconds for the slowest built-ins on a
-//! 1 MiB string, once per [`SLOW_PENALTY`] executions of a version at most
-//! (see tests/runtime.rs and docs/performance.md).
+//! default limits, a few milliseconds for the slowest built-in left
+//! (`remove` on a 1 MiB string; the slower ones are replaced, see
+//! `strings.rs`), once per [`SLOW_PENALTY`] executions of a version at
+//! most (see tests/runtime.rs and docs/performance.md).
 //!
 //! Anywhere else (a current-thread runtime, a thread the runtime did not
 //! start, a compile) the work goes to the script threads.

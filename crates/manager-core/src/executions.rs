@@ -152,7 +152,7 @@ async fn run(
 /// foreign-key check fails the whole statement; the next attempt skips that
 /// script's records); the last gives a restarting database a moment. Meanwhile
 /// the queue fills and executions wait for room, as under load.
-pub const RETRY_AFTER: [std::time::Duration; 2] = [
+const RETRY_AFTER: [std::time::Duration; 2] = [
     std::time::Duration::from_millis(50),
     std::time::Duration::from_secs(1),
 ];
