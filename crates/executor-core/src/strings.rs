@@ -145,19 +145,25 @@ fn byte_of_char_from_end(s: &str, back: u64) -> usize {
         .map_or(0, |(byte, _)| byte)
 }
 
-/// Where in `s` the characters `start..start + len` are, by Rhai's rules: a
-/// negative `start` counts from the end (before the first character is the
-/// first character), a `start` past the end or a `len` ≤ 0 is nothing, and
-/// a `len` past the end stops at the end. `None` for nothing.
+/// The byte where character `start` begins, by Rhai's rules: a negative
+/// `start` counts from the end (before the first character is the first
+/// character); `None` past the end.
+fn start_byte(s: &str, start: INT) -> Option<usize> {
+    match usize::try_from(start) {
+        Ok(start) => byte_of_char(s, start),
+        Err(_) if start >= 0 => None, // beyond a 32-bit address space
+        Err(_) => Some(byte_of_char_from_end(s, start.unsigned_abs())),
+    }
+}
+
+/// Where in `s` the characters `start..start + len` are, by Rhai's rules
+/// ([`start_byte`]; a `start` past the end or a `len` ≤ 0 is nothing, and a
+/// `len` past the end stops at the end). `None` for nothing.
 fn char_span(s: &str, start: INT, len: INT) -> Option<Range<usize>> {
     if s.is_empty() || len <= 0 {
         return None;
     }
-    let first = match usize::try_from(start) {
-        Ok(start) => byte_of_char(s, start)?,
-        Err(_) if start >= 0 => return None, // beyond a 32-bit address space
-        Err(_) => byte_of_char_from_end(s, start.unsigned_abs()),
-    };
+    let first = start_byte(s, start)?;
     let rest = &s[first..];
     // No more characters than bytes: a length of at least the bytes left
     // needs no walk.
@@ -212,19 +218,10 @@ fn index_of(s: &str, start: INT, find: impl Fn(&str) -> Option<usize>) -> INT {
     if s.is_empty() {
         return -1;
     }
-    let (first_char, first) = match usize::try_from(start) {
-        Ok(start) => match byte_of_char(s, start) {
-            Some(byte) => (start, byte),
-            None => return -1,
-        },
-        Err(_) if start >= 0 => return -1,
-        Err(_) => {
-            let byte = byte_of_char_from_end(s, start.unsigned_abs());
-            (s[..byte].chars().count(), byte)
-        }
+    let Some(first) = start_byte(s, start) else {
+        return -1;
     };
-    let rest = &s[first..];
-    find(rest)
-        .and_then(|at| INT::try_from(first_char + rest[..at].chars().count()).ok())
+    find(&s[first..])
+        .and_then(|at| INT::try_from(s[..first + at].chars().count()).ok())
         .unwrap_or(-1)
 }
