@@ -683,23 +683,6 @@ async fn oversized_bodies_get_413() {
     assert_eq!(resp.status(), 200);
 }
 
-/// Waits until `/metrics` shows `n` executions running.
-async fn wait_in_flight(app: &TestApp, n: u32) {
-    let line = format!("\npicloud_executions_in_flight {n}\n");
-    for _ in 0..500 {
-        if app
-            .send(Method::GET, "/metrics", None, None)
-            .await
-            .text
-            .contains(&line)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("never {n} executions in flight");
-}
-
 #[tokio::test]
 async fn over_the_concurrency_cap_answers_503_at_once() {
     let app = TestApp::spawn_with(|a| a.max_concurrent_executions = 1).await;
@@ -713,7 +696,10 @@ async fn over_the_concurrency_cap_answers_503_at_once() {
         tokio::spawn(async move { answer(client.get(url).send().await.unwrap()).await });
     // Once the slow one holds the only slot (a loaded machine may take a
     // while to start it), the next call is refused at once.
-    wait_in_flight(&app, 1).await;
+    scrape_until(&app, |s| {
+        value(s, "picloud_executions_in_flight", &[]) == Some(1.0)
+    })
+    .await;
     let a = app.invoke(hello["id"].as_str().unwrap()).await;
     a.error(503, "overloaded");
     assert_eq!(a.headers["retry-after"], "1");
@@ -744,7 +730,10 @@ async fn a_caller_that_hangs_up_leaves_the_script_running_and_recorded() {
         .await;
     assert!(gone.unwrap_err().is_timeout(), "the caller gave up first");
     // The script still runs and holds the only slot...
-    wait_in_flight(&app, 1).await;
+    scrape_until(&app, |s| {
+        value(s, "picloud_executions_in_flight", &[]) == Some(1.0)
+    })
+    .await;
     app.invoke(hello["id"].as_str().unwrap())
         .await
         .error(503, "overloaded");

@@ -4,54 +4,9 @@
 #[macro_use]
 mod common;
 
-use std::time::Duration;
-
-use common::TestApp;
-use prometheus_parse::{Sample, Scrape, Value};
+use common::{TestApp, scrape, scrape_until, value};
 use reqwest::Method;
 use serde_json::json;
-
-async fn scrape(t: &TestApp) -> Scrape {
-    let a = t.send(Method::GET, "/metrics", None, None).await;
-    assert_eq!(a.status, 200, "{}", a.text);
-    assert!(
-        a.headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain; version=0.0.4"),
-        "{:?}",
-        a.headers
-    );
-    let lines = a.text.lines().map(|l| Ok(l.to_owned()));
-    Scrape::parse(lines).expect("Prometheus text")
-}
-
-/// The value of the sample `name` whose labels include `labels`.
-fn value(s: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    s.samples
-        .iter()
-        .find(|x: &&Sample| {
-            x.metric == name && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v))
-        })
-        .map(|x| match &x.value {
-            Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
-            Value::Histogram(buckets) => buckets.last().map_or(0.0, |b| b.count),
-            Value::Summary(_) => f64::NAN,
-        })
-}
-
-/// Scrapes until `ok` holds (records are counted as they are written, a
-/// moment after each response).
-async fn scrape_until(t: &TestApp, ok: impl Fn(&Scrape) -> bool) -> Scrape {
-    for _ in 0..200 {
-        let s = scrape(t).await;
-        if ok(&s) {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the metrics never got there");
-}
 
 async fn metrics_count_the_work(t: TestApp) {
     let before = scrape(&t).await;

@@ -27,6 +27,7 @@ macro_rules! both_backends {
 }
 
 use picloud::config::ServeArgs;
+use prometheus_parse::{Sample, Scrape, Value as Metric};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -286,4 +287,47 @@ pub async fn answer(resp: reqwest::Response) -> Answer {
         headers,
         text,
     }
+}
+
+/// `GET /metrics`, checked to be Prometheus text and parsed.
+pub async fn scrape(t: &TestApp) -> Scrape {
+    let a = t.send(Method::GET, "/metrics", None, None).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert!(
+        a.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"),
+        "{:?}",
+        a.headers
+    );
+    let lines = a.text.lines().map(|l| Ok(l.to_owned()));
+    Scrape::parse(lines).expect("Prometheus text")
+}
+
+/// The value of the sample `name` whose labels include `labels`.
+pub fn value(s: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    s.samples
+        .iter()
+        .find(|x: &&Sample| {
+            x.metric == name && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v))
+        })
+        .map(|x| match &x.value {
+            Metric::Counter(v) | Metric::Gauge(v) | Metric::Untyped(v) => *v,
+            Metric::Histogram(buckets) => buckets.last().map_or(0.0, |b| b.count),
+            Metric::Summary(_) => f64::NAN,
+        })
+}
+
+/// Scrapes until `ok` holds (records are counted as they are written, a
+/// moment after each response).
+pub async fn scrape_until(t: &TestApp, ok: impl Fn(&Scrape) -> bool) -> Scrape {
+    for _ in 0..200 {
+        let s = scrape(t).await;
+        if ok(&s) {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the metrics never got there");
 }
