@@ -6,7 +6,7 @@
 //! - `sub_string`, `crop` and `index_of` from a position find their place
 //!   by walking the string's characters once, where Rhai's first copy every
 //!   character of the string into a new array (and `index_of` into a new
-//!   string). On 1 MiB that was 4–30 ms in one native call, which no
+//!   string). On 1 MiB that was up to 50 ms in one native call, which no
 //!   operation limit can interrupt, and a loop of `sub_string(i, 1)` over a
 //!   string cost time in the square of its length.
 //!
