@@ -94,6 +94,26 @@ fn replaced_string_built_ins_answer_as_rhai_s_own() {
         }
     }
     assert_eq!(compared, 7 * 29 * 29);
+
+    // And the sandbox's engine uses PiCloud's: asked for the whole string,
+    // they hand back the same string where Rhai's build a copy.
+    let whole = rhai::ImmutableString::from("héllo wörld");
+    for src in [
+        "s.sub_string(0)",
+        "s.sub_string(-100, 100)",
+        "let t = s; t.crop(0); t",
+        "let t = s; t.crop(-100); t",
+    ] {
+        let mut scope = Scope::new();
+        scope
+            .push("s", whole.clone())
+            .push("a", 0 as INT)
+            .push("b", 0 as INT);
+        let ast = ours.compile_with_scope(&scope, src).unwrap();
+        let out: rhai::ImmutableString = ours.eval_ast_with_scope(&mut scope, &ast).unwrap();
+        assert_eq!(out, whole, "{src}");
+        assert!(out.ptr_eq(&whole), "{src}: Rhai's own answered");
+    }
 }
 
 #[tokio::test]
