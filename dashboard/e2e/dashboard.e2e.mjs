@@ -1,81 +1,40 @@
 // End-to-end: the dashboard in Debian's chromium (playwright-core, headless)
-// against a real picloud on a free port with a fresh data directory.
+// against a real picloud on a free port with a fresh data directory
+// (harness.mjs: PICLOUD_BIN, CHROMIUM).
 //
-//   PICLOUD_BIN   the server binary (default ../target/debug/picloud)
-//   CHROMIUM      the browser (default /usr/bin/chromium)
 //   SCREENSHOTS   a directory: when set, the journey saves the pictures
 //                 docs/dashboard.md shows (`SCREENSHOTS=../docs/images`)
 //
 // Run with `npm run e2e` after `cargo build -p picloud`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createServer } from 'node:net';
 import { request as httpRequest } from 'node:http';
-import { chromium } from 'playwright-core';
 import { misfits } from './shapes.mjs';
-
-const BIN = resolve(process.env.PICLOUD_BIN ?? '../target/debug/picloud');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const USER = 'admin';
-const PASSWORD = 'e2e test password';
+import {
+	USER,
+	PASSWORD,
+	startPicloud,
+	launchChromium,
+	watchConsole,
+	login,
+	adminCall as call
+} from './harness.mjs';
 
 let server;
 let base;
-let dataDir;
 let browser;
 
-function freePort() {
-	return new Promise((done, fail) => {
-		const s = createServer();
-		s.once('error', fail);
-		s.listen(0, '127.0.0.1', () => {
-			const { port } = s.address();
-			s.close(() => done(port));
-		});
-	});
-}
-
 before(async () => {
-	assert.ok(existsSync(BIN), `no server binary at ${BIN}: run cargo build -p picloud`);
-	const port = await freePort();
-	dataDir = mkdtempSync(join(tmpdir(), 'picloud-e2e-'));
-	base = `http://127.0.0.1:${port}`;
-	server = spawn(BIN, [], {
-		env: {
-			PATH: process.env.PATH,
-			PICLOUD_DATA_DIR: dataDir,
-			PICLOUD_BIND: `127.0.0.1:${port}`,
-			PICLOUD_ADMIN_USER: USER,
-			PICLOUD_ADMIN_PASSWORD: PASSWORD,
-			PICLOUD_LOG: 'warn'
-		},
-		stdio: ['ignore', 'ignore', 'inherit']
-	});
-	const started = Date.now();
-	for (;;) {
-		try {
-			if ((await fetch(`${base}/healthz`)).ok) break;
-		} catch {
-			// not up yet
-		}
-		assert.ok(Date.now() - started < 30_000, 'picloud did not become healthy');
-		await new Promise((r) => setTimeout(r, 50));
-	}
-	browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		headless: true,
-		args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage']
-	});
+	server = await startPicloud();
+	base = server.base;
+	browser = await launchChromium();
 });
 
 after(async () => {
 	await browser?.close();
-	server?.kill('SIGTERM');
-	if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+	server?.stop();
 });
 
 const SHOTS = process.env.SCREENSHOTS ? resolve(process.env.SCREENSHOTS) : null;
@@ -86,36 +45,8 @@ async function shot(page, name) {
 	if (SHOTS) await page.screenshot({ path: join(SHOTS, `dashboard-${name}.png`) });
 }
 
-/** Collects what the browser reports as errors (CSP violations among them). */
-function watchConsole(page) {
-	const errors = [];
-	page.on('console', (m) => {
-		if (m.type() === 'error') errors.push(m.text());
-	});
-	page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-	return errors;
-}
-
-async function adminToken() {
-	const r = await fetch(`${base}/api/v1/admin/auth/login`, {
-		method: 'POST',
-		headers: { 'content-type': 'application/json' },
-		body: JSON.stringify({ username: USER, password: PASSWORD })
-	});
-	assert.equal(r.status, 200);
-	return (await r.json()).token;
-}
-
-async function adminCall(token, method, path, body) {
-	const r = await fetch(`${base}/api/v1/admin${path}`, {
-		method,
-		headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-		body: body === undefined ? undefined : JSON.stringify(body)
-	});
-	const text = await r.text();
-	assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
-	return text ? JSON.parse(text) : undefined;
-}
+const adminToken = () => login(base);
+const adminCall = (token, method, path, body) => call(base, token, method, path, body);
 
 /** A GET to the server with another Host header (fetch does not allow it). */
 function getWithHost(path, host) {

@@ -13,6 +13,7 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::kv::{KvListOptions, KvPage};
+use picloud_shared::web::AdminHost;
 use picloud_shared::{
     DeadLetterId, DomainId, ExecStatus, ExecutionRecord, RequestId, RouteId, SandboxOverrides,
     Script, ScriptId, ScriptName, TriggerId, UserId,
@@ -157,12 +158,23 @@ fn bearer_or_cookie(headers: &HeaderMap) -> Option<(String, TokenSource)> {
         .map(|(_, value)| (value.to_owned(), TokenSource::Cookie))
 }
 
+/// The request's host, as routing sees it (lower case, no port).
+fn request_host(parts: &Parts) -> String {
+    parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.host())
+        .map(picloud_shared::routing::normalise_host)
+        .unwrap_or_default()
+}
+
 /// Cross-site request protection for cookie sessions. Besides
 /// `SameSite=Strict`, a state-changing request authenticated by the cookie
 /// must carry an `Origin` that is this server: the request's own Host, or
 /// `PICLOUD_PUBLIC_BASE_URL`. Browsers send `Origin` on every such request;
 /// Bearer requests (scripts, the CLI) are not affected.
-fn same_origin(parts: &Parts, public_base_url: Option<&str>) -> bool {
+fn same_origin(parts: &Parts, public_base_url: Option<&str>, admin_host: &AdminHost) -> bool {
     if parts.method.is_safe() {
         return true;
     }
@@ -173,7 +185,15 @@ fn same_origin(parts: &Parts, public_base_url: Option<&str>) -> bool {
     else {
         return false;
     };
-    if public_base_url.is_some_and(|u| u.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
+    // The public URL counts only where it names a host that serves the
+    // dashboard: with PICLOUD_ADMIN_HOST it may be the scripts' host.
+    if public_base_url.is_some_and(|u| {
+        let u = u.trim_end_matches('/');
+        u.eq_ignore_ascii_case(origin)
+            && u.split_once("://").is_some_and(|(_, host)| {
+                admin_host.serves_dashboard(&picloud_shared::routing::normalise_host(host))
+            })
+    }) {
         return true;
     }
     let host = parts
@@ -203,8 +223,22 @@ where
         if token.is_empty() || token.len() > 256 {
             return Err(unauthorized());
         }
+        // The cookie session lives on the dashboard's host only
+        // (PICLOUD_ADMIN_HOST); elsewhere a cookie is as good as none.
         if source == TokenSource::Cookie
-            && !same_origin(parts, manager.config.public_base_url.as_deref())
+            && !manager
+                .config
+                .admin_host
+                .serves_dashboard(&request_host(parts))
+        {
+            return Err(unauthorized());
+        }
+        if source == TokenSource::Cookie
+            && !same_origin(
+                parts,
+                manager.config.public_base_url.as_deref(),
+                &manager.config.admin_host,
+            )
         {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
@@ -257,6 +291,17 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// The request's host (lower case, no port).
+pub struct RequestHost(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestHost {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestHost(request_host(parts)))
+    }
+}
+
 /// A new session.
 #[derive(Serialize, ToSchema)]
 struct LoginAnswer {
@@ -277,7 +322,7 @@ struct LoginAnswer {
     request_body = LoginBody,
     responses(
         (status = 200, description = "Signed in; the token is also set as the HttpOnly session cookie",
-            body = LoginAnswer, headers(("set-cookie" = String, description = "The session cookie"))),
+            body = LoginAnswer, headers(("set-cookie" = String, description = "The session cookie (on a host that serves the dashboard)"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 413, response = PayloadTooLarge),
@@ -288,19 +333,30 @@ struct LoginAnswer {
 async fn login(
     State(m): State<Arc<Manager>>,
     ClientAddr(addr): ClientAddr,
+    host: RequestHost,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
     let (token, expires_at, user) = m.login(&body.username, &body.password, addr).await?;
-    let cookie = session_cookie(&m, &token, m.config.session_ttl.as_secs());
     let expires_at = expires_at
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(ApiError::internal)?;
+    // The cookie is set only where the dashboard is served: elsewhere the
+    // host's pages are scripts' (PICLOUD_ADMIN_HOST).
+    let cookie = m
+        .config
+        .admin_host
+        .serves_dashboard(&host.0)
+        .then(|| session_cookie(&m, &token, m.config.session_ttl.as_secs()));
     let body = LoginAnswer {
         token,
         expires_at,
         user,
     };
-    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+    let mut response = Json(body).into_response();
+    if let Some(cookie) = cookie {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 /// Signs out: the token stops working and the cookie is cleared.

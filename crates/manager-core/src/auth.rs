@@ -9,10 +9,10 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
-/// Session tokens start with this, so a leaked one is recognisable.
-pub const SESSION_TOKEN_PREFIX: &str = "pcs_";
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "picloud_session";
+// Session tokens (`pcs_`) and API tokens (`pct_`) are told apart by their
+// prefix at a glance (and by secret scanners); the orchestrator keeps both,
+// and the session cookie, away from scripts.
+pub use picloud_shared::web::{API_TOKEN_PREFIX, SESSION_COOKIE, SESSION_TOKEN_PREFIX};
 /// Passwords shorter than this are refused.
 pub const MIN_PASSWORD_LEN: usize = 8;
 /// Longer ones too: argon2 hashes all of it, and nobody types 1 KiB.
@@ -61,10 +61,6 @@ pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
 pub fn new_session_token() -> (String, Vec<u8>) {
     new_token(SESSION_TOKEN_PREFIX)
 }
-
-/// API tokens start with this, so they are told from sessions at a glance
-/// (and by secret scanners).
-pub const API_TOKEN_PREFIX: &str = "pct_";
 
 pub fn new_api_token() -> (String, Vec<u8>) {
     new_token(API_TOKEN_PREFIX)

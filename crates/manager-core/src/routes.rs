@@ -223,6 +223,15 @@ impl Manager {
                 Error::invalid(ErrorCode::BadRequest, m)
             }
         })?;
+        if self.config.admin_host.reserves(pattern.as_str()) {
+            return Err(Error::invalid(
+                ErrorCode::BadRequest,
+                format!(
+                    "{} is the dashboard's host (PICLOUD_ADMIN_HOST) and cannot be claimed",
+                    pattern.as_str()
+                ),
+            ));
+        }
         let domain = Domain {
             id: DomainId::new(),
             app_id: app.id,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use picloud_shared::api_error::ErrorCode;
 use picloud_shared::routing::Routing;
+use picloud_shared::web::AdminHost;
 use picloud_shared::{
     AppId, BoxFuture, ExecutionRecord, SandboxCeilings, SandboxOverrides, Script, ScriptCompiler,
     ScriptId, ScriptName, ScriptResolver, UserId,
@@ -42,6 +43,9 @@ pub struct ManagerConfig {
     /// `PICLOUD_PUBLIC_BASE_URL`: an `Origin` equal to it is same-site for
     /// cookie-authenticated writes (besides the request's own Host).
     pub public_base_url: Option<String>,
+    /// `PICLOUD_ADMIN_HOST`: where the session cookie is set and accepted;
+    /// no app may claim that host.
+    pub admin_host: AdminHost,
 }
 
 /// Longest description accepted.

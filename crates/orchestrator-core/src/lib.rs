@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::routing::RequestPath;
+use picloud_shared::web::AdminHost;
 use picloud_shared::{
     ExecRequest, ExecStatus, ExecutionId, ExecutionRecord, ExecutionSink, ExecutorClient,
     Invocation, RequestId, SandboxCeilings, ScriptId, ScriptResolver,
@@ -41,6 +42,9 @@ pub struct OrchestratorConfig {
     pub max_body_bytes: usize,
     /// To know each script's timeout for the watchdog.
     pub ceilings: SandboxCeilings,
+    /// Which hosts serve the dashboard: script answers there are sandboxed,
+    /// and user routes never answer on a host kept for it.
+    pub admin_host: AdminHost,
 }
 
 /// The response header that carries a data-plane request's id.
@@ -109,6 +113,7 @@ impl Orchestrator {
     ) -> Result<Response, ApiError> {
         let http =
             request::read(req, self.config.max_body_bytes, params, rest, host_params).await?;
+        let dashboard_here = self.config.admin_host.serves_dashboard(&http.host);
         // The body is read before a slot is taken, so slow uploads cannot
         // hold slots.
         let permit = Arc::clone(&self.permits).try_acquire_owned().map_err(|_| {
@@ -192,6 +197,9 @@ impl Orchestrator {
         let id = request_id.0.hyphenated().encode_lower(&mut buf);
         if let Ok(value) = HeaderValue::from_str(id) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        if dashboard_here {
+            response::sandbox(&mut response);
         }
         Ok(response)
     }
@@ -301,6 +309,10 @@ async fn dispatch(
         .or_else(|| req.uri().host())
         .map(request::normalise_host)
         .unwrap_or_default();
+    // The dashboard's own host answers no user route (PICLOUD_ADMIN_HOST).
+    if o.config.admin_host.reserves(&host) {
+        return Err(not_found_error(&req));
+    }
     let routing = o.resolver.routing();
     let dispatch = routing.dispatch(&host, req.method().as_str(), &path);
     let Some(found) = dispatch.route else {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::http::{Request, header};
 use picloud_shared::api_error::{ApiError, ErrorCode};
+use picloud_shared::web;
 use picloud_shared::{HttpRequest, RequestBody};
 
 fn too_large(limit: usize) -> ApiError {
@@ -51,11 +52,25 @@ pub async fn read(
 
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in &parts.headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        let mut value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        // A script never sees the admin session: not the cookie (a signed-in
+        // admin's browser sends it to every path of the host), nor a PiCloud
+        // token sent by mistake (docs/security.md).
+        let separator = if name == header::COOKIE {
+            match web::cookie_without_session(&value) {
+                Some(kept) => value = kept,
+                None => continue,
+            }
+            "; "
+        } else if name == header::AUTHORIZATION && web::carries_picloud_token(&value) {
+            continue;
+        } else {
+            ", "
+        };
         headers
             .entry(name.as_str().to_owned())
             .and_modify(|v| {
-                v.push_str(", ");
+                v.push_str(separator);
                 v.push_str(&value);
             })
             .or_insert(value);

@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use picloud_shared::api_error::{ApiError, ErrorCode};
+use picloud_shared::web;
 use picloud_shared::{ExecOutcome, ExecStatus};
 use serde_json::Value;
 
@@ -76,6 +77,12 @@ pub fn from_value(value: &Value) -> Result<Response, ApiError> {
                             Value::Number(_) | Value::Bool(_) => value.to_string(),
                             _ => return Err(invalid(format!("header {name} must be a string"))),
                         };
+                        // The session cookie is the server's, on every host: a
+                        // script on a sibling host could otherwise set it for
+                        // the dashboard's with `Domain=` (docs/security.md).
+                        if name == header::SET_COOKIE && web::sets_session_cookie(text.as_bytes()) {
+                            continue;
+                        }
                         let value = HeaderValue::from_str(&text).map_err(|_| {
                             invalid(format!("header {name} has a value that is not allowed"))
                         })?;
@@ -89,6 +96,21 @@ pub fn from_value(value: &Value) -> Result<Response, ApiError> {
         other => Ok(plain(StatusCode::OK, JSON, other.to_string())),
     }
 }
+
+/// Keeps a script's answer from acting as the dashboard, on a host that
+/// serves it: the page gets an opaque origin (`sandbox` without
+/// `allow-same-origin`; appended, so a policy the script set applies too),
+/// and cannot clear the dashboard's cookies or storage.
+pub fn sandbox(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.append(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(web::SCRIPT_SANDBOX_CSP),
+    );
+    headers.remove(CLEAR_SITE_DATA);
+}
+
+const CLEAR_SITE_DATA: HeaderName = HeaderName::from_static("clear-site-data");
 
 /// An outcome turned into an answer, with what the execution record keeps.
 pub struct Converted {

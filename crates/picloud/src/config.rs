@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use picloud_shared::web::AdminHost;
 use picloud_shared::{SandboxCeilings, SandboxLimits};
 
 #[derive(Parser, Debug)]
@@ -149,6 +150,12 @@ pub struct ServeArgs {
     /// The public URL, shown in /version; https makes the session cookie Secure.
     #[arg(long, env = "PICLOUD_PUBLIC_BASE_URL", value_name = "PICLOUD_PUBLIC_BASE_URL", value_parser = parse_base_url)]
     pub public_base_url: Option<String>,
+    /// The host name the dashboard and the cookie-authenticated admin API
+    /// answer on (e.g. admin.example.com); user routes never answer there.
+    /// Unset: the dashboard answers on every host and every script answer
+    /// is sandboxed (docs/security.md).
+    #[arg(long, env = "PICLOUD_ADMIN_HOST", value_name = "PICLOUD_ADMIN_HOST", value_parser = parse_admin_host)]
+    pub admin_host: Option<AdminHost>,
     /// Execution records kept per script (newest first).
     #[arg(long, env = "PICLOUD_EXECUTION_RETENTION", value_name = "PICLOUD_EXECUTION_RETENTION",
           default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -218,6 +225,10 @@ impl SandboxArgs {
             max_map_size: self.sandbox_max_map_size,
         })
     }
+}
+
+fn parse_admin_host(s: &str) -> Result<AdminHost, String> {
+    AdminHost::parse(s)
 }
 
 fn parse_base_url(s: &str) -> Result<String, String> {

@@ -17,17 +17,21 @@ use std::sync::OnceLock;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Path;
+use axum::extract::{Path, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use picloud_shared::api_error::{ApiError, ErrorCode};
+use picloud_shared::web::AdminHost;
 
 #[derive(rust_embed::Embed)]
 #[folder = "../../dashboard/build"]
 struct Assets;
 
-/// The dashboard's routes.
-pub fn router() -> Router {
+/// The dashboard's routes: on every host, or only on `PICLOUD_ADMIN_HOST`
+/// (elsewhere `/admin` is a JSON 404, as any path nothing answers).
+pub fn router(admin_host: AdminHost) -> Router {
     Router::new()
         .route("/admin", get(|| async { Redirect::permanent("/admin/") }))
         .route("/admin/", get(|headers: HeaderMap| async move { serve("", &headers) }))
@@ -37,6 +41,31 @@ pub fn router() -> Router {
                 serve(&path, &headers)
             }),
         )
+        .route_layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| {
+                let here = admin_host.serves_dashboard(&host_of(&req));
+                async move {
+                    if here {
+                        next.run(req).await
+                    } else {
+                        ApiError::new(
+                            ErrorCode::NotFound,
+                            format!("no route matches {} {}", req.method(), req.uri().path()),
+                        )
+                        .into_response()
+                    }
+                }
+            },
+        ))
+}
+
+fn host_of(req: &Request) -> String {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().host())
+        .map(picloud_shared::routing::normalise_host)
+        .unwrap_or_default()
 }
 
 const INDEX: &str = "index.html";

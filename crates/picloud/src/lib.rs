@@ -27,6 +27,7 @@ use picloud_manager_core::{
 use picloud_orchestrator_core::{Orchestrator, OrchestratorConfig};
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::version;
+use picloud_shared::web::AdminHost;
 use serde_json::json;
 
 use crate::config::ServeArgs;
@@ -66,6 +67,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
     tracing::info!(database = %target.describe(), schema, "database ready");
 
     let ceilings = args.sandbox.ceilings();
+    let admin_host = args.admin_host.clone().unwrap_or_default();
     let max_concurrent = args.max_concurrent_executions as usize;
     let executor = LocalExecutor::new(ExecutorConfig {
         threads: max_concurrent + 1,
@@ -92,6 +94,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://")),
             public_base_url: args.public_base_url.clone(),
+            admin_host: admin_host.clone(),
         },
         Arc::new(executor.clone()),
         kv,
@@ -143,6 +146,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
             max_concurrent,
             max_body_bytes: args.max_body_bytes as usize,
             ceilings,
+            admin_host: admin_host.clone(),
         },
     ));
 
@@ -171,7 +175,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
             picloud_manager_core::api::admin_router(Arc::clone(&manager)),
         )
         .merge(Arc::clone(&orchestrator).api_router(&prefix))
-        .merge(dashboard_routes())
+        .merge(dashboard_routes(admin_host))
         .route("/api", axum::routing::any(api_not_found))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .fallback_service(picloud_orchestrator_core::user_routes(Arc::clone(
@@ -210,13 +214,13 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
 }
 
 #[cfg(feature = "dashboard")]
-fn dashboard_routes() -> Router {
-    dashboard::router()
+fn dashboard_routes(admin_host: AdminHost) -> Router {
+    dashboard::router(admin_host)
 }
 
 /// Built without the dashboard: `/admin` is not served.
 #[cfg(not(feature = "dashboard"))]
-fn dashboard_routes() -> Router {
+fn dashboard_routes(_: AdminHost) -> Router {
     Router::new()
 }
 

@@ -18,6 +18,7 @@ pub mod sandbox;
 pub mod script;
 pub mod traits;
 pub mod version;
+pub mod web;
 
 pub use error::{Error, Result};
 pub use events::{Delivery, EventKind, EventQueue, PendingEvent};

@@ -259,6 +259,8 @@ describe('the rest of the admin API', () => {
 		});
 		expect(calls[0].url).toBe(`/api/v1/execute/${script.id}/orders/1`);
 		expect(calls[0].init.method).toBe('POST');
+		// The admin's session cookie is not sent to a script.
+		expect(calls[0].init.credentials).toBe('omit');
 		expect(calls[0].init.body).toBe('{"n":1}');
 		expect(new Headers(calls[0].init.headers).get('x-one')).toBe('1');
 		expect(r.status).toBe(201);

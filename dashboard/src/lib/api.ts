@@ -484,7 +484,14 @@ export async function runScript(
 	for (const [k, v] of req.headers) {
 		if (k.trim()) headers.append(k.trim(), v);
 	}
-	const init: RequestInit = { method: req.method, headers, cache: 'no-store' };
+	// Without the session cookie: the script must not see it (the server
+	// strips it too), and its answer is the script's, not the dashboard's.
+	const init: RequestInit = {
+		method: req.method,
+		headers,
+		cache: 'no-store',
+		credentials: 'omit'
+	};
 	if (req.method !== 'GET' && req.method !== 'HEAD' && req.body !== '') init.body = req.body;
 	const started = performance.now();
 	let res: Response;

@@ -1,0 +1,199 @@
+//! What every HTTP edge agrees on about browsers: the session cookie and
+//! token prefixes, which host serves the dashboard, and the rules that keep
+//! a script's content from acting with a signed-in admin's rights
+//! (docs/security.md, "Script content and the admin session").
+//!
+//! The manager sets and reads the session cookie; the orchestrator keeps it
+//! (and PiCloud's tokens) away from scripts and keeps scripts from setting
+//! it. Both read these rules from here, so they cannot drift apart.
+
+/// The session cookie's name. Scripts never see it and cannot set it.
+pub const SESSION_COOKIE: &str = "picloud_session";
+/// Session tokens start with this, so a leaked one is recognisable.
+pub const SESSION_TOKEN_PREFIX: &str = "pcs_";
+/// API tokens start with this.
+pub const API_TOKEN_PREFIX: &str = "pct_";
+
+/// The `Content-Security-Policy` every script response carries on a host
+/// that serves the dashboard: the page runs as an opaque origin, so it can
+/// neither read the dashboard's answers nor send a write the admin API
+/// accepts (its `Origin` is `null`), whatever it contains. No
+/// `allow-same-origin`, no top navigation, no escaping popups.
+pub const SCRIPT_SANDBOX_CSP: &str =
+    "sandbox allow-downloads allow-forms allow-modals allow-popups allow-scripts";
+
+/// Where the dashboard and the cookie session live (`PICLOUD_ADMIN_HOST`).
+///
+/// Unset (the default), every host serves the dashboard, so every script
+/// response is sandboxed. Set, only that host serves the dashboard and the
+/// cookie session; user routes never answer there and no app may claim it,
+/// and scripts on every other host run with their own, ordinary origin.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AdminHost(Option<String>);
+
+impl AdminHost {
+    /// The default: the dashboard on every host.
+    pub fn everywhere() -> Self {
+        AdminHost(None)
+    }
+
+    /// Parses `PICLOUD_ADMIN_HOST`: a host name or IP address as browsers
+    /// send it in `Host` (a port is allowed and ignored, as for domain
+    /// claims). Lower-cased.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.contains("://") || raw.contains('/') {
+            return Err("a host name such as admin.example.com, without scheme or path".into());
+        }
+        let host = crate::routing::normalise_host(raw);
+        let ok = !host.is_empty()
+            && host.len() <= 253
+            && host.bytes().all(|b| {
+                b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || matches!(b, b'.' | b'-' | b'_' | b'[' | b']' | b':')
+            });
+        if !ok {
+            return Err(format!("{raw:?} is not a host name"));
+        }
+        Ok(AdminHost(Some(host.trim_end_matches('.').to_owned())))
+    }
+
+    /// The configured host, if one is.
+    pub fn host(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    /// Whether `host` (normalised: lower case, no port) serves the dashboard
+    /// and the cookie session.
+    pub fn serves_dashboard(&self, host: &str) -> bool {
+        self.0
+            .as_deref()
+            .is_none_or(|admin| admin == host.trim_end_matches('.'))
+    }
+
+    /// Whether `host` is kept for the dashboard alone: user routes never
+    /// answer there, and no app may claim it.
+    pub fn reserves(&self, host: &str) -> bool {
+        self.0
+            .as_deref()
+            .is_some_and(|admin| admin == host.trim_end_matches('.'))
+    }
+}
+
+/// The name of a cookie in a `Set-Cookie` value: what comes before the
+/// first `=`, trimmed (a value without `=` has an empty name, as browsers
+/// parse it).
+fn set_cookie_name(value: &[u8]) -> &[u8] {
+    let value = value.split(|&b| b == b';').next().unwrap_or_default();
+    match value.iter().position(|&b| b == b'=') {
+        Some(i) => value[..i].trim_ascii(),
+        None => &[],
+    }
+}
+
+/// Whether a `Set-Cookie` value would set, replace or clear the session
+/// cookie (its name compared without regard to case, to be safe).
+pub fn sets_session_cookie(value: &[u8]) -> bool {
+    set_cookie_name(value).eq_ignore_ascii_case(SESSION_COOKIE.as_bytes())
+}
+
+/// A `Cookie` header's value without the session cookie, as a script may
+/// see it; `None` when nothing else is left.
+pub fn cookie_without_session(value: &str) -> Option<String> {
+    let kept: Vec<&str> = value
+        .split(';')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or("", |(name, _)| name.trim());
+            !name.eq_ignore_ascii_case(SESSION_COOKIE)
+        })
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+/// Whether an `Authorization` value carries a PiCloud session or API
+/// token (which a script must never see).
+pub fn carries_picloud_token(value: &str) -> bool {
+    let Some((scheme, token)) = value.trim().split_once(' ') else {
+        return false;
+    };
+    let token = token.trim();
+    scheme.eq_ignore_ascii_case("bearer")
+        && (token.starts_with(SESSION_TOKEN_PREFIX) || token.starts_with(API_TOKEN_PREFIX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_admin_host_is_parsed_like_a_host_header() {
+        let h = AdminHost::parse("Admin.Example.com:8443").unwrap();
+        assert_eq!(h.host(), Some("admin.example.com"));
+        assert!(h.serves_dashboard("admin.example.com"));
+        assert!(h.serves_dashboard("admin.example.com."));
+        assert!(!h.serves_dashboard("shop.example.com"));
+        assert!(h.reserves("admin.example.com"));
+        assert!(!h.reserves("example.com"));
+        assert_eq!(
+            AdminHost::parse("127.0.0.1").unwrap().host(),
+            Some("127.0.0.1")
+        );
+        assert_eq!(AdminHost::parse("[::1]:80").unwrap().host(), Some("[::1]"));
+        for bad in [
+            "",
+            "https://admin.example.com",
+            "admin.example.com/x",
+            "a b",
+        ] {
+            assert!(AdminHost::parse(bad).is_err(), "{bad:?}");
+        }
+        let any = AdminHost::everywhere();
+        assert!(any.serves_dashboard("anything.example"));
+        assert!(!any.reserves("anything.example"));
+    }
+
+    #[test]
+    fn the_session_cookie_is_recognised_in_set_cookie() {
+        for v in [
+            "picloud_session=x",
+            "picloud_session=; Max-Age=0",
+            " PICLOUD_SESSION =abc; Path=/api; Domain=example.com",
+        ] {
+            assert!(sets_session_cookie(v.as_bytes()), "{v}");
+        }
+        for v in [
+            "other=1",
+            "picloud_session_x=1",
+            "picloud_session",
+            "a=picloud_session=1",
+        ] {
+            assert!(!sets_session_cookie(v.as_bytes()), "{v}");
+        }
+    }
+
+    #[test]
+    fn scripts_see_every_cookie_but_the_session() {
+        assert_eq!(
+            cookie_without_session("a=1; picloud_session=pcs_x; b=2").as_deref(),
+            Some("a=1; b=2")
+        );
+        assert_eq!(cookie_without_session("picloud_session=pcs_x"), None);
+        assert_eq!(
+            cookie_without_session("Picloud_Session = y;c=3").as_deref(),
+            Some("c=3")
+        );
+        assert_eq!(cookie_without_session("a=1").as_deref(), Some("a=1"));
+    }
+
+    #[test]
+    fn picloud_tokens_are_recognised() {
+        assert!(carries_picloud_token("Bearer pcs_abc"));
+        assert!(carries_picloud_token("bearer  pct_abc"));
+        assert!(!carries_picloud_token("Bearer sk_live_abc"));
+        assert!(!carries_picloud_token("Basic cGN0Xw=="));
+        assert!(!carries_picloud_token("pct_abc"));
+    }
+}
