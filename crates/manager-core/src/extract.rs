@@ -28,6 +28,12 @@ fn json_rejection(r: JsonRejection) -> ApiError {
             ErrorCode::UnsupportedMediaType,
             "the body must be JSON, with Content-Type: application/json",
         ),
+        JsonRejection::BytesRejection(b) if picloud_shared::web::is_body_timeout(&b) => {
+            ApiError::new(
+                ErrorCode::RequestTimeout,
+                picloud_shared::web::BodyTimedOut.to_string(),
+            )
+        }
         JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::new(
                 ErrorCode::PayloadTooLarge,

@@ -15,6 +15,22 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
+/// Why a body could not be read: over the limit (413), a client that
+/// paused too long (408), or one that went away mid-body (400).
+fn body_error(e: &axum::Error, limit: usize) -> ApiError {
+    if web::is_body_timeout(e) {
+        return ApiError::new(ErrorCode::RequestTimeout, web::BodyTimedOut.to_string());
+    }
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return too_large(limit);
+        }
+        next = err.source();
+    }
+    ApiError::bad_request(format!("the request body could not be read: {e}"))
+}
+
 pub use picloud_shared::routing::normalise_host;
 
 fn is_json(content_type: Option<&str>) -> bool {
@@ -48,7 +64,7 @@ pub async fn read(
     }
     let bytes = axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| too_large(limit))?;
+        .map_err(|e| body_error(&e, limit))?;
 
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in &parts.headers {

@@ -165,6 +165,25 @@ pub struct ServeArgs {
     #[arg(long, env = "PICLOUD_EVENT_RETRY_BASE_MS", value_name = "PICLOUD_EVENT_RETRY_BASE_MS",
           default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=3_600_000))]
     pub event_retry_base_ms: u32,
+    /// Open connections at most; more are answered 503 and closed at once.
+    /// Lowered to what the open-file limit allows.
+    #[arg(long, env = "PICLOUD_MAX_CONNECTIONS", value_name = "PICLOUD_MAX_CONNECTIONS",
+          default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// A request's headers must arrive within this many seconds (from the
+    /// connection's start for the first request).
+    #[arg(long, env = "PICLOUD_HEADER_TIMEOUT_SECS", value_name = "PICLOUD_HEADER_TIMEOUT_SECS",
+          default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub header_timeout_secs: u32,
+    /// A request body may pause at most this many seconds between reads;
+    /// then it is answered 408.
+    #[arg(long, env = "PICLOUD_BODY_TIMEOUT_SECS", value_name = "PICLOUD_BODY_TIMEOUT_SECS",
+          default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub body_timeout_secs: u32,
+    /// An idle keep-alive connection is closed after this many seconds.
+    #[arg(long, env = "PICLOUD_KEEPALIVE_TIMEOUT_SECS", value_name = "PICLOUD_KEEPALIVE_TIMEOUT_SECS",
+          default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub keepalive_timeout_secs: u32,
     /// On SIGTERM/SIGINT, how long running scripts may take to finish.
     #[arg(long, env = "PICLOUD_SHUTDOWN_TIMEOUT_SECS", value_name = "PICLOUD_SHUTDOWN_TIMEOUT_SECS",
           default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=3600))]

@@ -5,6 +5,7 @@
 pub mod backup;
 pub mod cli;
 pub mod config;
+pub mod conn;
 #[cfg(feature = "dashboard")]
 pub mod dashboard;
 pub mod metrics;
@@ -31,6 +32,7 @@ use picloud_shared::web::AdminHost;
 use serde_json::json;
 
 use crate::config::ServeArgs;
+use crate::conn::{ConnectionLimits, ConnectionStats};
 use crate::metrics::{MeteredSink, Metrics, Scrape};
 
 /// A built server, ready to serve on a listener.
@@ -39,6 +41,8 @@ pub struct Server {
     pub manager: Arc<Manager>,
     pub orchestrator: Arc<Orchestrator>,
     writer: ExecutionWriter,
+    limits: ConnectionLimits,
+    connections: Arc<ConnectionStats>,
     shutdown_timeout: Duration,
     /// Released when the server has stopped.
     _data_lock: Option<backup::DataLock>,
@@ -133,6 +137,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
     }
 
     let writer = ExecutionWriter::spawn(db.clone(), args.execution_retention);
+    let connections = Arc::new(ConnectionStats::default());
     let metrics = Arc::new(Metrics::new().context("setting up /metrics")?);
     let orchestrator = Arc::new(Orchestrator::new(
         Arc::new(executor),
@@ -168,6 +173,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
                 orchestrator: Arc::clone(&orchestrator),
                 manager: Arc::clone(&manager),
                 writer: writer.clone(),
+                connections: Arc::clone(&connections),
             }),
         )
         .nest(
@@ -187,13 +193,18 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
             args.max_body_bytes as usize,
         ))
         // Every response counts in /metrics (an atomic add, no allocation).
-        // A body over the limit is answered unread, so the connection cannot
-        // carry another request: say so (as nginx does), or a client may send
-        // its next request on a connection that is closing.
+        // A body over the limit (or stalled) is answered unread, so the
+        // connection cannot carry another request: say so (as nginx does), or
+        // a client may send its next request on a connection that is closing.
+        // The close lingers (conn.rs), so the client reads this answer.
         .layer(tower::util::MapResponseLayer::new(
             move |mut response: axum::response::Response| {
                 metrics.response(response.status());
-                if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                if matches!(
+                    response.status(),
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE
+                        | axum::http::StatusCode::REQUEST_TIMEOUT
+                ) {
                     response.headers_mut().insert(
                         header::CONNECTION,
                         header::HeaderValue::from_static("close"),
@@ -208,6 +219,13 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         manager,
         orchestrator,
         writer,
+        limits: ConnectionLimits {
+            max_connections: args.max_connections as usize,
+            header_timeout: Duration::from_secs(u64::from(args.header_timeout_secs)),
+            body_timeout: Duration::from_secs(u64::from(args.body_timeout_secs)),
+            keepalive_timeout: Duration::from_secs(u64::from(args.keepalive_timeout_secs)),
+        },
+        connections,
         shutdown_timeout: Duration::from_secs(u64::from(args.shutdown_timeout_secs)),
         _data_lock: data_lock,
     })
@@ -266,14 +284,31 @@ impl Server {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        // Connect info: the client's address, for login throttling.
-        let app = self
-            .router
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the HTTP server failed")?;
+        // Each connection is a descriptor: serve as many as the open-file
+        // limit allows, keeping some for the database and files.
+        let mut limits = self.limits;
+        if let Some(files) = conn::raise_open_file_limit() {
+            let most = usize::try_from(files.saturating_sub(conn::RESERVED_DESCRIPTORS))
+                .unwrap_or(usize::MAX)
+                .max(1);
+            if most < limits.max_connections {
+                tracing::warn!(
+                    "PICLOUD_MAX_CONNECTIONS={} is more than the open-file limit ({files}) allows: \
+                     serving at most {most} connections (raise LimitNOFILE or ulimit -n)",
+                    limits.max_connections
+                );
+                limits.max_connections = most;
+            }
+        }
+        conn::serve(
+            listener,
+            self.router,
+            limits,
+            self.connections,
+            shutdown,
+            self.shutdown_timeout,
+        )
+        .await;
         if !self.orchestrator.drain(self.shutdown_timeout).await {
             tracing::warn!("some scripts were still running at shutdown");
         }

@@ -203,6 +203,7 @@ pub struct Scrape {
     pub orchestrator: Arc<Orchestrator>,
     pub manager: Arc<Manager>,
     pub writer: picloud_manager_core::executions::ExecutionWriter,
+    pub connections: Arc<crate::conn::ConnectionStats>,
 }
 
 /// `GET /metrics`.
@@ -240,6 +241,17 @@ async fn render(s: &Scrape) -> anyhow::Result<String> {
         "picloud_execution_records_dropped_total",
         "Execution records lost: the database refused their batch on every try.",
         s.writer.dropped(),
+    )?);
+
+    families.extend(gauge(
+        "picloud_connections_open",
+        "HTTP connections open now.",
+        i64::try_from(s.connections.open()).unwrap_or(i64::MAX),
+    )?);
+    families.extend(counter(
+        "picloud_connections_refused_total",
+        "Connections refused at once: PICLOUD_MAX_CONNECTIONS were open.",
+        s.connections.refused(),
     )?);
 
     let kv = IntCounterVec::new(

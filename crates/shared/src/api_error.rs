@@ -64,6 +64,9 @@ error_codes! {
     /// 409: a route of the same shape answers an overlapping method (with
     /// `conflicts`).
     RouteConflict = "route_conflict",
+    /// 408: the client paused longer than `PICLOUD_BODY_TIMEOUT_SECS`
+    /// while sending the request body.
+    RequestTimeout = "request_timeout",
     /// 413: the request body is over `PICLOUD_MAX_BODY_BYTES`.
     PayloadTooLarge = "payload_too_large",
     /// 415: a JSON body was expected.
@@ -97,6 +100,7 @@ impl ErrorCode {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Conflict | ErrorCode::RouteConflict => StatusCode::CONFLICT,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -124,6 +124,25 @@ pub fn carries_picloud_token(value: &str) -> bool {
         && (token.starts_with(SESSION_TOKEN_PREFIX) || token.starts_with(API_TOKEN_PREFIX))
 }
 
+/// A request body's client paused longer than the body timeout
+/// (`PICLOUD_BODY_TIMEOUT_SECS`): the server's connection loop fails the
+/// body with this, and whoever reads it answers 408.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the client paused longer than the body timeout while sending the request body")]
+pub struct BodyTimedOut;
+
+/// Whether `err`, or an error it was caused by, is [`BodyTimedOut`].
+pub fn is_body_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.is::<BodyTimedOut>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
