@@ -125,6 +125,7 @@ fn request_map(req: HttpRequest) -> Dynamic {
     m.insert("rest".into(), Dynamic::from(req.rest));
     m.insert("host".into(), Dynamic::from(req.host));
     m.insert("host_params".into(), string_map(req.host_params));
+    m.insert("ip".into(), Dynamic::from(req.ip));
     m.insert("body".into(), body);
     Dynamic::from_map(m)
 }

@@ -1,5 +1,6 @@
-//! THE SDK 1.0 CONTRACT: what every script can rely on (contract.md, "What
-//! a script sees"). This file is the public promise to script authors.
+//! THE SDK 1.1 CONTRACT: what every script can rely on (contract.md, "What
+//! a script sees", and its additions: 1.1 added `ctx.request.ip`). This
+//! file is the public promise to script authors.
 //!
 //! Changing an expectation here is an SDK version bump: a changed or removed
 //! behaviour needs a new major SDK version (`shared::version::SDK_VERSION`),
@@ -30,11 +31,12 @@ fn request() -> HttpRequest {
         host: "api.example.com".into(),
         host_params: BTreeMap::from([("tenant".into(), "acme".into())]),
         body: RequestBody::Json(json!({"n": 1, "f": 1.5, "list": [true, null]})),
+        ip: "203.0.113.7".into(),
     }
 }
 
 #[tokio::test]
-async fn ctx_has_every_sdk_1_0_field() {
+async fn ctx_has_every_sdk_1_1_field() {
     let out = run_with(
         r#"#{
             sdk_version: ctx.sdk_version,
@@ -52,7 +54,7 @@ async fn ctx_has_every_sdk_1_0_field() {
     .await;
     assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
     let v = out.value.unwrap();
-    assert_eq!(v["sdk_version"], "1.0");
+    assert_eq!(v["sdk_version"], "1.1");
     for id in ["execution_id", "request_id", "script_id", "app_id"] {
         assert!(
             uuid::Uuid::parse_str(v[id].as_str().unwrap()).is_ok(),
@@ -71,6 +73,7 @@ async fn ctx_has_every_sdk_1_0_field() {
             "headers": {"x-token": "t", "content-type": "application/json"},
             "query": {"q": "1"}, "params": {"id": "42"}, "rest": "a/b",
             "host": "api.example.com", "host_params": {"tenant": "acme"},
+            "ip": "203.0.113.7",
             "body": {"n": 1, "f": 1.5, "list": [true, null]},
         })
     );

@@ -13,7 +13,7 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::kv::{KvListOptions, KvPage};
-use picloud_shared::web::AdminHost;
+use picloud_shared::web::{AdminHost, ClientIp};
 use picloud_shared::{
     DeadLetterId, DomainId, ExecStatus, ExecutionRecord, RequestId, RouteId, SandboxOverrides,
     Script, ScriptId, ScriptName, TriggerId, UserId,
@@ -274,20 +274,25 @@ fn session_cookie(manager: &Manager, value: &str, max_age_secs: u64) -> HeaderVa
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// The client's address, from the connection (the server is run with
-/// connect info). Unknown (`0.0.0.0`) when it is not available.
+/// The client's address: behind `PICLOUD_TRUSTED_PROXIES` the one they
+/// forwarded for, else the connection's peer. Unknown (`0.0.0.0`) when
+/// neither is available.
 pub struct ClientAddr(pub IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
+        // The connection layer's answer (behind trusted proxies, the real
+        // client), else the TCP peer.
+        let ip = match parts.extensions.get::<ClientIp>() {
+            Some(client) => client.0,
+            None => parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
-        ))
+        };
+        Ok(ClientAddr(ip))
     }
 }
 

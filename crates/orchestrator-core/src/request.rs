@@ -128,7 +128,23 @@ pub async fn read(
         }
     };
 
+    // Resolved by the connection layer (trusted proxies); the TCP peer
+    // where nothing resolved it.
+    let ip = parts
+        .extensions
+        .get::<web::ClientIp>()
+        .map(|c| c.0)
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_canonical())
+        })
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
+
     Ok(HttpRequest {
+        ip,
         method: parts.method.as_str().to_owned(),
         // The path as the client sent it, before any router nesting.
         path: parts

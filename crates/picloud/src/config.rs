@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use picloud_shared::web::AdminHost;
+use picloud_shared::web::{AdminHost, TrustedProxies};
 use picloud_shared::{SandboxCeilings, SandboxLimits};
 
 #[derive(Parser, Debug)]
@@ -156,6 +156,22 @@ pub struct ServeArgs {
     /// is sandboxed (docs/security.md).
     #[arg(long, env = "PICLOUD_ADMIN_HOST", value_name = "PICLOUD_ADMIN_HOST", value_parser = parse_admin_host)]
     pub admin_host: Option<AdminHost>,
+    /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose
+    /// X-Forwarded-For / Forwarded headers say who the client is. Unset:
+    /// those headers are ignored.
+    #[arg(long, env = "PICLOUD_TRUSTED_PROXIES", value_name = "PICLOUD_TRUSTED_PROXIES", value_parser = parse_trusted_proxies)]
+    pub trusted_proxies: Option<TrustedProxies>,
+    /// A bearer token that may read /metrics from anywhere. Without it,
+    /// /metrics answers only requests from this machine (loopback) that no
+    /// proxy forwarded.
+    #[arg(
+        long,
+        env = "PICLOUD_METRICS_TOKEN",
+        value_name = "PICLOUD_METRICS_TOKEN",
+        hide_env_values = true,
+        value_parser = parse_metrics_token
+    )]
+    pub metrics_token: Option<String>,
     /// Execution records kept per script (newest first).
     #[arg(long, env = "PICLOUD_EXECUTION_RETENTION", value_name = "PICLOUD_EXECUTION_RETENTION",
           default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -244,6 +260,17 @@ impl SandboxArgs {
             max_map_size: self.sandbox_max_map_size,
         })
     }
+}
+
+fn parse_trusted_proxies(s: &str) -> Result<TrustedProxies, String> {
+    TrustedProxies::parse(s)
+}
+
+fn parse_metrics_token(s: &str) -> Result<String, String> {
+    if s.len() < 16 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("must be at least 16 printable characters, without spaces".to_owned());
+    }
+    Ok(s.to_owned())
 }
 
 fn parse_admin_host(s: &str) -> Result<AdminHost, String> {

@@ -33,11 +33,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, HeaderName, header};
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use picloud_shared::web::BodyTimedOut;
+use picloud_shared::web::{BodyTimedOut, ClientIp, TrustedProxies};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, watch};
@@ -116,6 +117,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    proxies: Arc<TrustedProxies>,
     stats: Arc<ConnectionStats>,
     shutdown: impl Future<Output = ()>,
     drain: Duration,
@@ -148,9 +150,10 @@ pub async fn serve(
         let router = router.clone();
         let stats = Arc::clone(&stats);
         let closing = closing.clone();
+        let proxies = Arc::clone(&proxies);
         tokio::spawn(async move {
             stats.open.fetch_add(1, Ordering::Relaxed);
-            connection(stream, peer, router, limits, closing).await;
+            connection(stream, peer, router, limits, proxies, closing).await;
             stats.open.fetch_sub(1, Ordering::Relaxed);
             drop(slot);
         });
@@ -181,6 +184,7 @@ async fn connection(
     peer: SocketAddr,
     router: Router,
     limits: ConnectionLimits,
+    proxies: Arc<TrustedProxies>,
     mut closing: watch::Receiver<bool>,
 ) {
     let state = Arc::new(ConnState::new());
@@ -196,6 +200,9 @@ async fn connection(
         state.begin_request();
         let (mut parts, body) = req.into_parts();
         parts.extensions.insert(ConnectInfo(peer));
+        parts
+            .extensions
+            .insert(client_ip(&proxies, peer, &parts.headers));
         let body = Body::new(WatchedBody::new(
             body,
             Arc::clone(&state),
@@ -246,6 +253,27 @@ async fn watchdog(state: &ConnState, limits: &ConnectionLimits) {
         }
     }
 }
+
+/// Who the client is: the peer, or behind a trusted proxy the address it
+/// forwarded for (headers are only read when a proxy is trusted).
+fn client_ip(proxies: &TrustedProxies, peer: SocketAddr, headers: &HeaderMap) -> ClientIp {
+    if proxies.is_empty() {
+        return ClientIp(peer.ip().to_canonical());
+    }
+    let values = |name| {
+        headers
+            .get_all(name)
+            .into_iter()
+            .filter_map(|v| v.to_str().ok())
+    };
+    ClientIp(proxies.client(
+        peer.ip(),
+        values(X_FORWARDED_FOR),
+        values(header::FORWARDED),
+    ))
+}
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 fn log_end(result: Result<(), hyper::Error>) {
     if let Err(e) = result {

@@ -28,7 +28,7 @@ use picloud_manager_core::{
 use picloud_orchestrator_core::{Orchestrator, OrchestratorConfig};
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::version;
-use picloud_shared::web::AdminHost;
+use picloud_shared::web::{AdminHost, TrustedProxies};
 use serde_json::json;
 
 use crate::config::ServeArgs;
@@ -42,6 +42,7 @@ pub struct Server {
     pub orchestrator: Arc<Orchestrator>,
     writer: ExecutionWriter,
     limits: ConnectionLimits,
+    proxies: Arc<TrustedProxies>,
     connections: Arc<ConnectionStats>,
     shutdown_timeout: Duration,
     /// Released when the server has stopped.
@@ -174,6 +175,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
                 manager: Arc::clone(&manager),
                 writer: writer.clone(),
                 connections: Arc::clone(&connections),
+                token: args.metrics_token.as_deref().map(Arc::from),
             }),
         )
         .nest(
@@ -225,6 +227,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
             body_timeout: Duration::from_secs(u64::from(args.body_timeout_secs)),
             keepalive_timeout: Duration::from_secs(u64::from(args.keepalive_timeout_secs)),
         },
+        proxies: Arc::new(args.trusted_proxies.clone().unwrap_or_default()),
         connections,
         shutdown_timeout: Duration::from_secs(u64::from(args.shutdown_timeout_secs)),
         _data_lock: data_lock,
@@ -304,6 +307,7 @@ impl Server {
             listener,
             self.router,
             limits,
+            self.proxies,
             self.connections,
             shutdown,
             self.shutdown_timeout,

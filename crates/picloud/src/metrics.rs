@@ -13,17 +13,20 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use picloud_manager_core::Manager;
 use picloud_orchestrator_core::Orchestrator;
+use picloud_shared::api_error::{ApiError, ErrorCode};
+use picloud_shared::web::ClientIp;
 use picloud_shared::{BoxFuture, ExecStatus, ExecutionRecord, ExecutionSink, ScriptId};
 use prometheus::core::Collector;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
     Registry, TextEncoder,
 };
+use subtle::ConstantTimeEq;
 
 /// Scripts with series of their own; the rest roll up into `_other`.
 pub const MAX_SCRIPT_SERIES: usize = 500;
@@ -204,10 +207,45 @@ pub struct Scrape {
     pub manager: Arc<Manager>,
     pub writer: picloud_manager_core::executions::ExecutionWriter,
     pub connections: Arc<crate::conn::ConnectionStats>,
+    /// `PICLOUD_METRICS_TOKEN`.
+    pub token: Option<Arc<str>>,
+}
+
+/// Whether a request may read `/metrics`: it names the metrics token, or
+/// it comes from this machine (the client is loopback) and no proxy
+/// forwarded it. App and script names are in there: not for the Internet.
+fn may_read(s: &Scrape, req: &Request) -> bool {
+    let headers = req.headers();
+    if let Some(token) = &s.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+            return true;
+        }
+    }
+    let local = req
+        .extensions()
+        .get::<ClientIp>()
+        .is_some_and(|c| c.0.is_loopback());
+    let forwarded = ["x-forwarded-for", "forwarded", "x-real-ip"]
+        .iter()
+        .any(|h| headers.contains_key(*h));
+    local && !forwarded
 }
 
 /// `GET /metrics`.
-pub async fn handler(State(s): State<Scrape>) -> Response {
+pub async fn handler(State(s): State<Scrape>, req: Request) -> Response {
+    if !may_read(&s, &req) {
+        return ApiError::new(
+            ErrorCode::Unauthorized,
+            "/metrics needs Authorization: Bearer <PICLOUD_METRICS_TOKEN>, \
+             or a request from this machine that no proxy forwarded",
+        )
+        .into_response();
+    }
     match render(&s).await {
         Ok(body) => (
             [(
@@ -219,7 +257,7 @@ pub async fn handler(State(s): State<Scrape>) -> Response {
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "could not render /metrics");
-            picloud_shared::api_error::ApiError::internal(e).into_response()
+            ApiError::internal(e).into_response()
         }
     }
 }

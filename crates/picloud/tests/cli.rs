@@ -266,7 +266,7 @@ async fn login_init_deploy_invoke_logs_redeploy_prune_logout() {
     let v = u.run(&["version", "--json"]).await.json();
     assert_eq!(v["client"]["api"], 1);
     assert_eq!(v["server"]["api"], 1);
-    assert_eq!(v["server"]["sdk"], "1.0");
+    assert_eq!(v["server"]["sdk"], picloud_shared::version::SDK_VERSION);
 
     // init: a starter project that deploys and runs as it is.
     let out = u.run(&["init", "starter", "--app", "starter"]).await;

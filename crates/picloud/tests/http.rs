@@ -22,7 +22,7 @@ async fn surfaces_outside_the_api() {
 
     let v = app.send(Method::GET, "/version", None, None).await.json();
     assert_eq!(v["product"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(v["sdk"], "1.0");
+    assert_eq!(v["sdk"], "1.1");
     assert_eq!(v["api"], 1);
     assert_eq!(v["wire"], 1);
     assert_eq!(v["schema"], picloud_manager_core::schema_version());

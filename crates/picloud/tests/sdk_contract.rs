@@ -1,7 +1,7 @@
-//! THE SDK 1.0 CONTRACT, stateful half: what scripts can rely on from the
+//! THE SDK 1.1 CONTRACT, stateful half: what scripts can rely on from the
 //! KV store, from `invoke` and in triggered runs (contract.md, "What a
-//! script sees": KV, Functions, Events), pinned through the real server and
-//! store. The stateless half (ctx, the response convention's inputs, log,
+//! script sees": KV, Functions, Events), and the client's address (1.1),
+//! pinned through the real server and store. The stateless half (ctx, the response convention's inputs, log,
 //! the standard library) is pinned in
 //! crates/executor-core/tests/sdk_contract.rs.
 //!
@@ -21,6 +21,21 @@ async fn run(t: &TestApp, name: &str, source: &str) -> serde_json::Value {
     let a = t.invoke(&id).await;
     assert_eq!(a.status, 200, "{}", a.text);
     a.json()
+}
+
+#[tokio::test]
+async fn request_ip_is_the_client_address_as_sdk_1_1_says() {
+    let t = TestApp::spawn().await;
+    let v = run(
+        &t,
+        "ip-contract",
+        r#"#{ version: ctx.sdk_version, ip: ctx.request.ip, kind: type_of(ctx.request.ip) }"#,
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({"version": "1.1", "ip": "127.0.0.1", "kind": "string"})
+    );
 }
 
 async fn kv_behaves_as_sdk_1_0_says(t: TestApp) {

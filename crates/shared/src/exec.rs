@@ -21,6 +21,10 @@ pub struct ExecRequest {
 /// Why the script runs, with what it is given. (`function`, the fourth
 /// invocation type of SDK 1.0, never crosses a seam: `invoke` runs inside
 /// the executor.)
+// `Http` is the large variant and the common one: boxing it would cost an
+// allocation on every request, while an `Invocation` is built once and
+// moved a few times.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Invocation {
     Http(HttpRequest),
@@ -77,6 +81,9 @@ pub struct HttpRequest {
     pub host: String,
     pub host_params: BTreeMap<String, String>,
     pub body: RequestBody,
+    /// The client's address (behind `PICLOUD_TRUSTED_PROXIES`, the one they
+    /// forwarded for); empty when unknown. SDK 1.1.
+    pub ip: String,
 }
 
 /// `ctx.request.body`.

@@ -7,7 +7,7 @@ pub const PRODUCT_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// What scripts see (`ctx.sdk_version`). Pinned by the golden SDK contract
 /// test in `crates/executor-core/tests/sdk_contract.rs`: changing one of its
 /// expectations means changing this.
-pub const SDK_VERSION: &str = "1.0";
+pub const SDK_VERSION: &str = "1.1";
 
 /// The HTTP API version: every API route lives under `/api/v{API_VERSION}`.
 pub const API_VERSION: u32 = 1;

@@ -5,7 +5,13 @@
 //!
 //! The manager sets and reads the session cookie; the orchestrator keeps it
 //! (and PiCloud's tokens) away from scripts and keeps scripts from setting
-//! it. Both read these rules from here, so they cannot drift apart.
+//! it. Both read these rules from here, so they cannot drift apart. So is
+//! the client's address behind trusted proxies (`PICLOUD_TRUSTED_PROXIES`),
+//! which login throttling and scripts (`ctx.request.ip`) both use.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 
 /// The session cookie's name. Scripts never see it and cannot set it.
 pub const SESSION_COOKIE: &str = "picloud_session";
@@ -124,6 +130,118 @@ pub fn carries_picloud_token(value: &str) -> bool {
         && (token.starts_with(SESSION_TOKEN_PREFIX) || token.starts_with(API_TOKEN_PREFIX))
 }
 
+/// The client's address, as the connection layer resolved it (a request
+/// extension): the TCP peer, or, when the peer is a trusted proxy, the
+/// address it forwarded for ([`TrustedProxies::client`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+/// `PICLOUD_TRUSTED_PROXIES`: the reverse proxies whose `X-Forwarded-For`
+/// (or `Forwarded`) headers are believed. Empty by default: the client is
+/// the TCP peer and those headers are ignored, so no client can choose the
+/// address it is counted as.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Parses a list of addresses and CIDR ranges, separated by commas or
+    /// spaces: `127.0.0.1, ::1, 10.0.0.0/8`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        for item in raw.split([',', ' ', '\t', '\n']).filter(|s| !s.is_empty()) {
+            let net = match item.parse::<IpNet>() {
+                Ok(net) => net.trunc(),
+                Err(_) => match item.parse::<IpAddr>() {
+                    Ok(ip) => IpNet::from(ip),
+                    Err(_) => {
+                        return Err(format!(
+                            "{item:?} is not an IP address or a CIDR range (such as 10.0.0.0/8)"
+                        ));
+                    }
+                },
+            };
+            nets.push(net);
+        }
+        Ok(TrustedProxies(nets))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client of a request that came from `peer` with these
+    /// `X-Forwarded-For` and `Forwarded` header values (each header's values
+    /// in the order they came). From anyone but a trusted proxy, the peer.
+    /// From a trusted proxy, the hops it forwarded for are walked from the
+    /// nearest back: the first one that is not itself a trusted proxy is the
+    /// client (a client cannot pose as another by sending its own header,
+    /// since its proxy appends the address it saw). `X-Forwarded-For` is
+    /// read when present (Caddy and nginx set it, and Caddy passes a
+    /// client's `Forwarded` on untouched), `Forwarded` otherwise. A hop that
+    /// is not an address stops the walk at the proxy before it.
+    pub fn client<'a>(
+        &self,
+        peer: IpAddr,
+        forwarded_for: impl Iterator<Item = &'a str>,
+        forwarded: impl Iterator<Item = &'a str>,
+    ) -> IpAddr {
+        let peer = peer.to_canonical();
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let mut hops: Vec<&str> = forwarded_for
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .collect();
+        if hops.is_empty() {
+            hops = forwarded
+                .flat_map(|v| v.split(','))
+                .filter_map(|element| {
+                    element.split(';').find_map(|pair| {
+                        let (key, value) = pair.trim().split_once('=')?;
+                        key.trim()
+                            .eq_ignore_ascii_case("for")
+                            .then(|| value.trim().trim_matches('"'))
+                    })
+                })
+                .collect();
+        }
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            let Some(ip) = parse_hop(hop) else {
+                return client;
+            };
+            client = ip;
+            if !self.trusts(ip) {
+                return ip;
+            }
+        }
+        client
+    }
+}
+
+/// An address in a forwarding header: `203.0.113.7`, `203.0.113.7:4711`,
+/// `2001:db8::1`, `[2001:db8::1]:4711`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    if let Ok(addr) = hop.parse::<std::net::SocketAddr>() {
+        return Some(addr.ip().to_canonical());
+    }
+    hop.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .and_then(|h| h.parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
+}
+
 /// A request body's client paused longer than the body timeout
 /// (`PICLOUD_BODY_TIMEOUT_SECS`): the server's connection loop fails the
 /// body with this, and whoever reads it answers 408.
@@ -205,6 +323,105 @@ mod tests {
             Some("c=3")
         );
         assert_eq!(cookie_without_session("a=1").as_deref(), Some("a=1"));
+    }
+
+    fn client(proxies: &str, peer: &str, xff: &[&str], fwd: &[&str]) -> String {
+        TrustedProxies::parse(proxies)
+            .unwrap()
+            .client(
+                peer.parse().unwrap(),
+                xff.iter().copied(),
+                fwd.iter().copied(),
+            )
+            .to_string()
+    }
+
+    #[test]
+    fn forwarding_headers_are_believed_from_trusted_proxies_only() {
+        // No proxies trusted: the headers are the client's word, ignored.
+        assert_eq!(
+            client("", "198.51.100.1", &["203.0.113.7"], &[]),
+            "198.51.100.1"
+        );
+        // An untrusted peer cannot pose as another client.
+        assert_eq!(
+            client("127.0.0.1", "198.51.100.1", &["203.0.113.7"], &[]),
+            "198.51.100.1"
+        );
+        // A trusted proxy: the hop it added.
+        assert_eq!(
+            client("127.0.0.1", "127.0.0.1", &["203.0.113.7"], &[]),
+            "203.0.113.7"
+        );
+        // What the client sent is left of its real address: not believed.
+        assert_eq!(
+            client("127.0.0.1", "127.0.0.1", &["6.6.6.6, 203.0.113.7"], &[]),
+            "203.0.113.7"
+        );
+        assert_eq!(
+            client("127.0.0.1", "127.0.0.1", &["6.6.6.6", "203.0.113.7"], &[]),
+            "203.0.113.7"
+        );
+        // Two proxies, both trusted (a CIDR range): the hop before them.
+        assert_eq!(
+            client(
+                "127.0.0.1, 10.0.0.0/8",
+                "127.0.0.1",
+                &["6.6.6.6, 203.0.113.7, 10.1.2.3"],
+                &[]
+            ),
+            "203.0.113.7"
+        );
+        // Every hop trusted: the farthest.
+        assert_eq!(
+            client("10.0.0.0/8 127.0.0.1", "127.0.0.1", &["10.0.0.9"], &[]),
+            "10.0.0.9"
+        );
+        // No header: the proxy itself.
+        assert_eq!(client("127.0.0.1", "127.0.0.1", &[], &[]), "127.0.0.1");
+        // Garbage stops the walk at the proxy before it.
+        assert_eq!(
+            client("127.0.0.1", "127.0.0.1", &["203.0.113.7, unknown"], &[]),
+            "127.0.0.1"
+        );
+        // Ports and IPv6, and an IPv4-mapped IPv6 peer.
+        assert_eq!(
+            client("::1", "::1", &["[2001:db8::7]:4711"], &[]),
+            "2001:db8::7"
+        );
+        assert_eq!(
+            client("127.0.0.1", "::ffff:127.0.0.1", &["203.0.113.7:1234"], &[]),
+            "203.0.113.7"
+        );
+        // Forwarded, when there is no X-Forwarded-For.
+        assert_eq!(
+            client(
+                "127.0.0.1",
+                "127.0.0.1",
+                &[],
+                &[r#"for=6.6.6.6, for="[2001:db8:cafe::17]:4711";proto=https"#]
+            ),
+            "2001:db8:cafe::17"
+        );
+        // X-Forwarded-For wins: Caddy passes a client's Forwarded on as is.
+        assert_eq!(
+            client("127.0.0.1", "127.0.0.1", &["203.0.113.7"], &["for=6.6.6.6"]),
+            "203.0.113.7"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_parsed() {
+        assert!(TrustedProxies::parse("").unwrap().is_empty());
+        let p = TrustedProxies::parse("127.0.0.1,  fd00::/8\n10.1.2.3/8").unwrap();
+        assert!(p.trusts("10.200.0.1".parse().unwrap()));
+        assert!(p.trusts("fd12::1".parse().unwrap()));
+        assert!(p.trusts("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!p.trusts("127.0.0.2".parse().unwrap()));
+        for bad in ["localhost", "10.0.0.0/33", "1.2.3"] {
+            let e = TrustedProxies::parse(bad).unwrap_err();
+            assert!(e.contains(bad), "{e}");
+        }
     }
 
     #[test]
