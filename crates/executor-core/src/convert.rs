@@ -48,9 +48,7 @@ fn to_json(value: &Dynamic, depth: usize) -> Result<Value, String> {
             crate::sandbox::fixed::MAX_JSON_DEPTH
         ));
     }
-    if value.is_shared() {
-        return to_json(&value.flatten_clone(), depth);
-    }
+    // No value is shared: Rhai is built without closures (`no_closure`).
     if value.is_unit() {
         return Ok(Value::Null);
     }

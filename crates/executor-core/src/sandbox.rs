@@ -458,6 +458,11 @@ pub fn build_engine(limits: &SandboxLimits) -> Engine {
     e.disable_symbol("import");
     // `eval` would bring unbounded compile work back to run time.
     e.disable_symbol("eval");
+    // `curry` binds values inside a function pointer, where no size limit
+    // counts them: chained in a loop, they nest without bound and dropping
+    // the chain overflows the stack. Capturing closures do the same and are
+    // compiled out (Rhai's `no_closure`).
+    e.disable_symbol("curry");
     // print and debug are accepted and print nothing.
     e.on_print(|_| {});
     e.on_debug(|_, _, _| {});
@@ -537,9 +542,63 @@ pub fn compile(engine: &Engine, source: &str) -> Result<rhai::AST, ScriptError> 
     let mut scope = rhai::Scope::new();
     scope.push("ctx", Dynamic::UNIT);
     engine.compile_with_scope(&scope, source).map_err(|e| {
-        let mut err = ScriptError::new("compile_error", e.err_type().to_string());
+        let mut err = ScriptError::new("compile_error", explain(&e, source));
         set_position(&mut err, e.position());
         err
+    })
+}
+
+/// Rhai's message for a compile error, with PiCloud's reason where the
+/// error comes from a refused feature.
+fn explain(e: &rhai::ParseError, source: &str) -> String {
+    use rhai::ParseErrorType as P;
+    let message = e.err_type().to_string();
+    let at = |pos: Position| -> Option<&str> {
+        let (line, col) = (pos.line()?, pos.position()?);
+        let text = source.lines().nth(line - 1)?;
+        let start = text.char_indices().nth(col - 1).map(|(i, _)| i)?;
+        Some(&text[start..])
+    };
+    match e.err_type() {
+        P::BadInput(_) if message.contains("'curry'") => {
+            "`curry` is not available in PiCloud scripts: it nests values inside a function \
+             pointer without bound; pass the values as arguments of `call`"
+                .to_owned()
+        }
+        // `f.curry(x)`: Rhai reports a missing property at `curry`.
+        P::PropertyExpected if at(e.position()).is_some_and(|t| t.starts_with("curry")) => {
+            "`curry` is not available in PiCloud scripts: it nests values inside a function \
+             pointer without bound; pass the values as arguments of `call`"
+                .to_owned()
+        }
+        // A closure that uses a variable from outside: capturing is off.
+        P::VariableUndefined(name) if declared(source, name) => format!(
+            "{message} (a closure cannot use `{name}` from outside it: closures do not capture \
+             variables in PiCloud scripts; use a `for` loop, or a script function called with \
+             `{name}` as an argument)"
+        ),
+        _ => message,
+    }
+}
+
+/// Whether `name` is declared somewhere in `source` (`let`, `const`, a
+/// `for` variable or a parameter), so an "undefined" use of it is a capture.
+fn declared(source: &str, name: &str) -> bool {
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = source.as_bytes();
+    source.match_indices(name).any(|(i, _)| {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + name.len()).copied();
+        if before.is_some_and(is_ident) || after.is_some_and(is_ident) {
+            return false;
+        }
+        let head = source[..i].trim_end();
+        head.ends_with("let")
+            || head.ends_with("const")
+            || head.ends_with("for")
+            || head.ends_with('(')
+            || head.ends_with(',')
+            || head.ends_with('|')
     })
 }
 

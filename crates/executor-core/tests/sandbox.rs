@@ -143,6 +143,44 @@ async fn an_array_stored_inside_itself_in_a_loop_ends_without_crashing() {
 }
 
 #[tokio::test]
+async fn values_cannot_be_nested_inside_function_pointers() {
+    // A function pointer holds values: a closure the variables it captures,
+    // `curry` the arguments it binds. No size limit counts them, so a loop
+    // nested them a million deep in a few operations each, and dropping
+    // the chain overflowed any stack: `let b = (); for i in 0..3000000 {
+    // b = Fn("x").curry(b.take()); }` aborted the server with the default
+    // limits. Capturing closures and `curry` are refused at upload.
+    for (src, hint) in [
+        (
+            r#"let b = (); for i in 0..3000000 { b = Fn("x").curry(b.take()); } 1"#,
+            "curry",
+        ),
+        (
+            r#"let b = (); for i in 0..3000000 { b = curry(Fn("x"), b.take()); } 1"#,
+            "curry",
+        ),
+        (
+            "let b = (); for i in 0..3000000 { let c = b.take(); b = || c; } 1",
+            "capture",
+        ),
+        ("let m = 2; [1, 2, 3].filter(|x| x > m)", "capture"),
+    ] {
+        let e = compile_err(src).await;
+        assert_eq!(e.code, "compile_error", "{src}");
+        assert!(e.message.contains(hint), "{src}: {e:?}");
+        assert!(e.line.is_some(), "{e:?}");
+    }
+    // Closures that capture nothing still work, and so do function
+    // pointers to script functions.
+    let out = run(r#"fn double(x) { x * 2 }
+           let f = Fn("double");
+           [[1, 2, 3].filter(|x| x > 1), f.call(4), [1, 2].map(|x| x + 1)]"#)
+    .await;
+    assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
+    assert_eq!(out.value, Some(serde_json::json!([[2, 3], 8, [2, 3]])));
+}
+
+#[tokio::test]
 async fn map_growth_through_index_assignment_is_bounded_by_time_and_operations() {
     // FIXME: Rhai does not check max_map_size when index assignment adds a
     // key (only when the map is passed, returned or combined); such a map is
