@@ -71,7 +71,11 @@ fn invoke(name: &str, args: Dynamic) -> RhaiResult<Dynamic> {
         .filter(|s| s.app_id == caller.cx.app_id)
         .ok_or_else(|| format!("{what}: there is no script named {name:?} in this app"))?;
     let executor = Arc::clone(&caller.executor);
-    stacker::grow(SCRIPT_STACK_SIZE, move || {
+    // A fresh stack for the callee: as large as a script thread's, or as
+    // its own limits need (deep.rs).
+    let stack = crate::deep::stack_for(&executor.ceilings.resolve(&script.sandbox))
+        .unwrap_or(SCRIPT_STACK_SIZE);
+    stacker::grow(stack, move || {
         executor.run_call(&caller, &what, &script, args)
     })
 }

@@ -12,6 +12,7 @@
 //! [`pool`]).
 
 pub mod convert;
+pub mod deep;
 mod invoke;
 pub mod pool;
 pub mod runtime;
@@ -157,16 +158,33 @@ impl Inner {
     }
 
     /// Runs one execution on this thread: a script thread, or a runtime
-    /// thread (`on_runtime`) that it hands over if it takes long.
+    /// thread (`on_runtime`) that it hands over if it takes long. Limits
+    /// that allow nesting deeper than this thread's stack holds get a stack
+    /// of their own (deep.rs; such versions never start on a runtime thread).
     fn run_compiled(
         self: &Arc<Self>,
         req: ExecRequest,
         compiled: Result<Arc<Compiled>, ScriptError>,
         on_runtime: bool,
     ) -> ExecOutcome {
+        let limits = self.ceilings.resolve(&req.script.sandbox);
+        match deep::stack_for(&limits) {
+            Some(stack) => stacker::grow(stack, || {
+                self.run_compiled_here(req, compiled, on_runtime, limits)
+            }),
+            None => self.run_compiled_here(req, compiled, on_runtime, limits),
+        }
+    }
+
+    fn run_compiled_here(
+        self: &Arc<Self>,
+        req: ExecRequest,
+        compiled: Result<Arc<Compiled>, ScriptError>,
+        on_runtime: bool,
+        limits: picloud_shared::SandboxLimits,
+    ) -> ExecOutcome {
         let started = Instant::now();
         let started_at = time::OffsetDateTime::now_utc();
-        let limits = self.ceilings.resolve(&req.script.sandbox);
         let call = begin_call(
             started + Duration::from_millis(limits.timeout_ms),
             limits.max_operations,

@@ -87,8 +87,11 @@ pub(crate) struct Placement {
 impl Placement {
     pub(crate) fn new(limits: &picloud_shared::SandboxLimits) -> Self {
         Placement {
+            // Long strings make single operations slow; deep nesting needs a
+            // stack of its own (deep.rs).
             never_here: limits.max_string_size
-                > picloud_shared::SandboxLimits::DEFAULTS.max_string_size,
+                > picloud_shared::SandboxLimits::DEFAULTS.max_string_size
+                || crate::deep::stack_for(limits).is_some(),
             elsewhere: AtomicU32::new(0),
         }
     }

@@ -344,11 +344,7 @@ fn push_log(
     message: Dynamic,
     data: Option<Dynamic>,
 ) -> Result<(), Box<EvalAltResult>> {
-    let mut message = if message.is_string() {
-        message.into_string().unwrap_or_default()
-    } else {
-        message.to_string()
-    };
+    let mut message = crate::deep::describe(&message);
     if message.len() > fixed::MAX_LOG_MESSAGE {
         let mut cut = fixed::MAX_LOG_MESSAGE;
         while !message.is_char_boundary(cut) {
@@ -433,6 +429,9 @@ fn overrides_module() -> Shared<Module> {
             );
             // Rhai string built-ins that hang or are slow.
             crate::strings::register(&mut m);
+            // Formatting and comparing arrays and maps, with no depth too
+            // deep for the stack.
+            crate::deep::register(&mut m);
             m.build_index();
             m.into()
         })
@@ -676,11 +675,8 @@ pub fn classify(err: &EvalAltResult, limits: &SandboxLimits) -> (ExecStatus, Scr
         EvalAltResult::ErrorRuntime(value, _) => (
             ExecStatus::Error,
             "script_error",
-            if value.is_string() {
-                value.clone().into_string().unwrap_or_default()
-            } else {
-                value.to_string()
-            },
+            // A thrown value may be nested as deep as the limits allow.
+            crate::deep::describe(value),
         ),
         other => (ExecStatus::Error, "script_error", other.to_string()),
     };

@@ -190,8 +190,9 @@ async fn map_growth_through_index_assignment_is_bounded_by_time_and_operations()
 }
 
 #[tokio::test]
-async fn deepest_nesting_the_ceilings_allow_survives() {
-    let c = SandboxLimits::MAX_CEILINGS;
+async fn deepest_nesting_the_default_ceilings_allow_survives() {
+    // (Raised ceilings: tests/deep.rs.)
+    let c = SandboxLimits::DEFAULT_CEILINGS;
     let sandbox = SandboxOverrides {
         max_array_size: Some(c.max_array_size),
         max_map_size: Some(c.max_map_size),

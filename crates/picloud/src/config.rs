@@ -219,31 +219,31 @@ pub struct ServeArgs {
 #[derive(Args, Debug, Clone)]
 pub struct SandboxArgs {
     #[arg(long, env = "PICLOUD_SANDBOX_MAX_OPERATIONS", value_name = "PICLOUD_SANDBOX_MAX_OPERATIONS",
-          default_value_t = SandboxLimits::MAX_CEILINGS.max_operations,
+          default_value_t = SandboxLimits::DEFAULT_CEILINGS.max_operations,
           value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.max_operations))]
     pub sandbox_max_operations: u64,
     #[arg(long, env = "PICLOUD_SANDBOX_MAX_TIMEOUT_MS", value_name = "PICLOUD_SANDBOX_MAX_TIMEOUT_MS",
-          default_value_t = SandboxLimits::MAX_CEILINGS.timeout_ms,
+          default_value_t = SandboxLimits::DEFAULT_CEILINGS.timeout_ms,
           value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.timeout_ms))]
     pub sandbox_max_timeout_ms: u64,
     #[arg(long, env = "PICLOUD_SANDBOX_MAX_CALL_LEVELS", value_name = "PICLOUD_SANDBOX_MAX_CALL_LEVELS",
-          default_value_t = SandboxLimits::MAX_CEILINGS.max_call_levels,
+          default_value_t = SandboxLimits::DEFAULT_CEILINGS.max_call_levels,
           value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.max_call_levels))]
     pub sandbox_max_call_levels: u64,
     #[arg(long, env = "PICLOUD_SANDBOX_MAX_EXPR_DEPTH", value_name = "PICLOUD_SANDBOX_MAX_EXPR_DEPTH",
-          default_value_t = SandboxLimits::MAX_CEILINGS.max_expr_depth,
+          default_value_t = SandboxLimits::DEFAULT_CEILINGS.max_expr_depth,
           value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.max_expr_depth))]
     pub sandbox_max_expr_depth: u64,
     #[arg(long, env = "PICLOUD_SANDBOX_MAX_STRING_SIZE", value_name = "PICLOUD_SANDBOX_MAX_STRING_SIZE",
-          default_value_t = SandboxLimits::MAX_CEILINGS.max_string_size,
+          default_value_t = SandboxLimits::DEFAULT_CEILINGS.max_string_size,
           value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.max_string_size))]
     pub sandbox_max_string_size: u64,
     #[arg(long, env = "PICLOUD_SANDBOX_MAX_ARRAY_SIZE", value_name = "PICLOUD_SANDBOX_MAX_ARRAY_SIZE",
-          default_value_t = SandboxLimits::MAX_CEILINGS.max_array_size,
+          default_value_t = SandboxLimits::DEFAULT_CEILINGS.max_array_size,
           value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.max_array_size))]
     pub sandbox_max_array_size: u64,
     #[arg(long, env = "PICLOUD_SANDBOX_MAX_MAP_SIZE", value_name = "PICLOUD_SANDBOX_MAX_MAP_SIZE",
-          default_value_t = SandboxLimits::MAX_CEILINGS.max_map_size,
+          default_value_t = SandboxLimits::DEFAULT_CEILINGS.max_map_size,
           value_parser = clap::value_parser!(u64).range(1..=SandboxLimits::MAX_CEILINGS.max_map_size))]
     pub sandbox_max_map_size: u64,
 }

@@ -579,6 +579,51 @@ async fn timeouts_answer_504_and_the_server_keeps_serving() {
 }
 
 #[tokio::test]
+async fn an_operator_can_raise_the_ceilings_to_real_workloads() {
+    let raised = json!({"max_operations": 100_000_000_000_u64, "timeout_ms": 300_000,
+        "max_array_size": 10_000_000, "max_map_size": 1_000_000,
+        "max_string_size": 268_435_456});
+    // Out of the box, scripts cannot ask for that much.
+    let app = TestApp::spawn().await;
+    let a = app
+        .admin(
+            Method::POST,
+            "/scripts",
+            Some(json!({"name": "sieve", "source": "1", "sandbox": raised})),
+        )
+        .await;
+    a.error(400, "sandbox_ceiling");
+    assert_eq!(app.script_count().await, 0);
+    // With every ceiling at its built-in maximum, they can.
+    let app = TestApp::spawn_with(|a| {
+        let max = picloud_shared::SandboxLimits::MAX_CEILINGS;
+        a.sandbox.sandbox_max_operations = max.max_operations;
+        a.sandbox.sandbox_max_timeout_ms = max.timeout_ms;
+        a.sandbox.sandbox_max_array_size = max.max_array_size;
+        a.sandbox.sandbox_max_map_size = max.max_map_size;
+        a.sandbox.sandbox_max_string_size = max.max_string_size;
+    })
+    .await;
+    let sieve = "const N = 200_000; let mask = []; mask.pad(N + 1, true);
+        let found = 0;
+        for p in 2..=N { if !mask[p] { continue; } found += 1;
+            for i in range(2 * p, N + 1, p) { mask[i] = false; } }
+        found";
+    let s = app
+        .deploy_with(json!({"name": "sieve", "source": sieve, "sandbox": raised}))
+        .await;
+    assert_eq!(s["sandbox"], raised);
+    let a = app.invoke(s["id"].as_str().unwrap()).await;
+    assert_eq!((a.status.as_u16(), a.text.as_str()), (200, "17984"));
+    // Raising a ceiling raises no default: the same sieve without
+    // overrides is over the default array size.
+    let s = app.deploy("plain-sieve", sieve).await;
+    app.invoke(s["id"].as_str().unwrap())
+        .await
+        .error(500, "limit_exceeded");
+}
+
+#[tokio::test]
 async fn operator_ceilings_bound_overrides_and_lower_defaults() {
     let app = TestApp::spawn_with(|a| a.sandbox.sandbox_max_timeout_ms = 200).await;
     let v = app

@@ -33,6 +33,8 @@ fn a_bad_setting_stops_start_up_with_one_line_naming_it() {
         ("PICLOUD_SESSION_TTL_HOURS", "soon"),
         ("PICLOUD_MAX_BODY_BYTES", "-1"),
         ("PICLOUD_SANDBOX_MAX_TIMEOUT_MS", "999999999"),
+        ("PICLOUD_SANDBOX_MAX_ARRAY_SIZE", "10000001"),
+        ("PICLOUD_SANDBOX_MAX_CALL_LEVELS", "129"),
         ("PICLOUD_PUBLIC_BASE_URL", "ftp://x"),
         ("PICLOUD_LOG", "[[nope"),
         ("DATABASE_URL", "mysql://x"),

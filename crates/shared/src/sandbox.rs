@@ -71,10 +71,9 @@ impl SandboxLimits {
         max_map_size: 10_000,
     };
 
-    /// The built-in ceilings. Each one is tested at its value
-    /// (`executor-core/tests/sandbox.rs`): the script threads' stacks survive
-    /// the deepest nesting these allow.
-    pub const MAX_CEILINGS: SandboxLimits = SandboxLimits {
+    /// The ceilings when the operator sets none (`PICLOUD_SANDBOX_MAX_*`
+    /// unset): what a script may ask for out of the box.
+    pub const DEFAULT_CEILINGS: SandboxLimits = SandboxLimits {
         max_operations: 1_000_000_000,
         timeout_ms: 60_000,
         max_call_levels: 128,
@@ -82,6 +81,23 @@ impl SandboxLimits {
         max_string_size: 16 << 20,
         max_array_size: 10_000,
         max_map_size: 10_000,
+    };
+
+    /// The most an operator may set a ceiling to: big enough for real
+    /// workloads (a sieve of a million numbers, a 50,000-row export, a map
+    /// of 200,000 keys). Call levels and expression depth stay where the
+    /// stacks of the threads scripts run on provably hold them; data nested
+    /// deep under raised size ceilings gets a stack of its own (see
+    /// `executor-core`'s `deep.rs`). Each maximum is tested at its value
+    /// (`executor-core/tests/sandbox.rs`).
+    pub const MAX_CEILINGS: SandboxLimits = SandboxLimits {
+        max_operations: 1_000_000_000_000,
+        timeout_ms: 300_000,
+        max_call_levels: 128,
+        max_expr_depth: 128,
+        max_string_size: 256 << 20,
+        max_array_size: 10_000_000,
+        max_map_size: 1_000_000,
     };
 
     fn as_array(&self) -> [u64; 7] {
@@ -155,7 +171,7 @@ pub enum SandboxError {
 impl Default for SandboxCeilings {
     fn default() -> Self {
         SandboxCeilings {
-            ceilings: SandboxLimits::MAX_CEILINGS,
+            ceilings: SandboxLimits::DEFAULT_CEILINGS,
         }
     }
 }
@@ -219,11 +235,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_within_the_built_in_ceilings() {
+    fn defaults_are_within_the_default_ceilings_within_the_built_in_maxima() {
         assert_eq!(
-            SandboxLimits::DEFAULTS.min(&SandboxLimits::MAX_CEILINGS),
+            SandboxLimits::DEFAULTS.min(&SandboxLimits::DEFAULT_CEILINGS),
             SandboxLimits::DEFAULTS
         );
+        assert_eq!(
+            SandboxLimits::DEFAULT_CEILINGS.min(&SandboxLimits::MAX_CEILINGS),
+            SandboxLimits::DEFAULT_CEILINGS
+        );
+    }
+
+    #[test]
+    fn an_operator_may_raise_the_ceilings_to_real_workloads() {
+        let m = SandboxLimits::MAX_CEILINGS;
+        assert!(m.max_operations >= 100_000_000_000);
+        assert!(m.timeout_ms >= 300_000);
+        assert!(m.max_array_size >= 10_000_000);
+        assert!(m.max_map_size >= 1_000_000);
+        assert!(m.max_string_size >= 256 << 20);
+        let raised = SandboxCeilings::new(m);
+        assert_eq!(raised.ceilings(), m);
+        // Raising a ceiling does not raise a default.
+        assert_eq!(raised.defaults(), SandboxLimits::DEFAULTS);
+        let o = SandboxOverrides {
+            max_array_size: Some(10_000_000),
+            timeout_ms: Some(300_000),
+            ..Default::default()
+        };
+        assert_eq!(raised.validate(&o), Ok(()));
+        assert!(SandboxCeilings::default().validate(&o).is_err());
     }
 
     #[test]

@@ -11,10 +11,32 @@ use picloud_shared::{
 };
 
 pub fn executor() -> LocalExecutor {
+    executor_with(SandboxCeilings::default())
+}
+
+/// An executor whose operator raised every ceiling to its built-in maximum.
+pub fn raised_executor() -> LocalExecutor {
+    executor_with(SandboxCeilings::new(
+        picloud_shared::SandboxLimits::MAX_CEILINGS,
+    ))
+}
+
+pub fn executor_with(ceilings: SandboxCeilings) -> LocalExecutor {
     LocalExecutor::new(ExecutorConfig {
         threads: 4,
-        ceilings: SandboxCeilings::default(),
+        ceilings,
     })
+}
+
+/// Compiles and runs the script once on `ex`.
+pub async fn run_on(ex: &LocalExecutor, source: &str, sandbox: SandboxOverrides) -> ExecOutcome {
+    let s = script(source, sandbox);
+    if let Err(e) = ex.compile(Arc::clone(&s)).await {
+        panic!("compile error: {e:?}");
+    }
+    ex.execute(request(s, HttpRequest::default()))
+        .await
+        .expect("the executor ran it")
 }
 
 pub fn script(source: &str, sandbox: SandboxOverrides) -> Arc<Script> {

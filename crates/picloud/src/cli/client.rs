@@ -197,9 +197,13 @@ impl Api {
         let http = reqwest::Client::builder()
             .user_agent(concat!("picloud-cli/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
-            // The longest a script may run is 60 s, plus the server's own
-            // margin; nothing else takes near this long.
-            .timeout(Duration::from_secs(120))
+            // The longest a script may run (the built-in maximum of the
+            // timeout ceiling), plus the server's own margin; nothing else
+            // takes near this long.
+            .timeout(
+                Duration::from_millis(picloud_shared::SandboxLimits::MAX_CEILINGS.timeout_ms)
+                    + Duration::from_secs(30),
+            )
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Failure::error(format!("cannot set up the HTTP client: {e}")))?;
