@@ -112,7 +112,7 @@ static REFUSAL: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
 
 /// Serves `router` on `listener` until `shutdown` resolves; then stops
 /// accepting, lets each connection finish the request it is in, and waits
-/// up to `drain` for them to close.
+/// up to `drain` for them to close. Returns when the shutdown began.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -121,7 +121,7 @@ pub async fn serve(
     stats: Arc<ConnectionStats>,
     shutdown: impl Future<Output = ()>,
     drain: Duration,
-) {
+) -> Instant {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let (closing_tx, closing) = watch::channel(false);
     tokio::pin!(shutdown);
@@ -158,6 +158,7 @@ pub async fn serve(
             drop(slot);
         });
     }
+    let began = Instant::now();
     drop(listener);
     let _ = closing_tx.send(true);
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
@@ -167,6 +168,7 @@ pub async fn serve(
     {
         tracing::warn!("some connections were still open at shutdown");
     }
+    began
 }
 
 /// Errors of one connection that `accept` reports; the listener is fine.

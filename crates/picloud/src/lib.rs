@@ -303,7 +303,7 @@ impl Server {
                 limits.max_connections = most;
             }
         }
-        conn::serve(
+        let began = conn::serve(
             listener,
             self.router,
             limits,
@@ -313,7 +313,10 @@ impl Server {
             self.shutdown_timeout,
         )
         .await;
-        if !self.orchestrator.drain(self.shutdown_timeout).await {
+        // Scripts still running (their callers gone) share what is left of
+        // the shutdown timeout.
+        let left = self.shutdown_timeout.saturating_sub(began.elapsed());
+        if !self.orchestrator.drain(left).await {
             tracing::warn!("some scripts were still running at shutdown");
         }
         self.writer.flush().await;

@@ -170,7 +170,7 @@ async fn unfinished_headers_are_closed_within_the_header_timeout() {
 
 #[tokio::test]
 async fn a_stalled_body_is_answered_408() {
-    let app = TestApp::spawn_with(|a| a.body_timeout_secs = 1).await;
+    let app = TestApp::spawn_with(|a| a.body_timeout_secs = 2).await;
     let id = echo(&app).await;
     let requests = [
         format!("POST /api/v1/execute/{id} HTTP/1.1\r\nHost: x\r\n"),
@@ -190,7 +190,7 @@ async fn a_stalled_body_is_answered_408() {
         assert_eq!(raw.status, 408, "{head}: {raw:?}");
         assert_eq!(raw.json()["error"]["code"], "request_timeout", "{raw:?}");
         assert_eq!(raw.header("connection"), Some("close"), "{raw:?}");
-        assert!(started.elapsed() >= Duration::from_millis(900), "{head}");
+        assert!(started.elapsed() >= Duration::from_millis(1900), "{head}");
         closed_within(&mut s, Duration::from_secs(7)).await;
     }
     // A body that keeps coming, slowly but within the timeout, is read whole.
@@ -199,7 +199,7 @@ async fn a_stalled_body_is_answered_408() {
         .await
         .unwrap();
     for b in b"abcdef" {
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
         s.write_all(&[*b]).await.unwrap();
     }
     let raw = read_answer(&mut s).await;
@@ -210,7 +210,7 @@ async fn a_stalled_body_is_answered_408() {
 
 #[tokio::test]
 async fn a_thousand_idle_keep_alive_connections_do_not_stop_the_server() {
-    let app = TestApp::spawn_with(|a| a.keepalive_timeout_secs = 3).await;
+    let app = TestApp::spawn_with(|a| a.keepalive_timeout_secs = 10).await;
     let id = echo(&app).await;
     let mut idle = Vec::new();
     for _ in 0..1000 {
@@ -232,7 +232,7 @@ async fn a_thousand_idle_keep_alive_connections_do_not_stop_the_server() {
     // Past the keep-alive timeout the server closes them all.
     let started = Instant::now();
     for s in &mut idle {
-        closed_within(s, Duration::from_secs(10)).await;
+        closed_within(s, Duration::from_secs(20)).await;
     }
     assert!(
         started.elapsed() >= Duration::from_secs(1),
