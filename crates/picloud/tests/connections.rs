@@ -9,8 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{TestApp, scrape, value};
-use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -101,19 +100,8 @@ async fn connect(app: &TestApp) -> TcpStream {
 
 /// A script at `/echo` (and by id) that answers with the size of its body.
 async fn echo(app: &TestApp) -> String {
-    let id = app.deploy("echo", "`${ctx.request.body}`.len()").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let a = app
-        .admin(
-            Method::POST,
-            &format!("/scripts/{id}/routes"),
-            Some(json!({"path": "/echo"})),
-        )
-        .await;
-    assert_eq!(a.status, 201, "{}", a.text);
-    id
+    app.deploy_at("echo", "`${ctx.request.body}`.len()", "/echo")
+        .await
 }
 
 #[tokio::test]

@@ -45,19 +45,7 @@ fn sandboxed(headers: &HeaderMap) -> bool {
 
 /// Deploys `source` as `name` in `default` with a route at `/name`.
 async fn deploy_routed(app: &TestApp, name: &str, source: &str) -> String {
-    let id = app.deploy(name, source).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let a = app
-        .admin(
-            Method::POST,
-            &format!("/scripts/{id}/routes"),
-            Some(json!({"path": format!("/{name}")})),
-        )
-        .await;
-    assert_eq!(a.status, 201, "{}", a.text);
-    id
+    app.deploy_at(name, source, &format!("/{name}")).await
 }
 
 /// The session cookie a login on `host` set, if it set one.

@@ -7,7 +7,6 @@ mod common;
 
 use common::{Answer, TestApp, answer};
 use picloud_shared::web::TrustedProxies;
-use reqwest::Method;
 use serde_json::json;
 
 const TOKEN: &str = "metrics-token-0123456789";
@@ -80,15 +79,7 @@ async fn behind_a_trusted_proxy_scripts_see_the_client() {
     let a = get(&app, &path, &[("forwarded", "for=\"[2001:db8::9]:443\"")]).await;
     assert_eq!(a.text, "2001:db8::9");
     // Through a user route too.
-    let id = path.rsplit('/').next().unwrap();
-    let r = app
-        .admin(
-            Method::POST,
-            &format!("/scripts/{id}/routes"),
-            Some(json!({"path": "/whoami"})),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    app.deploy_at("whoami", "ctx.request.ip", "/whoami").await;
     let a = get(&app, "/whoami", &[("x-forwarded-for", "198.51.100.4")]).await;
     assert_eq!(a.text, "198.51.100.4");
 }

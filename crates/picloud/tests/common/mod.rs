@@ -224,6 +224,23 @@ impl TestApp {
         a.json()
     }
 
+    /// Deploys a script in `default` with a route at `path`; returns its id.
+    pub async fn deploy_at(&self, name: &str, source: &str, path: &str) -> String {
+        let id = self.deploy(name, source).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let a = self
+            .admin(
+                Method::POST,
+                &format!("/scripts/{id}/routes"),
+                Some(json!({ "path": path })),
+            )
+            .await;
+        assert_eq!(a.status, 201, "{}", a.text);
+        id
+    }
+
     /// Runs a script through /api/v1/execute/{id}.
     pub async fn invoke(&self, id: &str) -> Answer {
         self.send(Method::GET, &format!("/api/v1/execute/{id}"), None, None)
