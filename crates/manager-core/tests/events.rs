@@ -106,10 +106,12 @@ async fn writes_and_their_events_commit_together(db: Db) {
 both_backends!(outbox_suite, writes_and_their_events_commit_together);
 
 #[tokio::test]
+#[cfg_attr(
+    not(picloud_postgres),
+    ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+)]
 async fn a_write_in_one_process_wakes_the_dispatcher_of_another() {
-    let Some(url) = fresh_postgres_url("events::listen").await else {
-        return;
-    };
+    let url = fresh_postgres_url("events::listen").await;
     let db_a = Db::connect(&DbTarget::Postgres(url.clone())).await.unwrap();
     db_a.migrate().await.unwrap();
     let db_b = Db::connect(&DbTarget::Postgres(url)).await.unwrap();

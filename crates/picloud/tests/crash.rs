@@ -219,10 +219,13 @@ async fn sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(picloud_postgres),
+    ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+)]
 async fn postgres() {
-    if let Some(url) = picloud_manager_core::testing::fresh_postgres_url("crash::postgres").await {
-        every_acknowledged_write_is_delivered_after_sigkill(Some(url)).await;
-    }
+    let url = picloud_manager_core::testing::fresh_postgres_url("crash::postgres").await;
+    every_acknowledged_write_is_delivered_after_sigkill(Some(url)).await;
 }
 
 /// Context switches of every thread of a process.

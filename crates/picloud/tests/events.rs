@@ -16,7 +16,7 @@ async fn spawn() -> TestApp {
     TestApp::spawn_with(|a| a.event_retry_base_ms = 10).await
 }
 
-async fn spawn_postgres(test: &str) -> Option<TestApp> {
+async fn spawn_postgres(test: &str) -> TestApp {
     TestApp::spawn_postgres_with(test, |a| a.event_retry_base_ms = 10).await
 }
 
@@ -30,11 +30,10 @@ macro_rules! both {
             }
 
             #[tokio::test]
+            #[cfg_attr(not(picloud_postgres), ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)")]
             async fn postgres() {
                 let test = concat!(stringify!($body), "::postgres");
-                if let Some(app) = super::spawn_postgres(test).await {
-                    super::$body(app).await;
-                }
+                super::$body(super::spawn_postgres(test).await).await;
             }
         }
     };

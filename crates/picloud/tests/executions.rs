@@ -214,13 +214,15 @@ async fn stats_count_every_execution_past_retention_sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(picloud_postgres),
+    ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+)]
 async fn stats_count_every_execution_past_retention_postgres() {
-    if let Some(t) =
+    let t =
         TestApp::spawn_postgres_with("stats_count_every_execution_past_retention_postgres", |a| {
             a.execution_retention = 2
         })
-        .await
-    {
-        stats_count_every_execution_past_retention(t).await;
-    }
+        .await;
+    stats_count_every_execution_past_retention(t).await;
 }

@@ -925,10 +925,12 @@ async fn shutdown_flushes_queued_execution_records() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(picloud_postgres),
+    ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+)]
 async fn the_same_flow_on_postgres() {
-    let Some(app) = TestApp::spawn_postgres("the_same_flow_on_postgres").await else {
-        return;
-    };
+    let app = TestApp::spawn_postgres("the_same_flow_on_postgres").await;
     let s = app
         .deploy(
             "pg",

@@ -370,12 +370,13 @@ mod admin_host {
     }
 
     #[tokio::test]
+    #[cfg_attr(
+        not(picloud_postgres),
+        ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+    )]
     async fn postgres() {
-        if let Some(app) =
-            TestApp::spawn_postgres_with("isolation::admin_host::postgres", configure).await
-        {
-            super::admin_host_keeps_the_dashboard_and_the_session_apart(app).await;
-        }
+        let app = TestApp::spawn_postgres_with("isolation::admin_host::postgres", configure).await;
+        super::admin_host_keeps_the_dashboard_and_the_session_apart(app).await;
     }
 }
 

@@ -259,12 +259,13 @@ mod events_behave_as_sdk_1_0_says {
     }
 
     #[tokio::test]
+    #[cfg_attr(
+        not(picloud_postgres),
+        ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+    )]
     async fn postgres() {
         let test = "sdk_contract::events::postgres";
-        if let Some(app) =
-            super::TestApp::spawn_postgres_with(test, |a| a.event_retry_base_ms = 10).await
-        {
-            super::events_behave_as_sdk_1_0_says(app).await;
-        }
+        let app = super::TestApp::spawn_postgres_with(test, |a| a.event_retry_base_ms = 10).await;
+        super::events_behave_as_sdk_1_0_says(app).await;
     }
 }
