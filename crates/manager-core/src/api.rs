@@ -342,9 +342,7 @@ async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
     let (token, expires_at, user) = m.login(&body.username, &body.password, addr).await?;
-    let expires_at = expires_at
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(ApiError::internal)?;
+    let expires_at = picloud_shared::timestamp::format(expires_at);
     // The cookie is set only where the dashboard is served: elsewhere the
     // host's pages are scripts' (PICLOUD_ADMIN_HOST).
     let cookie = m

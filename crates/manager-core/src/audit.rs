@@ -24,7 +24,7 @@ pub const MAX_AUDIT_LIMIT: u32 = 1000;
 pub struct AuditEntry {
     /// UUIDv7: entries sort by id in time order; `?before=` pages with it.
     pub id: Uuid,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "picloud_shared::timestamp")]
     pub at: OffsetDateTime,
     /// The user who made the change (`None` once they are deleted).
     pub actor_id: Option<UserId>,

@@ -57,11 +57,11 @@ pub struct Trigger {
     pub schedule: Option<String>,
     /// A cron trigger's next tick (UTC).
     #[serde(
-        with = "time::serde::rfc3339::option",
+        with = "picloud_shared::timestamp::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub next_run_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "picloud_shared::timestamp")]
     pub created_at: OffsetDateTime,
     /// What the dispatcher did with this trigger's events.
     pub stats: TriggerStats,
@@ -165,7 +165,7 @@ pub struct DeadLetter {
     /// The last attempt's error.
     pub error: String,
     pub attempts: u32,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "picloud_shared::timestamp")]
     pub created_at: OffsetDateTime,
 }
 

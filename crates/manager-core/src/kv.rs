@@ -86,7 +86,7 @@ impl Watched {
 pub struct KvItem {
     pub key: String,
     pub value: Value,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "picloud_shared::timestamp")]
     pub updated_at: OffsetDateTime,
 }
 

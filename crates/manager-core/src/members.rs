@@ -20,7 +20,7 @@ pub struct Member {
     pub user_id: UserId,
     pub username: String,
     pub role: AppRole,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "picloud_shared::timestamp")]
     pub created_at: OffsetDateTime,
 }
 

@@ -23,7 +23,7 @@ pub struct App {
     pub id: AppId,
     pub name: String,
     pub description: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "picloud_shared::timestamp")]
     pub created_at: OffsetDateTime,
 }
 
@@ -56,7 +56,7 @@ pub struct Route {
     pub path: String,
     /// Upper-case methods; `None` for any method.
     pub methods: Option<Vec<String>>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "picloud_shared::timestamp")]
     pub created_at: OffsetDateTime,
 }
 
@@ -95,7 +95,7 @@ pub struct Domain {
     pub id: DomainId,
     pub app_id: AppId,
     pub pattern: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "picloud_shared::timestamp")]
     pub created_at: OffsetDateTime,
 }
 
@@ -160,11 +160,11 @@ pub struct ApiToken {
     #[serde(skip)]
     pub user_id: UserId,
     pub name: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "picloud_shared::timestamp")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "picloud_shared::timestamp::option")]
     pub last_used_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "picloud_shared::timestamp::option")]
     pub expires_at: Option<OffsetDateTime>,
 }
 
@@ -220,7 +220,7 @@ pub struct User {
     pub id: UserId,
     pub username: String,
     pub role: UserRole,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "picloud_shared::timestamp")]
     pub created_at: OffsetDateTime,
 }
 
@@ -376,7 +376,7 @@ pub struct ScriptStats {
     /// Of those, the ones that did not end `ok`.
     pub errors: i64,
     pub last_status: Option<ExecStatus>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "picloud_shared::timestamp::option")]
     pub last_run_at: Option<OffsetDateTime>,
 }
 
@@ -443,10 +443,10 @@ const STATS_UPSERT: &str = "INSERT INTO script_stats \
          OR excluded.last_run_at >= script_stats.last_run_at \
          THEN excluded.last_run_at ELSE script_stats.last_run_at END";
 
-/// A timestamp as RFC 3339 text.
+/// A timestamp as RFC 3339 text, in the one fixed format
+/// ([`picloud_shared::timestamp`]).
 pub fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    picloud_shared::timestamp::format(at)
 }
 
 /// Timestamps are stored at microsecond precision on both backends.

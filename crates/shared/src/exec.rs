@@ -180,7 +180,7 @@ pub struct LogEntry {
     pub level: LogLevel,
     pub message: String,
     pub data: Option<serde_json::Value>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timestamp")]
     pub at: OffsetDateTime,
 }
 
@@ -212,7 +212,7 @@ pub struct ExecutionRecord {
     pub invocation_type: String,
     pub status: ExecStatus,
     pub status_code: Option<u16>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timestamp")]
     pub started_at: OffsetDateTime,
     pub duration_ms: f64,
     pub error: Option<String>,

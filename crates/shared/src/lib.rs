@@ -16,6 +16,7 @@ pub mod kv;
 pub mod routing;
 pub mod sandbox;
 pub mod script;
+pub mod timestamp;
 pub mod traits;
 pub mod version;
 pub mod web;

@@ -91,9 +91,9 @@ pub struct Script {
     pub version: i64,
     pub description: String,
     pub sandbox: SandboxOverrides,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timestamp")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timestamp")]
     pub updated_at: OffsetDateTime,
 }
 
