@@ -71,7 +71,15 @@ pub struct Manager {
     /// to clone the `Arc`.
     pub(crate) routing: RwLock<Arc<Routing>>,
     throttle: crate::throttle::LoginThrottle,
+    /// This process's execution-record writer, flushed before records are
+    /// listed (read-your-writes; set by the composition).
+    records: std::sync::OnceLock<crate::executions::ExecutionWriter>,
 }
+
+/// How long listing records waits for the ones still queued in this
+/// process (the writer gathers for 50 ms; a writer far behind is not
+/// waited for past this).
+pub const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(2);
 
 /// The current version of every script the data plane has asked for.
 #[derive(Default)]
@@ -165,6 +173,7 @@ impl Manager {
             write_lock: Mutex::new(()),
             routing: RwLock::new(Arc::new(Routing::empty(DEFAULT_APP_ID))),
             throttle: Default::default(),
+            records: std::sync::OnceLock::new(),
         }
     }
 
@@ -366,7 +375,18 @@ impl Manager {
         filter: &ExecutionFilter,
     ) -> Result<Vec<ExecutionRecord>> {
         self.script_for(p, id, Capability::ReadExecutions).await?;
+        // An execution that answered before this call is listed: its record
+        // may still be queued in the writer.
+        if let Some(writer) = self.records.get() {
+            let _ = tokio::time::timeout(READ_YOUR_WRITES_WAIT, writer.flush()).await;
+        }
         self.db.executions_of(id, limit, filter).await
+    }
+
+    /// Gives the manager this process's record writer, which listing
+    /// records flushes first. Set once; later calls change nothing.
+    pub fn attach_records_writer(&self, writer: crate::executions::ExecutionWriter) {
+        let _ = self.records.set(writer);
     }
 
     /// The current version for the data plane: from memory, or read once.

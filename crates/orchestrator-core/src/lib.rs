@@ -49,6 +49,9 @@ pub struct OrchestratorConfig {
 
 /// The response header that carries a data-plane request's id.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("picloud-request-id");
+/// The header that names the execution an HTTP request ran: the `id` of its
+/// record in `GET /scripts/{id}/executions`.
+pub const EXECUTION_ID_HEADER: HeaderName = HeaderName::from_static("picloud-execution-id");
 
 /// How long past a script's own timeout the orchestrator waits before it
 /// answers 504 itself (a single Rhai operation on huge data can overrun).
@@ -132,8 +135,9 @@ impl Orchestrator {
         let timeout =
             Duration::from_millis(self.config.ceilings.resolve(&script.sandbox).timeout_ms);
         let request_id = RequestId::new();
+        let execution_id = ExecutionId::new();
         let exec = ExecRequest {
-            execution_id: ExecutionId::new(),
+            execution_id,
             request_id,
             script,
             invocation: Invocation::Http(http),
@@ -197,6 +201,10 @@ impl Orchestrator {
         let id = request_id.0.hyphenated().encode_lower(&mut buf);
         if let Ok(value) = HeaderValue::from_str(id) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        let id = execution_id.0.hyphenated().encode_lower(&mut buf);
+        if let Ok(value) = HeaderValue::from_str(id) {
+            response.headers_mut().insert(EXECUTION_ID_HEADER, value);
         }
         if dashboard_here {
             response::sandbox(&mut response);
@@ -311,12 +319,12 @@ async fn dispatch(
         .unwrap_or_default();
     // The dashboard's own host answers no user route (PICLOUD_ADMIN_HOST).
     if o.config.admin_host.reserves(&host) {
-        return Err(not_found_error(&req));
+        return Ok(no_route(&req));
     }
     let routing = o.resolver.routing();
     let dispatch = routing.dispatch(&host, req.method().as_str(), &path);
     let Some(found) = dispatch.route else {
-        return Err(not_found_error(&req));
+        return Ok(no_route(&req));
     };
     let script_id = found.value.script_id;
     let params = found.params.into_iter().collect();
@@ -326,9 +334,18 @@ async fn dispatch(
     o.run_http(script_id, req, params, rest, host_params).await
 }
 
-fn not_found_error(req: &Request<Body>) -> ApiError {
-    ApiError::new(
+/// Marks the 404 of a request that no user route matched (a script's own
+/// 404 has no such mark), so the binary can point a visitor of `/` to the
+/// dashboard without shadowing a user's `/` route.
+#[derive(Clone, Copy, Debug)]
+pub struct NoRoute;
+
+fn no_route(req: &Request<Body>) -> Response {
+    let mut response = ApiError::new(
         ErrorCode::NotFound,
         format!("no route matches {} {}", req.method(), req.uri().path()),
     )
+    .into_response();
+    response.extensions_mut().insert(NoRoute);
+    response
 }

@@ -138,6 +138,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
     }
 
     let writer = ExecutionWriter::spawn(db.clone(), args.execution_retention);
+    manager.attach_records_writer(writer.clone());
     let connections = Arc::new(ConnectionStats::default());
     let metrics = Arc::new(Metrics::new().context("setting up /metrics")?);
     let orchestrator = Arc::new(Orchestrator::new(
@@ -183,12 +184,16 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
             picloud_manager_core::api::admin_router(Arc::clone(&manager)),
         )
         .merge(Arc::clone(&orchestrator).api_router(&prefix))
-        .merge(dashboard_routes(admin_host))
+        .merge(dashboard_routes(admin_host.clone()))
         .route("/api", axum::routing::any(api_not_found))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
-        .fallback_service(picloud_orchestrator_core::user_routes(Arc::clone(
-            &orchestrator,
-        )))
+        .fallback_service(
+            picloud_orchestrator_core::user_routes(Arc::clone(&orchestrator)).layer(
+                axum::middleware::from_fn(move |req: axum::extract::Request, next| {
+                    front_door(admin_host.clone(), req, next)
+                }),
+            ),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are limited by PICLOUD_MAX_BODY_BYTES everywhere.
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -232,6 +237,58 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         shutdown_timeout: Duration::from_secs(u64::from(args.shutdown_timeout_secs)),
         _data_lock: data_lock,
     })
+}
+
+/// `GET /` where no user route answers it: a browser is sent to the
+/// dashboard, anything else gets the 404 with where to look. A user's own
+/// `/` route (even one answering 404) is left alone: only the orchestrator's
+/// no-route answer carries `NoRoute`.
+async fn front_door(
+    admin_host: AdminHost,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let root = req.uri().path() == "/"
+        && matches!(
+            *req.method(),
+            axum::http::Method::GET | axum::http::Method::HEAD
+        );
+    if !root {
+        return next.run(req).await;
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(picloud_shared::routing::normalise_host)
+        .unwrap_or_default();
+    let browser = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    let response = next.run(req).await;
+    let dashboard = cfg!(feature = "dashboard") && admin_host.serves_dashboard(&host);
+    if response
+        .extensions()
+        .get::<picloud_orchestrator_core::NoRoute>()
+        .is_none()
+        || !dashboard
+    {
+        return response;
+    }
+    if browser {
+        return axum::response::Redirect::to("/admin/").into_response();
+    }
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!(
+            "no route matches GET /: this is PiCloud; the dashboard is at /admin/, \
+             the admin API is described at {}/openapi.json",
+            version::api_prefix()
+        ),
+    )
+    .into_response()
 }
 
 #[cfg(feature = "dashboard")]

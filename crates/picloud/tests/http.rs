@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn surfaces_outside_the_api() {
@@ -992,4 +992,62 @@ async fn the_readme_walkthrough_works_as_written() {
     assert_eq!(app.invoke(id).await.json(), json!({"hello": "world"}));
     let items = app.executions(id, 2).await;
     assert_eq!(items[1]["logs"][0]["data"], json!({"name": "pi"}));
+}
+
+/// `GET /` where no route is: a browser is sent to the dashboard, an API
+/// client told where to look; a user's own `/` route, even one answering
+/// 404, is never shadowed; where the dashboard is not served
+/// (`PICLOUD_ADMIN_HOST` elsewhere), `/` is the plain 404.
+#[tokio::test]
+async fn the_root_points_to_the_dashboard_until_a_route_takes_it() {
+    let browser = |t: &TestApp, host: Option<&str>| {
+        let mut r = t
+            .client
+            .get(t.url("/"))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+        if let Some(host) = host {
+            r = r.header("host", host);
+        }
+        r.send()
+    };
+    let t = TestApp::spawn().await;
+    let resp = browser(&t, None).await.unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/admin/");
+    let resp = t.client.get(t.url("/")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("/admin/") && message.contains("/api/v1/openapi.json"),
+        "{message}"
+    );
+    // Other paths are the ordinary 404.
+    let resp = t
+        .client
+        .get(t.url("/nothing"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+
+    // A route at `/` is the user's, whatever it answers.
+    t.deploy_at("root", "#{ statusCode: 404, body: \"mine\" }", "/")
+        .await;
+    let resp = browser(&t, None).await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.text().await.unwrap(), "mine");
+
+    let t = TestApp::spawn_with(|a| {
+        a.admin_host = Some(picloud_shared::web::AdminHost::parse("admin.example.test").unwrap())
+    })
+    .await;
+    let resp = browser(&t, Some("admin.example.test")).await.unwrap();
+    assert_eq!(resp.status(), 303);
+    let resp = browser(&t, Some("elsewhere.example.test")).await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["message"], "no route matches GET /");
 }
