@@ -459,6 +459,127 @@ async fn login_init_deploy_invoke_logs_redeploy_prune_logout() {
     assert!(line.contains("no server"), "{line}");
 }
 
+/// The first run of docs/cli.md, as a newcomer types it: `init`, `deploy`,
+/// then the printed URL with curl, `invoke` and `logs` with no `--app` and
+/// no Host header. The CLI follows the manifest of the folder it runs in
+/// (or `--dir`), and `--app` overrides it.
+#[tokio::test]
+async fn a_newcomer_reaches_the_starter_route_and_sees_its_logs() {
+    let t = TestApp::spawn().await;
+    let u = User::with_token(&t);
+
+    let out = u.run(&["init"]).await.ok();
+    assert!(out.contains("(app default)"), "{out}");
+    assert!(out.contains("next: picloud deploy"), "{out}");
+    let out = u.run(&["deploy"]).await.ok();
+    // deploy ends with where each route answers.
+    let url = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("any  ").map(str::to_owned))
+        .unwrap_or_else(|| panic!("no route line in: {out}"));
+    let url = url.split_whitespace().next().unwrap().to_owned();
+    assert_eq!(url, t.url("/hello"), "{out}");
+    let resp = reqwest::get(format!("{url}?name=pi")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), r#"{"hello":"pi"}"#);
+
+    // invoke: the body on stdout, the status and execution on stderr; then
+    // logs, at once, shows that very execution.
+    let run = u.run(&["invoke", "hello", "--path", "?name=cli"]).await;
+    assert_eq!(run.ok().trim(), r#"{"hello":"cli"}"#);
+    let status = run.stderr();
+    assert!(status.starts_with("200 OK (execution "), "{status}");
+    let execution = status
+        .trim()
+        .trim_start_matches("200 OK (execution ")
+        .trim_end_matches(')')
+        .to_owned();
+    let logs = u.run(&["logs", "hello", "--json"]).await.json();
+    let newest = &logs["items"][0];
+    assert_eq!(newest["id"], execution.as_str(), "{logs}");
+    assert_eq!(newest["logs"][0]["data"]["name"], "cli", "{logs}");
+    let text = u.run(&["logs", "hello", "-n", "1"]).await.ok();
+    assert!(text.contains("greeting {\"name\":\"cli\"}"), "{text}");
+    // One timestamp format: six fractional digits, UTC.
+    let started = newest["started_at"].as_str().unwrap();
+    assert_eq!(
+        started.len(),
+        "2026-12-03T16:40:16.123456Z".len(),
+        "{started}"
+    );
+    assert!(
+        started.ends_with('Z') && started.as_bytes()[19] == b'.',
+        "{started}"
+    );
+    assert!(text.starts_with(started), "{text}");
+
+    // invoke --json: status, headers, body and the execution's id.
+    let j = u
+        .run(&["invoke", "hello", "--json", "--path", "?name=j"])
+        .await
+        .json();
+    assert_eq!(j["status"], 200);
+    assert_eq!(j["body"]["hello"], "j");
+    assert_eq!(j["headers"]["content-type"], "application/json");
+    let id = j["execution_id"].as_str().unwrap();
+    assert_eq!(
+        u.run(&["logs", "hello", "--json", "-n", "1"]).await.json()["items"][0]["id"],
+        id
+    );
+
+    // A second project for another app, in a folder of its own: its
+    // manifest names the app for every command run with --dir (or in it),
+    // and deploy says that an app claiming no host answers nowhere yet.
+    u.write(
+        "shop/picloud.toml",
+        "[app]\nname = \"shop\"\n\n[[scripts]]\nname = \"hello\"\nfile = \"hello.rhai\"\nroutes = [\"/shop-hello\"]\n",
+    );
+    u.write("shop/hello.rhai", r#""from the shop""#);
+    let out = u.run(&["deploy", "--dir", "shop"]).await.ok();
+    assert!(out.contains("app shop claims no host"), "{out}");
+    assert!(out.contains("picloud invoke hello"), "{out}");
+    let out = u.run(&["invoke", "hello", "--dir", "shop"]).await.ok();
+    assert_eq!(out.trim(), "from the shop");
+    // Here (the default app's project) and with --app, the other one.
+    let out = u.run(&["invoke", "hello", "--path", "?name=x"]).await.ok();
+    assert_eq!(out.trim(), r#"{"hello":"x"}"#);
+    let out = u.run(&["invoke", "hello", "--app", "shop"]).await.ok();
+    assert_eq!(out.trim(), "from the shop");
+    let ls = u
+        .run(&["scripts", "ls", "--dir", "shop", "--json"])
+        .await
+        .json();
+    assert_eq!(
+        ls["items"][0]["app_id"],
+        t.admin(Method::GET, "/apps/shop", None).await.json()["id"]
+    );
+    // Once it claims a host, deploy prints the Host the route needs.
+    u.write(
+        "shop/picloud.toml",
+        "[app]\nname = \"shop\"\ndomains = [\"shop.example.com\"]\n\n[[scripts]]\nname = \"hello\"\nfile = \"hello.rhai\"\nroutes = [\"/shop-hello\"]\n",
+    );
+    let out = u.run(&["deploy", "--dir", "shop"]).await.ok();
+    let line = format!(
+        "{}  (Host: shop.example.com) -> hello",
+        t.url("/shop-hello")
+    );
+    assert!(out.contains(&line), "{out}");
+    let resp = t
+        .client
+        .get(t.url("/shop-hello"))
+        .header("host", "shop.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "from the shop");
+    // A --dir without a manifest is a mistake, said so.
+    let line = u
+        .run(&["invoke", "hello", "--dir", "nowhere"])
+        .await
+        .fails(1);
+    assert!(line.contains("picloud.toml: not found"), "{line}");
+}
+
 fn text_between(text: &str, start: &str, end: &str) -> String {
     let from = text.find(start).unwrap() + start.len();
     let len = text[from..].find(end).unwrap();

@@ -14,9 +14,27 @@ use super::client::{self, Api, Credentials, answer_failure, enc, normalise_url};
 use super::manifest::FILE_NAME;
 use super::output::{self, Progress, cell};
 use super::{
-    AppsArgs, AppsCommand, Common, Failure, InitArgs, InvokeArgs, KvArgs, KvCommand, LoginArgs,
-    LogsArgs, Result, ScriptsArgs, ScriptsCommand, exit,
+    AppChoice, AppsArgs, AppsCommand, Common, Failure, InitArgs, InvokeArgs, KvArgs, KvCommand,
+    LoginArgs, LogsArgs, Result, ScriptsArgs, ScriptsCommand, exit,
 };
+
+/// The app a command acts on: `--app`, else the app of `--dir`'s
+/// `picloud.toml` (as `spin` and `wrangler` read theirs), else `default`.
+pub(crate) fn app_of(choice: &AppChoice) -> Result<String> {
+    if let Some(app) = &choice.app {
+        return Ok(app.clone());
+    }
+    if !choice.dir.join(FILE_NAME).exists() && choice.dir == Path::new(".") {
+        return Ok(DEFAULT_APP.to_owned());
+    }
+    // A --dir given without a manifest in it is a mistake, said as deploy says it.
+    super::manifest::Manifest::load(&choice.dir)
+        .map(|m| m.app)
+        .map_err(|e| Failure::error(e.0))
+}
+
+/// The app every instance has; its routes answer on every host no app claims.
+pub(crate) const DEFAULT_APP: &str = "default";
 
 fn io_error(what: impl std::fmt::Display, e: std::io::Error) -> Failure {
     Failure::error(format!("{what}: {e}"))
@@ -144,14 +162,24 @@ log::info("greeting", #{ name: name });
 "#;
 
 fn starter_manifest(app: &str) -> String {
+    let hosts = if app == DEFAULT_APP {
+        "# The default app's routes answer on every host that no app claims\n\
+         # (http://localhost:8080/hello on your own machine)."
+            .to_owned()
+    } else {
+        format!(
+            "# An app other than `default` answers only on the hosts it claims;\n\
+             # until it claims one, call its scripts with `picloud invoke`.\n\
+             # domains = [\"{app}.example.com\"]"
+        )
+    };
     format!(
         r#"# The PiCloud manifest: `picloud deploy` makes the server match it.
 # Every key is described in docs/manifest.md.
 
 [app]
-name = "{app}"                   # created if missing
-# Routes of an app other than `default` answer on the hosts it claims:
-# domains = ["{app}.example.com"]
+name = "{app}"
+{hosts}
 
 [[scripts]]
 name = "hello"
@@ -167,33 +195,6 @@ routes = ["/hello"]
 # script = "hello"
 "#
     )
-}
-
-/// A folder name made into an app name: lower-case, other characters as
-/// `-`, at most 64.
-fn app_name_from(dir: &Path) -> String {
-    let base = std::fs::canonicalize(dir)
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_default();
-    let mut name: String = base
-        .to_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    name = name.trim_matches('-').chars().take(64).collect();
-    if name.is_empty() {
-        "my-app".to_owned()
-    } else {
-        name
-    }
 }
 
 pub fn init(args: InitArgs) -> Result<()> {
@@ -217,11 +218,7 @@ pub fn init(args: InitArgs) -> Result<()> {
             })?;
             app.clone()
         }
-        None => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| io_error(format!("cannot create {}", dir.display()), e))?;
-            app_name_from(dir)
-        }
+        None => DEFAULT_APP.to_owned(),
     };
     std::fs::create_dir_all(dir.join("scripts")).map_err(|e| {
         io_error(
@@ -243,11 +240,16 @@ pub fn init(args: InitArgs) -> Result<()> {
     if args.common.json {
         output::json(&json!({ "app": app, "created": [manifest, hello] }));
     } else {
+        // invoke and logs read the manifest of the folder they run in.
+        let next = if dir == Path::new(".") {
+            "picloud deploy".to_owned()
+        } else {
+            format!("cd {} && picloud deploy", dir.display())
+        };
         println!(
-            "created {} and {} (app {app}); next: picloud deploy --dir {}",
+            "created {} and {} (app {app}); next: {next}",
             manifest.display(),
             hello.display(),
-            dir.display()
         );
     }
     Ok(())
@@ -276,7 +278,8 @@ pub async fn invoke(args: InvokeArgs) -> Result<()> {
         p => format!("/{p}"),
     };
     let api = Api::from_common(&args.common)?;
-    let id = api.script_id(&args.app, &args.name).await?;
+    let app = app_of(&args.app)?;
+    let id = api.script_id(&app, &args.name).await?;
     // Without the token: the data plane needs none, and the script would
     // see it in its headers.
     let reply = api
@@ -315,8 +318,19 @@ pub async fn invoke(args: InvokeArgs) -> Result<()> {
             "status": reply.status.as_u16(),
             "headers": headers,
             "body": body,
+            "execution_id": header_text(&reply.headers, "picloud-execution-id"),
+            "request_id": header_text(&reply.headers, "picloud-request-id"),
         }));
-    } else if !reply.body.is_empty() {
+    } else if !reply.status.is_server_error() {
+        // The status for people, on stderr: stdout is the body as it came.
+        // (A 5xx is said by the one error line below.)
+        let reason = reply.status.canonical_reason().unwrap_or("");
+        let execution = header_text(&reply.headers, "picloud-execution-id")
+            .map(|id| format!(" (execution {id})"))
+            .unwrap_or_default();
+        eprintln!("{} {reason}{execution}", reply.status.as_u16());
+    }
+    if !args.common.json && !reply.body.is_empty() {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(&reply.body);
         if !reply.body.ends_with(b"\n") {
@@ -333,6 +347,13 @@ pub async fn invoke(args: InvokeArgs) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+fn header_text(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 // ----- logs -----
@@ -369,7 +390,8 @@ fn print_execution(e: &Value) {
 
 pub async fn logs(args: LogsArgs) -> Result<()> {
     let api = Api::from_common(&args.common)?;
-    let id = api.script_id(&args.app, &args.name).await?;
+    let app = app_of(&args.app)?;
+    let id = api.script_id(&app, &args.name).await?;
     let path = format!("/scripts/{id}/executions?limit={}", args.limit);
     let first = api.items(&path).await?;
     if args.common.json && !args.follow {
@@ -504,7 +526,8 @@ pub async fn apps(args: AppsArgs) -> Result<()> {
 
 pub async fn scripts(args: ScriptsArgs) -> Result<()> {
     let api = Api::from_common(&args.common)?;
-    let ScriptsCommand::Ls { app } = args.command;
+    let ScriptsCommand::Ls = args.command;
+    let app = app_of(&args.app)?;
     let items = api.items(&format!("/scripts?app={}", enc(&app))).await?;
     if args.common.json {
         output::json(&json!({ "items": items }));
@@ -536,7 +559,7 @@ pub async fn scripts(args: ScriptsArgs) -> Result<()> {
 pub async fn kv(args: KvArgs) -> Result<()> {
     let api = Api::from_common(&args.common)?;
     let json_out = args.common.json;
-    let app = enc(&args.app);
+    let app = enc(&app_of(&args.app)?);
     match args.command {
         KvCommand::Get { collection, key } => {
             let item = api
@@ -715,22 +738,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn folder_names_become_app_names() {
-        assert_eq!(app_name_from(Path::new("/nonexistent/My Shop!")), "my-shop");
-        assert_eq!(app_name_from(Path::new("/nonexistent/___")), "___");
-        assert_eq!(app_name_from(Path::new("/nonexistent/ÉÉ")), "my-app");
-    }
-
-    #[test]
-    fn the_starter_manifest_parses() {
-        let m = super::super::manifest::Manifest::parse(
-            &starter_manifest("demo"),
-            Path::new("picloud.toml"),
-            Path::new("."),
-        )
-        .unwrap();
-        assert_eq!(m.app, "demo");
-        assert_eq!(m.scripts[0].name, "hello");
-        assert_eq!(m.scripts[0].routes[0].path, "/hello");
+    fn the_starter_manifests_parse() {
+        for app in ["default", "demo"] {
+            let m = super::super::manifest::Manifest::parse(
+                &starter_manifest(app),
+                Path::new("picloud.toml"),
+                Path::new("."),
+            )
+            .unwrap();
+            assert_eq!(m.app, app);
+            assert_eq!(m.domains, None);
+            assert_eq!(m.scripts[0].name, "hello");
+            assert_eq!(m.scripts[0].routes[0].path, "/hello");
+        }
     }
 }

@@ -23,8 +23,9 @@ use picloud_shared::{
 use serde_json::{Value, json};
 
 use super::client::{Api, enc};
+use super::commands::DEFAULT_APP;
 use super::manifest::{Manifest, RouteSpec, TriggerSpec};
-use super::output::{self, Progress};
+use super::output::{self, Progress, cell};
 use super::{DeployArgs, Failure, Result};
 
 /// What the server has for the app.
@@ -622,6 +623,21 @@ pub async fn run(args: DeployArgs) -> Result<()> {
 
     let deleted: Vec<&str> = p.deleted.iter().map(|(n, _)| n.as_str()).collect();
     let updated: Vec<&str> = p.updated.iter().map(|(n, _, _)| n.as_str()).collect();
+    // Where the routes answer: the app's claims as they are after this deploy.
+    let hosts = if m.app == DEFAULT_APP {
+        Vec::new()
+    } else if let Some(domains) = &m.domains {
+        domains.clone()
+    } else if args.dry_run && !current.app_exists {
+        Vec::new()
+    } else {
+        api.items(&format!("/apps/{}/domains", enc(&m.app)))
+            .await?
+            .iter()
+            .filter_map(|d| d["pattern"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let endpoints = endpoints(&m, &api.base, &hosts);
     if json_out {
         output::json(&json!({
             "app": m.app,
@@ -631,6 +647,7 @@ pub async fn run(args: DeployArgs) -> Result<()> {
             "deleted": deleted,
             "unchanged": p.unchanged,
             "changes": lines,
+            "routes": endpoints,
         }));
     } else if p.is_empty() {
         println!(
@@ -651,7 +668,77 @@ pub async fn run(args: DeployArgs) -> Result<()> {
             println!("done: scripts {counts}");
         }
     }
+    if !json_out {
+        print_endpoints(&m, &endpoints);
+    }
     Ok(())
+}
+
+/// Each route of the manifest and a URL that reaches it from here: the
+/// server's own, with the `Host` an app other than `default` needs (its
+/// first claim; none when it claims none, and then no host reaches it).
+fn endpoints(m: &Manifest, base: &str, hosts: &[String]) -> Vec<Value> {
+    let base = base.trim_end_matches('/');
+    let host = if m.app == DEFAULT_APP {
+        None
+    } else {
+        match hosts.first() {
+            Some(h) => Some(h.clone()),
+            None => return Vec::new(),
+        }
+    };
+    m.scripts
+        .iter()
+        .flat_map(|s| {
+            s.routes.iter().map(|r| {
+                json!({
+                    "script": s.name,
+                    "methods": r.methods,
+                    "path": r.path,
+                    "url": format!("{base}{}", r.path),
+                    "host": host,
+                })
+            })
+        })
+        .collect()
+}
+
+fn print_endpoints(m: &Manifest, endpoints: &[Value]) {
+    let routes = m.scripts.iter().map(|s| s.routes.len()).sum::<usize>();
+    if routes == 0 {
+        return;
+    }
+    if endpoints.is_empty() {
+        let first = m.scripts.iter().find(|s| !s.routes.is_empty());
+        println!(
+            "app {} claims no host, so its routes answer nowhere yet: add \
+             domains = [\"...\"] under [app] in picloud.toml (docs/routing.md); \
+             meanwhile: picloud invoke {}",
+            m.app,
+            first.map_or("NAME", |s| s.name.as_str())
+        );
+        return;
+    }
+    println!("routes:");
+    for e in endpoints {
+        let methods = e["methods"].as_array().map_or_else(
+            || "any".to_owned(),
+            |ms| {
+                ms.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+        );
+        let url = e["url"].as_str().unwrap_or_default();
+        match e["host"].as_str() {
+            None => println!("  {methods:<4} {url}  -> {}", cell(&e["script"])),
+            Some(host) => println!(
+                "  {methods:<4} {url}  (Host: {host}) -> {}",
+                cell(&e["script"])
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

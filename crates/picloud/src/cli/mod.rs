@@ -133,12 +133,26 @@ pub struct LoginArgs {
     pub common: Common,
 }
 
+/// Which app a command acts on: `--app`, else the app of the `picloud.toml`
+/// in `--dir` (the current folder by default), else `default`.
+#[derive(Args, Debug, Clone)]
+pub struct AppChoice {
+    /// The app (id or name) [default: the app of picloud.toml in --dir, or
+    /// `default` where there is none].
+    #[arg(long, global = true)]
+    pub app: Option<String>,
+    /// The project folder whose picloud.toml names the app.
+    #[arg(long, global = true, default_value = ".")]
+    pub dir: std::path::PathBuf,
+}
+
 #[derive(Args, Debug)]
 pub struct InitArgs {
     /// The folder to create the project in (created if missing).
     #[arg(default_value = ".")]
     pub dir: std::path::PathBuf,
-    /// The app's name [default: the folder's name, made a valid name].
+    /// The app [default: `default`, whose routes answer on every host that
+    /// no app claims].
     #[arg(long)]
     pub app: Option<String>,
     #[command(flatten)]
@@ -164,9 +178,8 @@ pub struct DeployArgs {
 pub struct InvokeArgs {
     /// The script's name.
     pub name: String,
-    /// The app (id or name).
-    #[arg(long, default_value = "default")]
-    pub app: String,
+    #[command(flatten)]
+    pub app: AppChoice,
     /// The HTTP method [default: GET, or POST with --data].
     #[arg(long, short = 'X')]
     pub method: Option<String>,
@@ -185,9 +198,8 @@ pub struct InvokeArgs {
 pub struct LogsArgs {
     /// The script's name.
     pub name: String,
-    /// The app (id or name).
-    #[arg(long, default_value = "default")]
-    pub app: String,
+    #[command(flatten)]
+    pub app: AppChoice,
     /// How many of the newest executions to show.
     #[arg(long, short = 'n', default_value_t = 20,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -228,26 +240,23 @@ pub struct ScriptsArgs {
     #[command(subcommand)]
     pub command: ScriptsCommand,
     #[command(flatten)]
+    pub app: AppChoice,
+    #[command(flatten)]
     pub common: Common,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ScriptsCommand {
     /// An app's scripts, with their versions and run counts.
-    Ls {
-        /// The app (id or name).
-        #[arg(long, default_value = "default")]
-        app: String,
-    },
+    Ls,
 }
 
 #[derive(Args, Debug)]
 pub struct KvArgs {
     #[command(subcommand)]
     pub command: KvCommand,
-    /// The app (id or name).
-    #[arg(long, default_value = "default", global = true)]
-    pub app: String,
+    #[command(flatten)]
+    pub app: AppChoice,
     #[command(flatten)]
     pub common: Common,
 }
