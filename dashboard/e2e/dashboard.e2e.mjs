@@ -69,6 +69,28 @@ const SOURCE = [
 	'`Hello, ${name}!`'
 ].join('\n');
 
+test('a signed-out browser at / reaches sign-in, and no signed-in control is ever painted', async () => {
+	const context = await browser.newContext();
+	// Every signed-in control that is ever put into the page, even for a
+	// moment (the observer runs before the browser paints).
+	await context.addInitScript(() => {
+		window.__signedInControls = [];
+		new MutationObserver(() => {
+			for (const el of document.querySelectorAll('header a, header button, nav')) {
+				const text = el.textContent.trim();
+				if (/Sign out|API tokens|Apps/.test(text)) window.__signedInControls.push(text);
+			}
+		}).observe(document, { childList: true, subtree: true });
+	});
+	const page = await context.newPage();
+	// The server's root, where no route is: a browser is sent to the dashboard.
+	await page.goto(`${base}/`);
+	await page.waitForURL(/\/admin\/login/);
+	await page.getByRole('button', { name: 'Sign in' }).waitFor();
+	assert.deepEqual(await page.evaluate(() => window.__signedInControls), []);
+	await context.close();
+});
+
 test('the whole journey: sign in, app, script with an error then fixed, route, test run, executions, KV, sign out', async () => {
 	const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
 	const page = await context.newPage();
