@@ -93,7 +93,7 @@ async fn ticks_fire_when_due_once_and_never_twice(db: Db) {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["kind"], "cron");
     assert_eq!(runs[0]["schedule"], "*/5 * * * *");
-    assert_eq!(runs[0]["scheduled_at"], "2026-01-01T00:05:00Z");
+    assert_eq!(runs[0]["scheduled_at"], "2026-01-01T00:05:00.000000Z");
     assert_eq!(wake, Some(at(T0 + 10 * MINUTE)));
     assert_eq!(next_due(&db, id).await, T0 + 10 * MINUTE);
 
@@ -110,7 +110,7 @@ async fn ticks_fire_when_due_once_and_never_twice(db: Db) {
         .unwrap();
     let runs = queued(&db).await;
     assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0]["scheduled_at"], "2026-01-01T00:15:00Z");
+    assert_eq!(runs[0]["scheduled_at"], "2026-01-01T00:15:00.000000Z");
     assert_eq!(wake, Some(at(T0 + 80 * MINUTE)));
 
     // Seconds, when the schedule has 6 fields.
