@@ -173,13 +173,23 @@ async fn every_acknowledged_write_is_delivered_after_sigkill(database_url: Optio
                             acknowledged.lock().unwrap().insert(key);
                             count.fetch_add(1, Ordering::SeqCst);
                         }
-                        _ => return,
+                        // Not acknowledged (a 504 on a loaded machine): the
+                        // test promises nothing for it; go on writing.
+                        Ok(_) => {}
+                        // The process is gone.
+                        Err(_) => return,
                     }
                 }
             })
         })
         .collect();
+    let burst = Instant::now();
     while count.load(Ordering::SeqCst) < 150 {
+        assert!(
+            burst.elapsed() < Duration::from_secs(120),
+            "only {} writes acknowledged in 120 s",
+            count.load(Ordering::SeqCst)
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     child.kill().unwrap(); // SIGKILL
