@@ -323,14 +323,10 @@ async fn login_init_deploy_invoke_logs_redeploy_prune_logout() {
     assert_eq!(triggers["items"].as_array().unwrap().len(), 2);
     // The route answers on the app's domain.
     let resp = t
-        .client
-        .get(t.url("/users/7?name=route"))
-        .header("host", "shop.example.com")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.text().await.unwrap(), r#"{"hello":"route"}"#);
+        .on_host(Method::GET, "/users/7?name=route", Some("shop.example.com"))
+        .await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.text, r#"{"hello":"route"}"#);
 
     // A second deploy changes nothing.
     let d = u.run(&["deploy", "--json"]).await.json();
@@ -565,13 +561,9 @@ async fn a_newcomer_reaches_the_starter_route_and_sees_its_logs() {
     );
     assert!(out.contains(&line), "{out}");
     let resp = t
-        .client
-        .get(t.url("/shop-hello"))
-        .header("host", "shop.example.com")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.text().await.unwrap(), "from the shop");
+        .on_host(Method::GET, "/shop-hello", Some("shop.example.com"))
+        .await;
+    assert_eq!(resp.text, "from the shop");
     // A --dir without a manifest is a mistake, said so.
     let line = u
         .run(&["invoke", "hello", "--dir", "nowhere"])

@@ -3,7 +3,7 @@
 #[macro_use]
 mod common;
 
-use common::{Answer, TestApp, answer};
+use common::{Answer, TestApp};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -38,15 +38,6 @@ async fn route(app: &TestApp, script: &str, path: &str, methods: Option<&[&str]>
 async fn created(a: Answer) -> Value {
     assert_eq!(a.status, 201, "{}", a.text);
     a.json()
-}
-
-/// A request on a user route, with an optional Host header.
-async fn call(app: &TestApp, method: Method, path: &str, host: Option<&str>) -> Answer {
-    let mut req = app.client.request(method, app.url(path));
-    if let Some(h) = host {
-        req = req.header("host", h);
-    }
-    answer(req.send().await.unwrap()).await
 }
 
 /// A request sent byte for byte (HTTP clients normalise `..` and `%2e`
@@ -93,7 +84,7 @@ async fn routes_reach_scripts_with_params_rest_and_precedence() {
     created(route(&app, &files, "/files/*path", None).await).await;
     created(route(&app, &root, "/", Some(&["GET"])).await).await;
 
-    let a = call(&app, Method::GET, "/users/42", None).await.json();
+    let a = app.on_host(Method::GET, "/users/42", None).await.json();
     assert_eq!(a["script"], "users");
     assert_eq!(a["params"], json!({"id": "42"}));
     assert_eq!(a["rest"], "");
@@ -102,39 +93,40 @@ async fn routes_reach_scripts_with_params_rest_and_precedence() {
     assert_eq!(a["host_params"], json!({}));
     // Static beats :param; a trailing slash does not matter.
     assert_eq!(
-        call(&app, Method::GET, "/users/me/", None).await.json()["script"],
+        app.on_host(Method::GET, "/users/me/", None).await.json()["script"],
         "me"
     );
     // The static route answers GET only: POST falls through to :id.
-    let a = call(&app, Method::POST, "/users/me", None).await.json();
+    let a = app.on_host(Method::POST, "/users/me", None).await.json();
     assert_eq!(
         (a["script"].as_str(), a["params"]["id"].as_str()),
         (Some("users"), Some("me"))
     );
     // The rest, possibly empty, in params and in rest.
-    let a = call(&app, Method::PUT, "/files/a/b/c.txt", None)
+    let a = app
+        .on_host(Method::PUT, "/files/a/b/c.txt", None)
         .await
         .json();
     assert_eq!(a["params"], json!({"path": "a/b/c.txt"}));
     assert_eq!(a["rest"], "a/b/c.txt");
     assert_eq!(
-        call(&app, Method::GET, "/files", None).await.json()["rest"],
+        app.on_host(Method::GET, "/files", None).await.json()["rest"],
         ""
     );
     assert_eq!(
-        call(&app, Method::GET, "/", None).await.json()["script"],
+        app.on_host(Method::GET, "/", None).await.json()["script"],
         "root"
     );
     // No match: JSON 404, also for a method the only route does not answer.
-    call(&app, Method::GET, "/nothing/here", None)
+    app.on_host(Method::GET, "/nothing/here", None)
         .await
         .error(404, "not_found");
-    call(&app, Method::DELETE, "/", None)
+    app.on_host(Method::DELETE, "/", None)
         .await
         .error(404, "not_found");
     // Built-in paths are never user routes.
-    assert_eq!(call(&app, Method::GET, "/healthz", None).await.text, "ok");
-    call(&app, Method::GET, "/api/v2/x", None)
+    assert_eq!(app.on_host(Method::GET, "/healthz", None).await.text, "ok");
+    app.on_host(Method::GET, "/api/v2/x", None)
         .await
         .error(404, "not_found");
 
@@ -268,7 +260,7 @@ async fn hostile_paths_are_matched_exactly() {
     created(route(&app, &s, "/a/:x", None).await).await;
     created(route(&app, &s, "/files/*path", None).await).await;
     // An encoded slash stays inside its segment; it is decoded in params.
-    let a = call(&app, Method::GET, "/a/b%2Fc", None).await.json();
+    let a = app.on_host(Method::GET, "/a/b%2Fc", None).await.json();
     assert_eq!(a["params"]["x"], "b/c");
     // Dots are segments like any other: nothing climbs out of a route.
     let (status, body) = raw_get(&app, "/files/%2e%2e/%2e%2e/etc").await;
@@ -279,29 +271,30 @@ async fn hostile_paths_are_matched_exactly() {
     assert_eq!(rest(&body), "../a/x", "{body}");
     let (status, body) = raw_get(&app, "/a/../files").await;
     assert_eq!(status, 404, "{body}");
-    call(&app, Method::GET, "/a/b/c", None)
+    app.on_host(Method::GET, "/a/b/c", None)
         .await
         .error(404, "not_found");
     // Thousands of segments, a very long segment, invalid UTF-8.
     let deep = "/x".repeat(3000);
-    call(&app, Method::GET, &deep, None)
+    app.on_host(Method::GET, &deep, None)
         .await
         .error(404, "not_found");
-    let a = call(&app, Method::GET, &format!("/files{deep}"), None)
+    let a = app
+        .on_host(Method::GET, &format!("/files{deep}"), None)
         .await
         .json();
     assert_eq!(a["rest"].as_str().unwrap().len(), deep.len() - 1);
     let long = "y".repeat(20_000);
     assert_eq!(
-        call(&app, Method::GET, &format!("/a/{long}"), None)
+        app.on_host(Method::GET, &format!("/a/{long}"), None)
             .await
             .json()["params"]["x"],
         long.as_str()
     );
-    call(&app, Method::GET, "/a/%ff", None)
+    app.on_host(Method::GET, "/a/%ff", None)
         .await
         .error(400, "bad_request");
-    assert_eq!(call(&app, Method::GET, "/healthz", None).await.text, "ok");
+    assert_eq!(app.on_host(Method::GET, "/healthz", None).await.text, "ok");
 }
 
 both_backends!(apps_own_their_scripts_routes_and_domains);
@@ -369,7 +362,7 @@ async fn apps_own_their_scripts_routes_and_domains(app: TestApp) {
     .await;
     assert_eq!(route_count(&app, "shop").await, 1);
     assert_eq!(
-        call(&app, Method::GET, "/home", Some("shop.example.com"))
+        app.on_host(Method::GET, "/home", Some("shop.example.com"))
             .await
             .json()["app"],
         shop_id.as_str()
@@ -394,13 +387,13 @@ async fn apps_own_their_scripts_routes_and_domains(app: TestApp) {
         .error(404, "not_found");
     // Its domain is free again and its host falls back to the default app.
     assert_eq!(
-        call(&app, Method::GET, "/home", Some("shop.example.com"))
+        app.on_host(Method::GET, "/home", Some("shop.example.com"))
             .await
             .json()["script"],
         "home"
     );
     assert_ne!(
-        call(&app, Method::GET, "/home", Some("shop.example.com"))
+        app.on_host(Method::GET, "/home", Some("shop.example.com"))
             .await
             .json()["app"],
         shop_id.as_str()
@@ -468,7 +461,7 @@ async fn hosts_dispatch_to_the_most_specific_claim(app: TestApp) {
 
     let who = |host: &'static str| {
         let app = &app;
-        async move { call(app, Method::GET, "/whoami", Some(host)).await.json() }
+        async move { app.on_host(Method::GET, "/whoami", Some(host)).await.json() }
     };
     // Exact beats wildcard; a port and case do not matter.
     assert_eq!(who("API.example.com:8443").await["script"], "a");
@@ -485,7 +478,7 @@ async fn hosts_dispatch_to_the_most_specific_claim(app: TestApp) {
     );
     // Only the claiming app's routes: /only-default exists in default alone.
     created(route(&app, &d, "/only-default", None).await).await;
-    call(&app, Method::GET, "/only-default", Some("acme.example.com"))
+    app.on_host(Method::GET, "/only-default", Some("acme.example.com"))
         .await
         .error(404, "not_found");
     let m = app
@@ -516,12 +509,12 @@ async fn hosts_dispatch_to_the_most_specific_claim(app: TestApp) {
 both_backends!(routes_are_live_and_survive_a_restart);
 async fn routes_are_live_and_survive_a_restart(app: TestApp) {
     let s = deploy_in(&app, None, "live").await;
-    call(&app, Method::GET, "/live/1", None)
+    app.on_host(Method::GET, "/live/1", None)
         .await
         .error(404, "not_found");
     let r = created(route(&app, &s, "/live/:n", Some(&["GET"])).await).await;
     assert_eq!(
-        call(&app, Method::GET, "/live/1", None).await.json()["params"]["n"],
+        app.on_host(Method::GET, "/live/1", None).await.json()["params"]["n"],
         "1"
     );
     created(
@@ -543,10 +536,11 @@ async fn routes_are_live_and_survive_a_restart(app: TestApp) {
 
     let app = app.restart().await;
     assert_eq!(
-        call(&app, Method::GET, "/live/2", None).await.json()["script"],
+        app.on_host(Method::GET, "/live/2", None).await.json()["script"],
         "live"
     );
-    let w = call(&app, Method::GET, "/live/3", Some("x.other.test"))
+    let w = app
+        .on_host(Method::GET, "/live/3", Some("x.other.test"))
         .await
         .json();
     assert_eq!(
@@ -562,7 +556,7 @@ async fn routes_are_live_and_survive_a_restart(app: TestApp) {
             .status,
         204
     );
-    call(&app, Method::GET, "/live/2", None)
+    app.on_host(Method::GET, "/live/2", None)
         .await
         .error(404, "not_found");
     assert_eq!(
@@ -571,7 +565,7 @@ async fn routes_are_live_and_survive_a_restart(app: TestApp) {
             .status,
         204
     );
-    call(&app, Method::GET, "/live/3", Some("x.other.test"))
+    app.on_host(Method::GET, "/live/3", Some("x.other.test"))
         .await
         .error(404, "not_found");
     assert_eq!(

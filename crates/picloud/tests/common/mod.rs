@@ -191,6 +191,15 @@ impl TestApp {
         answer(req.send().await.expect("request sent")).await
     }
 
+    /// A request on a user route, with a Host header when given.
+    pub async fn on_host(&self, method: Method, path: &str, host: Option<&str>) -> Answer {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(h) = host {
+            req = req.header("host", h);
+        }
+        answer(req.send().await.expect("request sent")).await
+    }
+
     /// An admin API call as the admin.
     pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
         self.send(
