@@ -676,13 +676,14 @@ pub async fn run(args: DeployArgs) -> Result<()> {
 
 /// Each route of the manifest and a URL that reaches it from here: the
 /// server's own, with the `Host` an app other than `default` needs (its
-/// first claim; none when it claims none, and then no host reaches it).
+/// first exact claim, else its first wildcard one as the pattern; none when
+/// it claims none, and then no host reaches it).
 fn endpoints(m: &Manifest, base: &str, hosts: &[String]) -> Vec<Value> {
     let base = base.trim_end_matches('/');
     let host = if m.app == DEFAULT_APP {
         None
     } else {
-        match hosts.first() {
+        match hosts.iter().find(|h| !h.contains('{')).or(hosts.first()) {
             Some(h) => Some(h.clone()),
             None => return Vec::new(),
         }
@@ -768,6 +769,34 @@ collection = "orders"
 events = ["set"]
 script = "audit"
 "#;
+
+    #[test]
+    fn a_route_is_reached_through_an_exact_claim_when_the_app_has_one() {
+        let m = manifest();
+        let hosts = |claims: &[&str]| -> Vec<Value> {
+            let claims: Vec<String> = claims.iter().map(|c| (*c).to_owned()).collect();
+            endpoints(&m, "http://localhost:8080/", &claims)
+                .iter()
+                .map(|e| e["host"].clone())
+                .collect()
+        };
+        assert_eq!(
+            hosts(&["{tenant}.example.com", "shop.example.com"]),
+            [json!("shop.example.com"), json!("shop.example.com")]
+        );
+        assert_eq!(
+            hosts(&["{tenant}.example.com"]),
+            [json!("{tenant}.example.com"), json!("{tenant}.example.com")]
+        );
+        assert!(hosts(&[]).is_empty(), "no claim: no URL reaches the routes");
+        let e = endpoints(
+            &m,
+            "http://localhost:8080/",
+            &["shop.example.com".to_owned()],
+        );
+        assert_eq!(e[0]["url"], "http://localhost:8080/hello");
+        assert_eq!(e[1]["url"], "http://localhost:8080/users/:id");
+    }
 
     fn manifest() -> Manifest {
         let mut m = Manifest::parse(MANIFEST, Path::new("picloud.toml"), Path::new(".")).unwrap();
