@@ -96,6 +96,12 @@ impl Db {
     /// Pools have no idle or lifetime reapers: an idle server makes no
     /// wake-ups.
     pub async fn connect(target: &DbTarget) -> Result<Db> {
+        Self::connect_as(target, "picloud").await
+    }
+
+    /// The same; on PostgreSQL the connections are named `application_name`
+    /// (`pg_stat_activity` shows which process holds which).
+    pub async fn connect_as(target: &DbTarget, application_name: &str) -> Result<Db> {
         match target {
             DbTarget::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -131,7 +137,8 @@ impl Db {
             }
             DbTarget::Postgres(url) => {
                 let options = PgConnectOptions::from_str(url)
-                    .map_err(|e| Error::Startup(format!("DATABASE_URL is not valid: {e}")))?;
+                    .map_err(|e| Error::Startup(format!("DATABASE_URL is not valid: {e}")))?
+                    .application_name(application_name);
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .min_connections(0)

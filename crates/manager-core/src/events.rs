@@ -583,6 +583,23 @@ pub struct EventStore {
 /// Retries wait at most this long.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
+/// A store alone (without a manager) can listen for other processes'
+/// events itself.
+impl crate::bus::Subscriber for EventStore {
+    fn changed(&self, change: crate::bus::Change) -> BoxFuture<'_, ()> {
+        if change == crate::bus::Change::Events {
+            self.notify.notify_one();
+        }
+        Box::pin(std::future::ready(()))
+    }
+    fn untrusted(&self) {}
+    fn resync(&self) -> BoxFuture<'_, ()> {
+        // Events announced while the connection was down: look now.
+        self.notify.notify_one();
+        Box::pin(std::future::ready(()))
+    }
+}
+
 impl EventStore {
     /// Events waiting for delivery (or being delivered) and dead letters,
     /// over every app (for `/metrics`).
@@ -602,26 +619,10 @@ impl EventStore {
                     .execute(pool)
                     .await?;
             }
-            // Other processes sharing the database add events too: LISTEN.
-            Db::Postgres(pool) => {
-                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
-                listener.listen(EVENTS_CHANNEL).await?;
-                let notify = Arc::clone(&notify);
-                tokio::spawn(async move {
-                    loop {
-                        match listener.recv().await {
-                            Ok(_) => notify.notify_one(),
-                            Err(e) => {
-                                // The listener reconnects on the next call;
-                                // meanwhile events may have been missed.
-                                tracing::warn!(error = %e, "lost the events LISTEN connection; reconnecting");
-                                tokio::time::sleep(Duration::from_secs(1)).await;
-                                notify.notify_one();
-                            }
-                        }
-                    }
-                });
-            }
+            // Other processes sharing the database add events too: their
+            // announcements reach `notify` through the process's LISTEN
+            // connection (`bus::listen` with this store or the manager).
+            Db::Postgres(_) => {}
         }
         Ok(Arc::new(EventStore {
             db,

@@ -11,6 +11,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod bus;
 pub mod cron;
 pub mod db;
 pub mod error;

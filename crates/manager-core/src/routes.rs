@@ -90,6 +90,7 @@ impl Manager {
     /// Rebuilds the routing snapshot from the database and swaps it in.
     /// Called at start-up and, under the write lock, after every change.
     pub async fn reload_routing(&self) -> Result<()> {
+        let _turn = self.routing_reload.lock().await;
         let routes = self.db.routes().await?;
         let domains = self.db.domains().await?;
         let mut claims = Vec::with_capacity(domains.len());

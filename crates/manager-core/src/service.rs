@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use picloud_shared::api_error::ErrorCode;
 use picloud_shared::routing::Routing;
@@ -70,6 +70,10 @@ pub struct Manager {
     /// them (under `write_lock`) and swapped in; readers hold the lock only
     /// to clone the `Arc`.
     pub(crate) routing: RwLock<Arc<Routing>>,
+    /// Rebuilds of `routing` take turns, so an older read of the database
+    /// never replaces a newer one (a change here and an announced one from
+    /// another process may rebuild at once).
+    pub(crate) routing_reload: Mutex<()>,
     throttle: crate::throttle::LoginThrottle,
     /// This process's execution-record writer, flushed before records are
     /// listed (read-your-writes; set by the composition).
@@ -90,10 +94,17 @@ struct Catalog {
     /// Bumped on every removal, so a lazy load that raced a delete does not
     /// put the deleted script back.
     removals: AtomicU64,
+    /// False while changes made by other processes may be going unannounced
+    /// (the LISTEN connection is down): lookups then read the database and
+    /// keep nothing.
+    distrusted: AtomicBool,
 }
 
 impl Catalog {
     fn get(&self, id: ScriptId) -> Option<Arc<Script>> {
+        if self.distrusted.load(Ordering::SeqCst) {
+            return None;
+        }
         self.scripts
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -101,6 +112,9 @@ impl Catalog {
             .cloned()
     }
     fn by_name(&self, app: AppId, name: &str) -> Option<Arc<Script>> {
+        if self.distrusted.load(Ordering::SeqCst) {
+            return None;
+        }
         let id = *self
             .names
             .read()
@@ -120,6 +134,26 @@ impl Catalog {
                 map.insert(script.id, script);
             }
         }
+    }
+    /// The version cached for `id`, if any.
+    fn version(&self, id: ScriptId) -> Option<i64> {
+        self.scripts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .map(|s| s.version)
+    }
+    /// Forgets everything (after announcements may have been lost).
+    fn clear(&self) {
+        self.removals.fetch_add(1, Ordering::SeqCst);
+        self.scripts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.names
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
     fn remove(&self, id: ScriptId) {
         self.removals.fetch_add(1, Ordering::SeqCst);
@@ -162,6 +196,7 @@ impl Manager {
         events: Arc<EventStore>,
     ) -> Self {
         let cron = CronScheduler::new(db.clone(), Arc::clone(&events.notify));
+        let throttle = crate::throttle::LoginThrottle::new(db.clone());
         Manager {
             cron,
             db,
@@ -172,7 +207,8 @@ impl Manager {
             catalog: Catalog::default(),
             write_lock: Mutex::new(()),
             routing: RwLock::new(Arc::new(Routing::empty(DEFAULT_APP_ID))),
-            throttle: Default::default(),
+            routing_reload: Mutex::new(()),
+            throttle,
             records: std::sync::OnceLock::new(),
         }
     }
@@ -407,7 +443,9 @@ impl Manager {
             return Ok(None);
         };
         let script = Arc::new(script);
-        if self.catalog.removals.load(Ordering::SeqCst) == epoch {
+        if self.catalog.removals.load(Ordering::SeqCst) == epoch
+            && !self.catalog.distrusted.load(Ordering::SeqCst)
+        {
             self.catalog.put(Arc::clone(&script));
         }
         Ok(Some(script))
@@ -422,7 +460,9 @@ impl Manager {
             return Ok(None);
         };
         let script = Arc::new(script);
-        if self.catalog.removals.load(Ordering::SeqCst) == epoch {
+        if self.catalog.removals.load(Ordering::SeqCst) == epoch
+            && !self.catalog.distrusted.load(Ordering::SeqCst)
+        {
             self.catalog.put(Arc::clone(&script));
         }
         Ok(Some(script))
@@ -509,7 +549,8 @@ impl Manager {
         addr: IpAddr,
     ) -> Result<(String, OffsetDateTime, User)> {
         self.throttle
-            .check(username, addr, Instant::now())
+            .check(username, addr, repo::now())
+            .await?
             .map_err(Error::TooManyAttempts)?;
         let found = if username.len() <= 64 {
             self.db.user_credentials(username).await?
@@ -528,11 +569,11 @@ impl Manager {
         let user = match (ok, user) {
             (true, Some(user)) => user,
             _ => {
-                self.throttle.failed(username, addr, Instant::now());
+                self.throttle.failed(username, addr, repo::now()).await?;
                 return Err(Error::InvalidCredentials);
             }
         };
-        self.throttle.succeeded(username, addr);
+        self.throttle.succeeded(username, addr).await?;
         let now = repo::now();
         self.db.purge_expired_sessions(now).await?;
         let (token, hash) = auth::new_session_token();
@@ -702,5 +743,51 @@ impl ScriptResolver for Resolver {
 
     fn routing(&self) -> Arc<Routing> {
         self.0.routing()
+    }
+}
+
+/// Other processes' changes, announced by the database (cluster mode; see
+/// [`crate::bus`]).
+impl crate::bus::Subscriber for Manager {
+    fn changed(&self, change: crate::bus::Change) -> BoxFuture<'_, ()> {
+        use crate::bus::Change;
+        Box::pin(async move {
+            match change {
+                Change::Script {
+                    id,
+                    version: Some(version),
+                } => {
+                    // This process's own writes are announced too: a version
+                    // already cached is kept.
+                    if self.catalog.version(id).is_none_or(|v| v < version) {
+                        self.catalog.remove(id);
+                    }
+                }
+                Change::Script { id, version: None } => self.forget_script(id),
+                Change::Routing => {
+                    if let Err(e) = self.reload_routing().await {
+                        tracing::error!(error = %e, "reloading routes after a change announced by the database failed");
+                    }
+                }
+                Change::Triggers => self.cron.changed.notify_one(),
+                Change::Events => self.events.notify.notify_one(),
+            }
+        })
+    }
+
+    fn untrusted(&self) {
+        self.catalog.distrusted.store(true, Ordering::SeqCst);
+    }
+
+    fn resync(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.catalog.clear();
+            self.catalog.distrusted.store(false, Ordering::SeqCst);
+            if let Err(e) = self.reload_routing().await {
+                tracing::error!(error = %e, "reloading routes after the LISTEN connection came back failed");
+            }
+            self.cron.changed.notify_one();
+            self.events.notify.notify_one();
+        })
     }
 }

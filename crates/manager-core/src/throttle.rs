@@ -3,13 +3,20 @@
 //! failure. Keyed by (username, address), so nobody can lock a user out
 //! from every address by failing on purpose from one. A success resets it.
 //!
-//! In memory, no timer: an entry's expiry is checked when it is next used,
-//! and the map is swept of expired entries only when it grows past a bound.
+//! Kept in the database (`login_failures`), so every process sharing it
+//! refuses the same guesses: spreading them over the nodes of a cluster, or
+//! waiting for a restart, gains a guesser nothing. No timer: an entry's
+//! expiry is checked when it is next used, and expired entries are deleted
+//! when a failure is counted. Times are the wall clock, in milliseconds.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::db::Db;
+use crate::error::Result;
+use crate::with_db;
 
 /// Failures allowed before the first refusal.
 pub const FREE_FAILURES: u32 = 5;
@@ -19,74 +26,100 @@ pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 /// Failures are forgotten this long after the last one.
 pub const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
-/// Entries kept before expired ones are swept.
-const SWEEP_AT: usize = 10_000;
 
-#[derive(Debug)]
-struct Entry {
-    failures: u32,
-    last_failure: Instant,
-    blocked_until: Option<Instant>,
+/// How long the next attempts are refused after `failures` failures in a
+/// row, if they are.
+pub fn backoff(failures: u32) -> Option<Duration> {
+    let over = failures.checked_sub(FREE_FAILURES)?;
+    if over == 0 {
+        return None;
+    }
+    Some(
+        FIRST_BACKOFF
+            .checked_mul(1 << (over - 1).min(20))
+            .unwrap_or(MAX_BACKOFF)
+            .min(MAX_BACKOFF),
+    )
 }
 
-/// Failed logins per (username, address).
-#[derive(Debug, Default)]
+/// Failed logins per (username, address), in the database.
+#[derive(Clone, Debug)]
 pub struct LoginThrottle {
-    entries: Mutex<HashMap<(String, IpAddr), Entry>>,
+    db: Db,
 }
 
-fn key(username: &str, addr: IpAddr) -> (String, IpAddr) {
-    (username.to_lowercase(), addr)
+fn ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl LoginThrottle {
+    pub fn new(db: Db) -> Self {
+        LoginThrottle { db }
+    }
+
     /// `Err(wait)` while this username is refused from this address.
-    pub fn check(&self, username: &str, addr: IpAddr, now: Instant) -> Result<(), Duration> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        match entries
-            .get(&key(username, addr))
-            .and_then(|e| e.blocked_until)
-        {
-            Some(until) if until > now => Err(until - now),
+    pub async fn check(
+        &self,
+        username: &str,
+        addr: IpAddr,
+        now: OffsetDateTime,
+    ) -> Result<std::result::Result<(), Duration>> {
+        const SQL: &str =
+            "SELECT blocked_until FROM login_failures WHERE username = $1 AND addr = $2";
+        let (user, addr) = (username.to_lowercase(), addr.to_string());
+        let until: Option<Option<i64>> = with_db!(&self.db, pool => sqlx::query_scalar(SQL)
+            .bind(&user).bind(&addr).fetch_optional(pool).await)?;
+        let now = ms(now);
+        Ok(match until.flatten() {
+            Some(until) if until > now => Err(Duration::from_millis(
+                u64::try_from(until - now).unwrap_or(0),
+            )),
             _ => Ok(()),
-        }
+        })
     }
 
     /// Counts a failure; returns how long the next attempts are refused,
     /// if they are.
-    pub fn failed(&self, username: &str, addr: IpAddr, now: Instant) -> Option<Duration> {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= SWEEP_AT {
-            entries.retain(|_, e| now.duration_since(e.last_failure) < FORGET_AFTER);
+    pub async fn failed(
+        &self,
+        username: &str,
+        addr: IpAddr,
+        now: OffsetDateTime,
+    ) -> Result<Option<Duration>> {
+        // One statement counts, so failures on two nodes at once both count.
+        const COUNT: &str = "INSERT INTO login_failures (username, addr, failures, last_failure) \
+             VALUES ($1, $2, 1, $3) ON CONFLICT (username, addr) DO UPDATE SET \
+             failures = CASE WHEN login_failures.last_failure <= $4 THEN 1 \
+                             ELSE login_failures.failures + 1 END, \
+             last_failure = $3 RETURNING failures";
+        const BLOCK: &str = "UPDATE login_failures SET blocked_until = $3 \
+             WHERE username = $1 AND addr = $2 AND (blocked_until IS NULL OR blocked_until < $3)";
+        const SWEEP: &str = "DELETE FROM login_failures WHERE last_failure <= $1";
+        let (user, addr) = (username.to_lowercase(), addr.to_string());
+        let now = ms(now);
+        let forgotten = now.saturating_sub(millis(FORGET_AFTER));
+        let failures: i32 = with_db!(&self.db, pool => sqlx::query_scalar(COUNT)
+            .bind(&user).bind(&addr).bind(now).bind(forgotten).fetch_one(pool).await)?;
+        let wait = backoff(u32::try_from(failures).unwrap_or(0));
+        if let Some(wait) = wait {
+            let until = now.saturating_add(millis(wait));
+            with_db!(&self.db, pool => sqlx::query(BLOCK)
+                .bind(&user).bind(&addr).bind(until).execute(pool).await.map(drop))?;
         }
-        let entry = entries.entry(key(username, addr)).or_insert(Entry {
-            failures: 0,
-            last_failure: now,
-            blocked_until: None,
-        });
-        if now.duration_since(entry.last_failure) >= FORGET_AFTER {
-            entry.failures = 0;
-        }
-        entry.failures += 1;
-        entry.last_failure = now;
-        let over = entry.failures.checked_sub(FREE_FAILURES)?;
-        if over == 0 {
-            return None;
-        }
-        let backoff = FIRST_BACKOFF
-            .checked_mul(1 << (over - 1).min(20))
-            .unwrap_or(MAX_BACKOFF)
-            .min(MAX_BACKOFF);
-        entry.blocked_until = Some(now + backoff);
-        Some(backoff)
+        with_db!(&self.db, pool => sqlx::query(SWEEP).bind(forgotten).execute(pool).await.map(drop))?;
+        Ok(wait)
     }
 
     /// A successful login forgets the failures.
-    pub fn succeeded(&self, username: &str, addr: IpAddr) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&key(username, addr));
+    pub async fn succeeded(&self, username: &str, addr: IpAddr) -> Result<()> {
+        const SQL: &str = "DELETE FROM login_failures WHERE username = $1 AND addr = $2";
+        with_db!(&self.db, pool => sqlx::query(SQL)
+            .bind(username.to_lowercase()).bind(addr.to_string()).execute(pool).await.map(drop))?;
+        Ok(())
     }
 }
 
@@ -95,39 +128,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refusals_grow_reset_on_success_and_are_per_address() {
-        let t = LoginThrottle::default();
-        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        let start = Instant::now();
-        for _ in 0..FREE_FAILURES {
-            assert_eq!(t.failed("Ann", a, start), None);
-            assert!(t.check("ann", a, start).is_ok());
+    fn refusals_start_after_the_free_failures_double_and_are_capped() {
+        for n in 0..=FREE_FAILURES {
+            assert_eq!(backoff(n), None, "{n}");
         }
-        assert_eq!(t.failed("ann", a, start), Some(FIRST_BACKOFF));
-        assert_eq!(t.check("ANN", a, start), Err(FIRST_BACKOFF));
-        assert!(
-            t.check("ann", b, start).is_ok(),
-            "other addresses are not refused"
-        );
-        assert!(
-            t.check("bob", a, start).is_ok(),
-            "other users are not refused"
-        );
-        let later = start + FIRST_BACKOFF;
-        assert!(t.check("ann", a, later).is_ok(), "the refusal ends");
-        assert_eq!(t.failed("ann", a, later), Some(FIRST_BACKOFF * 2));
-        assert_eq!(t.failed("ann", a, later), Some(FIRST_BACKOFF * 4));
-        for _ in 0..40 {
-            t.failed("ann", a, later);
-        }
-        assert_eq!(t.check("ann", a, later), Err(MAX_BACKOFF), "capped");
-        t.succeeded("ann", a);
-        assert!(t.check("ann", a, later).is_ok());
-        assert_eq!(t.failed("ann", a, later), None, "counting starts again");
-        // Old failures are forgotten.
-        for _ in 0..FREE_FAILURES - 1 {
-            t.failed("cy", a, start);
-        }
-        assert_eq!(t.failed("cy", a, start + FORGET_AFTER), None);
+        assert_eq!(backoff(FREE_FAILURES + 1), Some(FIRST_BACKOFF));
+        assert_eq!(backoff(FREE_FAILURES + 2), Some(FIRST_BACKOFF * 2));
+        assert_eq!(backoff(FREE_FAILURES + 3), Some(FIRST_BACKOFF * 4));
+        assert_eq!(backoff(FREE_FAILURES + 40), Some(MAX_BACKOFF));
+        assert_eq!(backoff(u32::MAX), Some(MAX_BACKOFF));
     }
 }

@@ -122,7 +122,14 @@ async fn a_write_in_one_process_wakes_the_dispatcher_of_another() {
     )
     .await
     .unwrap();
-    let b = EventStore::open(db_b, Duration::from_millis(10), Duration::from_secs(5))
+    let b = EventStore::open(
+        db_b.clone(),
+        Duration::from_millis(10),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    picloud_manager_core::bus::listen(&db_b, "picloud test b", b.clone())
         .await
         .unwrap();
     kv_trigger(&db_a, DEFAULT_APP_ID, "watched").await;

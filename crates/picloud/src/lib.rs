@@ -66,7 +66,8 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         DbTarget::Sqlite(path) => Some(backup::lock(path)?),
         DbTarget::Postgres(_) => None,
     };
-    let db = Db::connect(&target).await?;
+    let node = node_name("all-in-one");
+    let db = Db::connect_as(&target, &node).await?;
     db.migrate().await?;
     let schema = db.applied_schema_version().await?;
     tracing::info!(database = %target.describe(), schema, "database ready");
@@ -109,6 +110,14 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         kv: manager.kv.clone(),
         scripts: Arc::new(Resolver(Arc::clone(&manager))),
     })?;
+    // Other processes on the same PostgreSQL announce their changes: listen
+    // before loading, so none made meanwhile goes unseen.
+    picloud_manager_core::bus::listen(
+        &db,
+        &format!("{node} listen"),
+        Arc::clone(&manager) as Arc<dyn picloud_manager_core::bus::Subscriber>,
+    )
+    .await?;
     // Routes and domain claims survive restarts: load them before serving.
     manager.reload_routing().await?;
 
@@ -237,6 +246,27 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
         shutdown_timeout: Duration::from_secs(u64::from(args.shutdown_timeout_secs)),
         _data_lock: data_lock,
     })
+}
+
+/// How this process names itself to PostgreSQL (`application_name`, shown
+/// in `pg_stat_activity`): its role, host and process id, so an operator
+/// sees which nodes are connected without any heartbeat of ours.
+pub fn node_name(role: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    // PostgreSQL keeps 63 bytes of it.
+    let mut name = format!("picloud {role} {host} {}", std::process::id());
+    if name.len() > 56 {
+        let mut cut = 56;
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        name.truncate(cut);
+    }
+    name
 }
 
 /// `GET /` where no user route answers it: a browser is sent to the

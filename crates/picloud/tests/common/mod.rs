@@ -119,6 +119,21 @@ impl TestApp {
         Self::start(args, dir).await
     }
 
+    /// Another node of the same instance: a second server on this one's
+    /// PostgreSQL database, with a data directory of its own.
+    pub async fn node(&self) -> TestApp {
+        assert!(
+            self.args.storage.database_url.is_some(),
+            "nodes share a PostgreSQL database"
+        );
+        Self::start(self.args.clone(), tempfile::tempdir().unwrap()).await
+    }
+
+    /// The PostgreSQL database this server uses, if it does.
+    pub fn database_url(&self) -> Option<&str> {
+        self.args.storage.database_url.as_deref()
+    }
+
     async fn start(args: ServeArgs, dir: tempfile::TempDir) -> TestApp {
         // The server runs on a runtime built as the binary builds its own
         // (scripts start on its threads); the test drives it from its own.
@@ -356,4 +371,23 @@ pub async fn scrape_until(t: &TestApp, ok: impl Fn(&Scrape) -> bool) -> Scrape {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("the metrics never got there");
+}
+
+/// Waits until `check` gives a value, at most `deadline`, asking again
+/// every 10 ms; panics naming `what` if it never does.
+pub async fn within<T, F: std::future::Future<Output = Option<T>>>(
+    deadline: Duration,
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let started = tokio::time::Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if started.elapsed() > deadline {
+            panic!("{what}: not within {deadline:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -1,0 +1,95 @@
+//! Login throttling in the database, on both backends: refusals grow,
+//! reset on success, are per address and per user, are forgotten after a
+//! quiet hour, and two processes sharing a database count together.
+
+#[macro_use]
+mod common;
+
+use std::net::IpAddr;
+
+use picloud_manager_core::testing::fresh_postgres_url;
+use picloud_manager_core::throttle::{
+    FIRST_BACKOFF, FORGET_AFTER, FREE_FAILURES, LoginThrottle, MAX_BACKOFF,
+};
+use picloud_manager_core::{Db, DbTarget};
+use time::OffsetDateTime;
+
+fn at(seconds: i64) -> OffsetDateTime {
+    // 2026-01-01T00:00:00Z plus `seconds`.
+    OffsetDateTime::from_unix_timestamp(1_767_225_600 + seconds).unwrap()
+}
+
+async fn refusals_grow_reset_on_success_and_are_per_address(db: Db) {
+    let t = LoginThrottle::new(db.clone());
+    let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "::1".parse().unwrap());
+    let start = at(0);
+    for _ in 0..FREE_FAILURES {
+        assert_eq!(t.failed("Ann", a, start).await.unwrap(), None);
+        assert_eq!(t.check("ann", a, start).await.unwrap(), Ok(()));
+    }
+    assert_eq!(
+        t.failed("ann", a, start).await.unwrap(),
+        Some(FIRST_BACKOFF)
+    );
+    assert_eq!(t.check("ANN", a, start).await.unwrap(), Err(FIRST_BACKOFF));
+    assert_eq!(
+        t.check("ann", b, start).await.unwrap(),
+        Ok(()),
+        "other addresses are not refused"
+    );
+    assert_eq!(
+        t.check("bob", a, start).await.unwrap(),
+        Ok(()),
+        "other users are not refused"
+    );
+    let later = start + FIRST_BACKOFF;
+    assert_eq!(
+        t.check("ann", a, later).await.unwrap(),
+        Ok(()),
+        "the refusal ends"
+    );
+    assert_eq!(
+        t.failed("ann", a, later).await.unwrap(),
+        Some(FIRST_BACKOFF * 2)
+    );
+
+    // A second process on the same database counts on from there.
+    let other = LoginThrottle::new(db.clone());
+    assert_eq!(
+        other.failed("ann", a, later).await.unwrap(),
+        Some(FIRST_BACKOFF * 4)
+    );
+    assert_eq!(
+        t.check("ann", a, later).await.unwrap(),
+        Err(FIRST_BACKOFF * 4)
+    );
+    for _ in 0..40 {
+        t.failed("ann", a, later).await.unwrap();
+    }
+    assert_eq!(
+        other.check("ann", a, later).await.unwrap(),
+        Err(MAX_BACKOFF),
+        "capped"
+    );
+    other.succeeded("ann", a).await.unwrap();
+    assert_eq!(t.check("ann", a, later).await.unwrap(), Ok(()));
+    assert_eq!(
+        t.failed("ann", a, later).await.unwrap(),
+        None,
+        "counting starts again"
+    );
+
+    // Old failures are forgotten, and swept when another failure is counted.
+    for _ in 0..FREE_FAILURES - 1 {
+        t.failed("cy", a, start).await.unwrap();
+    }
+    assert_eq!(t.failed("cy", a, later + FORGET_AFTER).await.unwrap(), None);
+    let kept: i64 = picloud_manager_core::with_db!(&db, pool => sqlx::query_scalar(
+        "SELECT count(*) FROM login_failures").fetch_one(pool).await)
+    .unwrap();
+    assert_eq!(
+        kept, 1,
+        "ann's and cy's old entries were swept, cy's new one kept"
+    );
+}
+both_backends!(refusals, refusals_grow_reset_on_success_and_are_per_address);
