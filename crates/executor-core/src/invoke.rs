@@ -113,6 +113,7 @@ impl Inner {
             execution_id: ExecutionId::new(),
             request_id: caller.cx.request_id,
             depth: caller.cx.depth,
+            grant: caller.cx.grant.clone(),
         };
         let (execution_id, request_id) = (cx.execution_id, cx.request_id);
         let sdk_frame = sdk::enter(CallSdk {

@@ -213,6 +213,7 @@ impl Inner {
                 execution_id: req.execution_id,
                 request_id: req.request_id,
                 depth: req.invocation.depth(),
+                grant: req.grant.clone(),
             }),
             connected: self.connected.get().cloned(),
             executor: Arc::clone(self),

@@ -84,51 +84,13 @@ fn to_map(pairs: Vec<(String, String)>) -> serde_json::Map<String, serde_json::V
 impl Manager {
     /// The current snapshot (an `Arc` clone under a read lock).
     pub fn routing(&self) -> Arc<Routing> {
-        Arc::clone(&self.routing.read().unwrap_or_else(|p| p.into_inner()))
+        self.cache().routing()
     }
 
     /// Rebuilds the routing snapshot from the database and swaps it in.
     /// Called at start-up and, under the write lock, after every change.
     pub async fn reload_routing(&self) -> Result<()> {
-        let _turn = self.routing_reload.lock().await;
-        let routes = self.db.routes().await?;
-        let domains = self.db.domains().await?;
-        let mut claims = Vec::with_capacity(domains.len());
-        for d in domains {
-            match DomainPattern::parse(&d.pattern) {
-                Ok(p) => claims.push((p, d.app_id)),
-                Err(e) => {
-                    tracing::error!(domain = %d.pattern, error = %e, "a stored domain claim no longer parses; ignored")
-                }
-            }
-        }
-        let mut entries = Vec::with_capacity(routes.len());
-        for r in routes {
-            let parsed = RoutePattern::parse(&r.path)
-                .and_then(|p| Methods::parse(r.methods.as_deref()).map(|m| (p, m)));
-            match parsed {
-                Ok((pattern, methods)) => entries.push((
-                    r.app_id,
-                    pattern,
-                    methods,
-                    RouteTarget {
-                        route_id: r.id,
-                        script_id: r.script_id,
-                        path: r.path,
-                        methods: r.methods,
-                    },
-                )),
-                Err(e) => {
-                    tracing::error!(route = %r.id, error = %e, "a stored route no longer parses; ignored")
-                }
-            }
-        }
-        let (routing, skipped) = Routing::new(DEFAULT_APP_ID, claims, entries);
-        for s in skipped {
-            tracing::error!(route = %s.route_id, "a stored route conflicts with an older one; ignored");
-        }
-        *self.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
-        Ok(())
+        self.cache().reload_routing().await
     }
 
     // ----- apps -----

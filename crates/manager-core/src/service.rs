@@ -2,24 +2,22 @@
 //! compile check and the in-memory catalog the data plane reads), users,
 //! sessions.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use picloud_shared::api_error::ErrorCode;
-use picloud_shared::routing::Routing;
 use picloud_shared::web::AdminHost;
 use picloud_shared::{
     AppId, BoxFuture, ExecutionRecord, SandboxCeilings, SandboxOverrides, Script, ScriptCompiler,
-    ScriptId, ScriptName, ScriptResolver, UserId,
+    ScriptId, ScriptName, UserId,
 };
 use serde_json::json;
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
 use crate::auth;
+use crate::cache::DataCache;
 use crate::authz::{self, Capability, Principal};
 use crate::cron::CronScheduler;
 use crate::db::Db;
@@ -62,18 +60,11 @@ pub struct Manager {
     pub events: Arc<EventStore>,
     /// Cron triggers' scheduler (started with [`CronScheduler::spawn`]).
     pub cron: Arc<CronScheduler>,
-    catalog: Catalog,
+    /// Scripts and the routing snapshot, as the data plane reads them.
+    cache: Arc<DataCache>,
     /// Script writes are serialised: the compile-then-store sequence relies
     /// on knowing the next version. Writes are rare; reads never take it.
     pub(crate) write_lock: Mutex<()>,
-    /// Domain claims and route tables, rebuilt whole after every change to
-    /// them (under `write_lock`) and swapped in; readers hold the lock only
-    /// to clone the `Arc`.
-    pub(crate) routing: RwLock<Arc<Routing>>,
-    /// Rebuilds of `routing` take turns, so an older read of the database
-    /// never replaces a newer one (a change here and an announced one from
-    /// another process may rebuild at once).
-    pub(crate) routing_reload: Mutex<()>,
     throttle: crate::throttle::LoginThrottle,
     /// This process's execution-record writer, flushed before records are
     /// listed (read-your-writes; set by the composition).
@@ -84,92 +75,6 @@ pub struct Manager {
 /// process (the writer gathers for 50 ms; a writer far behind is not
 /// waited for past this).
 pub const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(2);
-
-/// The current version of every script the data plane has asked for.
-#[derive(Default)]
-struct Catalog {
-    scripts: RwLock<HashMap<ScriptId, Arc<Script>>>,
-    /// The same scripts by app and name, for `invoke` (names never change).
-    names: RwLock<HashMap<(AppId, String), ScriptId>>,
-    /// Bumped on every removal, so a lazy load that raced a delete does not
-    /// put the deleted script back.
-    removals: AtomicU64,
-    /// False while changes made by other processes may be going unannounced
-    /// (the LISTEN connection is down): lookups then read the database and
-    /// keep nothing.
-    distrusted: AtomicBool,
-}
-
-impl Catalog {
-    fn get(&self, id: ScriptId) -> Option<Arc<Script>> {
-        if self.distrusted.load(Ordering::SeqCst) {
-            return None;
-        }
-        self.scripts
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-            .cloned()
-    }
-    fn by_name(&self, app: AppId, name: &str) -> Option<Arc<Script>> {
-        if self.distrusted.load(Ordering::SeqCst) {
-            return None;
-        }
-        let id = *self
-            .names
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&(app, name.to_owned()))?;
-        self.get(id)
-    }
-    fn put(&self, script: Arc<Script>) {
-        self.names
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert((script.app_id, script.name.to_string()), script.id);
-        let mut map = self.scripts.write().unwrap_or_else(|p| p.into_inner());
-        match map.get(&script.id) {
-            Some(old) if old.version > script.version => {}
-            _ => {
-                map.insert(script.id, script);
-            }
-        }
-    }
-    /// The version cached for `id`, if any.
-    fn version(&self, id: ScriptId) -> Option<i64> {
-        self.scripts
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-            .map(|s| s.version)
-    }
-    /// Forgets everything (after announcements may have been lost).
-    fn clear(&self) {
-        self.removals.fetch_add(1, Ordering::SeqCst);
-        self.scripts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        self.names
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-    }
-    fn remove(&self, id: ScriptId) {
-        self.removals.fetch_add(1, Ordering::SeqCst);
-        let removed = self
-            .scripts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
-        if let Some(s) = removed {
-            self.names
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&(s.app_id, s.name.to_string()));
-        }
-    }
-}
 
 /// What a new script is made of (already parsed at the edge).
 pub struct NewScript {
@@ -196,6 +101,7 @@ impl Manager {
         events: Arc<EventStore>,
     ) -> Self {
         let cron = CronScheduler::new(db.clone(), Arc::clone(&events.notify));
+        let cache = Arc::new(DataCache::new(db.clone()));
         let throttle = crate::throttle::LoginThrottle::new(db.clone());
         Manager {
             cron,
@@ -204,10 +110,8 @@ impl Manager {
             compiler,
             kv,
             events,
-            catalog: Catalog::default(),
+            cache,
             write_lock: Mutex::new(()),
-            routing: RwLock::new(Arc::new(Routing::empty(DEFAULT_APP_ID))),
-            routing_reload: Mutex::new(()),
             throttle,
             records: std::sync::OnceLock::new(),
         }
@@ -295,7 +199,7 @@ impl Manager {
             .await
             .map_err(Error::Compile)?;
         let stored = Arc::new(self.db.insert_script(&script).await?);
-        self.catalog.put(Arc::clone(&stored));
+        self.cache.put(Arc::clone(&stored));
         self.audit(
             p,
             Some(stored.app_id),
@@ -339,7 +243,7 @@ impl Manager {
         let stored = self.db.update_script(&next).await?.ok_or_else(|| {
             Error::Conflict("the script was changed or deleted meanwhile; try again".into())
         })?;
-        self.catalog.put(Arc::new(stored.clone()));
+        self.cache.put(Arc::new(stored.clone()));
         self.audit(
             p,
             Some(stored.app_id),
@@ -355,7 +259,7 @@ impl Manager {
         let _write = self.write_lock.lock().await;
         let script = self.script_for(p, id, Capability::WriteScripts).await?;
         let deleted = self.db.delete_script(id).await?;
-        self.catalog.remove(id);
+        self.cache.remove(id);
         self.compiler.forget(id);
         // Its routes went with it.
         self.reload_routing().await?;
@@ -375,7 +279,7 @@ impl Manager {
 
     /// Drops a deleted script from the caches (its app was deleted).
     pub(crate) fn forget_script(&self, id: ScriptId) {
-        self.catalog.remove(id);
+        self.cache.remove(id);
         self.compiler.forget(id);
     }
 
@@ -425,47 +329,23 @@ impl Manager {
         let _ = self.records.set(writer);
     }
 
-    /// The current version for the data plane: from memory, or read once.
+    /// The current version for the data plane (see [`DataCache`]).
+    pub async fn current_script(&self, id: ScriptId) -> Result<Option<Arc<Script>>> {
+        self.cache.script(id).await
+    }
+
     /// The current version of the script named `name` in `app` (`invoke`).
     pub async fn current_script_named(
         &self,
         app: AppId,
         name: &str,
     ) -> Result<Option<Arc<Script>>> {
-        if let Some(s) = self.catalog.by_name(app, name) {
-            return Ok(Some(s));
-        }
-        if ScriptName::parse(name).is_err() {
-            return Ok(None);
-        }
-        let epoch = self.catalog.removals.load(Ordering::SeqCst);
-        let Some(script) = self.db.script_by_name(app, name).await? else {
-            return Ok(None);
-        };
-        let script = Arc::new(script);
-        if self.catalog.removals.load(Ordering::SeqCst) == epoch
-            && !self.catalog.distrusted.load(Ordering::SeqCst)
-        {
-            self.catalog.put(Arc::clone(&script));
-        }
-        Ok(Some(script))
+        self.cache.script_named(app, name).await
     }
 
-    pub async fn current_script(&self, id: ScriptId) -> Result<Option<Arc<Script>>> {
-        if let Some(s) = self.catalog.get(id) {
-            return Ok(Some(s));
-        }
-        let epoch = self.catalog.removals.load(Ordering::SeqCst);
-        let Some(script) = self.db.script_by_id(id).await? else {
-            return Ok(None);
-        };
-        let script = Arc::new(script);
-        if self.catalog.removals.load(Ordering::SeqCst) == epoch
-            && !self.catalog.distrusted.load(Ordering::SeqCst)
-        {
-            self.catalog.put(Arc::clone(&script));
-        }
-        Ok(Some(script))
+    /// The cache the data plane reads through.
+    pub fn cache(&self) -> Arc<DataCache> {
+        Arc::clone(&self.cache)
     }
 
     // ----- users and sessions -----
@@ -715,60 +595,18 @@ pub fn check_username(username: &str) -> Result<()> {
     }
 }
 
-/// The data plane's view of the manager.
-pub struct Resolver(pub Arc<Manager>);
-
-impl ScriptResolver for Resolver {
-    fn resolve(&self, id: ScriptId) -> BoxFuture<'_, picloud_shared::Result<Option<Arc<Script>>>> {
-        Box::pin(async move {
-            self.0
-                .current_script(id)
-                .await
-                .map_err(|e| picloud_shared::Error::Backend(e.to_string()))
-        })
-    }
-
-    fn resolve_name<'a>(
-        &'a self,
-        app: AppId,
-        name: &'a str,
-    ) -> BoxFuture<'a, picloud_shared::Result<Option<Arc<Script>>>> {
-        Box::pin(async move {
-            self.0
-                .current_script_named(app, name)
-                .await
-                .map_err(|e| picloud_shared::Error::Backend(e.to_string()))
-        })
-    }
-
-    fn routing(&self) -> Arc<Routing> {
-        self.0.routing()
-    }
-}
-
 /// Other processes' changes, announced by the database (cluster mode; see
-/// [`crate::bus`]).
+/// [`crate::bus`]): the data plane's cache, cron and the dispatcher.
 impl crate::bus::Subscriber for Manager {
     fn changed(&self, change: crate::bus::Change) -> BoxFuture<'_, ()> {
         use crate::bus::Change;
         Box::pin(async move {
             match change {
-                Change::Script {
-                    id,
-                    version: Some(version),
-                } => {
-                    // This process's own writes are announced too: a version
-                    // already cached is kept.
-                    if self.catalog.version(id).is_none_or(|v| v < version) {
-                        self.catalog.remove(id);
-                    }
+                Change::Script { id, version: None } => {
+                    self.cache.changed(change).await;
+                    self.compiler.forget(id);
                 }
-                Change::Script { id, version: None } => self.forget_script(id),
-                Change::Routing => {
-                    if let Err(e) = self.reload_routing().await {
-                        tracing::error!(error = %e, "reloading routes after a change announced by the database failed");
-                    }
-                }
+                Change::Script { .. } | Change::Routing => self.cache.changed(change).await,
                 Change::Triggers => self.cron.changed.notify_one(),
                 Change::Events => self.events.notify.notify_one(),
             }
@@ -776,16 +614,12 @@ impl crate::bus::Subscriber for Manager {
     }
 
     fn untrusted(&self) {
-        self.catalog.distrusted.store(true, Ordering::SeqCst);
+        self.cache.untrusted();
     }
 
     fn resync(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            self.catalog.clear();
-            self.catalog.distrusted.store(false, Ordering::SeqCst);
-            if let Err(e) = self.reload_routing().await {
-                tracing::error!(error = %e, "reloading routes after the LISTEN connection came back failed");
-            }
+            self.cache.resync().await;
             self.cron.changed.notify_one();
             self.events.notify.notify_one();
         })

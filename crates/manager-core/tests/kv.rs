@@ -20,6 +20,7 @@ fn cx(app: AppId) -> SdkCallCx {
         execution_id: ExecutionId::new(),
         request_id: RequestId::new(),
         depth: 0,
+        grant: None,
     }
 }
 

@@ -61,6 +61,7 @@ impl Orchestrator {
                     depth: ev.depth,
                 },
             },
+            grant: None,
         };
         let invocation_type = exec.invocation.type_name();
         let (execution_id, request_id) = (exec.execution_id, exec.request_id);

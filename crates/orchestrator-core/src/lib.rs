@@ -141,6 +141,7 @@ impl Orchestrator {
             request_id,
             script,
             invocation: Invocation::Http(http),
+            grant: None,
         };
 
         // The execution holds the slot until the script really ends and

@@ -108,7 +108,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
     ));
     executor.connect(SdkServices {
         kv: manager.kv.clone(),
-        scripts: Arc::new(Resolver(Arc::clone(&manager))),
+        scripts: Arc::new(Resolver(manager.cache())),
     })?;
     // Other processes on the same PostgreSQL announce their changes: listen
     // before loading, so none made meanwhile goes unseen.
@@ -152,7 +152,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
     let metrics = Arc::new(Metrics::new().context("setting up /metrics")?);
     let orchestrator = Arc::new(Orchestrator::new(
         Arc::new(executor),
-        Arc::new(Resolver(Arc::clone(&manager))),
+        Arc::new(Resolver(manager.cache())),
         Arc::new(MeteredSink {
             inner: Arc::new(writer.clone()),
             metrics: Arc::clone(&metrics),

@@ -16,6 +16,10 @@ pub struct ExecRequest {
     pub request_id: RequestId,
     pub script: Arc<Script>,
     pub invocation: Invocation,
+    /// Proof, for services reached over the wire, that this execution acts
+    /// for its script's app at its depth (signed by whoever sent the
+    /// execution; see the `wire` module). `None` within one process.
+    pub grant: Option<String>,
 }
 
 /// Why the script runs, with what it is given. (`function`, the fourth
@@ -25,7 +29,8 @@ pub struct ExecRequest {
 // allocation on every request, while an `Invocation` is built once and
 // moved a few times.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Invocation {
     Http(HttpRequest),
     /// A KV trigger's event, or a dead letter for a dead-letter handler:
@@ -69,7 +74,7 @@ impl Invocation {
 }
 
 /// `ctx.request`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HttpRequest {
     pub method: String,
     pub path: String,
@@ -87,7 +92,8 @@ pub struct HttpRequest {
 }
 
 /// `ctx.request.body`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum RequestBody {
     /// `()`: no body.
     #[default]
@@ -96,8 +102,8 @@ pub enum RequestBody {
     Json(serde_json::Value),
     /// Any other content type, valid UTF-8: a string.
     Text(String),
-    /// Any other content type, not UTF-8: a blob.
-    Bytes(Vec<u8>),
+    /// Any other content type, not UTF-8: a blob (base64 on the wire).
+    Bytes(#[serde(with = "crate::wire::base64_bytes")] Vec<u8>),
 }
 
 /// How an execution ended.
@@ -185,15 +191,17 @@ pub struct LogEntry {
 }
 
 /// What the executor reports back.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExecOutcome {
     pub status: ExecStatus,
     /// The script's return value, as JSON (`()` is null), when it succeeded.
     pub value: Option<serde_json::Value>,
     pub error: Option<ScriptError>,
     pub logs: Vec<LogEntry>,
+    #[serde(with = "crate::timestamp")]
     pub started_at: OffsetDateTime,
     /// Time spent running the script, including compiling it on a cache miss.
+    #[serde(with = "crate::wire::micros")]
     pub duration: std::time::Duration,
     /// The records of the scripts it called with `invoke`, in the order
     /// they ended; each is an execution of its own (`function`), under the

@@ -22,6 +22,9 @@ pub struct SdkCallCx {
     /// The trigger depth of the execution: 0 for a request, the event's
     /// depth for a trigger handler. Events its KV writes fire are one deeper.
     pub depth: u32,
+    /// The execution's grant ([`crate::ExecRequest::grant`]): what a remote
+    /// service believes about `app_id` and `depth`. `None` in one process.
+    pub grant: Option<String>,
 }
 
 /// Longest collection name, in bytes (they are ASCII).
@@ -95,7 +98,7 @@ pub fn check_limit(limit: Option<i64>) -> Result<u32, String> {
 }
 
 /// What `list` is asked for.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvListOptions {
     /// From a previous page; `None` starts at the first key.
     pub cursor: Option<String>,
@@ -106,7 +109,7 @@ pub struct KvListOptions {
 }
 
 /// One entry of a page.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KvEntry {
     pub key: String,
@@ -115,7 +118,7 @@ pub struct KvEntry {
 
 /// A page of `list`: keys ascending (byte order of their UTF-8), and the
 /// cursor of the next page, if there is one.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KvPage {
     pub items: Vec<KvEntry>,

@@ -20,6 +20,7 @@ pub mod timestamp;
 pub mod traits;
 pub mod version;
 pub mod web;
+pub mod wire;
 
 pub use error::{Error, Result};
 pub use events::{Delivery, EventKind, EventQueue, PendingEvent};

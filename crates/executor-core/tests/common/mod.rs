@@ -60,6 +60,7 @@ pub fn request(script: Arc<Script>, http: HttpRequest) -> ExecRequest {
         request_id: RequestId::new(),
         script,
         invocation: Invocation::Http(http),
+        grant: None,
     }
 }
 

@@ -1,0 +1,298 @@
+//! What the data plane reads, cached: the current version of each script
+//! it has asked for, and the routing snapshot (domain claims and route
+//! tables). The manager keeps it true after its own changes; in cluster
+//! mode the database's announcements ([`crate::bus`]) keep it true after
+//! every other process's. A `picloud-orchestrator` holds one of its own.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use picloud_shared::routing::{DomainPattern, Methods, RoutePattern, RouteTarget, Routing};
+use picloud_shared::{AppId, BoxFuture, Script, ScriptId, ScriptName, ScriptResolver};
+use tokio::sync::Mutex;
+
+use crate::bus::{Change, Subscriber};
+use crate::db::Db;
+use crate::error::Result;
+use crate::repo::DEFAULT_APP_ID;
+
+/// The current version of every script the data plane has asked for.
+#[derive(Default)]
+struct Catalog {
+    scripts: RwLock<HashMap<ScriptId, Arc<Script>>>,
+    /// The same scripts by app and name, for `invoke` (names never change).
+    names: RwLock<HashMap<(AppId, String), ScriptId>>,
+    /// Bumped on every removal, so a lazy load that raced a delete does not
+    /// put the deleted script back.
+    removals: AtomicU64,
+    /// False while changes made by other processes may be going unannounced
+    /// (the LISTEN connection is down): lookups then read the database and
+    /// keep nothing.
+    distrusted: AtomicBool,
+}
+
+impl Catalog {
+    fn get(&self, id: ScriptId) -> Option<Arc<Script>> {
+        if self.distrusted.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.scripts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
+    }
+    fn by_name(&self, app: AppId, name: &str) -> Option<Arc<Script>> {
+        if self.distrusted.load(Ordering::SeqCst) {
+            return None;
+        }
+        let id = *self
+            .names
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(app, name.to_owned()))?;
+        self.get(id)
+    }
+    fn put(&self, script: Arc<Script>) {
+        self.names
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((script.app_id, script.name.to_string()), script.id);
+        let mut map = self.scripts.write().unwrap_or_else(|p| p.into_inner());
+        match map.get(&script.id) {
+            Some(old) if old.version > script.version => {}
+            _ => {
+                map.insert(script.id, script);
+            }
+        }
+    }
+    /// The version cached for `id`, if any.
+    fn version(&self, id: ScriptId) -> Option<i64> {
+        self.scripts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .map(|s| s.version)
+    }
+    /// Forgets everything (after announcements may have been lost).
+    fn clear(&self) {
+        self.removals.fetch_add(1, Ordering::SeqCst);
+        self.scripts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.names
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+    fn remove(&self, id: ScriptId) {
+        self.removals.fetch_add(1, Ordering::SeqCst);
+        let removed = self
+            .scripts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+        if let Some(s) = removed {
+            self.names
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&(s.app_id, s.name.to_string()));
+        }
+    }
+}
+
+/// Scripts and routes as the data plane sees them.
+pub struct DataCache {
+    db: Db,
+    catalog: Catalog,
+    /// Domain claims and route tables, rebuilt whole after every change to
+    /// them and swapped in; readers hold the lock only to clone the `Arc`.
+    routing: RwLock<Arc<Routing>>,
+    /// Rebuilds of `routing` take turns, so an older read of the database
+    /// never replaces a newer one (a change here and an announced one from
+    /// another process may rebuild at once).
+    routing_reload: Mutex<()>,
+}
+
+impl DataCache {
+    /// An empty cache on `db`; [`DataCache::reload_routing`] loads routes.
+    pub fn new(db: Db) -> Self {
+        DataCache {
+            db,
+            catalog: Catalog::default(),
+            routing: RwLock::new(Arc::new(Routing::empty(DEFAULT_APP_ID))),
+            routing_reload: Mutex::new(()),
+        }
+    }
+
+    /// The current version of a script: from memory, or read once.
+    pub async fn script(&self, id: ScriptId) -> Result<Option<Arc<Script>>> {
+        if let Some(s) = self.catalog.get(id) {
+            return Ok(Some(s));
+        }
+        let epoch = self.catalog.removals.load(Ordering::SeqCst);
+        let Some(script) = self.db.script_by_id(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.keep(script, epoch)))
+    }
+
+    /// The current version of the script named `name` in `app` (`invoke`).
+    pub async fn script_named(&self, app: AppId, name: &str) -> Result<Option<Arc<Script>>> {
+        if let Some(s) = self.catalog.by_name(app, name) {
+            return Ok(Some(s));
+        }
+        if ScriptName::parse(name).is_err() {
+            return Ok(None);
+        }
+        let epoch = self.catalog.removals.load(Ordering::SeqCst);
+        let Some(script) = self.db.script_by_name(app, name).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.keep(script, epoch)))
+    }
+
+    /// Caches what was read, unless a removal (or a loss of announcements)
+    /// happened since the read began: it may be stale.
+    fn keep(&self, script: Script, epoch: u64) -> Arc<Script> {
+        let script = Arc::new(script);
+        if self.catalog.removals.load(Ordering::SeqCst) == epoch
+            && !self.catalog.distrusted.load(Ordering::SeqCst)
+        {
+            self.catalog.put(Arc::clone(&script));
+        }
+        script
+    }
+
+    /// A version just stored by this process.
+    pub(crate) fn put(&self, script: Arc<Script>) {
+        self.catalog.put(script);
+    }
+
+    /// A script changed or went: read it again when next asked for.
+    pub(crate) fn remove(&self, id: ScriptId) {
+        self.catalog.remove(id);
+    }
+
+    pub fn routing(&self) -> Arc<Routing> {
+        Arc::clone(&self.routing.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Rebuilds the routing snapshot from the database and swaps it in.
+    /// Called at start-up and, under the write lock, after every change.
+    pub async fn reload_routing(&self) -> Result<()> {
+        let _turn = self.routing_reload.lock().await;
+        let routes = self.db.routes().await?;
+        let domains = self.db.domains().await?;
+        let mut claims = Vec::with_capacity(domains.len());
+        for d in domains {
+            match DomainPattern::parse(&d.pattern) {
+                Ok(p) => claims.push((p, d.app_id)),
+                Err(e) => {
+                    tracing::error!(domain = %d.pattern, error = %e, "a stored domain claim no longer parses; ignored")
+                }
+            }
+        }
+        let mut entries = Vec::with_capacity(routes.len());
+        for r in routes {
+            let parsed = RoutePattern::parse(&r.path)
+                .and_then(|p| Methods::parse(r.methods.as_deref()).map(|m| (p, m)));
+            match parsed {
+                Ok((pattern, methods)) => entries.push((
+                    r.app_id,
+                    pattern,
+                    methods,
+                    RouteTarget {
+                        route_id: r.id,
+                        script_id: r.script_id,
+                        path: r.path,
+                        methods: r.methods,
+                    },
+                )),
+                Err(e) => {
+                    tracing::error!(route = %r.id, error = %e, "a stored route no longer parses; ignored")
+                }
+            }
+        }
+        let (routing, skipped) = Routing::new(DEFAULT_APP_ID, claims, entries);
+        for s in skipped {
+            tracing::error!(route = %s.route_id, "a stored route conflicts with an older one; ignored");
+        }
+        *self.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
+        Ok(())
+    }
+}
+
+/// Announcements about scripts and routes (others are not this cache's).
+impl Subscriber for DataCache {
+    fn changed(&self, change: Change) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            match change {
+                Change::Script {
+                    id,
+                    version: Some(version),
+                } => {
+                    // This process's own writes are announced too: a version
+                    // already cached is kept.
+                    if self.catalog.version(id).is_none_or(|v| v < version) {
+                        self.catalog.remove(id);
+                    }
+                }
+                Change::Script { id, version: None } => self.catalog.remove(id),
+                Change::Routing => {
+                    if let Err(e) = self.reload_routing().await {
+                        tracing::error!(error = %e, "reloading routes after a change announced by the database failed");
+                    }
+                }
+                Change::Triggers | Change::Events => {}
+            }
+        })
+    }
+
+    fn untrusted(&self) {
+        self.catalog.distrusted.store(true, Ordering::SeqCst);
+    }
+
+    fn resync(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.catalog.clear();
+            self.catalog.distrusted.store(false, Ordering::SeqCst);
+            if let Err(e) = self.reload_routing().await {
+                tracing::error!(error = %e, "reloading routes after the LISTEN connection came back failed");
+            }
+        })
+    }
+}
+
+/// The data plane's view of the cache.
+pub struct Resolver(pub Arc<DataCache>);
+
+impl ScriptResolver for Resolver {
+    fn resolve(&self, id: ScriptId) -> BoxFuture<'_, picloud_shared::Result<Option<Arc<Script>>>> {
+        Box::pin(async move {
+            self.0
+                .script(id)
+                .await
+                .map_err(|e| picloud_shared::Error::Backend(e.to_string()))
+        })
+    }
+
+    fn resolve_name<'a>(
+        &'a self,
+        app: AppId,
+        name: &'a str,
+    ) -> BoxFuture<'a, picloud_shared::Result<Option<Arc<Script>>>> {
+        Box::pin(async move {
+            self.0
+                .script_named(app, name)
+                .await
+                .map_err(|e| picloud_shared::Error::Backend(e.to_string()))
+        })
+    }
+
+    fn routing(&self) -> Arc<Routing> {
+        self.0.routing()
+    }
+}
