@@ -67,7 +67,7 @@ fn invoke(name: &str, args: Dynamic) -> RhaiResult<Dynamic> {
     let caller = sdk::current()?;
     let what = format!("invoke({name:?})");
     let script = caller
-        .block_on(&what, |s, cx| s.scripts.resolve_name(cx.app_id, name))?
+        .block_on(&what, |s, cx| s.scripts.resolve_for(cx, name))?
         .filter(|s| s.app_id == caller.cx.app_id)
         .ok_or_else(|| format!("{what}: there is no script named {name:?} in this app"))?;
     let executor = Arc::clone(&caller.executor);

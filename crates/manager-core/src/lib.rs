@@ -28,10 +28,10 @@ pub mod service;
 pub mod testing;
 pub mod throttle;
 
+pub use cache::{DataCache, Resolver};
 pub use db::{Db, DbTarget, schema_version};
 pub use error::{Error, Result};
 pub use events::EventStore;
 pub use executions::ExecutionWriter;
 pub use kv::KvStore;
-pub use cache::{DataCache, Resolver};
 pub use service::{Manager, ManagerConfig};

@@ -17,8 +17,8 @@ use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
 use crate::auth;
-use crate::cache::DataCache;
 use crate::authz::{self, Capability, Principal};
+use crate::cache::DataCache;
 use crate::cron::CronScheduler;
 use crate::db::Db;
 use crate::error::{Error, Result};

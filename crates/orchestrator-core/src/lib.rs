@@ -185,6 +185,10 @@ impl Orchestrator {
                         .await;
                     converted.response
                 }
+                // No executor could take it (cluster mode): busy, try again.
+                Err(picloud_shared::Error::ExecutorUnavailable(why)) => {
+                    ApiError::new(ErrorCode::Overloaded, why).into_response()
+                }
                 Err(e) => ApiError::internal(e).into_response(),
             }
         });

@@ -1,11 +1,11 @@
-//! The cluster-mode executor binary. Cluster mode is planned: the service
-//! crates are ready to be composed with remote implementations of the seams
-//! in `picloud-shared`, but this binary does not do that yet.
+//! `picloud-executor`: PiCloud's script runner on its own,
+//! for the split layout (docs/cluster.md). The composition is the
+//! `picloud` library's (`picloud::roles`).
 
-fn main() {
-    eprintln!(
-        "picloud-executor {}: cluster mode is not ready yet; run the all-in-one `picloud` binary instead",
-        picloud_shared::version::PRODUCT_VERSION
-    );
-    std::process::exit(2);
+/// The same allocator as `picloud` (see docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> std::process::ExitCode {
+    picloud::roles::executor_main()
 }

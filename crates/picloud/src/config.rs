@@ -301,3 +301,104 @@ impl ServeArgs {
         args
     }
 }
+
+/// The split layout's binaries: each takes the server's settings (those
+/// that apply to its role) and the cluster's.
+#[derive(Parser, Debug)]
+#[command(
+    name = "picloud-manager",
+    version,
+    about = "PiCloud's control plane for the split layout: admin API, dashboard, /metrics, cron and event dispatch (docs/cluster.md)"
+)]
+pub struct ManagerCli {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub secret: ClusterSecretArgs,
+    #[command(flatten)]
+    pub executors: ExecutorUrlsArgs,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "picloud-orchestrator",
+    version,
+    about = "PiCloud's data-plane ingress for the split layout: routes requests to scripts run by executors (docs/cluster.md)"
+)]
+pub struct OrchestratorCli {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub secret: ClusterSecretArgs,
+    #[command(flatten)]
+    pub executors: ExecutorUrlsArgs,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "picloud-executor",
+    version,
+    about = "PiCloud's script runner for the split layout: no database credentials (docs/cluster.md)"
+)]
+pub struct ExecutorCli {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub secret: ClusterSecretArgs,
+    /// The manager executors reach for KV and invoke.
+    #[arg(long, env = "PICLOUD_MANAGER_URL", value_name = "PICLOUD_MANAGER_URL", value_parser = parse_peer_url)]
+    pub manager_url: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ClusterSecretArgs {
+    /// Shared by every process of a split layout; every wire call carries it.
+    #[arg(
+        long,
+        env = "PICLOUD_CLUSTER_SECRET",
+        value_name = "PICLOUD_CLUSTER_SECRET",
+        hide_env_values = true,
+        value_parser = parse_cluster_secret
+    )]
+    pub cluster_secret: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExecutorUrlsArgs {
+    /// The executors to run scripts on, comma-separated (http://host:port).
+    #[arg(
+        long,
+        env = "PICLOUD_EXECUTOR_URLS",
+        value_name = "PICLOUD_EXECUTOR_URLS",
+        value_delimiter = ',',
+        required = true,
+        value_parser = parse_peer_url
+    )]
+    pub executor_urls: Vec<String>,
+}
+
+fn parse_cluster_secret(s: &str) -> Result<String, String> {
+    if s.len() < crate::wire::MIN_SECRET_LEN {
+        return Err(format!(
+            "at least {} characters (e.g. `openssl rand -hex 32`)",
+            crate::wire::MIN_SECRET_LEN
+        ));
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("no spaces or control characters".into());
+    }
+    Ok(s.to_owned())
+}
+
+fn parse_peer_url(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let rest = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+        .ok_or_else(|| format!("{s:?} is not an http:// or https:// URL"))?;
+    let authority = rest.trim_end_matches('/');
+    if authority.is_empty() || authority.contains(['/', '?', '#', ' ']) {
+        return Err(format!("{s:?} is a scheme, host and port, without a path"));
+    }
+    Ok(s.trim_end_matches('/').to_owned())
+}

@@ -9,6 +9,8 @@ pub mod conn;
 #[cfg(feature = "dashboard")]
 pub mod dashboard;
 pub mod metrics;
+pub mod roles;
+pub mod wire;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,9 +25,10 @@ use axum::routing::get;
 use picloud_executor_core::sdk::SdkServices;
 use picloud_executor_core::{ExecutorConfig, LocalExecutor};
 use picloud_manager_core::{
-    Db, DbTarget, EventStore, ExecutionWriter, KvStore, Manager, ManagerConfig, Resolver,
+    DataCache, Db, DbTarget, EventStore, ExecutionWriter, KvStore, Manager, ManagerConfig, Resolver,
 };
 use picloud_orchestrator_core::{Orchestrator, OrchestratorConfig};
+use picloud_shared::ExecutorClient;
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::version;
 use picloud_shared::web::{AdminHost, TrustedProxies};
@@ -34,13 +37,17 @@ use serde_json::json;
 use crate::config::ServeArgs;
 use crate::conn::{ConnectionLimits, ConnectionStats};
 use crate::metrics::{MeteredSink, Metrics, Scrape};
+use crate::wire::{GrantKey, RemoteExecutors, RemoteServices};
 
 /// A built server, ready to serve on a listener.
 pub struct Server {
     router: Router,
-    pub manager: Arc<Manager>,
-    pub orchestrator: Arc<Orchestrator>,
-    writer: ExecutionWriter,
+    /// The control plane (all-in-one and manager).
+    pub manager: Option<Arc<Manager>>,
+    /// The data plane, or the event dispatcher (not on an executor).
+    pub orchestrator: Option<Arc<Orchestrator>>,
+    writer: Option<ExecutionWriter>,
+    db: Option<Db>,
     limits: ConnectionLimits,
     proxies: Arc<TrustedProxies>,
     connections: Arc<ConnectionStats>,
@@ -52,75 +59,354 @@ pub struct Server {
 #[derive(Clone)]
 struct Surface {
     public_base_url: Option<String>,
-    schema: i64,
+    schema: Option<i64>,
+    role: &'static str,
+}
+
+/// Which of PiCloud's processes this is.
+#[derive(Clone, Debug)]
+pub enum Role {
+    /// `picloud`: the three services in one process.
+    AllInOne,
+    /// `picloud-manager`: the control plane; event handlers and cron runs
+    /// go to the executors.
+    Manager(ClusterLink),
+    /// `picloud-orchestrator`: the data plane; scripts run on the
+    /// executors.
+    Orchestrator(ClusterLink),
+}
+
+/// How a manager or orchestrator reaches the executors.
+#[derive(Clone, Debug)]
+pub struct ClusterLink {
+    pub secret: Arc<str>,
+    pub executors: Vec<String>,
+}
+
+impl Role {
+    /// As `/version` and `pg_stat_activity` show it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Role::AllInOne => "all-in-one",
+            Role::Manager(_) => "manager",
+            Role::Orchestrator(_) => "orchestrator",
+        }
+    }
+
+    fn link(&self) -> Option<&ClusterLink> {
+        match self {
+            Role::AllInOne => None,
+            Role::Manager(link) | Role::Orchestrator(link) => Some(link),
+        }
+    }
 }
 
 /// Connects and migrates the database, creates the bootstrap admin, and
-/// composes the services.
+/// composes the services in one process.
 pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
+    build_as(args, Role::AllInOne).await
+}
+
+/// The same for any role but the executor's ([`build_executor`]).
+pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
     let target =
         DbTarget::from_settings(args.storage.database_url.as_deref(), &args.storage.data_dir)
             .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
+    if role.link().is_some() && !matches!(target, DbTarget::Postgres(_)) {
+        anyhow::bail!(
+            "DATABASE_URL: picloud-{} shares one PostgreSQL with the other processes of a cluster; set DATABASE_URL=postgres://...",
+            role.name()
+        );
+    }
     // One process owns an SQLite database (a restore waits for it to stop).
     let data_lock = match &target {
         DbTarget::Sqlite(path) => Some(backup::lock(path)?),
         DbTarget::Postgres(_) => None,
     };
-    let node = node_name("all-in-one");
+    let node = node_name(role.name());
     let db = Db::connect_as(&target, &node).await?;
-    db.migrate().await?;
-    let schema = db.applied_schema_version().await?;
-    tracing::info!(database = %target.describe(), schema, "database ready");
+    let schema = if matches!(role, Role::Orchestrator(_)) {
+        // The manager migrates; an orchestrator serves only the schema it
+        // was built for.
+        let applied = db.applied_schema_version().await?;
+        let known = picloud_manager_core::schema_version();
+        if applied != known {
+            anyhow::bail!(
+                "the database has schema {applied}; this picloud-orchestrator needs schema {known}: {}",
+                if applied < known {
+                    "start (or upgrade) the manager first, which migrates it"
+                } else {
+                    "it was written by a newer PiCloud: upgrade this orchestrator"
+                }
+            );
+        }
+        applied
+    } else {
+        db.migrate().await?;
+        db.applied_schema_version().await?
+    };
+    tracing::info!(database = %target.describe(), schema, role = role.name(), "database ready");
 
     let ceilings = args.sandbox.ceilings();
     let admin_host = args.admin_host.clone().unwrap_or_default();
     let max_concurrent = args.max_concurrent_executions as usize;
-    let executor = LocalExecutor::new(ExecutorConfig {
-        threads: max_concurrent + 1,
-        ceilings,
-    });
-    // A claimed event whose process died is delivered again once its claim
-    // lapses: the longest a handler may run, and a margin.
-    let events = EventStore::open(
-        db.clone(),
-        Duration::from_millis(u64::from(args.event_retry_base_ms)),
-        Duration::from_millis(ceilings.ceilings().timeout_ms) + Duration::from_secs(5),
-    )
-    .await?;
-    let kv = KvStore::open(db.clone(), Arc::clone(&events.notify)).await?;
-    let manager = Arc::new(Manager::new(
-        db.clone(),
-        ManagerConfig {
-            session_ttl: Duration::from_secs(u64::from(args.session_ttl_hours) * 3600),
-            max_script_bytes: args.max_script_bytes as usize,
-            execution_retention: args.execution_retention,
+    let listen = |subscriber: Arc<dyn picloud_manager_core::bus::Subscriber>| {
+        let db = db.clone();
+        let name = format!("{node} listen");
+        async move { picloud_manager_core::bus::listen(&db, &name, subscriber).await }
+    };
+
+    // The control plane, or (an orchestrator) only the cache it reads.
+    let (manager, local) = if matches!(role, Role::Orchestrator(_)) {
+        (None, None)
+    } else {
+        // Scripts run here only all-in-one; a manager compiles them to
+        // check an upload.
+        let local = LocalExecutor::new(ExecutorConfig {
+            threads: if role.link().is_none() {
+                max_concurrent + 1
+            } else {
+                1
+            },
             ceilings,
-            secure_cookies: args
-                .public_base_url
-                .as_deref()
-                .is_some_and(|u| u.starts_with("https://")),
-            public_base_url: args.public_base_url.clone(),
-            admin_host: admin_host.clone(),
-        },
-        Arc::new(executor.clone()),
-        kv,
-        events,
-    ));
-    executor.connect(SdkServices {
-        kv: manager.kv.clone(),
-        scripts: Arc::new(Resolver(manager.cache())),
-    })?;
+        });
+        // A claimed event whose process died is delivered again once its
+        // claim lapses: the longest a handler may run, and a margin.
+        let events = EventStore::open(
+            db.clone(),
+            Duration::from_millis(u64::from(args.event_retry_base_ms)),
+            Duration::from_millis(ceilings.ceilings().timeout_ms) + Duration::from_secs(5),
+        )
+        .await?;
+        let kv = KvStore::open(db.clone(), Arc::clone(&events.notify)).await?;
+        let manager = Arc::new(Manager::new(
+            db.clone(),
+            ManagerConfig {
+                session_ttl: Duration::from_secs(u64::from(args.session_ttl_hours) * 3600),
+                max_script_bytes: args.max_script_bytes as usize,
+                execution_retention: args.execution_retention,
+                ceilings,
+                secure_cookies: args
+                    .public_base_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://")),
+                public_base_url: args.public_base_url.clone(),
+                admin_host: admin_host.clone(),
+            },
+            Arc::new(local.clone()),
+            kv,
+            events,
+        ));
+        (Some(manager), Some(local))
+    };
+    let cache = match &manager {
+        Some(manager) => manager.cache(),
+        None => Arc::new(DataCache::new(db.clone())),
+    };
     // Other processes on the same PostgreSQL announce their changes: listen
     // before loading, so none made meanwhile goes unseen.
-    picloud_manager_core::bus::listen(
-        &db,
-        &format!("{node} listen"),
-        Arc::clone(&manager) as Arc<dyn picloud_manager_core::bus::Subscriber>,
-    )
-    .await?;
+    match &manager {
+        Some(manager) => listen(Arc::clone(manager) as _).await?,
+        None => listen(Arc::clone(&cache) as _).await?,
+    }
     // Routes and domain claims survive restarts: load them before serving.
-    manager.reload_routing().await?;
+    cache.reload_routing().await?;
 
+    if let Some(manager) = &manager {
+        bootstrap(manager, args, &db).await?;
+    }
+
+    let executor: Arc<dyn ExecutorClient> = match (&role, local) {
+        (Role::AllInOne, Some(local)) => {
+            let manager = manager.as_ref().expect("all-in-one has a manager");
+            local.connect(SdkServices {
+                kv: manager.kv.clone(),
+                scripts: Arc::new(Resolver(manager.cache())),
+            })?;
+            Arc::new(local)
+        }
+        _ => {
+            let link = role.link().expect("a cluster role has a link");
+            let remote = RemoteExecutors::new(
+                &link.executors,
+                Arc::clone(&link.secret),
+                GrantKey::of(&db).await?,
+                ceilings,
+            );
+            remote.check().await;
+            Arc::new(remote)
+        }
+    };
+
+    let writer = ExecutionWriter::spawn(db.clone(), args.execution_retention);
+    if let Some(manager) = &manager {
+        manager.attach_records_writer(writer.clone());
+    }
+    let connections = Arc::new(ConnectionStats::default());
+    let metrics = Arc::new(Metrics::new().context("setting up /metrics")?);
+    let orchestrator = Arc::new(Orchestrator::new(
+        executor,
+        Arc::new(Resolver(Arc::clone(&cache))),
+        Arc::new(MeteredSink {
+            inner: Arc::new(writer.clone()),
+            metrics: Arc::clone(&metrics),
+            cache: Arc::clone(&cache),
+            db: db.clone(),
+        }),
+        OrchestratorConfig {
+            max_concurrent,
+            max_body_bytes: args.max_body_bytes as usize,
+            ceilings,
+            admin_host: admin_host.clone(),
+        },
+    ));
+
+    if let Some(manager) = &manager {
+        orchestrator.spawn_dispatcher(manager.events.clone());
+        manager.cron.spawn();
+    }
+
+    let surface = Surface {
+        public_base_url: args.public_base_url.clone(),
+        schema: Some(schema),
+        role: role.name(),
+    };
+    let prefix = version::api_prefix();
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/version", get(version_info).with_state(surface))
+        .route(
+            "/metrics",
+            get(metrics::handler).with_state(Scrape {
+                metrics: Arc::clone(&metrics),
+                orchestrator: Arc::clone(&orchestrator),
+                manager: manager.clone(),
+                writer: writer.clone(),
+                connections: Arc::clone(&connections),
+                token: args.metrics_token.as_deref().map(Arc::from),
+            }),
+        );
+    if let Some(manager) = &manager {
+        router = router
+            .nest(
+                &prefix,
+                picloud_manager_core::api::admin_router(Arc::clone(manager)),
+            )
+            .merge(dashboard_routes(admin_host.clone()));
+    }
+    if let Role::Manager(link) = &role {
+        let manager = manager.as_ref().expect("a manager");
+        router = router.merge(wire::manager_router(
+            manager.kv.clone(),
+            Arc::clone(&cache),
+            GrantKey::of(&db).await?,
+            Arc::clone(&link.secret),
+        ));
+    }
+    router = router
+        .route("/api", axum::routing::any(api_not_found))
+        .route("/api/{*rest}", axum::routing::any(api_not_found));
+    router = if matches!(role, Role::Manager(_)) {
+        router.fallback(manager_fallback)
+    } else {
+        router
+            .merge(Arc::clone(&orchestrator).api_router(&prefix))
+            .fallback_service(
+                picloud_orchestrator_core::user_routes(Arc::clone(&orchestrator)).layer(
+                    axum::middleware::from_fn(move |req: axum::extract::Request, next| {
+                        front_door(admin_host.clone(), req, next)
+                    }),
+                ),
+            )
+    };
+    let router = finish(router, args, metrics);
+
+    Ok(Server {
+        router,
+        manager,
+        orchestrator: Some(orchestrator),
+        writer: Some(writer),
+        db: Some(db),
+        limits: connection_limits(args),
+        proxies: Arc::new(args.trusted_proxies.clone().unwrap_or_default()),
+        connections,
+        shutdown_timeout: Duration::from_secs(u64::from(args.shutdown_timeout_secs)),
+        _data_lock: data_lock,
+    })
+}
+
+/// `picloud-executor`: runs the scripts it is sent, reaching the manager at
+/// `manager_url` for KV and `invoke`. It opens no database.
+pub async fn build_executor(
+    args: &ServeArgs,
+    secret: Arc<str>,
+    manager_url: &str,
+) -> anyhow::Result<Server> {
+    if args.storage.database_url.is_some() {
+        anyhow::bail!(
+            "DATABASE_URL: picloud-executor runs other people's code and holds no database credentials; unset it"
+        );
+    }
+    let services = Arc::new(RemoteServices::new(manager_url, Arc::clone(&secret)));
+    match wire::check_peer(&wire::client(), manager_url).await {
+        Ok(role) if role == "manager" => tracing::info!(manager = %manager_url, "manager reached"),
+        Ok(role) => {
+            anyhow::bail!("PICLOUD_MANAGER_URL: {manager_url} is a PiCloud {role}, not the manager")
+        }
+        // Another wire version: refused, with the one line that says why.
+        Err(e) if e.contains("speaks wire") => anyhow::bail!("PICLOUD_MANAGER_URL: {e}"),
+        // Not up yet: scripts' KV calls fail until it is.
+        Err(e) => tracing::warn!("{e}; scripts' KV and invoke calls fail until it is up"),
+    }
+    let local = LocalExecutor::new(ExecutorConfig {
+        threads: args.max_concurrent_executions as usize + 1,
+        ceilings: args.sandbox.ceilings(),
+    });
+    local.connect(SdkServices {
+        kv: Arc::clone(&services) as _,
+        scripts: services,
+    })?;
+    let metrics = Arc::new(Metrics::new().context("setting up /metrics")?);
+    // A call carries the request body (base64 when it is binary) and the
+    // script, besides a little JSON.
+    let max_body = (args.max_body_bytes as usize)
+        .saturating_mul(2)
+        .saturating_add(args.max_script_bytes as usize)
+        .saturating_add(1 << 20);
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route(
+            "/version",
+            get(version_info).with_state(Surface {
+                public_base_url: None,
+                schema: None,
+                role: "executor",
+            }),
+        )
+        .merge(wire::executor_router(Arc::new(local), secret, max_body))
+        .fallback(|| async {
+            ApiError::new(
+                ErrorCode::NotFound,
+                "this is a picloud-executor: it runs scripts for orchestrators, over the wire",
+            )
+        });
+    let router = finish(router, args, metrics);
+    Ok(Server {
+        router,
+        manager: None,
+        orchestrator: None,
+        writer: None,
+        db: None,
+        limits: connection_limits(args),
+        proxies: Arc::new(TrustedProxies::default()),
+        connections: Arc::new(ConnectionStats::default()),
+        shutdown_timeout: Duration::from_secs(u64::from(args.shutdown_timeout_secs)),
+        _data_lock: None,
+    })
+}
+
+/// Creates the first admin from the settings, or says how to.
+async fn bootstrap(manager: &Manager, args: &ServeArgs, db: &Db) -> anyhow::Result<()> {
     match (&args.admin_user, &args.admin_password) {
         (Some(user), Some(password)) => {
             if manager
@@ -145,66 +431,25 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
             }
         }
     }
+    Ok(())
+}
 
-    let writer = ExecutionWriter::spawn(db.clone(), args.execution_retention);
-    manager.attach_records_writer(writer.clone());
-    let connections = Arc::new(ConnectionStats::default());
-    let metrics = Arc::new(Metrics::new().context("setting up /metrics")?);
-    let orchestrator = Arc::new(Orchestrator::new(
-        Arc::new(executor),
-        Arc::new(Resolver(manager.cache())),
-        Arc::new(MeteredSink {
-            inner: Arc::new(writer.clone()),
-            metrics: Arc::clone(&metrics),
-            manager: Arc::clone(&manager),
-        }),
-        OrchestratorConfig {
-            max_concurrent,
-            max_body_bytes: args.max_body_bytes as usize,
-            ceilings,
-            admin_host: admin_host.clone(),
-        },
-    ));
+fn connection_limits(args: &ServeArgs) -> ConnectionLimits {
+    ConnectionLimits {
+        max_connections: args.max_connections as usize,
+        header_timeout: Duration::from_secs(u64::from(args.header_timeout_secs)),
+        body_timeout: Duration::from_secs(u64::from(args.body_timeout_secs)),
+        keepalive_timeout: Duration::from_secs(u64::from(args.keepalive_timeout_secs)),
+    }
+}
 
-    orchestrator.spawn_dispatcher(manager.events.clone());
-    manager.cron.spawn();
-
-    let surface = Surface {
-        public_base_url: args.public_base_url.clone(),
-        schema,
-    };
-    let prefix = version::api_prefix();
-    let router = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/version", get(version_info).with_state(surface))
-        .route(
-            "/metrics",
-            get(metrics::handler).with_state(Scrape {
-                metrics: Arc::clone(&metrics),
-                orchestrator: Arc::clone(&orchestrator),
-                manager: Arc::clone(&manager),
-                writer: writer.clone(),
-                connections: Arc::clone(&connections),
-                token: args.metrics_token.as_deref().map(Arc::from),
-            }),
-        )
-        .nest(
-            &prefix,
-            picloud_manager_core::api::admin_router(Arc::clone(&manager)),
-        )
-        .merge(Arc::clone(&orchestrator).api_router(&prefix))
-        .merge(dashboard_routes(admin_host.clone()))
-        .route("/api", axum::routing::any(api_not_found))
-        .route("/api/{*rest}", axum::routing::any(api_not_found))
-        .fallback_service(
-            picloud_orchestrator_core::user_routes(Arc::clone(&orchestrator)).layer(
-                axum::middleware::from_fn(move |req: axum::extract::Request, next| {
-                    front_door(admin_host.clone(), req, next)
-                }),
-            ),
-        )
+/// What every router ends with: JSON 405, the body limit, and the response
+/// counter.
+fn finish(router: Router, args: &ServeArgs, metrics: Arc<Metrics>) -> Router {
+    router
         .method_not_allowed_fallback(method_not_allowed)
-        // Bodies are limited by PICLOUD_MAX_BODY_BYTES everywhere.
+        // Bodies are limited by PICLOUD_MAX_BODY_BYTES everywhere (the wire
+        // routes set their own).
         .layer(axum::extract::DefaultBodyLimit::max(
             args.max_body_bytes as usize,
         ))
@@ -228,24 +473,7 @@ pub async fn build(args: &ServeArgs) -> anyhow::Result<Server> {
                 }
                 response
             },
-        ));
-
-    Ok(Server {
-        router,
-        manager,
-        orchestrator,
-        writer,
-        limits: ConnectionLimits {
-            max_connections: args.max_connections as usize,
-            header_timeout: Duration::from_secs(u64::from(args.header_timeout_secs)),
-            body_timeout: Duration::from_secs(u64::from(args.body_timeout_secs)),
-            keepalive_timeout: Duration::from_secs(u64::from(args.keepalive_timeout_secs)),
-        },
-        proxies: Arc::new(args.trusted_proxies.clone().unwrap_or_default()),
-        connections,
-        shutdown_timeout: Duration::from_secs(u64::from(args.shutdown_timeout_secs)),
-        _data_lock: data_lock,
-    })
+        ))
 }
 
 /// How this process names itself to PostgreSQL (`application_name`, shown
@@ -257,7 +485,7 @@ pub fn node_name(role: &str) -> String {
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_owned());
-    // PostgreSQL keeps 63 bytes of it.
+    // PostgreSQL keeps 63 bytes of it; " listen" is added to one.
     let mut name = format!("picloud {role} {host} {}", std::process::id());
     if name.len() > 56 {
         let mut cut = 56;
@@ -267,6 +495,18 @@ pub fn node_name(role: &str) -> String {
         name.truncate(cut);
     }
     name
+}
+
+/// A manager serves no user routes: say where they are.
+async fn manager_fallback(req: axum::extract::Request) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!(
+            "no route {} {} on this picloud-manager: scripts' routes are served by the orchestrators",
+            req.method(),
+            req.uri().path()
+        ),
+    )
 }
 
 /// `GET /` where no user route answers it: a browser is sent to the
@@ -343,6 +583,7 @@ async fn version_info(State(s): State<Surface>) -> axum::Json<serde_json::Value>
         "api": version::API_VERSION,
         "schema": s.schema,
         "wire": version::WIRE_VERSION,
+        "role": s.role,
         "public_base_url": s.public_base_url,
     }))
 }
@@ -403,11 +644,17 @@ impl Server {
         // Scripts still running (their callers gone) share what is left of
         // the shutdown timeout.
         let left = self.shutdown_timeout.saturating_sub(began.elapsed());
-        if !self.orchestrator.drain(left).await {
+        if let Some(orchestrator) = &self.orchestrator
+            && !orchestrator.drain(left).await
+        {
             tracing::warn!("some scripts were still running at shutdown");
         }
-        self.writer.flush().await;
-        self.manager.db.close().await;
+        if let Some(writer) = &self.writer {
+            writer.flush().await;
+        }
+        if let Some(db) = &self.db {
+            db.close().await;
+        }
         tracing::info!("stopped");
         Ok(())
     }

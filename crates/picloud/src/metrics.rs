@@ -168,7 +168,9 @@ impl Metrics {
 pub struct MeteredSink {
     pub inner: Arc<dyn ExecutionSink>,
     pub metrics: Arc<Metrics>,
-    pub manager: Arc<Manager>,
+    /// Where the script's and app's names are read (once per script).
+    pub cache: Arc<picloud_manager_core::DataCache>,
+    pub db: picloud_manager_core::Db,
 }
 
 impl ExecutionSink for MeteredSink {
@@ -181,9 +183,9 @@ impl ExecutionSink for MeteredSink {
         }
         Box::pin(async move {
             // A script's first record in this process: its names, once (the
-            // script is in the manager's catalog: it ran).
-            let script = self.manager.current_script(record.script_id).await;
-            let app = self.manager.db.app_by_id(record.app_id).await;
+            // script is in the data plane's cache: it ran).
+            let script = self.cache.script(record.script_id).await;
+            let app = self.db.app_by_id(record.app_id).await;
             let counters = match (script, app) {
                 (Ok(Some(script)), Ok(Some(app))) => {
                     self.metrics
@@ -204,7 +206,8 @@ impl ExecutionSink for MeteredSink {
 pub struct Scrape {
     pub metrics: Arc<Metrics>,
     pub orchestrator: Arc<Orchestrator>,
-    pub manager: Arc<Manager>,
+    /// The control plane's counters (not on an orchestrator).
+    pub manager: Option<Arc<Manager>>,
     pub writer: picloud_manager_core::executions::ExecutionWriter,
     pub connections: Arc<crate::conn::ConnectionStats>,
     /// `PICLOUD_METRICS_TOKEN`.
@@ -292,29 +295,31 @@ async fn render(s: &Scrape) -> anyhow::Result<String> {
         s.connections.refused(),
     )?);
 
-    let kv = IntCounterVec::new(
-        Opts::new(
-            "picloud_kv_operations_total",
-            "Scripts' KV calls, by operation.",
-        ),
-        &["op"],
-    )?;
-    for (op, n) in s.manager.kv.op_counts() {
-        kv.with_label_values(&[op]).inc_by(n);
-    }
-    families.extend(kv.collect());
+    if let Some(manager) = &s.manager {
+        let kv = IntCounterVec::new(
+            Opts::new(
+                "picloud_kv_operations_total",
+                "Scripts' KV calls, by operation.",
+            ),
+            &["op"],
+        )?;
+        for (op, n) in manager.kv.op_counts() {
+            kv.with_label_values(&[op]).inc_by(n);
+        }
+        families.extend(kv.collect());
 
-    let (pending, dead) = s.manager.events.backlog().await?;
-    families.extend(gauge(
-        "picloud_events_pending",
-        "Trigger events waiting for delivery or being delivered.",
-        pending,
-    )?);
-    families.extend(gauge(
-        "picloud_dead_letters",
-        "Events whose handler failed every attempt, kept for a retry.",
-        dead,
-    )?);
+        let (pending, dead) = manager.events.backlog().await?;
+        families.extend(gauge(
+            "picloud_events_pending",
+            "Trigger events waiting for delivery or being delivered.",
+            pending,
+        )?);
+        families.extend(gauge(
+            "picloud_dead_letters",
+            "Events whose handler failed every attempt, kept for a retry.",
+            dead,
+        )?);
+    }
 
     families.sort_by(|a, b| a.name().cmp(b.name()));
     let mut out = Vec::new();

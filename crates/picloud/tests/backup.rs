@@ -102,8 +102,8 @@ async fn a_backup_taken_while_serving_restores_whole() {
     let server = picloud::build(&restored)
         .await
         .expect("the restored database serves");
-    let counted = server
-        .manager
+    let manager = server.manager.clone().expect("all-in-one has a manager");
+    let counted = manager
         .kv
         .value(picloud_manager_core::repo::DEFAULT_APP_ID, "counts", "n")
         .await
@@ -111,8 +111,7 @@ async fn a_backup_taken_while_serving_restores_whole() {
         .expect("the key is there");
     let n = counted.as_i64().unwrap();
     assert!((3..=23).contains(&n), "a snapshot of some moment: {n}");
-    let s = server
-        .manager
+    let s = manager
         .db
         .script_by_id(id.parse().unwrap())
         .await
@@ -120,9 +119,10 @@ async fn a_backup_taken_while_serving_restores_whole() {
         .expect("the script is there");
     assert_eq!(s.name.as_str(), "counter");
     assert!(
-        server.manager.db.count_users().await.unwrap() >= 1,
+        manager.db.count_users().await.unwrap() >= 1,
         "the admin came along"
     );
+    drop(manager);
     drop(server);
 
     // Restoring over a database keeps the one it replaces.

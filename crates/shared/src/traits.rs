@@ -44,6 +44,16 @@ pub trait ScriptResolver: Send + Sync + 'static {
         name: &'a str,
     ) -> BoxFuture<'a, Result<Option<Arc<Script>>>>;
 
+    /// The script named `name` in the app of the execution `cx` (what
+    /// `invoke` calls). A resolver over the wire presents `cx`'s grant.
+    fn resolve_for<'a>(
+        &'a self,
+        cx: &'a crate::SdkCallCx,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<Script>>>> {
+        self.resolve_name(cx.app_id, name)
+    }
+
     /// The current domain claims and route tables (a snapshot: cheap to
     /// take, never blocked by a writer for long).
     fn routing(&self) -> Arc<crate::routing::Routing>;

@@ -15,8 +15,7 @@ use serde_json::Value;
 
 use crate::kv::{KvListOptions, KvPage};
 use crate::{
-    AppId, ExecOutcome, ExecutionId, Invocation, RequestId, Script, ScriptId,
-    version::WIRE_VERSION,
+    AppId, ExecOutcome, ExecutionId, Invocation, RequestId, Script, ScriptId, version::WIRE_VERSION,
 };
 
 /// The header naming the caller's wire version.
@@ -47,7 +46,9 @@ pub struct ExecuteCall {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ExecuteReply {
-    Done { outcome: ExecOutcome },
+    Done {
+        outcome: ExecOutcome,
+    },
     /// The executor does not have this version: send it again with the
     /// script.
     NeedScript,
@@ -112,7 +113,7 @@ pub enum ResolveReply {
     Missing,
     /// The version named in `have` is current.
     Same,
-    Script(Script),
+    Script(Box<Script>),
 }
 
 /// A refused or failed wire call: the HTTP status says which, the body

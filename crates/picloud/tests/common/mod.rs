@@ -149,7 +149,10 @@ impl TestApp {
             let server = picloud::build(&args).await.expect("the server builds");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let _ = ready_tx.send((addr, std::sync::Arc::clone(&server.manager)));
+            let _ = ready_tx.send((
+                addr,
+                server.manager.clone().expect("all-in-one has a manager"),
+            ));
             server
                 .serve(listener, async {
                     let _ = rx.await;

@@ -1,0 +1,213 @@
+//! The routers that serve the wire: an executor's (`/execute`) and the
+//! manager's (`/kv`, `/resolve`), each behind [`super::guard`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use picloud_manager_core::DataCache;
+use picloud_shared::wire::{
+    CallCx, ExecuteCall, ExecuteReply, KvCall, KvOp, KvReply, ResolveCall, ResolveReply,
+};
+use picloud_shared::{Error, ExecRequest, ExecutorClient, KvService, Script, ScriptId, SdkCallCx};
+
+use super::{GrantKey, refuse};
+
+fn bad_json(e: &JsonRejection) -> Response {
+    refuse(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
+}
+
+fn failed(e: Error) -> Response {
+    match e {
+        Error::Invalid(message) => refuse(StatusCode::BAD_REQUEST, "invalid", message),
+        Error::Backend(message) | Error::ExecutorUnavailable(message) => {
+            refuse(StatusCode::SERVICE_UNAVAILABLE, "backend", message)
+        }
+    }
+}
+
+fn guarded(router: Router, secret: Arc<str>, role: &'static str) -> Router {
+    router.layer(axum::middleware::from_fn(move |req, next| {
+        super::guard(Arc::clone(&secret), role, req, next)
+    }))
+}
+
+// ----- the executor's -----
+
+#[derive(Clone)]
+struct ExecutorState {
+    executor: Arc<dyn ExecutorClient>,
+    /// The latest version of each script this executor was sent, so a
+    /// call need not carry it again.
+    scripts: Arc<RwLock<HashMap<ScriptId, Arc<Script>>>>,
+}
+
+/// `POST /wire/{v}/execute`, for orchestrators and the manager. Bodies up
+/// to `max_body` bytes.
+pub fn executor_router(
+    executor: Arc<dyn ExecutorClient>,
+    secret: Arc<str>,
+    max_body: usize,
+) -> Router {
+    let state = ExecutorState {
+        executor,
+        scripts: Arc::default(),
+    };
+    let router = Router::new()
+        .route(
+            &format!("{}/execute", picloud_shared::wire::prefix()),
+            post(execute),
+        )
+        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body));
+    guarded(router, secret, "executor")
+}
+
+async fn execute(
+    State(s): State<ExecutorState>,
+    call: Result<axum::Json<ExecuteCall>, JsonRejection>,
+) -> Response {
+    let call = match call {
+        Ok(axum::Json(call)) => call,
+        Err(e) => return bad_json(&e),
+    };
+    let script = match call.script {
+        Some(script) => {
+            if script.id != call.script_id || script.version != call.version {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "the script sent is not the version named",
+                );
+            }
+            let script = Arc::new(script);
+            let mut known = s.scripts.write().unwrap_or_else(|p| p.into_inner());
+            if known
+                .get(&script.id)
+                .is_none_or(|k| k.version <= script.version)
+            {
+                known.insert(script.id, Arc::clone(&script));
+            }
+            script
+        }
+        None => {
+            let known = s
+                .scripts
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&call.script_id)
+                .filter(|k| k.version == call.version)
+                .cloned();
+            match known {
+                Some(script) => script,
+                None => return axum::Json(ExecuteReply::NeedScript).into_response(),
+            }
+        }
+    };
+    let request = ExecRequest {
+        execution_id: call.execution_id,
+        request_id: call.request_id,
+        script,
+        invocation: call.invocation,
+        grant: Some(call.grant),
+    };
+    match s.executor.execute(request).await {
+        Ok(outcome) => axum::Json(ExecuteReply::Done { outcome }).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+// ----- the manager's -----
+
+#[derive(Clone)]
+struct ManagerState {
+    kv: Arc<dyn KvService>,
+    cache: Arc<DataCache>,
+    grants: GrantKey,
+}
+
+/// `POST /wire/{v}/kv` and `/resolve`, for executors.
+pub fn manager_router(
+    kv: Arc<dyn KvService>,
+    cache: Arc<DataCache>,
+    grants: GrantKey,
+    secret: Arc<str>,
+) -> Router {
+    let prefix = picloud_shared::wire::prefix();
+    let router = Router::new()
+        .route(&format!("{prefix}/kv"), post(kv_call))
+        .route(&format!("{prefix}/resolve"), post(resolve))
+        .with_state(ManagerState { kv, cache, grants })
+        // A KV value is at most 1 MiB as JSON; its escaping may double it.
+        .layer(axum::extract::DefaultBodyLimit::max(4 << 20));
+    guarded(router, secret, "manager")
+}
+
+/// The call's context, as far as its grant holds: the app and depth are
+/// the grant's, never only the caller's word.
+fn granted(grants: &GrantKey, cx: CallCx) -> Result<SdkCallCx, &'static str> {
+    let (app, depth) = grants.verify(&cx.grant)?;
+    if app != cx.app_id || depth != cx.depth {
+        return Err("the grant is for another app or depth");
+    }
+    Ok(SdkCallCx {
+        app_id: app,
+        script_id: cx.script_id,
+        execution_id: cx.execution_id,
+        request_id: cx.request_id,
+        depth,
+        grant: None,
+    })
+}
+
+async fn kv_call(
+    State(s): State<ManagerState>,
+    call: Result<axum::Json<KvCall>, JsonRejection>,
+) -> Response {
+    let call = match call {
+        Ok(axum::Json(call)) => call,
+        Err(e) => return bad_json(&e),
+    };
+    let cx = match granted(&s.grants, call.cx) {
+        Ok(cx) => cx,
+        Err(why) => return refuse(StatusCode::FORBIDDEN, "forbidden", why),
+    };
+    let c = call.collection.as_str();
+    let reply = match call.op {
+        KvOp::Get { key } => s.kv.get(&cx, c, &key).await.map(KvReply::Value),
+        KvOp::Set { key, value } => s.kv.set(&cx, c, &key, value).await.map(|()| KvReply::Done),
+        KvOp::Has { key } => s.kv.has(&cx, c, &key).await.map(KvReply::Bool),
+        KvOp::Delete { key } => s.kv.delete(&cx, c, &key).await.map(KvReply::Bool),
+        KvOp::List { options } => s.kv.list(&cx, c, options).await.map(KvReply::Page),
+    };
+    match reply {
+        Ok(reply) => axum::Json(reply).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+async fn resolve(
+    State(s): State<ManagerState>,
+    call: Result<axum::Json<ResolveCall>, JsonRejection>,
+) -> Response {
+    let call = match call {
+        Ok(axum::Json(call)) => call,
+        Err(e) => return bad_json(&e),
+    };
+    let cx = match granted(&s.grants, call.cx) {
+        Ok(cx) => cx,
+        Err(why) => return refuse(StatusCode::FORBIDDEN, "forbidden", why),
+    };
+    let reply = match s.cache.script_named(cx.app_id, &call.name).await {
+        Ok(None) => ResolveReply::Missing,
+        Ok(Some(script)) if call.have == Some((script.id, script.version)) => ResolveReply::Same,
+        Ok(Some(script)) => ResolveReply::Script(Box::new(Script::clone(&script))),
+        Err(e) => return failed(Error::Backend(e.to_string())),
+    };
+    axum::Json(reply).into_response()
+}

@@ -1,0 +1,288 @@
+//! [`RemoteServices`]: what scripts on a remote executor reach, over the
+//! wire to the manager: the KV store and `invoke`'s lookup of scripts. Each
+//! call presents the execution's grant; the manager acts on the app the
+//! grant names.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use picloud_shared::kv::KvListOptions;
+use picloud_shared::routing::Routing;
+use picloud_shared::version::WIRE_VERSION;
+use picloud_shared::wire::{
+    CallCx, KvCall, KvOp, KvReply, ResolveCall, ResolveReply, WIRE_HEADER, WireError,
+};
+use picloud_shared::{
+    AppId, BoxFuture, Error, KvPage, KvService, Result, Script, ScriptId, ScriptResolver, SdkCallCx,
+};
+use reqwest::StatusCode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// The manager's services, over the wire.
+pub struct RemoteServices {
+    client: reqwest::Client,
+    kv: String,
+    resolve: String,
+    secret: Arc<str>,
+    /// Scripts `invoke` found, by app and name: asked for again each time,
+    /// but sent again only when the manager has a newer version.
+    known: RwLock<HashMap<(AppId, String), Arc<Script>>>,
+}
+
+/// Scripts remembered for `invoke` (past it, the map restarts).
+const KNOWN_SCRIPTS: usize = 10_000;
+
+fn call_cx(cx: &SdkCallCx) -> Result<CallCx> {
+    Ok(CallCx {
+        app_id: cx.app_id,
+        script_id: cx.script_id,
+        execution_id: cx.execution_id,
+        request_id: cx.request_id,
+        depth: cx.depth,
+        grant: cx
+            .grant
+            .clone()
+            .ok_or_else(|| Error::Backend("this execution carries no grant".into()))?,
+    })
+}
+
+impl RemoteServices {
+    /// The manager at `manager` (`http://host:port`).
+    pub fn new(manager: &str, secret: Arc<str>) -> Self {
+        let base = format!(
+            "{}{}",
+            manager.trim_end_matches('/'),
+            picloud_shared::wire::prefix()
+        );
+        RemoteServices {
+            client: super::client(),
+            kv: format!("{base}/kv"),
+            resolve: format!("{base}/resolve"),
+            secret,
+            known: RwLock::new(HashMap::new()),
+        }
+    }
+
+    async fn post<B: Serialize, R: DeserializeOwned>(&self, url: &str, body: &B) -> Result<R> {
+        let answer = self
+            .client
+            .post(url)
+            .bearer_auth(&*self.secret)
+            .header(WIRE_HEADER, WIRE_VERSION)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| {
+                Error::Backend(format!("the manager cannot be reached ({e}); try again"))
+            })?;
+        let status = answer.status();
+        if status == StatusCode::OK {
+            return answer
+                .json()
+                .await
+                .map_err(|e| Error::Backend(format!("the manager's reply was cut: {e}")));
+        }
+        let error = answer.json::<WireError>().await.unwrap_or(WireError {
+            code: "backend".into(),
+            message: format!("the manager answered {status}"),
+        });
+        Err(match error.code.as_str() {
+            // A script's own mistake (a bad key, a value too large): its
+            // message is for the script, as in one process.
+            "invalid" => Error::Invalid(error.message),
+            _ => Error::Backend(error.message),
+        })
+    }
+
+    async fn kv(&self, cx: &SdkCallCx, collection: &str, op: KvOp) -> Result<KvReply> {
+        let call = KvCall {
+            cx: call_cx(cx)?,
+            collection: collection.to_owned(),
+            op,
+        };
+        self.post(&self.kv, &call).await
+    }
+}
+
+fn unexpected(reply: &KvReply) -> Error {
+    Error::Backend(format!("the manager answered a KV call with {reply:?}"))
+}
+
+impl KvService for RemoteServices {
+    fn get<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(async move {
+            match self
+                .kv(
+                    cx,
+                    collection,
+                    KvOp::Get {
+                        key: key.to_owned(),
+                    },
+                )
+                .await?
+            {
+                KvReply::Value(v) => Ok(v),
+                other => Err(unexpected(&other)),
+            }
+        })
+    }
+
+    fn set<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        key: &'a str,
+        value: Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            match self
+                .kv(
+                    cx,
+                    collection,
+                    KvOp::Set {
+                        key: key.to_owned(),
+                        value,
+                    },
+                )
+                .await?
+            {
+                KvReply::Done => Ok(()),
+                other => Err(unexpected(&other)),
+            }
+        })
+    }
+
+    fn has<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            match self
+                .kv(
+                    cx,
+                    collection,
+                    KvOp::Has {
+                        key: key.to_owned(),
+                    },
+                )
+                .await?
+            {
+                KvReply::Bool(b) => Ok(b),
+                other => Err(unexpected(&other)),
+            }
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            match self
+                .kv(
+                    cx,
+                    collection,
+                    KvOp::Delete {
+                        key: key.to_owned(),
+                    },
+                )
+                .await?
+            {
+                KvReply::Bool(b) => Ok(b),
+                other => Err(unexpected(&other)),
+            }
+        })
+    }
+
+    fn list<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        collection: &'a str,
+        options: KvListOptions,
+    ) -> BoxFuture<'a, Result<KvPage>> {
+        Box::pin(async move {
+            match self.kv(cx, collection, KvOp::List { options }).await? {
+                KvReply::Page(page) => Ok(page),
+                other => Err(unexpected(&other)),
+            }
+        })
+    }
+}
+
+impl ScriptResolver for RemoteServices {
+    /// An executor runs what it is sent; it looks scripts up only by name,
+    /// for `invoke`, with a grant ([`ScriptResolver::resolve_for`]).
+    fn resolve(&self, _id: ScriptId) -> BoxFuture<'_, Result<Option<Arc<Script>>>> {
+        Box::pin(async {
+            Err(Error::Backend(
+                "an executor looks scripts up only for invoke".into(),
+            ))
+        })
+    }
+
+    fn resolve_name<'a>(
+        &'a self,
+        _app: AppId,
+        _name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<Script>>>> {
+        Box::pin(async {
+            Err(Error::Backend(
+                "an executor looks scripts up only for a running execution".into(),
+            ))
+        })
+    }
+
+    fn resolve_for<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<Script>>>> {
+        Box::pin(async move {
+            let key = (cx.app_id, name.to_owned());
+            let known = self
+                .known
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&key)
+                .cloned();
+            let call = ResolveCall {
+                cx: call_cx(cx)?,
+                name: name.to_owned(),
+                have: known.as_ref().map(|s| (s.id, s.version)),
+            };
+            let reply: ResolveReply = self.post(&self.resolve, &call).await?;
+            let mut map = self.known.write().unwrap_or_else(|p| p.into_inner());
+            match reply {
+                ResolveReply::Missing => {
+                    map.remove(&key);
+                    Ok(None)
+                }
+                ResolveReply::Same => Ok(known),
+                ResolveReply::Script(script) => {
+                    let script: Arc<Script> = Arc::from(script);
+                    if map.len() >= KNOWN_SCRIPTS {
+                        map.clear();
+                    }
+                    map.insert(key, Arc::clone(&script));
+                    Ok(Some(script))
+                }
+            }
+        })
+    }
+
+    /// An executor routes nothing.
+    fn routing(&self) -> Arc<Routing> {
+        Arc::new(Routing::empty(AppId(uuid::Uuid::nil())))
+    }
+}
