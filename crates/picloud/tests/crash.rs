@@ -228,6 +228,117 @@ async fn sqlite() {
     every_acknowledged_write_is_delivered_after_sigkill(None).await;
 }
 
+/// Two nodes on one PostgreSQL; one is killed with SIGKILL in the middle
+/// of a burst of KV writes through it. Every write it acknowledged is
+/// there, read through the other, which keeps serving.
+#[tokio::test]
+#[cfg_attr(
+    not(picloud_postgres),
+    ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+)]
+async fn a_node_killed_under_writes_loses_no_acknowledged_write() {
+    let url = picloud_manager_core::testing::fresh_postgres_url("crash::node_killed").await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut a, base_a) = start(dir_a.path(), Some(&url)).await;
+    let (mut b, base_b) = start(dir_b.path(), Some(&url)).await;
+    let client = reqwest::Client::new();
+    let token_a = token(&client, &base_a).await;
+    let writer = post(
+        &client,
+        &base_a,
+        &token_a,
+        "/scripts",
+        json!({"name": "writer", "source":
+            r#"kv::collection("burst").set(ctx.request.query.k, true); ()"#}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let acknowledged = Arc::new(std::sync::Mutex::new(BTreeSet::new()));
+    let count = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..8)
+        .map(|w| {
+            let (client, base, writer) = (client.clone(), base_a.clone(), writer.clone());
+            let (acknowledged, count) = (Arc::clone(&acknowledged), Arc::clone(&count));
+            tokio::spawn(async move {
+                for i in 0.. {
+                    let key = format!("w{w:02}-{i:05}");
+                    let url = format!("{base}/api/v1/execute/{writer}?k={key}");
+                    match client.get(url).send().await {
+                        Ok(r) if r.status() == 204 => {
+                            acknowledged.lock().unwrap().insert(key);
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Ok(_) => {}
+                        // The node is gone.
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    let burst = Instant::now();
+    while count.load(Ordering::SeqCst) < 200 {
+        assert!(
+            burst.elapsed() < Duration::from_secs(120),
+            "only {} writes acknowledged in 120 s",
+            count.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    a.kill().unwrap(); // SIGKILL
+    a.wait().unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+
+    // Read through the other node: every acknowledged write is there.
+    let token_b = token(&client, &base_b).await;
+    let mut stored = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base_b}/api/v1/admin/apps/default/kv/burst?limit=1000");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = client
+            .get(url)
+            .bearer_auth(&token_b)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for item in page["items"].as_array().unwrap() {
+            stored.insert(item["key"].as_str().unwrap().to_owned());
+        }
+        match page["cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let missing: Vec<_> = acknowledged.difference(&stored).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged writes are missing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    // The other node keeps serving, the script the dead one deployed too.
+    let r = client
+        .get(format!("{base_b}/api/v1/execute/{writer}?k=after"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    b.kill().unwrap();
+    b.wait().unwrap();
+}
+
 #[tokio::test]
 #[cfg_attr(
     not(picloud_postgres),
@@ -260,8 +371,26 @@ fn context_switches(pid: u32) -> u64 {
 #[tokio::test]
 #[cfg(target_os = "linux")]
 async fn a_server_with_triggers_is_idle_between_events() {
+    idle_between_events(None).await;
+}
+
+/// On PostgreSQL the process also holds a LISTEN connection: waiting on it
+/// costs no wake-up either.
+#[tokio::test]
+#[cfg(target_os = "linux")]
+#[cfg_attr(
+    not(picloud_postgres),
+    ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+)]
+async fn a_postgres_node_with_triggers_is_idle_between_events() {
+    let url = picloud_manager_core::testing::fresh_postgres_url("crash::idle_postgres").await;
+    idle_between_events(Some(url)).await;
+}
+
+#[cfg(target_os = "linux")]
+async fn idle_between_events(database_url: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, base) = start(dir.path(), None).await;
+    let (mut child, base) = start(dir.path(), database_url.as_deref()).await;
     let client = reqwest::Client::new();
     let token = token(&client, &base).await;
     let handler = post(
