@@ -16,7 +16,7 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$PGBIN" ] || { echo "PostgreSQL is needed: apt-get install postgresql" >&2; exit 1; }
 
-cargo build --release -q -p picloud -p picloud-manager -p picloud-orchestrator -p picloud-executor
+cargo build --release -q -p picloud --bins
 BIN=target/release
 WORK=$(mktemp -d)
 PIDS=()

@@ -30,6 +30,15 @@ pub fn find_postgres_for_tests() -> Result<PostgresForTests, String> {
     if let Some(url) = std::env::var(TEST_DATABASE_URL).ok().filter(|u| !u.is_empty()) {
         return Ok(PostgresForTests::Url(url));
     }
+    let (dir, run_as) = find_postgres_programs()?;
+    Ok(PostgresForTests::Binaries { dir, run_as })
+}
+
+/// PostgreSQL's own programs (`initdb`, `pg_ctl`), for tests that start a
+/// server of their own whatever `PICLOUD_TEST_DATABASE_URL` says (one
+/// with TLS): their folder, and the account to run them as under root.
+#[allow(clippy::type_complexity)]
+pub fn find_postgres_programs() -> Result<(std::path::PathBuf, Option<(u32, u32)>), String> {
     let has_tools = |dir: &std::path::Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
     let dir = match std::env::var_os(TEST_POSTGRES_BIN) {
         Some(dir) => {
@@ -94,7 +103,7 @@ pub fn find_postgres_for_tests() -> Result<PostgresForTests, String> {
     } else {
         None
     };
-    Ok(PostgresForTests::Binaries { dir, run_as })
+    Ok((dir, run_as))
 }
 
 /// Whether this process runs as root, read from `/proc/self/status` (no
@@ -117,6 +126,7 @@ fn running_as_root() -> bool {
 #[allow(dead_code)]
 pub fn postgres_cfg() {
     println!("cargo::rustc-check-cfg=cfg(picloud_postgres)");
+    println!("cargo::rustc-check-cfg=cfg(picloud_postgres_programs)");
     for var in [TEST_DATABASE_URL, TEST_POSTGRES_BIN, "PATH", "CI"] {
         println!("cargo::rerun-if-env-changed={var}");
     }
@@ -132,5 +142,12 @@ pub fn postgres_cfg() {
         Ok(_) => println!("cargo::rustc-cfg=picloud_postgres"),
         Err(_) if ci => println!("cargo::rustc-cfg=picloud_postgres"),
         Err(why) => println!("cargo::warning=the PostgreSQL tests are ignored: {why}"),
+    }
+    // The tests that start a server of their own (TLS) need the programs
+    // even where a URL names the shared server.
+    match find_postgres_programs() {
+        Ok(_) => println!("cargo::rustc-cfg=picloud_postgres_programs"),
+        Err(_) if ci => println!("cargo::rustc-cfg=picloud_postgres_programs"),
+        Err(why) => println!("cargo::warning=the PostgreSQL TLS tests are ignored: {why}"),
     }
 }

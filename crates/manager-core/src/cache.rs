@@ -37,22 +37,30 @@ impl Catalog {
         if self.distrusted.load(Ordering::SeqCst) {
             return None;
         }
+        self.get_even_distrusted(id)
+    }
+    fn by_name(&self, app: AppId, name: &str) -> Option<Arc<Script>> {
+        if self.distrusted.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.by_name_even_distrusted(app, name)
+    }
+    /// What is held, trusted or not: the fallback when the database
+    /// cannot be read.
+    fn get_even_distrusted(&self, id: ScriptId) -> Option<Arc<Script>> {
         self.scripts
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&id)
             .cloned()
     }
-    fn by_name(&self, app: AppId, name: &str) -> Option<Arc<Script>> {
-        if self.distrusted.load(Ordering::SeqCst) {
-            return None;
-        }
+    fn by_name_even_distrusted(&self, app: AppId, name: &str) -> Option<Arc<Script>> {
         let id = *self
             .names
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&(app, name.to_owned()))?;
-        self.get(id)
+        self.get_even_distrusted(id)
     }
     fn put(&self, script: Arc<Script>) {
         self.names
@@ -133,7 +141,8 @@ impl DataCache {
             return Ok(Some(s));
         }
         let epoch = self.catalog.removals.load(Ordering::SeqCst);
-        let Some(script) = self.db.script_by_id(id).await? else {
+        let read = self.db.script_by_id(id).await;
+        let Some(script) = self.or_held(read, || self.catalog.get_even_distrusted(id))? else {
             return Ok(None);
         };
         Ok(Some(self.keep(script, epoch)))
@@ -148,10 +157,34 @@ impl DataCache {
             return Ok(None);
         }
         let epoch = self.catalog.removals.load(Ordering::SeqCst);
-        let Some(script) = self.db.script_by_name(app, name).await? else {
+        let read = self.db.script_by_name(app, name).await;
+        let Some(script) =
+            self.or_held(read, || self.catalog.by_name_even_distrusted(app, name))?
+        else {
             return Ok(None);
         };
         Ok(Some(self.keep(script, epoch)))
+    }
+
+    /// A read of the database, or, when it failed and the cache still
+    /// holds a version it no longer trusts (the LISTEN connection went
+    /// with the database), that version: while PostgreSQL is down nobody
+    /// can change a script, so serving the last one seen beats failing.
+    fn or_held(
+        &self,
+        read: Result<Option<Script>>,
+        held: impl FnOnce() -> Option<Arc<Script>>,
+    ) -> Result<Option<Script>> {
+        match read {
+            Err(e) => match held() {
+                Some(script) => {
+                    tracing::warn!(error = %e, script = %script.id, "the database cannot be read: serving the version cached before it was lost");
+                    Ok(Some(Script::clone(&script)))
+                }
+                None => Err(e),
+            },
+            read => read,
+        }
     }
 
     /// Caches what was read, unless a removal (or a loss of announcements)

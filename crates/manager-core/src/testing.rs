@@ -52,15 +52,76 @@ fn server() -> Result<&'static PgConnectOptions, &'static String> {
         .get_or_init(|| match find_postgres_for_tests()? {
             PostgresForTests::Url(url) => PgConnectOptions::from_str(&url)
                 .map_err(|e| format!("{TEST_DATABASE_URL} is not a PostgreSQL URL: {e}")),
-            PostgresForTests::Binaries { dir, run_as } => start_throwaway(&dir, run_as),
+            PostgresForTests::Binaries { dir, run_as } => {
+                let dir = start_throwaway(&dir, run_as, THROWAWAY_SCRIPT, &[])?;
+                Ok(PgConnectOptions::new()
+                    .socket(dir)
+                    .username("postgres")
+                    .database("postgres"))
+            }
         })
         .as_ref()
+}
+
+/// A throwaway PostgreSQL that speaks TLS on 127.0.0.1, started once per
+/// process with PostgreSQL's programs (whatever `PICLOUD_TEST_DATABASE_URL`
+/// says: TLS needs a server whose certificate the test knows). Its
+/// certificate, made by `openssl` (which Debian's PostgreSQL packages
+/// depend on), names `localhost` only, signed by a CA of its own.
+#[derive(Debug)]
+pub struct TlsPostgres {
+    /// Its TCP port on 127.0.0.1.
+    pub port: u16,
+    /// The CA certificate (PEM) that signed the server's.
+    pub ca: std::path::PathBuf,
+    /// Its Unix socket's folder, for connections without TLS.
+    socket: std::path::PathBuf,
+}
+
+impl TlsPostgres {
+    /// Starts it, or the reason it cannot be.
+    pub fn get() -> Result<&'static TlsPostgres, &'static String> {
+        static SERVER: OnceLock<Result<TlsPostgres, String>> = OnceLock::new();
+        SERVER
+            .get_or_init(|| {
+                let (bin, run_as) = find_postgres_programs()?;
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .map_err(|e| format!("no free port: {e}"))?
+                    .port();
+                let dir = start_throwaway(&bin, run_as, TLS_SCRIPT, &[&port.to_string()])?;
+                Ok(TlsPostgres {
+                    port,
+                    ca: std::path::Path::new(&dir).join("ca.crt"),
+                    socket: dir.into(),
+                })
+            })
+            .as_ref()
+    }
+
+    /// A new, empty database on it: its name.
+    pub async fn fresh_database(&self) -> String {
+        let mut admin = PgConnectOptions::new()
+            .socket(&self.socket)
+            .port(self.port)
+            .username("postgres")
+            .database("postgres")
+            .connect()
+            .await
+            .expect("connect to the TLS test PostgreSQL over its socket");
+        let name = format!("picloud_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create a test database");
+        name
+    }
 }
 
 /// The throwaway server's shell, kept for the life of the process: while
 /// its standard input is open it waits; when the process exits the pipe
 /// closes, and the shell stops PostgreSQL and deletes its folder.
-static THROWAWAY: Mutex<Option<(Child, ChildStdin)>> = Mutex::new(None);
+static THROWAWAY: Mutex<Vec<(Child, ChildStdin)>> = Mutex::new(Vec::new());
 
 const THROWAWAY_SCRIPT: &str = r#"
 set -eu
@@ -81,10 +142,48 @@ echo "$dir"
 read -r _ || true
 "#;
 
+/// The same, with TLS on 127.0.0.1 at the port `$3`, and a CA and a
+/// server certificate for `localhost` made first.
+const TLS_SCRIPT: &str = r#"
+set -eu
+bin=$1
+dir=$(mktemp -d "$2/picloud-test-pgtls.XXXXXX")
+port=$3
+cleanup() { "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+chmod 0755 "$dir"
+cd "$dir"
+ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+if ! { openssl req -x509 $ec -days 2 -subj /CN=picloud-test-ca -keyout ca.key -out ca.crt &&
+  openssl req $ec -subj /CN=localhost -keyout server.key -out server.csr &&
+  printf 'subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n' >server.ext &&
+  openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+    -extfile server.ext -out server.crt; } >openssl.log 2>&1; then
+  cat openssl.log >&2; exit 1
+fi
+chmod 0600 server.key ca.key
+chmod 0644 ca.crt
+if ! "$bin/initdb" -D "$dir/data" -A trust -U postgres -N >"$dir/initdb.log" 2>&1; then
+  cat "$dir/initdb.log" >&2; exit 1
+fi
+if ! "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+  -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key -c max_connections=100 -c fsync=off" \
+  start >/dev/null; then
+  cat "$dir/server.log" >&2; exit 1
+fi
+echo "$dir"
+read -r _ || true
+"#;
+
+/// Runs `script` (bin, parent folder, then `extra`) in the background for
+/// the life of the process: the folder it prints, once it is ready.
 fn start_throwaway(
     bin: &std::path::Path,
     run_as: Option<(u32, u32)>,
-) -> Result<PgConnectOptions, String> {
+    script: &str,
+    extra: &[&str],
+) -> Result<String, String> {
     use std::os::unix::process::CommandExt;
     // The account that runs PostgreSQL must be able to write the folder:
     // the shared /tmp when that is another account.
@@ -94,9 +193,10 @@ fn start_throwaway(
     };
     let mut command = Command::new("sh");
     command
-        .args(["-c", THROWAWAY_SCRIPT, "sh"])
+        .args(["-c", script, "sh"])
         .arg(bin)
         .arg(&parent)
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -117,10 +217,10 @@ fn start_throwaway(
             bin.display()
         ));
     }
-    let options = PgConnectOptions::new()
-        .socket(dir)
-        .username("postgres")
-        .database("postgres");
-    *THROWAWAY.lock().unwrap_or_else(|e| e.into_inner()) = Some((child, stdin));
-    Ok(options)
+    let dir = dir.to_owned();
+    THROWAWAY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((child, stdin));
+    Ok(dir)
 }

@@ -319,3 +319,75 @@ async fn failed_sign_ins_count_over_every_node() {
         .await
         .error(429, "too_many_attempts");
 }
+
+#[tokio::test]
+#[cfg_attr(
+    not(picloud_postgres),
+    ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+)]
+async fn without_postgresql_a_node_serves_what_it_cached_and_recovers() {
+    use sqlx::ConnectOptions as _;
+    let a = TestApp::spawn_postgres("cluster::postgres_down").await;
+    a.deploy_at("greet", r#""hi""#, "/greet").await;
+    a.deploy_at(
+        "count",
+        r#"kv::collection("c").set("k", 1); "stored""#,
+        "/count",
+    )
+    .await;
+    a.deploy("helper", r#""helped""#).await;
+    a.deploy_at("calls", r#"invoke("helper", ())"#, "/calls")
+        .await;
+    for (path, body) in [("/greet", "hi"), ("/count", "stored"), ("/calls", "helped")] {
+        serves(&a, path, None, 200, body).await;
+    }
+
+    // The database goes: no new connection is let in, and every open one
+    // (the node's pool and its LISTEN connection) is cut.
+    let options: sqlx::postgres::PgConnectOptions = a.database_url().unwrap().parse().unwrap();
+    let name = options.get_database().unwrap().to_owned();
+    let mut admin = options
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .unwrap();
+    let allow = |on: bool| format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {on}");
+    sqlx::query(&allow(false))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+
+    // Cached scripts and routes are served, `invoke` of a cached script
+    // too; KV fails as the script's error, and the node stays up.
+    for _ in 0..3 {
+        let g = a.on_host(Method::GET, "/greet", None).await;
+        assert_eq!((g.status.as_u16(), g.text.as_str()), (200, "hi"));
+        let c = a.on_host(Method::GET, "/calls", None).await;
+        assert_eq!((c.status.as_u16(), c.text.as_str()), (200, "helped"));
+    }
+    let kv = a.on_host(Method::GET, "/count", None).await;
+    assert_eq!(kv.status, 500, "{}", kv.text);
+    assert_eq!(
+        a.send(Method::GET, "/healthz", None, None).await.status,
+        200
+    );
+
+    // Back: the node reconnects by itself, KV works and changes are
+    // announced again.
+    sqlx::query(&allow(true)).execute(&mut admin).await.unwrap();
+    within(Duration::from_secs(10), "KV works again", || async {
+        (a.on_host(Method::GET, "/count", None).await.status == 200).then_some(())
+    })
+    .await;
+    let b = a.node().await;
+    let id = b.deploy_at("later", r#""new""#, "/later").await;
+    serves(&a, "/later", None, 200, "new").await;
+    update_source(&b, &id, r#""newer""#).await;
+    serves(&a, "/later", None, 200, "newer").await;
+}

@@ -1,0 +1,342 @@
+//! The split layout as users run it: the real `picloud-manager`,
+//! `picloud-orchestrator` and two `picloud-executor` processes on loopback
+//! and one PostgreSQL, configured by their environment alone. Deploys
+//! through the manager are served by the orchestrator, KV reaches the
+//! executors through the manager; any one process killed with SIGKILL
+//! costs the others nothing they can serve without it, and started again
+//! it rejoins without a restart of the rest.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ADMIN: &str = "admin";
+const PASSWORD: &str = "split processes password";
+const SECRET: &str = "a-cluster-secret-for-the-processes";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A process of the layout, killed with SIGKILL when dropped.
+struct Proc {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The layout's settings, to start (and start again) each process.
+struct Layout {
+    db: String,
+    data: tempfile::TempDir,
+    manager: u16,
+    orchestrator: u16,
+    executors: [u16; 2],
+}
+
+impl Layout {
+    fn command(&self, bin: &str, port: u16) -> Command {
+        let mut cmd = Command::new(bin);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("PICLOUD_") || k == "DATABASE_URL" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("PICLOUD_BIND", format!("127.0.0.1:{port}"))
+            .env("PICLOUD_CLUSTER_SECRET", SECRET)
+            .env("PICLOUD_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    fn executor_urls(&self) -> String {
+        self.executors
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn start_manager(&self) -> Command {
+        let mut cmd = self.command(env!("CARGO_BIN_EXE_picloud-manager"), self.manager);
+        cmd.env("DATABASE_URL", &self.db)
+            .env("PICLOUD_DATA_DIR", self.data.path().join("manager"))
+            .env("PICLOUD_EXECUTOR_URLS", self.executor_urls())
+            .env("PICLOUD_ADMIN_USER", ADMIN)
+            .env("PICLOUD_ADMIN_PASSWORD", PASSWORD);
+        cmd
+    }
+
+    fn start_orchestrator(&self) -> Command {
+        let mut cmd = self.command(
+            env!("CARGO_BIN_EXE_picloud-orchestrator"),
+            self.orchestrator,
+        );
+        cmd.env("DATABASE_URL", &self.db)
+            .env("PICLOUD_DATA_DIR", self.data.path().join("orchestrator"))
+            .env("PICLOUD_EXECUTOR_URLS", self.executor_urls());
+        cmd
+    }
+
+    fn start_executor(&self, port: u16, manager: u16) -> Command {
+        let mut cmd = self.command(env!("CARGO_BIN_EXE_picloud-executor"), port);
+        cmd.env("PICLOUD_MANAGER_URL", format!("http://127.0.0.1:{manager}"));
+        cmd
+    }
+}
+
+/// Starts `cmd` and waits until it serves `/healthz` on `port`.
+async fn run(mut cmd: Command, port: u16) -> Proc {
+    let mut child = cmd.spawn().expect("spawn");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "{:?} exited: {status}: {}",
+                cmd.get_program(),
+                stderr(&mut child)
+            );
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "not healthy");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Proc { child, base }
+}
+
+fn stderr(child: &mut Child) -> String {
+    use std::io::Read;
+    let mut out = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut out);
+    }
+    out
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> (u16, String) {
+    let r = client.get(url).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Polls `url` until it answers `status` with `body`.
+async fn serves(client: &reqwest::Client, url: &str, status: u16, body: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = get(client, url).await;
+        if answer == (status, body.to_owned()) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url}: {answer:?}, not {status} {body:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn admin(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    path: &str,
+    body: Value,
+) -> Value {
+    let r = client
+        .post(format!("{base}/api/v1/admin{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 201, "{path}: {body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(picloud_postgres),
+    ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+)]
+async fn the_split_binaries_serve_lose_any_process_and_take_it_back() {
+    let layout = Layout {
+        db: picloud_manager_core::testing::fresh_postgres_url("split_processes").await,
+        data: tempfile::tempdir().unwrap(),
+        manager: free_port(),
+        orchestrator: free_port(),
+        executors: [free_port(), free_port()],
+    };
+    let manager = run(layout.start_manager(), layout.manager).await;
+    let mut executors = [
+        Some(
+            run(
+                layout.start_executor(layout.executors[0], layout.manager),
+                layout.executors[0],
+            )
+            .await,
+        ),
+        Some(
+            run(
+                layout.start_executor(layout.executors[1], layout.manager),
+                layout.executors[1],
+            )
+            .await,
+        ),
+    ];
+    let orchestrator = run(layout.start_orchestrator(), layout.orchestrator).await;
+    let client = reqwest::Client::new();
+    for (proc, role) in [
+        (&manager, "manager"),
+        (&orchestrator, "orchestrator"),
+        (executors[0].as_ref().unwrap(), "executor"),
+    ] {
+        let v: Value =
+            serde_json::from_str(&get(&client, &format!("{}/version", proc.base)).await.1).unwrap();
+        assert_eq!(v["role"], role, "{v}");
+    }
+    // The wire refuses a call without the secret, and does nothing.
+    let r = client
+        .post(format!(
+            "{}{}/execute",
+            executors[0].as_ref().unwrap().base,
+            picloud_shared::wire::prefix()
+        ))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let login: Value = client
+        .post(format!("{}/api/v1/admin/auth/login", manager.base))
+        .json(&json!({"username": ADMIN, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().expect("a token").to_owned();
+    let deploy = |name: &'static str, source: &'static str, path: &'static str| {
+        let (client, base, token) = (client.clone(), manager.base.clone(), token.clone());
+        async move {
+            let id = admin(
+                &client,
+                &base,
+                &token,
+                "/scripts",
+                json!({"name": name, "source": source}),
+            )
+            .await["id"]
+                .clone();
+            admin(
+                &client,
+                &base,
+                &token,
+                &format!("/scripts/{}/routes", id.as_str().unwrap()),
+                json!({"path": path}),
+            )
+            .await;
+        }
+    };
+    deploy("work", "let s = 0; for i in 0..2000 { s += i; } s", "/work").await;
+    deploy(
+        "count",
+        r#"let c = kv::collection("c"); let n = (c.get("n") ?? 0) + 1; c.set("n", n); n"#,
+        "/count",
+    )
+    .await;
+    deploy("hello", r#""hi""#, "/hello").await;
+    // Routes reach the orchestrator by the database's announcement, whole:
+    // the last one served means the others are known.
+    let node = |path: &str| format!("{}{path}", orchestrator.base);
+    serves(&client, &node("/hello"), 200, "hi").await;
+    for n in 1..=3 {
+        assert_eq!(get(&client, &node("/count")).await, (200, n.to_string()));
+    }
+
+    // An executor killed under load: no request lost (a GET is retried on
+    // the other).
+    let load = Arc::new((client.clone(), node("/work")));
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let load = Arc::clone(&load);
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for _ in 0..60 {
+                    answers.push(get(&load.0, &load.1).await);
+                }
+                answers
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(executors[0].take());
+    for task in tasks {
+        for answer in task.await.unwrap() {
+            assert_eq!(answer, (200, "1999000".to_owned()));
+        }
+    }
+    // Started again, it takes the load back: the other one can go.
+    executors[0] = Some(
+        run(
+            layout.start_executor(layout.executors[0], layout.manager),
+            layout.executors[0],
+        )
+        .await,
+    );
+    drop(executors[1].take());
+    for _ in 0..10 {
+        assert_eq!(
+            get(&client, &node("/work")).await,
+            (200, "1999000".to_owned())
+        );
+    }
+
+    // The manager killed: the node serves what it knows; KV is a clear
+    // script error; a manager started again is used without a restart.
+    drop(manager);
+    assert_eq!(get(&client, &node("/hello")).await, (200, "hi".to_owned()));
+    let (status, text) = get(&client, &node("/count")).await;
+    assert_eq!(status, 500, "{text}");
+    assert!(text.contains("the manager cannot be reached"), "{text}");
+    let _manager = run(layout.start_manager(), layout.manager).await;
+    serves(&client, &node("/count"), 200, "4").await;
+
+    // The orchestrator killed and started again serves at once.
+    drop(orchestrator);
+    let orchestrator = run(layout.start_orchestrator(), layout.orchestrator).await;
+    assert_eq!(
+        get(&client, &format!("{}/hello", orchestrator.base)).await,
+        (200, "hi".to_owned())
+    );
+
+    // An executor pointed at a peer that is not the manager stops at
+    // start, with one line that says so.
+    let mut wrong = layout
+        .start_executor(free_port(), layout.orchestrator)
+        .spawn()
+        .unwrap();
+    let status = wrong.wait().unwrap();
+    let said = stderr(&mut wrong);
+    assert!(!status.success());
+    assert!(
+        said.contains("is a PiCloud orchestrator, not the manager"),
+        "{said}"
+    );
+}
