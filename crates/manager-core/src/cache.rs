@@ -122,6 +122,9 @@ pub struct DataCache {
     /// never replaces a newer one (a change here and an announced one from
     /// another process may rebuild at once).
     routing_reload: Mutex<()>,
+    /// Script lookups the cache could not answer (read from the database):
+    /// `picloud_script_cache_misses_total`. A hit never reads it.
+    misses: AtomicU64,
 }
 
 impl DataCache {
@@ -132,7 +135,13 @@ impl DataCache {
             catalog: Catalog::default(),
             routing: RwLock::new(Arc::new(Routing::empty(DEFAULT_APP_ID))),
             routing_reload: Mutex::new(()),
+            misses: AtomicU64::new(0),
         }
+    }
+
+    /// How many script lookups went to the database.
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
     }
 
     /// The current version of a script: from memory, or read once.
@@ -141,6 +150,7 @@ impl DataCache {
             return Ok(Some(s));
         }
         let epoch = self.catalog.removals.load(Ordering::SeqCst);
+        self.misses.fetch_add(1, Ordering::Relaxed);
         let read = self.db.script_by_id(id).await;
         let Some(script) = self.or_held(read, || self.catalog.get_even_distrusted(id))? else {
             return Ok(None);
@@ -157,6 +167,7 @@ impl DataCache {
             return Ok(None);
         }
         let epoch = self.catalog.removals.load(Ordering::SeqCst);
+        self.misses.fetch_add(1, Ordering::Relaxed);
         let read = self.db.script_by_name(app, name).await;
         let Some(script) =
             self.or_held(read, || self.catalog.by_name_even_distrusted(app, name))?

@@ -282,6 +282,7 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
                 orchestrator: Arc::clone(&orchestrator),
                 manager: manager.clone(),
                 writer: writer.clone(),
+                cache: Arc::clone(&cache),
                 connections: Arc::clone(&connections),
                 token: args.metrics_token.as_deref().map(Arc::from),
             }),

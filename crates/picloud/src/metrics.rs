@@ -209,6 +209,8 @@ pub struct Scrape {
     /// The control plane's counters (not on an orchestrator).
     pub manager: Option<Arc<Manager>>,
     pub writer: picloud_manager_core::executions::ExecutionWriter,
+    /// The data plane's script cache.
+    pub cache: Arc<picloud_manager_core::cache::DataCache>,
     pub connections: Arc<crate::conn::ConnectionStats>,
     /// `PICLOUD_METRICS_TOKEN`.
     pub token: Option<Arc<str>>,
@@ -282,6 +284,12 @@ async fn render(s: &Scrape) -> anyhow::Result<String> {
         "picloud_execution_records_dropped_total",
         "Execution records lost: the database refused their batch on every try.",
         s.writer.dropped(),
+    )?);
+
+    families.extend(counter(
+        "picloud_script_cache_misses_total",
+        "Script lookups the cache could not answer: read from the database (a hit never reads it).",
+        s.cache.misses(),
     )?);
 
     families.extend(gauge(

@@ -113,6 +113,31 @@ async fn metrics_count_the_work(t: TestApp) {
 }
 both_backends!(metrics_count_the_work);
 
+/// A cache hit never reads the database: served again and again, a route's
+/// script and the script it invokes are read once; a change is read once.
+async fn a_cache_hit_never_reads_the_database(t: TestApp) {
+    let misses = |s: &prometheus_parse::Scrape| {
+        value(s, "picloud_script_cache_misses_total", &[]).expect("the metric")
+    };
+    t.deploy("helper", r#""helped""#).await;
+    let id = t
+        .deploy_at("calls", r#"invoke("helper", ())"#, "/calls")
+        .await;
+    // What a process stores it caches as it goes: a restart starts empty.
+    let t = t.restart().await;
+    assert_eq!(misses(&scrape(&t).await), 0.0);
+    let first = t.on_host(Method::GET, "/calls", None).await;
+    assert_eq!(first.text, "helped");
+    let warm = misses(&scrape(&t).await);
+    assert_eq!(warm, 2.0, "the first request read both scripts");
+    for _ in 0..20 {
+        assert_eq!(t.on_host(Method::GET, "/calls", None).await.text, "helped");
+        assert_eq!(t.invoke(&id).await.text, "helped");
+    }
+    assert_eq!(misses(&scrape(&t).await), warm, "hits read nothing");
+}
+both_backends!(a_cache_hit_never_reads_the_database);
+
 #[tokio::test]
 async fn rejections_and_slots_in_use_are_counted() {
     let t = TestApp::spawn_with(|a| a.max_concurrent_executions = 1).await;
