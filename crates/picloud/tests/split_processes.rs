@@ -340,3 +340,121 @@ async fn the_split_binaries_serve_lose_any_process_and_take_it_back() {
         "{said}"
     );
 }
+
+/// Context switches of every thread of a process.
+fn context_switches(pid: u32) -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status =
+            std::fs::read_to_string(task.unwrap().path().join("status")).unwrap_or_default();
+        total += status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches"))
+            .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    total
+}
+
+/// After work (executions over the wire, KV through the manager, a cron
+/// trigger due next year), no process of the layout wakes up: they wait on
+/// sockets, channels and the LISTEN connection, never on a timer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(picloud_postgres),
+    ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+)]
+async fn the_split_processes_make_no_wake_ups_when_idle() {
+    let layout = Layout {
+        db: picloud_manager_core::testing::fresh_postgres_url("split_processes::idle").await,
+        data: tempfile::tempdir().unwrap(),
+        manager: free_port(),
+        orchestrator: free_port(),
+        executors: [free_port(), free_port()],
+    };
+    // Idle keep-alive connections (the wire's too) close after 2 s, before
+    // the measurement, as they would after a minute by default.
+    let quick = |mut cmd: Command| {
+        cmd.env("PICLOUD_KEEPALIVE_TIMEOUT_SECS", "2");
+        cmd
+    };
+    let manager = run(quick(layout.start_manager()), layout.manager).await;
+    let executors = [
+        run(
+            quick(layout.start_executor(layout.executors[0], layout.manager)),
+            layout.executors[0],
+        )
+        .await,
+        run(
+            quick(layout.start_executor(layout.executors[1], layout.manager)),
+            layout.executors[1],
+        )
+        .await,
+    ];
+    let orchestrator = run(quick(layout.start_orchestrator()), layout.orchestrator).await;
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{}/api/v1/admin/auth/login", manager.base))
+        .json(&json!({"username": ADMIN, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().expect("a token");
+    let count = admin(
+        &client,
+        &manager.base,
+        token,
+        "/scripts",
+        json!({"name": "count",
+        "source": r#"let c = kv::collection("c"); c.set("n", (c.get("n") ?? 0) + 1); c.get("n")"#}),
+    )
+    .await;
+    let id = count["id"].as_str().unwrap();
+    admin(
+        &client,
+        &manager.base,
+        token,
+        &format!("/scripts/{id}/routes"),
+        json!({"path": "/count"}),
+    )
+    .await;
+    admin(
+        &client,
+        &manager.base,
+        token,
+        "/apps/default/triggers",
+        json!({"kind": "cron", "schedule": "0 0 1 1 *", "script_id": id}),
+    )
+    .await;
+    let url = format!("{}/count", orchestrator.base);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while get(&client, &url).await.0 != 200 {
+        assert!(Instant::now() < deadline, "/count is never served");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for _ in 0..5 {
+        assert_eq!(get(&client, &url).await.0, 200);
+    }
+    drop(client);
+    // The sign-in hashed a password on a blocking thread, which the runtime
+    // ends 10 s after its last use: measure after that.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let procs = [
+        ("manager", &manager),
+        ("orchestrator", &orchestrator),
+        ("executor", &executors[0]),
+        ("executor", &executors[1]),
+    ];
+    let before: Vec<u64> = procs
+        .iter()
+        .map(|(_, p)| context_switches(p.child.id()))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for ((role, p), before) in procs.iter().zip(before) {
+        let woke = context_switches(p.child.id()) - before;
+        assert_eq!(woke, 0, "the {role} woke up {woke} times in 3 s");
+    }
+}
