@@ -1,10 +1,13 @@
-//! The split layout as users run it: the real `picloud-manager`,
-//! `picloud-orchestrator` and two `picloud-executor` processes on loopback
-//! and one PostgreSQL, configured by their environment alone. Deploys
-//! through the manager are served by the orchestrator, KV reaches the
-//! executors through the manager; any one process killed with SIGKILL
-//! costs the others nothing they can serve without it, and started again
-//! it rejoins without a restart of the rest.
+//! PiCloud as users run it: real processes on loopback and one
+//! PostgreSQL, configured by their environment alone.
+//!
+//! Two all-in-one `picloud` nodes agree: what is changed through one is
+//! served by the other within a second. The split layout (`picloud-manager`,
+//! `picloud-orchestrator`, two `picloud-executor`s): deploys through the
+//! manager are served by the orchestrator, KV reaches the executors
+//! through the manager; any one process killed with SIGKILL costs the
+//! others nothing they can serve without it, and started again it rejoins
+//! without a restart of the rest; idle, none wakes up.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -132,9 +135,19 @@ async fn get(client: &reqwest::Client, url: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-/// Polls `url` until it answers `status` with `body`.
+/// Polls `url` until it answers `status` with `body` (within 5 s).
 async fn serves(client: &reqwest::Client, url: &str, status: u16, body: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    serves_within(Duration::from_secs(5), client, url, status, body).await;
+}
+
+async fn serves_within(
+    within: Duration,
+    client: &reqwest::Client,
+    url: &str,
+    status: u16,
+    body: &str,
+) {
+    let deadline = Instant::now() + within;
     loop {
         let answer = get(client, url).await;
         if answer == (status, body.to_owned()) {
@@ -144,6 +157,246 @@ async fn serves(client: &reqwest::Client, url: &str, status: u16, body: &str) {
             Instant::now() < deadline,
             "{url}: {answer:?}, not {status} {body:?}"
         );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn login(client: &reqwest::Client, base: &str) -> String {
+    let login: Value = client
+        .post(format!("{base}/api/v1/admin/auth/login"))
+        .json(&json!({"username": ADMIN, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["token"].as_str().expect("a token").to_owned()
+}
+
+/// An admin call that must answer `status`; its JSON body, if any.
+async fn call(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+    status: u16,
+) -> Value {
+    let mut req = client
+        .request(method, format!("{base}/api/v1/admin{path}"))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let r = req.send().await.unwrap();
+    let got = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    assert_eq!(got, status, "{path}: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+async fn get_text(client: &reqwest::Client, url: &str) -> String {
+    let (status, text) = get(client, url).await;
+    assert_eq!(status, 200, "{url}: {text}");
+    text
+}
+
+/// An all-in-one `picloud` on the database, at `port`.
+fn node(db: &str, data: &std::path::Path, port: u16) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_picloud"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PICLOUD_") || k == "DATABASE_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("DATABASE_URL", db)
+        .env("PICLOUD_DATA_DIR", data)
+        .env("PICLOUD_BIND", format!("127.0.0.1:{port}"))
+        .env("PICLOUD_ADMIN_USER", ADMIN)
+        .env("PICLOUD_ADMIN_PASSWORD", PASSWORD)
+        .env("PICLOUD_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(picloud_postgres),
+    ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+)]
+async fn two_nodes_serve_within_a_second_what_either_changes() {
+    use reqwest::Method;
+    let db = picloud_manager_core::testing::fresh_postgres_url("processes::nodes").await;
+    let data = tempfile::tempdir().unwrap();
+    let (pa, pb) = (free_port(), free_port());
+    let a = run(node(&db, &data.path().join("a"), pa), pa).await;
+    let b = run(node(&db, &data.path().join("b"), pb), pb).await;
+    let client = reqwest::Client::new();
+    let token = login(&client, &a.base).await;
+    let second = Duration::from_secs(1);
+    let on = |node: &Proc, path: &str| format!("{}{path}", node.base);
+    let execute = |node: &Proc, id: &str| format!("{}/api/v1/execute/{id}", node.base);
+
+    // Deployed through A, served by B; updated through B, served by both.
+    let script = call(
+        &client,
+        &a.base,
+        &token,
+        Method::POST,
+        "/scripts",
+        Some(json!({"name": "greet", "source": r#""v1""#})),
+        201,
+    )
+    .await;
+    let id = script["id"].as_str().unwrap().to_owned();
+    let route = call(
+        &client,
+        &a.base,
+        &token,
+        Method::POST,
+        &format!("/scripts/{id}/routes"),
+        Some(json!({"path": "/greet"})),
+        201,
+    )
+    .await;
+    serves_within(second, &client, &on(&b, "/greet"), 200, "v1").await;
+    call(
+        &client,
+        &b.base,
+        &token,
+        Method::PUT,
+        &format!("/scripts/{id}"),
+        Some(json!({"source": r#""v2""#})),
+        200,
+    )
+    .await;
+    serves_within(second, &client, &on(&a, "/greet"), 200, "v2").await;
+    serves_within(second, &client, &on(&b, "/greet"), 200, "v2").await;
+
+    // A domain claim made through B routes its Host on A.
+    call(
+        &client,
+        &b.base,
+        &token,
+        Method::POST,
+        "/apps",
+        Some(json!({"name": "shop"})),
+        201,
+    )
+    .await;
+    let shop = call(
+        &client,
+        &b.base,
+        &token,
+        Method::POST,
+        "/scripts",
+        Some(json!({"name": "home", "app": "shop", "source": r#""shop""#})),
+        201,
+    )
+    .await;
+    call(
+        &client,
+        &b.base,
+        &token,
+        Method::POST,
+        &format!("/scripts/{}/routes", shop["id"].as_str().unwrap()),
+        Some(json!({"path": "/greet"})),
+        201,
+    )
+    .await;
+    call(
+        &client,
+        &b.base,
+        &token,
+        Method::POST,
+        "/apps/shop/domains",
+        Some(json!({"pattern": "shop.example.com"})),
+        201,
+    )
+    .await;
+    let deadline = Instant::now() + second;
+    loop {
+        let r = client
+            .get(on(&a, "/greet"))
+            .header("host", "shop.example.com")
+            .send()
+            .await
+            .unwrap();
+        if (r.status().as_u16(), r.text().await.unwrap()) == (200, "shop".to_owned()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "A never routed the claimed domain"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // KV written by a script on A is read by a script on B.
+    let put = call(
+        &client,
+        &a.base,
+        &token,
+        Method::POST,
+        "/scripts",
+        Some(json!({"name": "put", "source": r#"kv::collection("c").set("k", 42); "ok""#})),
+        201,
+    )
+    .await;
+    let read = call(
+        &client,
+        &a.base,
+        &token,
+        Method::POST,
+        "/scripts",
+        Some(json!({"name": "get", "source": r#"kv::collection("c").get("k") ?? "none""#})),
+        201,
+    )
+    .await;
+    assert_eq!(
+        get_text(&client, &execute(&a, put["id"].as_str().unwrap())).await,
+        "ok"
+    );
+    assert_eq!(
+        get_text(&client, &execute(&b, read["id"].as_str().unwrap())).await,
+        "42"
+    );
+
+    // A route deleted through A, then the script: gone from B.
+    call(
+        &client,
+        &a.base,
+        &token,
+        Method::DELETE,
+        &format!("/routes/{}", route["id"].as_str().unwrap()),
+        None,
+        204,
+    )
+    .await;
+    let deadline = Instant::now() + second;
+    while get(&client, &on(&b, "/greet")).await.0 != 404 {
+        assert!(
+            Instant::now() < deadline,
+            "B still routes the deleted route"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    call(
+        &client,
+        &a.base,
+        &token,
+        Method::DELETE,
+        &format!("/scripts/{id}"),
+        None,
+        204,
+    )
+    .await;
+    let deadline = Instant::now() + second;
+    while get(&client, &execute(&b, &id)).await.0 != 404 {
+        assert!(Instant::now() < deadline, "B still runs the deleted script");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -222,16 +475,7 @@ async fn the_split_binaries_serve_lose_any_process_and_take_it_back() {
         .unwrap();
     assert_eq!(r.status(), 401);
 
-    let login: Value = client
-        .post(format!("{}/api/v1/admin/auth/login", manager.base))
-        .json(&json!({"username": ADMIN, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().expect("a token").to_owned();
+    let token = login(&client, &manager.base).await;
     let deploy = |name: &'static str, source: &'static str, path: &'static str| {
         let (client, base, token) = (client.clone(), manager.base.clone(), token.clone());
         async move {
@@ -393,16 +637,7 @@ async fn the_split_processes_make_no_wake_ups_when_idle() {
     ];
     let orchestrator = run(quick(layout.start_orchestrator()), layout.orchestrator).await;
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{}/api/v1/admin/auth/login", manager.base))
-        .json(&json!({"username": ADMIN, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().expect("a token");
+    let token = &login(&client, &manager.base).await;
     let count = admin(
         &client,
         &manager.base,
