@@ -94,13 +94,18 @@ impl CallSdk {
                 .runtime
                 .block_on(async { tokio::time::timeout(left, future).await })
         }) {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(picloud_shared::Error::Invalid(message))) => {
-                Err(format!("{what}: {message}").into())
-            }
-            Ok(Err(e)) => Err(format!("{what}: {e}").into()),
+            Ok(answer) => service_answer(what, answer),
             Err(_) => Err(sandbox::deadline_passed()),
         }
+    }
+}
+
+/// A service's answer as the script sees it.
+fn service_answer<T>(what: &str, answer: picloud_shared::Result<T>) -> RhaiResult<T> {
+    match answer {
+        Ok(value) => Ok(value),
+        Err(picloud_shared::Error::Invalid(message)) => Err(format!("{what}: {message}").into()),
+        Err(e) => Err(format!("{what}: {e}").into()),
     }
 }
 
@@ -130,9 +135,13 @@ fn collection(name: &str) -> RhaiResult<Collection> {
 
 fn kv_get(c: &mut Collection, key: Dynamic) -> RhaiResult<Dynamic> {
     let key = key_of("kv get", &key)?;
-    let value = c
-        .sdk
-        .block_on("kv get", |s, cx| s.kv.get(cx, &c.name, &key))?;
+    let connected = c.sdk.connected("kv get")?;
+    let value = match connected.services.kv.get_now(&c.sdk.cx, &c.name, &key) {
+        Some(answer) => service_answer("kv get", answer)?,
+        None => c
+            .sdk
+            .block_on("kv get", |s, cx| s.kv.get(cx, &c.name, &key))?,
+    };
     Ok(value.as_ref().map_or(Dynamic::UNIT, json_to_dynamic))
 }
 
@@ -146,8 +155,13 @@ fn kv_set(c: &mut Collection, key: Dynamic, value: Dynamic) -> RhaiResult<()> {
 
 fn kv_has(c: &mut Collection, key: Dynamic) -> RhaiResult<bool> {
     let key = key_of("kv has", &key)?;
-    c.sdk
-        .block_on("kv has", |s, cx| s.kv.has(cx, &c.name, &key))
+    let connected = c.sdk.connected("kv has")?;
+    match connected.services.kv.has_now(&c.sdk.cx, &c.name, &key) {
+        Some(answer) => service_answer("kv has", answer),
+        None => c
+            .sdk
+            .block_on("kv has", |s, cx| s.kv.has(cx, &c.name, &key)),
+    }
 }
 
 fn kv_delete(c: &mut Collection, key: Dynamic) -> RhaiResult<bool> {

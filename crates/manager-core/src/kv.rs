@@ -53,7 +53,84 @@ pub struct KvStore {
     watched: Arc<Watched>,
     /// Scripts' calls by operation, since start (for `/metrics`).
     ops: KvOps,
+    /// SQLite: scripts' `get` and `has` on the calling thread; `None` on
+    /// PostgreSQL.
+    readers: Option<Readers>,
 }
+
+/// Read-only connections to the SQLite file for scripts' `get` and `has`,
+/// answered on the thread that runs the script (rusqlite, prepared
+/// statements cached per connection). Through sqlx a read goes to the
+/// connection's worker thread and back, and the script to a script thread
+/// and back: four cross-thread wake-ups, most of a KV read's cost
+/// (docs/performance.md). In WAL mode readers never wait for the writer
+/// and see every committed write, so a `set` (answered once committed)
+/// followed by a `get` reads what was set. Connections are opened as
+/// threads need them and kept (a few), never closed on a timer.
+struct Readers {
+    path: std::path::PathBuf,
+    idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
+}
+
+impl Readers {
+    /// Idle connections kept: as many as threads may read at once (the
+    /// runtime's and the script threads), so none is opened under load
+    /// (an open reads the schema: milliseconds).
+    const KEEP: usize = 64;
+
+    /// Runs `read` on an idle connection (or a new one). `None` when SQLite
+    /// says anything but an answer (busy, an I/O error, ...): the caller
+    /// then takes the async path, which reports errors as it always has.
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Option<T> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => match self.open() {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not open a SQLite reader");
+                    return None;
+                }
+            },
+        };
+        match read(&conn) {
+            Ok(answer) => {
+                let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                if idle.len() < Self::KEEP {
+                    idle.push(conn);
+                }
+                Some(answer)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "a SQLite read on the calling thread failed; taking the pool");
+                None
+            }
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
+        use rusqlite::OpenFlags;
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // No busy wait on the calling thread (a runtime thread, maybe): a
+        // busy file sends the read down the async path instead. Pages are
+        // read through a memory map of the file (the OS's page cache,
+        // shared by every connection, no copies), so each keeps a small
+        // cache of its own.
+        conn.busy_timeout(std::time::Duration::ZERO)?;
+        conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
+        conn.pragma_update(None, "cache_size", -256)?;
+        Ok(conn)
+    }
+}
+
+const GET_NOW: &str = "SELECT value FROM kv WHERE app_id = ?1 AND collection = ?2 AND key = ?3";
+const HAS_NOW: &str = "SELECT 1 FROM kv WHERE app_id = ?1 AND collection = ?2 AND key = ?3";
 
 /// Collections with KV triggers, per app. It may name more than exist (a
 /// trigger deleted since): that only costs an outbox statement that finds
@@ -134,6 +211,13 @@ impl KvStore {
             }
             Db::Postgres(_) => None,
         };
+        let readers = match &db {
+            Db::Sqlite(pool) => Some(Readers {
+                path: pool.connect_options().get_filename().to_owned(),
+                idle: std::sync::Mutex::new(Vec::new()),
+            }),
+            Db::Postgres(_) => None,
+        };
         Ok(Arc::new(KvStore {
             db,
             cursor_key,
@@ -141,6 +225,7 @@ impl KvStore {
             events,
             watched,
             ops: KvOps::default(),
+            readers,
         }))
     }
 
@@ -673,6 +758,54 @@ impl KvStore {
 }
 
 impl KvService for KvStore {
+    fn get_now(
+        &self,
+        cx: &SdkCallCx,
+        collection: &str,
+        key: &str,
+    ) -> Option<picloud_shared::Result<Option<Value>>> {
+        use rusqlite::OptionalExtension as _;
+        let readers = self.readers.as_ref()?;
+        // Bad input: the async path says so.
+        if check_collection(collection).is_err() || check_key(key).is_err() {
+            return None;
+        }
+        let app = cx.app_id.0.as_bytes().as_slice();
+        let stored = readers.read(|conn| {
+            conn.prepare_cached(GET_NOW)?
+                .query_row((app, collection, key), |row| row.get::<_, String>(0))
+                .optional()
+        })?;
+        self.ops.get.fetch_add(1, Ordering::Relaxed);
+        Some(
+            stored
+                .map(|json| parse_stored(&json))
+                .transpose()
+                .map_err(to_shared),
+        )
+    }
+
+    fn has_now(
+        &self,
+        cx: &SdkCallCx,
+        collection: &str,
+        key: &str,
+    ) -> Option<picloud_shared::Result<bool>> {
+        use rusqlite::OptionalExtension as _;
+        let readers = self.readers.as_ref()?;
+        if check_collection(collection).is_err() || check_key(key).is_err() {
+            return None;
+        }
+        let app = cx.app_id.0.as_bytes().as_slice();
+        let found = readers.read(|conn| {
+            conn.prepare_cached(HAS_NOW)?
+                .query_row((app, collection, key), |_| Ok(()))
+                .optional()
+        })?;
+        self.ops.has.fetch_add(1, Ordering::Relaxed);
+        Some(Ok(found.is_some()))
+    }
+
     fn get<'a>(
         &'a self,
         cx: &'a SdkCallCx,

@@ -334,3 +334,60 @@ async fn cursors_survive_a_restart(db: Db) {
     assert_eq!(page.items[0].key, "b");
 }
 both_backends!(restart, cursors_survive_a_restart);
+
+/// On SQLite, scripts' `get` and `has` are answered on the calling thread
+/// (`get_now`, `has_now`), and answer exactly as `get` and `has`: every
+/// committed write, the app's own keys only, bad input left to the async
+/// path. PostgreSQL has no such path.
+async fn reads_on_the_calling_thread_answer_as_the_async_path(db: Db) {
+    let sqlite = matches!(db, Db::Sqlite(_));
+    let other = app(&db, "other").await;
+    let kv = KvStore::open(db, Default::default()).await.unwrap();
+    let (mine, theirs) = (cx(DEFAULT_APP_ID), cx(other));
+    if !sqlite {
+        assert!(kv.get_now(&mine, "c", "k").is_none());
+        assert!(kv.has_now(&mine, "c", "k").is_none());
+        return;
+    }
+    assert_eq!(kv.get_now(&mine, "c", "k").unwrap().unwrap(), None);
+    assert!(!kv.has_now(&mine, "c", "k").unwrap().unwrap());
+    let value =
+        json!({"n": 1, "s": "é", "nested": [1, {"deep": true}], "big": -9007199254740993i64});
+    kv.set(&mine, "c", "k", value.clone()).await.unwrap();
+    kv.set(&theirs, "c", "k", json!("theirs")).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            kv.get_now(&mine, "c", "k").unwrap().unwrap(),
+            Some(value.clone())
+        );
+        assert_eq!(
+            kv.get_now(&theirs, "c", "k").unwrap().unwrap(),
+            Some(json!("theirs"))
+        );
+        assert!(kv.has_now(&mine, "c", "k").unwrap().unwrap());
+        assert_eq!(kv.get_now(&mine, "c", "other").unwrap().unwrap(), None);
+    }
+    // Each write is seen by the next read.
+    for n in 0..20 {
+        kv.set(&mine, "c", "k", json!(n)).await.unwrap();
+        assert_eq!(
+            kv.get_now(&mine, "c", "k").unwrap().unwrap(),
+            Some(json!(n))
+        );
+    }
+    kv.delete(&mine, "c", "k").await.unwrap();
+    assert_eq!(kv.get_now(&mine, "c", "k").unwrap().unwrap(), None);
+    assert!(!kv.has_now(&mine, "c", "k").unwrap().unwrap());
+    assert_eq!(
+        kv.get_now(&theirs, "c", "k").unwrap().unwrap(),
+        Some(json!("theirs"))
+    );
+    // Bad input takes the async path, which refuses it.
+    assert!(kv.get_now(&mine, "", "k").is_none());
+    assert!(kv.get_now(&mine, "c", "").is_none());
+    assert!(kv.has_now(&mine, "c", "").is_none());
+}
+both_backends!(
+    reads_now,
+    reads_on_the_calling_thread_answer_as_the_async_path
+);

@@ -136,6 +136,25 @@ pub trait KvService: Send + Sync + 'static {
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<Value>>>;
 
+    /// [`KvService::get`] answered on the calling thread, when the store
+    /// can do that without waiting on anything (the local SQLite file: one
+    /// indexed read): the script then needs no hand-off. `None`: take the
+    /// async path (which also reports bad input). When `Some`, it is
+    /// exactly what `get` would answer.
+    fn get_now(
+        &self,
+        _cx: &SdkCallCx,
+        _collection: &str,
+        _key: &str,
+    ) -> Option<Result<Option<Value>>> {
+        None
+    }
+
+    /// [`KvService::has`] answered on the calling thread; as `get_now`.
+    fn has_now(&self, _cx: &SdkCallCx, _collection: &str, _key: &str) -> Option<Result<bool>> {
+        None
+    }
+
     /// Creates or replaces.
     fn set<'a>(
         &'a self,
