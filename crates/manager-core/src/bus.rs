@@ -133,18 +133,20 @@ async fn run(pool: PgPool, mut listener: PgListener, subscriber: Arc<dyn Subscri
                     subscriber.changed(change).await;
                 }
             }
-            // Lost, and listening again already (the listener reconnects
-            // before it says so): what was announced meanwhile is unknown.
-            Ok(None) => {
-                tracing::warn!(
-                    "the LISTEN connection to PostgreSQL was lost and is back; reloading caches"
-                );
+            // Lost (`None`: sqlx would reconnect on the next call, which
+            // then waits for a notification, so the reload could not come
+            // after the LISTEN): what was announced meanwhile is unknown.
+            // Caches are bypassed until a new connection listens, and
+            // reloaded only then, so nothing announced after the reload
+            // goes unheard.
+            lost => {
                 subscriber.untrusted();
-                subscriber.resync().await;
-            }
-            Err(e) => {
-                subscriber.untrusted();
-                tracing::warn!(error = %e, "lost the LISTEN connection to PostgreSQL; caches are bypassed until it is back");
+                let why = lost
+                    .err()
+                    .map_or_else(|| "closed".to_owned(), |e| e.to_string());
+                tracing::warn!(error = %why, "lost the LISTEN connection to PostgreSQL; caches are bypassed until it is back");
+                // Its connection goes back to the one-connection pool first.
+                drop(listener);
                 listener = reconnect(&pool).await;
                 tracing::info!("listening to PostgreSQL again; reloading caches");
                 subscriber.resync().await;

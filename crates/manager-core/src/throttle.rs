@@ -52,6 +52,22 @@ fn ms(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+/// The username as the table keeps it: lower case, and a name too long to
+/// be anyone's (usernames are at most 64 bytes) by its SHA-256, so a
+/// client cannot store a megabyte per failed attempt.
+fn user_key(username: &str) -> String {
+    use base64::Engine as _;
+    let lower = username.to_lowercase();
+    if lower.len() <= 64 {
+        return lower;
+    }
+    let digest = crate::auth::token_hash(&lower);
+    format!(
+        "sha256:{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+    )
+}
+
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
@@ -70,7 +86,7 @@ impl LoginThrottle {
     ) -> Result<std::result::Result<(), Duration>> {
         const SQL: &str =
             "SELECT blocked_until FROM login_failures WHERE username = $1 AND addr = $2";
-        let (user, addr) = (username.to_lowercase(), addr.to_string());
+        let (user, addr) = (user_key(username), addr.to_string());
         let until: Option<Option<i64>> = with_db!(&self.db, pool => sqlx::query_scalar(SQL)
             .bind(&user).bind(&addr).fetch_optional(pool).await)?;
         let now = ms(now);
@@ -99,7 +115,7 @@ impl LoginThrottle {
         const BLOCK: &str = "UPDATE login_failures SET blocked_until = $3 \
              WHERE username = $1 AND addr = $2 AND (blocked_until IS NULL OR blocked_until < $3)";
         const SWEEP: &str = "DELETE FROM login_failures WHERE last_failure <= $1";
-        let (user, addr) = (username.to_lowercase(), addr.to_string());
+        let (user, addr) = (user_key(username), addr.to_string());
         let now = ms(now);
         let forgotten = now.saturating_sub(millis(FORGET_AFTER));
         let failures: i32 = with_db!(&self.db, pool => sqlx::query_scalar(COUNT)
@@ -118,7 +134,7 @@ impl LoginThrottle {
     pub async fn succeeded(&self, username: &str, addr: IpAddr) -> Result<()> {
         const SQL: &str = "DELETE FROM login_failures WHERE username = $1 AND addr = $2";
         with_db!(&self.db, pool => sqlx::query(SQL)
-            .bind(username.to_lowercase()).bind(addr.to_string()).execute(pool).await.map(drop))?;
+            .bind(user_key(username)).bind(addr.to_string()).execute(pool).await.map(drop))?;
         Ok(())
     }
 }

@@ -93,3 +93,45 @@ async fn refusals_grow_reset_on_success_and_are_per_address(db: Db) {
     );
 }
 both_backends!(refusals, refusals_grow_reset_on_success_and_are_per_address);
+
+/// A name too long to be anyone's is throttled like any other, and what is
+/// stored for it is bounded (a client cannot store a megabyte per try).
+async fn an_overlong_username_is_throttled_and_stored_bounded(db: Db) {
+    let t = LoginThrottle::new(db.clone());
+    let a: IpAddr = "10.0.0.9".parse().unwrap();
+    let long = "x".repeat(1 << 20);
+    for _ in 0..FREE_FAILURES {
+        assert_eq!(t.failed(&long, a, at(0)).await.unwrap(), None);
+    }
+    assert_eq!(
+        t.failed(&long, a, at(0)).await.unwrap(),
+        Some(FIRST_BACKOFF)
+    );
+    assert_eq!(t.check(&long, a, at(0)).await.unwrap(), Err(FIRST_BACKOFF));
+    let other = format!("{long}y");
+    assert_eq!(
+        t.check(&other, a, at(0)).await.unwrap(),
+        Ok(()),
+        "another long name"
+    );
+    let longest: i64 = match &db {
+        Db::Sqlite(pool) => sqlx::query_scalar("SELECT MAX(LENGTH(username)) FROM login_failures")
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        Db::Postgres(pool) => {
+            sqlx::query_scalar("SELECT MAX(LENGTH(username))::BIGINT FROM login_failures")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        longest <= 64 + 7 + 43,
+        "{longest} bytes stored for a username"
+    );
+}
+both_backends!(
+    overlong,
+    an_overlong_username_is_throttled_and_stored_bounded
+);
