@@ -26,9 +26,9 @@ struct Catalog {
     /// Bumped on every removal, so a lazy load that raced a delete does not
     /// put the deleted script back.
     removals: AtomicU64,
-    /// False while changes made by other processes may be going unannounced
+    /// True while changes made by other processes may be going unannounced
     /// (the LISTEN connection is down): lookups then read the database and
-    /// keep nothing.
+    /// keep nothing (and fall back on what is held if it cannot be read).
     distrusted: AtomicBool,
 }
 
@@ -74,14 +74,6 @@ impl Catalog {
                 map.insert(script.id, script);
             }
         }
-    }
-    /// The version cached for `id`, if any.
-    fn version(&self, id: ScriptId) -> Option<i64> {
-        self.scripts
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-            .map(|s| s.version)
     }
     /// Forgets everything (after announcements may have been lost).
     fn clear(&self) {
@@ -280,7 +272,11 @@ impl Subscriber for DataCache {
                 } => {
                     // This process's own writes are announced too: a version
                     // already cached is kept.
-                    if self.catalog.version(id).is_none_or(|v| v < version) {
+                    if self
+                        .catalog
+                        .get_even_distrusted(id)
+                        .is_none_or(|s| s.version < version)
+                    {
                         self.catalog.remove(id);
                     }
                 }

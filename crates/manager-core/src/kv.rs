@@ -757,13 +757,18 @@ impl KvStore {
     }
 }
 
-impl KvService for KvStore {
-    fn get_now(
+impl KvStore {
+    /// One row of the app's `key` in `collection` by `sql`, read on this
+    /// thread (SQLite); `None` to take the async path (PostgreSQL, bad
+    /// input, or a read that did not succeed at once).
+    fn read_now<T>(
         &self,
         cx: &SdkCallCx,
         collection: &str,
         key: &str,
-    ) -> Option<picloud_shared::Result<Option<Value>>> {
+        sql: &str,
+        row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Option<Option<T>> {
         use rusqlite::OptionalExtension as _;
         let readers = self.readers.as_ref()?;
         // Bad input: the async path says so.
@@ -771,11 +776,22 @@ impl KvService for KvStore {
             return None;
         }
         let app = cx.app_id.0.as_bytes().as_slice();
-        let stored = readers.read(|conn| {
-            conn.prepare_cached(GET_NOW)?
-                .query_row((app, collection, key), |row| row.get::<_, String>(0))
+        readers.read(|conn| {
+            conn.prepare_cached(sql)?
+                .query_row((app, collection, key), row)
                 .optional()
-        })?;
+        })
+    }
+}
+
+impl KvService for KvStore {
+    fn get_now(
+        &self,
+        cx: &SdkCallCx,
+        collection: &str,
+        key: &str,
+    ) -> Option<picloud_shared::Result<Option<Value>>> {
+        let stored = self.read_now(cx, collection, key, GET_NOW, |row| row.get::<_, String>(0))?;
         self.ops.get.fetch_add(1, Ordering::Relaxed);
         Some(
             stored
@@ -791,17 +807,7 @@ impl KvService for KvStore {
         collection: &str,
         key: &str,
     ) -> Option<picloud_shared::Result<bool>> {
-        use rusqlite::OptionalExtension as _;
-        let readers = self.readers.as_ref()?;
-        if check_collection(collection).is_err() || check_key(key).is_err() {
-            return None;
-        }
-        let app = cx.app_id.0.as_bytes().as_slice();
-        let found = readers.read(|conn| {
-            conn.prepare_cached(HAS_NOW)?
-                .query_row((app, collection, key), |_| Ok(()))
-                .optional()
-        })?;
+        let found = self.read_now(cx, collection, key, HAS_NOW, |_| Ok(()))?;
         self.ops.has.fetch_add(1, Ordering::Relaxed);
         Some(Ok(found.is_some()))
     }

@@ -216,6 +216,12 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
         bootstrap(manager, args, &db).await?;
     }
 
+    // The key executions' grants are signed and checked with (cluster
+    // roles), read once.
+    let grants = match role.link() {
+        Some(_) => Some(GrantKey::of(&db).await?),
+        None => None,
+    };
     let executor: Arc<dyn ExecutorClient> = match (&role, local) {
         (Role::AllInOne, Some(local)) => {
             let manager = manager.as_ref().expect("all-in-one has a manager");
@@ -230,7 +236,7 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
             let remote = RemoteExecutors::new(
                 &link.executors,
                 Arc::clone(&link.secret),
-                GrantKey::of(&db).await?,
+                grants.clone().expect("a cluster role has a grant key"),
                 ceilings,
             );
             remote.check().await;
@@ -300,7 +306,7 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
         router = router.merge(wire::manager_router(
             manager.kv.clone(),
             Arc::clone(&cache),
-            GrantKey::of(&db).await?,
+            grants.expect("a cluster role has a grant key"),
             Arc::clone(&link.secret),
         ));
     }

@@ -16,37 +16,7 @@ use picloud::config::{
 use picloud_manager_core::repo::UserRole;
 use picloud_manager_core::{Db, DbTarget};
 
-/// Help and version go to stdout with success; anything else is one clear
-/// line naming the setting, exit 2.
-fn parse_failure(e: clap::Error) -> ExitCode {
-    use clap::error::ErrorKind;
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
-        let _ = e.print();
-        return ExitCode::SUCCESS;
-    }
-    let text = e.render().to_string();
-    eprintln!(
-        "{}",
-        text.lines().next().unwrap_or("error: invalid arguments")
-    );
-    ExitCode::from(2)
-}
-
-/// The async runtime; `max_scripts` is the most script executions that may
-/// run at once (the server's cap; none for the other commands).
-fn runtime(max_scripts: u32) -> Result<tokio::runtime::Runtime, ExitCode> {
-    picloud_executor_core::runtime::builder(max_scripts as usize)
-        .build()
-        .map_err(|e| {
-            eprintln!("error: cannot start the async runtime: {e}");
-            ExitCode::FAILURE
-        })
-}
+use picloud::roles::{parse_failure, runtime};
 
 fn main() -> ExitCode {
     // A client command is parsed without the server's settings.
@@ -94,19 +64,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
-        .map_err(|e| anyhow::anyhow!("PICLOUD_LOG={:?} is not a valid filter: {e}", args.log))?;
-    tracing_subscriber::fmt().with_env_filter(filter).init();
-    let server = picloud::build(&args).await?;
-    let listener = tokio::net::TcpListener::bind(args.bind)
-        .await
-        .map_err(|e| anyhow::anyhow!("PICLOUD_BIND={}: cannot listen: {e}", args.bind))?;
-    tracing::info!(
-        address = %listener.local_addr()?,
-        version = picloud_shared::version::PRODUCT_VERSION,
-        "picloud is listening"
-    );
-    server.serve(listener, picloud::shutdown_signal()).await
+    picloud::roles::serve(&args, "picloud", async |args| picloud::build(args).await).await
 }
 
 async fn create_user(args: CreateUserArgs) -> anyhow::Result<()> {

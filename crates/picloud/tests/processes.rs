@@ -666,8 +666,15 @@ async fn the_split_processes_make_no_wake_ups_when_idle() {
     .await;
     let url = format!("{}/count", orchestrator.base);
     let deadline = Instant::now() + Duration::from_secs(5);
-    while get(&client, &url).await.0 != 200 {
-        assert!(Instant::now() < deadline, "/count is never served");
+    loop {
+        let answer = get(&client, &url).await;
+        if answer.0 == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/count is never served: {answer:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     for _ in 0..5 {

@@ -243,7 +243,9 @@ impl ExecutorClient for RemoteExecutors {
                 match reply {
                     Ok(ExecuteReply::Done { outcome }) => {
                         peer.up();
-                        peer.sent(script.id, script.version);
+                        if call.script.is_some() {
+                            peer.sent(script.id, script.version);
+                        }
                         return Ok(outcome);
                     }
                     Ok(ExecuteReply::NeedScript) => {

@@ -106,8 +106,16 @@ impl RemoteServices {
     }
 }
 
-fn unexpected(reply: &KvReply) -> Error {
-    Error::Backend(format!("the manager answered a KV call with {reply:?}"))
+/// One KV call whose reply must be of the kind `pick` takes.
+async fn kv_as<T>(
+    services: &RemoteServices,
+    cx: &SdkCallCx,
+    collection: &str,
+    op: KvOp,
+    pick: fn(KvReply) -> std::result::Result<T, KvReply>,
+) -> Result<T> {
+    pick(services.kv(cx, collection, op).await?)
+        .map_err(|other| Error::Backend(format!("the manager answered a KV call with {other:?}")))
 }
 
 impl KvService for RemoteServices {
@@ -117,21 +125,13 @@ impl KvService for RemoteServices {
         collection: &'a str,
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<Value>>> {
-        Box::pin(async move {
-            match self
-                .kv(
-                    cx,
-                    collection,
-                    KvOp::Get {
-                        key: key.to_owned(),
-                    },
-                )
-                .await?
-            {
-                KvReply::Value(v) => Ok(v),
-                other => Err(unexpected(&other)),
-            }
-        })
+        let op = KvOp::Get {
+            key: key.to_owned(),
+        };
+        Box::pin(kv_as(self, cx, collection, op, |r| match r {
+            KvReply::Value(v) => Ok(v),
+            other => Err(other),
+        }))
     }
 
     fn set<'a>(
@@ -141,22 +141,14 @@ impl KvService for RemoteServices {
         key: &'a str,
         value: Value,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            match self
-                .kv(
-                    cx,
-                    collection,
-                    KvOp::Set {
-                        key: key.to_owned(),
-                        value,
-                    },
-                )
-                .await?
-            {
-                KvReply::Done => Ok(()),
-                other => Err(unexpected(&other)),
-            }
-        })
+        let op = KvOp::Set {
+            key: key.to_owned(),
+            value,
+        };
+        Box::pin(kv_as(self, cx, collection, op, |r| match r {
+            KvReply::Done => Ok(()),
+            other => Err(other),
+        }))
     }
 
     fn has<'a>(
@@ -165,21 +157,10 @@ impl KvService for RemoteServices {
         collection: &'a str,
         key: &'a str,
     ) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(async move {
-            match self
-                .kv(
-                    cx,
-                    collection,
-                    KvOp::Has {
-                        key: key.to_owned(),
-                    },
-                )
-                .await?
-            {
-                KvReply::Bool(b) => Ok(b),
-                other => Err(unexpected(&other)),
-            }
-        })
+        let op = KvOp::Has {
+            key: key.to_owned(),
+        };
+        Box::pin(kv_as(self, cx, collection, op, bool_reply))
     }
 
     fn delete<'a>(
@@ -188,21 +169,10 @@ impl KvService for RemoteServices {
         collection: &'a str,
         key: &'a str,
     ) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(async move {
-            match self
-                .kv(
-                    cx,
-                    collection,
-                    KvOp::Delete {
-                        key: key.to_owned(),
-                    },
-                )
-                .await?
-            {
-                KvReply::Bool(b) => Ok(b),
-                other => Err(unexpected(&other)),
-            }
-        })
+        let op = KvOp::Delete {
+            key: key.to_owned(),
+        };
+        Box::pin(kv_as(self, cx, collection, op, bool_reply))
     }
 
     fn list<'a>(
@@ -211,12 +181,23 @@ impl KvService for RemoteServices {
         collection: &'a str,
         options: KvListOptions,
     ) -> BoxFuture<'a, Result<KvPage>> {
-        Box::pin(async move {
-            match self.kv(cx, collection, KvOp::List { options }).await? {
+        Box::pin(kv_as(
+            self,
+            cx,
+            collection,
+            KvOp::List { options },
+            |r| match r {
                 KvReply::Page(page) => Ok(page),
-                other => Err(unexpected(&other)),
-            }
-        })
+                other => Err(other),
+            },
+        ))
+    }
+}
+
+fn bool_reply(reply: KvReply) -> std::result::Result<bool, KvReply> {
+    match reply {
+        KvReply::Bool(b) => Ok(b),
+        other => Err(other),
     }
 }
 
