@@ -11,6 +11,7 @@
 
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use picloud_shared::kv::{KvListOptions, KvService, SdkCallCx};
 use picloud_shared::{BoxFuture, ScriptResolver};
@@ -100,6 +101,28 @@ impl CallSdk {
     }
 }
 
+impl CallSdk {
+    /// A service call that blocks this thread rather than waiting on a
+    /// future (see `KvService::set_now`), bounded by the execution's
+    /// deadline; `Ok(None)` when the service has no such call.
+    fn blocking_now<T>(
+        &self,
+        what: &str,
+        call: impl FnOnce(&SdkServices, &SdkCallCx, Instant) -> Option<picloud_shared::Result<T>>,
+    ) -> RhaiResult<Option<RhaiResult<T>>> {
+        let connected = self.connected(what)?;
+        let deadline = Instant::now() + sandbox::time_left();
+        sandbox::before_blocking();
+        Ok(
+            call(&connected.services, &self.cx, deadline).map(|answer| match answer {
+                // Withdrawn at the deadline, or failed with no time left.
+                Err(_) if sandbox::time_left().is_zero() => Err(sandbox::deadline_passed()),
+                answer => service_answer(what, answer),
+            }),
+        )
+    }
+}
+
 /// A service's answer as the script sees it.
 fn service_answer<T>(what: &str, answer: picloud_shared::Result<T>) -> RhaiResult<T> {
     match answer {
@@ -149,6 +172,11 @@ fn kv_set(c: &mut Collection, key: Dynamic, value: Dynamic) -> RhaiResult<()> {
     let key = key_of("kv set", &key)?;
     let value =
         dynamic_to_json(&value).map_err(|e| format!("kv set: the value cannot be stored: {e}"))?;
+    if let Some(answer) = c.sdk.blocking_now("kv set", |s, cx, deadline| {
+        s.kv.set_now(cx, &c.name, &key, &value, deadline)
+    })? {
+        return answer;
+    }
     c.sdk
         .block_on("kv set", |s, cx| s.kv.set(cx, &c.name, &key, value))
 }
@@ -166,6 +194,11 @@ fn kv_has(c: &mut Collection, key: Dynamic) -> RhaiResult<bool> {
 
 fn kv_delete(c: &mut Collection, key: Dynamic) -> RhaiResult<bool> {
     let key = key_of("kv delete", &key)?;
+    if let Some(answer) = c.sdk.blocking_now("kv delete", |s, cx, deadline| {
+        s.kv.delete_now(cx, &c.name, &key, deadline)
+    })? {
+        return answer;
+    }
     c.sdk
         .block_on("kv delete", |s, cx| s.kv.delete(cx, &c.name, &key))
 }

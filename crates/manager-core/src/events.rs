@@ -20,7 +20,7 @@ use picloud_shared::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::types::Json;
-use sqlx::{PgConnection, Row, SqliteConnection};
+use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -469,13 +469,15 @@ fn ms(d: Duration) -> i64 {
 
 // ----- the outbox, written with KV writes -----
 
+/// SQLite's outbox statement, bound by position (`?N`: rusqlite binds by
+/// index, and SQLite numbers `$N` parameters in order of appearance).
 const FIRE_SQLITE: &str = "INSERT INTO events (app_id, trigger_id, kind, script_id, collection, \
      key, event, depth, max_attempts, due_at) \
-     SELECT t.app_id, t.id, 'kv', t.script_id, $2, $3, \
-     json_object('kind', 'kv', 'op', $4, 'collection', $2, 'key', $3, 'value', json($5), 'at', $6), \
-     $7, t.max_attempts, $8 FROM triggers t \
-     WHERE t.app_id = $1 AND t.kind = 'kv' AND t.collection = $2 \
-     AND (CASE $4 WHEN 'set' THEN t.on_set ELSE t.on_delete END)";
+     SELECT t.app_id, t.id, 'kv', t.script_id, ?2, ?3, \
+     json_object('kind', 'kv', 'op', ?4, 'collection', ?2, 'key', ?3, 'value', json(?5), 'at', ?6), \
+     ?7, t.max_attempts, ?8 FROM triggers t \
+     WHERE t.app_id = ?1 AND t.kind = 'kv' AND t.collection = ?2 \
+     AND (CASE ?4 WHEN 'set' THEN t.on_set ELSE t.on_delete END)";
 
 const FIRE_POSTGRES: &str = "INSERT INTO events (app_id, trigger_id, kind, script_id, collection, \
      key, event, depth, max_attempts, due_at) \
@@ -508,24 +510,22 @@ impl KvWrite<'_> {
     }
 }
 
-/// Writes the events `w` fires, in the caller's SQLite transaction; returns
-/// how many.
-pub(crate) async fn fire_kv_sqlite(
-    conn: &mut SqliteConnection,
+/// Writes the events `w` fires, in the caller's SQLite transaction (the
+/// KV store's writer connection); returns how many.
+pub(crate) fn fire_kv_sqlite(
+    conn: &rusqlite::Connection,
     w: &KvWrite<'_>,
-) -> sqlx::Result<u64> {
-    Ok(sqlx::query(FIRE_SQLITE)
-        .bind(w.app.0)
-        .bind(w.collection)
-        .bind(w.key)
-        .bind(w.op())
-        .bind(w.value)
-        .bind(repo::rfc3339(w.at))
-        .bind(i32::try_from(w.depth + 1).unwrap_or(i32::MAX))
-        .bind(now_ms())
-        .execute(conn)
-        .await?
-        .rows_affected())
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(FIRE_SQLITE)?.execute((
+        w.app.0.as_bytes().as_slice(),
+        w.collection,
+        w.key,
+        w.op(),
+        w.value,
+        repo::rfc3339(w.at),
+        i32::try_from(w.depth + 1).unwrap_or(i32::MAX),
+        now_ms(),
+    ))
 }
 
 /// The PostgreSQL channel that says events were added, for the dispatchers

@@ -6,15 +6,17 @@
 //! execution's `SdkCallCx`, or the admin's resolved app): nothing a script
 //! passes can name another app.
 //!
-//! Reads go through the pool, concurrently. On SQLite, writes go through one
-//! group-commit task: whatever writes are waiting when it is free share one
-//! transaction (one WAL sync), so throughput does not collapse into one
-//! fsync per write. On PostgreSQL writes go straight to the pool; the
-//! server groups commits itself.
+//! Reads go through the pool, concurrently; on SQLite scripts' `get` and
+//! `has` read the file on their own thread ([`Readers`]). On SQLite writes
+//! share commits ([`writer`]): whatever writes wait while one commits share
+//! the next transaction (one WAL sync), made on the writers' own threads,
+//! so throughput does not collapse into one fsync per write. On PostgreSQL
+//! writes go straight to the pool; the server groups commits itself.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,17 +27,20 @@ use picloud_shared::{AppId, BoxFuture};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::Sha256;
+use sqlx::Row;
 use sqlx::types::Json;
-use sqlx::{Row, SqlitePool};
 use time::OffsetDateTime;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::Notify;
 
 use crate::authz::{self, Capability, Principal};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::events::{KvWrite, fire_kv_postgres, fire_kv_sqlite};
+use crate::events::{KvWrite, fire_kv_postgres};
 use crate::repo;
 use crate::service::Manager;
+
+mod writer;
+use writer::{WriteKind, WriteOp, Writer};
 
 /// The store.
 pub struct KvStore {
@@ -43,7 +48,7 @@ pub struct KvStore {
     /// Signs list cursors, so a changed cursor is refused, not followed.
     cursor_key: Vec<u8>,
     /// SQLite's group-commit writer; `None` on PostgreSQL.
-    writer: Option<mpsc::Sender<WriteOp>>,
+    writer: Option<Arc<Writer>>,
     /// Wakes the event dispatcher when a write fired events.
     events: Arc<Notify>,
     /// SQLite: the collections KV triggers watch, per app, so writes
@@ -118,12 +123,13 @@ impl Readers {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         // No busy wait on the calling thread (a runtime thread, maybe): a
-        // busy file sends the read down the async path instead. Pages are
-        // read through a memory map of the file (the OS's page cache,
-        // shared by every connection, no copies), so each keeps a small
-        // cache of its own.
+        // busy file sends the read down the async path instead. No memory
+        // map of the file: SQLite unmaps it and maps it again at the first
+        // read after any commit, and under writes that (with its TLB
+        // shootdowns) cost more than the reads it saved
+        // (docs/performance.md). Pages come from the OS's page cache, so
+        // each connection keeps a small cache of its own.
         conn.busy_timeout(std::time::Duration::ZERO)?;
-        conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
         conn.pragma_update(None, "cache_size", -256)?;
         Ok(conn)
     }
@@ -200,14 +206,12 @@ impl KvStore {
                 for (app, collection) in rows {
                     watched.add(AppId(app), &collection);
                 }
-                let (tx, rx) = mpsc::channel(WRITE_QUEUE);
-                tokio::spawn(write_loop(
-                    pool.clone(),
-                    rx,
-                    Arc::clone(&events),
+                let options = pool.connect_options();
+                Some(Arc::new(Writer::open(
+                    options.get_filename(),
                     Arc::clone(&watched),
-                ));
-                Some(tx)
+                    Arc::clone(&events),
+                )?))
             }
             Db::Postgres(_) => None,
         };
@@ -294,25 +298,16 @@ impl KvStore {
         value: &Value,
         depth: u32,
     ) -> Result<OffsetDateTime> {
-        check_collection(collection)?;
-        check_key(key)?;
-        let json = serde_json::to_string(value)
-            .map_err(|e| invalid(format!("the value cannot be stored as JSON: {e}")))?;
-        rules::check_value_size(json.len()).map_err(invalid)?;
-        let at = repo::now();
+        let op = set_op(app, collection, key, value, depth)?;
+        let at = op.at;
         match &self.db {
             Db::Sqlite(_) => {
-                self.queue_write(WriteOp {
-                    app,
-                    collection: collection.to_owned(),
-                    key: key.to_owned(),
-                    kind: WriteKind::Set(json, at),
-                    depth,
-                    done: None,
-                })
-                .await?;
+                self.write_blocking(op).await?;
             }
             Db::Postgres(pool) => {
+                let WriteKind::Set(json) = &op.kind else {
+                    unreachable!("set_op makes a set")
+                };
                 let mut tx = pool.begin().await?;
                 sqlx::query(UPSERT)
                     .bind(app.0)
@@ -327,7 +322,7 @@ impl KvStore {
                     app,
                     collection,
                     key,
-                    value: Some(&json),
+                    value: Some(json),
                     at,
                     depth,
                 };
@@ -350,20 +345,9 @@ impl KvStore {
         key: &str,
         depth: u32,
     ) -> Result<bool> {
-        check_collection(collection)?;
-        check_key(key)?;
+        let op = delete_op(app, collection, key, depth)?;
         match &self.db {
-            Db::Sqlite(_) => {
-                self.queue_write(WriteOp {
-                    app,
-                    collection: collection.to_owned(),
-                    key: key.to_owned(),
-                    kind: WriteKind::Delete(repo::now()),
-                    depth,
-                    done: None,
-                })
-                .await
-            }
+            Db::Sqlite(_) => self.write_blocking(op).await,
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 let removed = sqlx::query(DELETE)
@@ -381,7 +365,7 @@ impl KvStore {
                         collection,
                         key,
                         value: None,
-                        at: repo::now(),
+                        at: op.at,
                         depth,
                     };
                     fired = fire_kv_postgres(&mut tx, &write).await?;
@@ -395,19 +379,20 @@ impl KvStore {
         }
     }
 
-    async fn queue_write(&self, mut op: WriteOp) -> Result<bool> {
-        let writer = self
-            .writer
-            .as_ref()
-            .ok_or_else(|| Error::Internal("the KV writer is missing".into()))?;
-        let (tx, rx) = oneshot::channel();
-        op.done = Some(tx);
-        writer
-            .send(op)
+    /// SQLite: `op` through the writer, from async code (on a blocking
+    /// thread: the writer blocks its callers until their commit).
+    async fn write_blocking(&self, op: WriteOp) -> Result<bool> {
+        let writer = Arc::clone(self.sqlite_writer()?);
+        tokio::task::spawn_blocking(move || writer.write(op, None))
             .await
-            .map_err(|_| Error::Internal("the KV writer has stopped".into()))?;
-        rx.await
-            .map_err(|_| Error::Internal("the KV writer has stopped".into()))?
+            .map_err(|_| Error::Internal("the KV writer failed unexpectedly".into()))?
+            .ok_or_else(|| Error::Internal("a KV write without a deadline was withdrawn".into()))?
+    }
+
+    fn sqlite_writer(&self) -> Result<&Arc<Writer>> {
+        self.writer
+            .as_ref()
+            .ok_or_else(|| Error::Internal("the KV writer is missing".into()))
     }
 
     /// A page of a collection, keys ascending.
@@ -564,6 +549,37 @@ impl KvStore {
 
 /// The least string above every string that starts with `prefix` (UTF-8
 /// byte order is code-point order), or `None` when there is none.
+/// A set of `key` to `value`, checked.
+fn set_op(app: AppId, collection: &str, key: &str, value: &Value, depth: u32) -> Result<WriteOp> {
+    check_collection(collection)?;
+    check_key(key)?;
+    let json = serde_json::to_string(value)
+        .map_err(|e| invalid(format!("the value cannot be stored as JSON: {e}")))?;
+    rules::check_value_size(json.len()).map_err(invalid)?;
+    Ok(WriteOp {
+        app,
+        collection: collection.to_owned(),
+        key: key.to_owned(),
+        kind: WriteKind::Set(json),
+        at: repo::now(),
+        depth,
+    })
+}
+
+/// A delete of `key`, checked.
+fn delete_op(app: AppId, collection: &str, key: &str, depth: u32) -> Result<WriteOp> {
+    check_collection(collection)?;
+    check_key(key)?;
+    Ok(WriteOp {
+        app,
+        collection: collection.to_owned(),
+        key: key.to_owned(),
+        kind: WriteKind::Delete,
+        at: repo::now(),
+        depth,
+    })
+}
+
 fn prefix_end(prefix: &str) -> Option<String> {
     if prefix.is_empty() {
         return None;
@@ -600,125 +616,6 @@ const UPSERT: &str = "INSERT INTO kv (app_id, collection, key, value, updated_at
                       DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
 const DELETE: &str = "DELETE FROM kv WHERE app_id = $1 AND collection = $2 AND key = $3";
 
-// ----- SQLite's group-commit writer -----
-
-/// Writes waiting for the writer; past this, writers wait for room.
-const WRITE_QUEUE: usize = 4096;
-/// Writes in one transaction at most.
-const WRITE_BATCH: usize = 512;
-
-enum WriteKind {
-    Set(String, OffsetDateTime),
-    Delete(OffsetDateTime),
-}
-
-struct WriteOp {
-    app: AppId,
-    collection: String,
-    key: String,
-    kind: WriteKind,
-    /// The writer's trigger depth.
-    depth: u32,
-    /// Answered once the transaction holding the write has committed:
-    /// `true` when a delete removed a key.
-    done: Option<oneshot::Sender<Result<bool>>>,
-}
-
-/// Takes whatever writes are waiting (no timer: under load they pile up
-/// while the previous commit syncs), applies them in one transaction, and
-/// answers each once it is committed. Idle, it waits on the channel.
-async fn write_loop(
-    pool: SqlitePool,
-    mut rx: mpsc::Receiver<WriteOp>,
-    events: Arc<Notify>,
-    watched: Arc<Watched>,
-) {
-    let mut batch: Vec<WriteOp> = Vec::with_capacity(WRITE_BATCH);
-    while rx.recv_many(&mut batch, WRITE_BATCH).await > 0 {
-        match apply(&pool, &batch, &watched).await {
-            Ok((results, fired)) => {
-                if fired > 0 {
-                    events.notify_one();
-                }
-                for (op, result) in batch.drain(..).zip(results) {
-                    if let Some(done) = op.done {
-                        let _ = done.send(result);
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, writes = batch.len(), "could not write to the KV store");
-                let message = e.to_string();
-                for op in batch.drain(..) {
-                    if let Some(done) = op.done {
-                        let _ = done.send(Err(Error::Internal(message.clone())));
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// One transaction, with the events the writes fire. A write that fails on
-/// its own (its app was deleted) fails alone: SQLite undoes just that
-/// statement. Returns each write's result and the number of events fired.
-async fn apply(
-    pool: &SqlitePool,
-    batch: &[WriteOp],
-    watched: &Watched,
-) -> Result<(Vec<Result<bool>>, u64)> {
-    let mut tx = pool.begin().await?;
-    let mut results = Vec::with_capacity(batch.len());
-    let mut fired = 0;
-    for op in batch {
-        let result = match &op.kind {
-            WriteKind::Set(json, at) => sqlx::query(UPSERT)
-                .bind(op.app.0)
-                .bind(&op.collection)
-                .bind(&op.key)
-                .bind(json)
-                .bind(*at)
-                .execute(&mut *tx)
-                .await
-                .map(|_| true),
-            WriteKind::Delete(_) => sqlx::query(DELETE)
-                .bind(op.app.0)
-                .bind(&op.collection)
-                .bind(&op.key)
-                .execute(&mut *tx)
-                .await
-                .map(|r| r.rows_affected() > 0),
-        };
-        if let Ok(true) = result
-            && watched.contains(op.app, &op.collection)
-        {
-            let (value, at) = match &op.kind {
-                WriteKind::Set(json, at) => (Some(json.as_str()), *at),
-                WriteKind::Delete(at) => (None, *at),
-            };
-            let write = KvWrite {
-                app: op.app,
-                collection: &op.collection,
-                key: &op.key,
-                value,
-                at,
-                depth: op.depth,
-            };
-            fired += fire_kv_sqlite(&mut tx, &write).await?;
-        }
-        results.push(match result {
-            Ok(b) => Ok(b),
-            Err(e) if matches!(&e, sqlx::Error::Database(d) if d.is_foreign_key_violation()) => {
-                Err(Error::NotFound("app"))
-            }
-            // Anything else may have ended the transaction: fail the batch.
-            Err(e) => return Err(e.into()),
-        });
-    }
-    tx.commit().await?;
-    Ok((results, fired))
-}
-
 // ----- the scripts' side -----
 
 fn to_shared(e: Error) -> picloud_shared::Error {
@@ -729,6 +626,16 @@ fn to_shared(e: Error) -> picloud_shared::Error {
             tracing::error!(error = %other, "a KV call failed");
             picloud_shared::Error::Backend("the KV store failed; see the server log".into())
         }
+    }
+}
+
+/// A script's write as it sees it: withdrawn at its deadline, or done.
+fn written(outcome: Option<Result<bool>>) -> picloud_shared::Result<bool> {
+    match outcome {
+        Some(result) => result.map_err(to_shared),
+        None => Err(picloud_shared::Error::Backend(
+            "the execution's time ran out before the write was made".into(),
+        )),
     }
 }
 
@@ -810,6 +717,39 @@ impl KvService for KvStore {
         let found = self.read_now(cx, collection, key, HAS_NOW, |_| Ok(()))?;
         self.ops.has.fetch_add(1, Ordering::Relaxed);
         Some(Ok(found.is_some()))
+    }
+
+    fn set_now(
+        &self,
+        cx: &SdkCallCx,
+        collection: &str,
+        key: &str,
+        value: &Value,
+        deadline: Instant,
+    ) -> Option<picloud_shared::Result<()>> {
+        let writer = self.writer.as_ref()?;
+        self.ops.set.fetch_add(1, Ordering::Relaxed);
+        let op = match set_op(cx.app_id, collection, key, value, cx.depth) {
+            Ok(op) => op,
+            Err(e) => return Some(Err(to_shared(e))),
+        };
+        Some(written(writer.write(op, Some(deadline))).map(drop))
+    }
+
+    fn delete_now(
+        &self,
+        cx: &SdkCallCx,
+        collection: &str,
+        key: &str,
+        deadline: Instant,
+    ) -> Option<picloud_shared::Result<bool>> {
+        let writer = self.writer.as_ref()?;
+        self.ops.delete.fetch_add(1, Ordering::Relaxed);
+        let op = match delete_op(cx.app_id, collection, key, cx.depth) {
+            Ok(op) => op,
+            Err(e) => return Some(Err(to_shared(e))),
+        };
+        Some(written(writer.write(op, Some(deadline))))
     }
 
     fn get<'a>(

@@ -5,6 +5,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use picloud_manager_core::repo::{App, DEFAULT_APP_ID, now};
 use picloud_manager_core::testing::fresh_postgres_url;
@@ -391,3 +392,155 @@ both_backends!(
     reads_now,
     reads_on_the_calling_thread_answer_as_the_async_path
 );
+
+/// On SQLite, scripts' `set` and `delete` are made on the calling thread
+/// (`set_now`, `delete_now`: group commit among the writing threads) and
+/// answer exactly as `set` and `delete`. PostgreSQL has no such path.
+async fn writes_on_the_calling_thread_answer_as_the_async_path(db: Db) {
+    let sqlite = matches!(db, Db::Sqlite(_));
+    let other = app(&db, "other").await;
+    let kv = KvStore::open(db.clone(), Default::default()).await.unwrap();
+    let (mine, theirs) = (cx(DEFAULT_APP_ID), cx(other));
+    let later = Instant::now() + Duration::from_secs(30);
+    if !sqlite {
+        assert!(kv.set_now(&mine, "c", "k", &json!(1), later).is_none());
+        assert!(kv.delete_now(&mine, "c", "k", later).is_none());
+        return;
+    }
+    let value = json!({"n": 1, "s": "é", "nested": [1, {"deep": true}]});
+    let set = |cx: &SdkCallCx, key: &str, value: &Value| {
+        let (kv, cx, key, value) = (Arc::clone(&kv), cx.clone(), key.to_owned(), value.clone());
+        std::thread::spawn(move || kv.set_now(&cx, "c", &key, &value, later).unwrap())
+            .join()
+            .unwrap()
+    };
+    set(&mine, "k", &value).unwrap();
+    set(&theirs, "k", &json!("theirs")).unwrap();
+    assert_eq!(kv.get(&mine, "c", "k").await.unwrap(), Some(value));
+    assert_eq!(
+        kv.get(&theirs, "c", "k").await.unwrap(),
+        Some(json!("theirs"))
+    );
+    // Bad input is refused with the async path's words, and changes nothing.
+    let e = invalid(set(&mine, "", &json!(1)).unwrap_err());
+    assert!(e.contains("key"), "{e}");
+    let e = invalid(
+        kv.set_now(&mine, "", "k", &json!(1), later)
+            .unwrap()
+            .unwrap_err(),
+    );
+    assert!(e.contains("collection"), "{e}");
+    let big = json!("x".repeat(MAX_VALUE_BYTES));
+    let e = invalid(set(&mine, "big", &big).unwrap_err());
+    assert!(e.contains("value"), "{e}");
+    assert!(kv.get(&mine, "c", "big").await.unwrap().is_none());
+
+    // Many threads at once: every acknowledged write is there, each delete
+    // reports truthfully, and the other app's key is untouched.
+    let threads: Vec<_> = (0..32)
+        .map(|t| {
+            let (kv, cx) = (Arc::clone(&kv), mine.clone());
+            std::thread::spawn(move || {
+                for i in 0..20 {
+                    kv.set_now(
+                        &cx,
+                        "burst",
+                        &format!("{t:02}:{i:02}"),
+                        &json!([t, i]),
+                        later,
+                    )
+                    .unwrap()
+                    .unwrap();
+                }
+                let first = format!("{t:02}:00");
+                assert!(kv.delete_now(&cx, "burst", &first, later).unwrap().unwrap());
+                assert!(!kv.delete_now(&cx, "burst", &first, later).unwrap().unwrap());
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let page = kv
+        .list(&mine, "burst", opts(None, Some(1000), None))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 32 * 19);
+    assert_eq!(
+        kv.get(&mine, "burst", "31:19").await.unwrap(),
+        Some(json!([31, 19]))
+    );
+    assert_eq!(
+        kv.get(&theirs, "c", "k").await.unwrap(),
+        Some(json!("theirs"))
+    );
+
+    // A write to an app deleted meanwhile fails alone.
+    assert!(db.delete_app(other).await.unwrap());
+    let e = invalid(set(&theirs, "k", &json!(2)).unwrap_err());
+    assert!(e.contains("gone"), "{e}");
+    set(&mine, "after", &json!(true)).unwrap();
+    assert_eq!(
+        kv.get(&mine, "c", "after").await.unwrap(),
+        Some(json!(true))
+    );
+}
+both_backends!(
+    writes_now,
+    writes_on_the_calling_thread_answer_as_the_async_path
+);
+
+/// A script's write still waiting for its turn when the execution's
+/// deadline passes is withdrawn: answered with an error, and never made,
+/// while the write ahead of it (already in its transaction) is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_waiting_past_its_deadline_is_withdrawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&DbTarget::Sqlite(dir.path().join("t.db")))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let kv = KvStore::open(db.clone(), Default::default()).await.unwrap();
+    let Db::Sqlite(pool) = &db else {
+        unreachable!()
+    };
+    // Another writer holds SQLite's write lock.
+    let mut holder = pool.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let mine = cx(DEFAULT_APP_ID);
+    let later = Instant::now() + Duration::from_secs(30);
+    // The first write leads, and waits for the lock in its transaction.
+    let first = {
+        let (kv, cx) = (Arc::clone(&kv), mine.clone());
+        std::thread::spawn(move || kv.set_now(&cx, "c", "first", &json!(1), later).unwrap())
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The second waits behind it, past its deadline.
+    let started = Instant::now();
+    let second = {
+        let (kv, cx) = (Arc::clone(&kv), mine.clone());
+        let soon = Instant::now() + Duration::from_millis(300);
+        std::thread::spawn(move || kv.set_now(&cx, "c", "second", &json!(2), soon).unwrap())
+    }
+    .join()
+    .unwrap();
+    let waited = started.elapsed();
+    assert!(second.is_err(), "{second:?}");
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    assert!(!first.is_finished());
+    sqlx::query("COMMIT").execute(&mut *holder).await.unwrap();
+    drop(holder);
+    first.join().unwrap().unwrap();
+    assert_eq!(kv.get(&mine, "c", "first").await.unwrap(), Some(json!(1)));
+    assert_eq!(kv.get(&mine, "c", "second").await.unwrap(), None);
+    // The writer carries on.
+    let third = {
+        let (kv, cx) = (Arc::clone(&kv), mine.clone());
+        std::thread::spawn(move || kv.set_now(&cx, "c", "third", &json!(3), later).unwrap())
+    };
+    third.join().unwrap().unwrap();
+    assert_eq!(kv.get(&mine, "c", "third").await.unwrap(), Some(json!(3)));
+}

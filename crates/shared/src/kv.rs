@@ -155,6 +155,33 @@ pub trait KvService: Send + Sync + 'static {
         None
     }
 
+    /// [`KvService::set`] on the calling thread, which it blocks until the
+    /// write is committed (the local SQLite file: no task or driver thread
+    /// between the script and the commit). A write still waiting for its
+    /// turn when `deadline` passes is withdrawn, not made, and answered
+    /// with an error. `None`: take the async path.
+    fn set_now(
+        &self,
+        _cx: &SdkCallCx,
+        _collection: &str,
+        _key: &str,
+        _value: &Value,
+        _deadline: std::time::Instant,
+    ) -> Option<Result<()>> {
+        None
+    }
+
+    /// [`KvService::delete`] on the calling thread; as `set_now`.
+    fn delete_now(
+        &self,
+        _cx: &SdkCallCx,
+        _collection: &str,
+        _key: &str,
+        _deadline: std::time::Instant,
+    ) -> Option<Result<bool>> {
+        None
+    }
+
     /// Creates or replaces.
     fn set<'a>(
         &'a self,
