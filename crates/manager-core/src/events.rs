@@ -2,7 +2,7 @@
 //! docs/events.md).
 //!
 //! A KV write and the events it fires are written in one transaction
-//! ([`fire_kv_sqlite`] / [`fire_kv_postgres`], called by the KV store), so an
+//! ([`fire_kv_sqlite`] / [`set_kv_postgres`], called by the KV store), so an
 //! acknowledged write always yields its events and a failed one none.
 //! [`EventStore`] is the durable queue the dispatcher (orchestrator) claims
 //! events from and settles them into: delivered, retried with backoff, or
@@ -20,7 +20,7 @@ use picloud_shared::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::types::Json;
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, PgPool, Row};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -479,14 +479,39 @@ const FIRE_SQLITE: &str = "INSERT INTO events (app_id, trigger_id, kind, script_
      WHERE t.app_id = ?1 AND t.kind = 'kv' AND t.collection = ?2 \
      AND (CASE ?4 WHEN 'set' THEN t.on_set ELSE t.on_delete END)";
 
-const FIRE_POSTGRES: &str = "INSERT INTO events (app_id, trigger_id, kind, script_id, collection, \
+/// PostgreSQL: a KV set and the events it fires in one statement (one
+/// round trip, its own transaction): $1 app, $2 collection, $3 key, $4 the
+/// value's JSON, $5 the time written, $6 the same as text (the event's),
+/// $7 the events' depth, $8 their due time (ms). Answers the events fired.
+const SET_AND_FIRE_POSTGRES: &str = "WITH written AS (\
+     INSERT INTO kv (app_id, collection, key, value, updated_at) VALUES ($1, $2, $3, $4::jsonb, $5) \
+     ON CONFLICT (app_id, collection, key) \
+     DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at RETURNING 1), \
+     fired AS (INSERT INTO events (app_id, trigger_id, kind, script_id, collection, \
      key, event, depth, max_attempts, due_at) \
      SELECT t.app_id, t.id, 'kv', t.script_id, $2, $3, \
-     jsonb_build_object('kind', 'kv', 'op', $4::text, 'collection', $2::text, 'key', $3::text, \
-     'value', $5::jsonb, 'at', $6::text), \
+     jsonb_build_object('kind', 'kv', 'op', 'set', 'collection', $2::text, 'key', $3::text, \
+     'value', $4::jsonb, 'at', $6::text), \
      $7, t.max_attempts, $8 FROM triggers t \
-     WHERE t.app_id = $1 AND t.kind = 'kv' AND t.collection = $2 \
-     AND (CASE $4::text WHEN 'set' THEN t.on_set ELSE t.on_delete END)";
+     WHERE t.app_id = $1 AND t.kind = 'kv' AND t.collection = $2 AND t.on_set \
+     AND EXISTS (SELECT 1 FROM written) RETURNING 1) \
+     SELECT count(*) FROM fired";
+
+/// PostgreSQL: a KV delete and the events it fires, in one statement: $1
+/// app, $2 collection, $3 key, $4 the time (text), $5 the events' depth,
+/// $6 their due time (ms). Answers whether the key was there, and the
+/// events fired.
+const DELETE_AND_FIRE_POSTGRES: &str = "WITH gone AS (\
+     DELETE FROM kv WHERE app_id = $1 AND collection = $2 AND key = $3 RETURNING 1), \
+     fired AS (INSERT INTO events (app_id, trigger_id, kind, script_id, collection, \
+     key, event, depth, max_attempts, due_at) \
+     SELECT t.app_id, t.id, 'kv', t.script_id, $2, $3, \
+     jsonb_build_object('kind', 'kv', 'op', 'delete', 'collection', $2::text, 'key', $3::text, \
+     'value', NULL::jsonb, 'at', $4::text), \
+     $5, t.max_attempts, $6 FROM triggers t \
+     WHERE t.app_id = $1 AND t.kind = 'kv' AND t.collection = $2 AND t.on_delete \
+     AND EXISTS (SELECT 1 FROM gone) RETURNING 1) \
+     SELECT (SELECT count(*) FROM gone) > 0, (SELECT count(*) FROM fired)";
 
 /// A KV write to fire events for, inside its own transaction.
 pub(crate) struct KvWrite<'a> {
@@ -542,28 +567,53 @@ pub(crate) async fn notify_postgres(conn: &mut PgConnection) -> sqlx::Result<()>
         .map(drop)
 }
 
-/// The same, in the caller's PostgreSQL transaction (with a notification to
-/// every process when it fired any).
-pub(crate) async fn fire_kv_postgres(
-    conn: &mut PgConnection,
-    w: &KvWrite<'_>,
-) -> sqlx::Result<u64> {
-    let fired = sqlx::query(FIRE_POSTGRES)
+/// PostgreSQL: sets `w.key` to `w.value` (JSON) and writes the events it
+/// fires, in one statement, telling every process's dispatcher when it
+/// fired any; returns how many.
+pub(crate) async fn set_kv_postgres(pool: &PgPool, w: &KvWrite<'_>) -> sqlx::Result<u64> {
+    let fired: i64 = sqlx::query_scalar(SET_AND_FIRE_POSTGRES)
         .bind(w.app.0)
         .bind(w.collection)
         .bind(w.key)
-        .bind(w.op())
         .bind(w.value)
+        .bind(w.at)
         .bind(repo::rfc3339(w.at))
         .bind(i32::try_from(w.depth + 1).unwrap_or(i32::MAX))
         .bind(now_ms())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        .fetch_one(pool)
+        .await?;
+    notify_fired(pool, fired).await
+}
+
+/// PostgreSQL: deletes `w.key` and writes the events it fires, in one
+/// statement, as [`set_kv_postgres`]; returns whether the key was there,
+/// and how many events it fired.
+pub(crate) async fn delete_kv_postgres(
+    pool: &PgPool,
+    w: &KvWrite<'_>,
+) -> sqlx::Result<(bool, u64)> {
+    let (removed, fired): (bool, i64) = sqlx::query_as(DELETE_AND_FIRE_POSTGRES)
+        .bind(w.app.0)
+        .bind(w.collection)
+        .bind(w.key)
+        .bind(repo::rfc3339(w.at))
+        .bind(i32::try_from(w.depth + 1).unwrap_or(i32::MAX))
+        .bind(now_ms())
+        .fetch_one(pool)
+        .await?;
+    Ok((removed, notify_fired(pool, fired).await?))
+}
+
+/// After a commit that fired `fired` events, tells every process's
+/// dispatcher (rarely: only writes that KV triggers watch fire any).
+async fn notify_fired(pool: &PgPool, fired: i64) -> sqlx::Result<u64> {
     if fired > 0 {
-        notify_postgres(conn).await?;
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(EVENTS_CHANNEL)
+            .execute(pool)
+            .await?;
     }
-    Ok(fired)
+    Ok(u64::try_from(fired).unwrap_or(0))
 }
 
 // ----- the queue -----

@@ -35,7 +35,7 @@ use tokio::sync::Notify;
 use crate::authz::{self, Capability, Principal};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::events::{KvWrite, fire_kv_postgres};
+use crate::events::{KvWrite, delete_kv_postgres, set_kv_postgres};
 use crate::repo;
 use crate::service::Manager;
 
@@ -308,16 +308,6 @@ impl KvStore {
                 let WriteKind::Set(json) = &op.kind else {
                     unreachable!("set_op makes a set")
                 };
-                let mut tx = pool.begin().await?;
-                sqlx::query(UPSERT)
-                    .bind(app.0)
-                    .bind(collection)
-                    .bind(key)
-                    .bind(Json(value))
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(gone_app)?;
                 let write = KvWrite {
                     app,
                     collection,
@@ -326,8 +316,7 @@ impl KvStore {
                     at,
                     depth,
                 };
-                let fired = fire_kv_postgres(&mut tx, &write).await?;
-                tx.commit().await?;
+                let fired = set_kv_postgres(pool, &write).await.map_err(gone_app)?;
                 if fired > 0 {
                     self.events.notify_one();
                 }
@@ -349,28 +338,15 @@ impl KvStore {
         match &self.db {
             Db::Sqlite(_) => self.write_blocking(op).await,
             Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let removed = sqlx::query(DELETE)
-                    .bind(app.0)
-                    .bind(collection)
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    > 0;
-                let mut fired = 0;
-                if removed {
-                    let write = KvWrite {
-                        app,
-                        collection,
-                        key,
-                        value: None,
-                        at: op.at,
-                        depth,
-                    };
-                    fired = fire_kv_postgres(&mut tx, &write).await?;
-                }
-                tx.commit().await?;
+                let write = KvWrite {
+                    app,
+                    collection,
+                    key,
+                    value: None,
+                    at: op.at,
+                    depth,
+                };
+                let (removed, fired) = delete_kv_postgres(pool, &write).await?;
                 if fired > 0 {
                     self.events.notify_one();
                 }
@@ -610,11 +586,6 @@ fn gone_app(e: sqlx::Error) -> Error {
         _ => e.into(),
     }
 }
-
-const UPSERT: &str = "INSERT INTO kv (app_id, collection, key, value, updated_at) \
-                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, collection, key) \
-                      DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
-const DELETE: &str = "DELETE FROM kv WHERE app_id = $1 AND collection = $2 AND key = $3";
 
 // ----- the scripts' side -----
 
