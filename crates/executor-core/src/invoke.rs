@@ -131,7 +131,11 @@ impl Inner {
             let mut scope = Scope::new();
             scope.push(
                 "ctx",
-                convert::function_ctx(&compiled.ctx_base, execution_id, request_id, args),
+                if compiled.reads_ctx {
+                    convert::function_ctx(&compiled.ctx_base, execution_id, request_id, args)
+                } else {
+                    Dynamic::UNIT
+                },
             );
             engine
                 .eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast)

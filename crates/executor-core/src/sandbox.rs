@@ -51,7 +51,8 @@ struct CallState {
     /// Operations spent before this frame's own count began: by the frames
     /// it runs inside and by the calls it made.
     ops_base: u64,
-    /// This frame's own count, as `on_progress` last reported it.
+    /// This frame's own count, as `on_progress` last reported it: synced
+    /// from [`OPS`] where it is read ([`CallState::sync_ops`]).
     ops_now: u64,
     /// The most the tree of calls may spend: `ops_base + ops_now` past this
     /// ends it.
@@ -80,6 +81,18 @@ impl CallState {
         self.ops_base.saturating_add(self.ops_now)
     }
 
+    /// Takes this (the current) frame's count from [`OPS`].
+    fn sync_ops(&mut self) {
+        self.ops_now = OPS.get();
+    }
+
+    /// The count at which `on_progress` must look again: the next clock
+    /// read, or the first count past the budget, whichever comes first.
+    fn next_check(&self) -> u64 {
+        let past_budget = self.max_ops.saturating_sub(self.ops_base).saturating_add(1);
+        self.next_clock_check.min(past_budget)
+    }
+
     /// Whether to hand the runtime over now, and if so the time left to
     /// wait for it: `early` before a long call (once, if not done yet),
     /// else when `hand_off_at` has come. Then asks again later, less and
@@ -106,6 +119,20 @@ impl CallState {
 thread_local! {
     static CALL: RefCell<Option<CallState>> = const { RefCell::new(None) };
     static DEADLINE_PASSED: Cell<bool> = const { Cell::new(false) };
+    /// The current frame's count of operations, as `on_progress` last
+    /// reported it, and the count at which it must look at the frame again
+    /// (0: at the next operation). `on_progress` runs on every operation:
+    /// between checks it only stores the count, rather than borrowing the
+    /// frame (a fifth of a CPU-bound script's time; docs/performance.md).
+    static OPS: Cell<u64> = const { Cell::new(0) };
+    static NEXT_CHECK: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A new current frame: its count starts at 0, and the first operation
+/// looks at it.
+fn enter_frame(ops: u64) {
+    OPS.set(ops);
+    NEXT_CHECK.set(0);
 }
 
 /// How often (in operations) the clock is read: reading it on every operation
@@ -126,7 +153,7 @@ pub(crate) fn begin_call(
     max_ops: u64,
     hand_off_at: Option<Instant>,
 ) -> CallGuard {
-    let previous = CALL.with(|c| {
+    let mut previous = CALL.with(|c| {
         c.replace(Some(CallState {
             deadline,
             next_clock_check: CLOCK_EVERY,
@@ -144,7 +171,12 @@ pub(crate) fn begin_call(
             blocked: false,
         }))
     });
+    // A frame this one displaces gets its own count back when it ends.
+    if let Some(previous) = &mut previous {
+        previous.sync_ops();
+    }
     DEADLINE_PASSED.with(|d| d.set(false));
+    enter_frame(0);
     CallGuard { previous }
 }
 
@@ -173,6 +205,7 @@ pub(crate) fn begin_nested(
             return Err(NestError::TooMany);
         }
         parent.invokes += 1;
+        parent.sync_ops();
         let ops_base = parent.spent();
         let frame = CallState {
             deadline: parent.deadline.min(Instant::now() + timeout),
@@ -190,18 +223,18 @@ pub(crate) fn begin_nested(
             hand_offs: parent.hand_offs,
             blocked: parent.blocked,
         };
-        Ok(CallGuard {
-            previous: slot.replace(frame),
-        })
+        let previous = slot.replace(frame);
+        enter_frame(0);
+        Ok(CallGuard { previous })
     })
 }
 
 /// Whether the current frame still has time and operations left.
 pub(crate) fn budget_left() -> bool {
     CALL.with(|c| {
-        c.borrow()
-            .as_ref()
-            .is_some_and(|s| Instant::now() < s.deadline && s.spent() < s.max_ops)
+        c.borrow().as_ref().is_some_and(|s| {
+            Instant::now() < s.deadline && s.ops_base.saturating_add(OPS.get()) < s.max_ops
+        })
     })
 }
 
@@ -297,7 +330,12 @@ impl Drop for CallGuard {
         let previous = self.previous.take();
         CALL.with(|c| {
             let mut slot = c.borrow_mut();
-            let ended = std::mem::replace(&mut *slot, previous);
+            let mut ended = std::mem::replace(&mut *slot, previous);
+            if let Some(ended) = &mut ended {
+                ended.sync_ops();
+            }
+            // The frame put back carries on from its own count.
+            enter_frame(slot.as_ref().map_or(0, |s| s.ops_now));
             // A call's spending is its caller's.
             if let (Some(ended), Some(caller)) = (ended, slot.as_mut()) {
                 caller.ops_base = ended.spent().saturating_sub(caller.ops_now);
@@ -313,6 +351,10 @@ impl Drop for CallGuard {
 }
 
 fn progress(ops: u64) -> Option<Dynamic> {
+    OPS.set(ops);
+    if ops < NEXT_CHECK.get() {
+        return None;
+    }
     let mut hand_off = None;
     let verdict = CALL.with(|c| {
         let mut state = c.borrow_mut();
@@ -321,16 +363,16 @@ fn progress(ops: u64) -> Option<Dynamic> {
         if state.ops_base.saturating_add(ops) > state.max_ops {
             return Some(Dynamic::from(OPERATIONS_TOKEN));
         }
-        if ops < state.next_clock_check {
-            return None;
+        if ops >= state.next_clock_check {
+            state.next_clock_check = ops + CLOCK_EVERY;
+            let now = Instant::now();
+            if now >= state.deadline {
+                DEADLINE_PASSED.with(|d| d.set(true));
+                return Some(Dynamic::from(TIMEOUT_TOKEN));
+            }
+            hand_off = state.hand_off_due(now, false);
         }
-        state.next_clock_check = ops + CLOCK_EVERY;
-        let now = Instant::now();
-        if now >= state.deadline {
-            DEADLINE_PASSED.with(|d| d.set(true));
-            return Some(Dynamic::from(TIMEOUT_TOKEN));
-        }
-        hand_off = state.hand_off_due(now, false);
+        NEXT_CHECK.set(state.next_check());
         None
     });
     if let Some(patience) = hand_off {

@@ -326,3 +326,27 @@ async fn standard_library_namespaces() {
         })
     );
 }
+
+/// A script that never names `ctx` gets no map built (performance.md), yet
+/// nothing it can do tells: `ctx` is still defined, and a script that names
+/// it anywhere, even in a comment or a string, gets the whole map.
+#[tokio::test]
+async fn ctx_is_there_for_every_script_that_can_read_it() {
+    let out = run_with(
+        r#"#{ defined: is_def_var("c" + "tx"), answer: 42 }"#,
+        SandboxOverrides::default(),
+        request(),
+    )
+    .await;
+    assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
+    assert_eq!(out.value.unwrap(), json!({"defined": true, "answer": 42}));
+
+    let out = run_with(
+        r#"let c = `${ctx.request.params.id}`; /* ctx */ c"#,
+        SandboxOverrides::default(),
+        request(),
+    )
+    .await;
+    assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
+    assert_eq!(out.value.unwrap(), json!("42"));
+}
