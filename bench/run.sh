@@ -8,6 +8,8 @@
 # Needs wrk. The peers and PostgreSQL are measured when installed, and
 # reported as not measured otherwise (Debian: apt-get install wrk nodejs
 # nginx libnginx-mod-http-lua lua-cjson postgresql).
+# The CPU-bound comparison with stock Rhai (bench/engine.sh) runs last when
+# rhai-run is installed (or RHAI_RUN names it).
 # Usage: [ROUNDS=5] bench/run.sh [seconds per run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -199,3 +201,13 @@ echo "| idle RSS (settled) | $((RSS_IDLE_KB / 1024)) MiB |"
 echo "| RSS right after a sign-in / settled | $((RSS_LOGIN_KB / 1024)) / $((RSS_LOGIN_SETTLED_KB / 1024)) MiB |"
 echo "| idle wake-ups in 5 s | ${WAKEUPS} |"
 echo "| RSS after the load | $((RSS_LOADED_KB / 1024)) MiB |"
+
+# --- The engine: CPU-bound scripts against stock rhai-run ----------------------
+echo
+if [ -x "${RHAI_RUN:-$(command -v rhai-run || true)}" ]; then
+  # After the servers above are gone, so they take no CPU from it.
+  cleanup; trap - EXIT
+  bench/engine.sh
+else
+  echo "CPU-bound scripts against stock rhai-run: not measured (no rhai-run; see bench/engine.sh)"
+fi
