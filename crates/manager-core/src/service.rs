@@ -405,11 +405,18 @@ impl Manager {
 
     /// Creates the first instance admin if no user exists yet. Returns
     /// whether it did.
-    pub async fn bootstrap_admin(&self, username: &str, password: &str) -> Result<bool> {
+    /// `hashing` is the password's hash begun ahead of time ([`prehash`]),
+    /// if the caller started one.
+    pub async fn bootstrap_admin(
+        &self,
+        username: &str,
+        password: &str,
+        hashing: Option<Prehashed>,
+    ) -> Result<bool> {
         if self.db.count_users().await? > 0 {
             return Ok(false);
         }
-        match create_user_in(&self.db, username, password, UserRole::Admin).await {
+        match create_user_hashed(&self.db, username, password, UserRole::Admin, hashing).await {
             Ok(_) => Ok(true),
             // Another process bootstrapped at the same moment.
             Err(Error::Conflict(_)) => Ok(false),
@@ -569,10 +576,34 @@ pub async fn create_user_in(
     password: &str,
     role: UserRole,
 ) -> Result<User> {
+    create_user_hashed(db, username, password, role, None).await
+}
+
+/// A password's argon2 hash, being made on a blocking thread.
+pub struct Prehashed(tokio::task::JoinHandle<Result<String>>);
+
+/// Starts hashing `password` now, for a user created later: a first start
+/// hashes the bootstrap admin's password while it creates the database
+/// (argon2 takes about as long as the rest of a first start).
+pub fn prehash(password: &str) -> Prehashed {
+    let password = password.to_owned();
+    Prehashed(tokio::task::spawn_blocking(move || {
+        auth::hash_password(&password)
+    }))
+}
+
+async fn create_user_hashed(
+    db: &Db,
+    username: &str,
+    password: &str,
+    role: UserRole,
+    hashing: Option<Prehashed>,
+) -> Result<User> {
     check_username(username)?;
     auth::check_password_rules(password)?;
-    let password = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+    let hashing = hashing.unwrap_or_else(|| prehash(password));
+    let hash = hashing
+        .0
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
     db.insert_user(username, &hash, role).await

@@ -123,6 +123,16 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
         DbTarget::Sqlite(path) => Some(backup::lock(path)?),
         DbTarget::Postgres(_) => None,
     };
+    // A first start (no SQLite file yet) creates the bootstrap admin:
+    // hash the password while the database is created.
+    let hashing = match (&target, &args.admin_user, &args.admin_password) {
+        (DbTarget::Sqlite(path), Some(_), Some(password))
+            if matches!(role, Role::AllInOne) && !path.exists() =>
+        {
+            Some(picloud_manager_core::service::prehash(password))
+        }
+        _ => None,
+    };
     let node = node_name(role.name());
     let db = Db::connect_as(&target, &node).await?;
     let schema = if matches!(role, Role::Orchestrator(_)) {
@@ -213,7 +223,7 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
     cache.reload_routing().await?;
 
     if let Some(manager) = &manager {
-        bootstrap(manager, args, &db).await?;
+        bootstrap(manager, args, &db, hashing).await?;
     }
 
     // The key executions' grants are signed and checked with (cluster
@@ -413,11 +423,16 @@ pub async fn build_executor(
 }
 
 /// Creates the first admin from the settings, or says how to.
-async fn bootstrap(manager: &Manager, args: &ServeArgs, db: &Db) -> anyhow::Result<()> {
+async fn bootstrap(
+    manager: &Manager,
+    args: &ServeArgs,
+    db: &Db,
+    hashing: Option<picloud_manager_core::service::Prehashed>,
+) -> anyhow::Result<()> {
     match (&args.admin_user, &args.admin_password) {
         (Some(user), Some(password)) => {
             if manager
-                .bootstrap_admin(user, password)
+                .bootstrap_admin(user, password, hashing)
                 .await
                 .map_err(|e| anyhow::anyhow!("PICLOUD_ADMIN_USER/PICLOUD_ADMIN_PASSWORD: {e}"))?
             {
