@@ -233,7 +233,7 @@ impl CronScheduler {
                     .await?
                     .rows_affected();
                 if n > 0 {
-                    crate::events::notify_postgres(&mut tx).await?;
+                    crate::events::notify_postgres(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 n

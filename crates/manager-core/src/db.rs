@@ -72,6 +72,10 @@ impl DbTarget {
     }
 }
 
+/// How long an SQLite connection waits for another's write lock, for the
+/// pool's connections and the KV store's own (kv/writer.rs).
+pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A connection pool to one of the two backends.
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -119,7 +123,7 @@ impl Db {
                     // FULL: an acknowledged write survives a power cut too.
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(4)
                     .min_connections(0)

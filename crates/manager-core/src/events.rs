@@ -20,7 +20,7 @@ use picloud_shared::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgPool, Row};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -386,7 +386,7 @@ impl Manager {
                     .rows_affected();
                 sqlx::query(DELETE).bind(id.0).execute(&mut *tx).await?;
                 if n > 0 {
-                    notify_postgres(&mut tx).await?;
+                    notify_postgres(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 n
@@ -558,8 +558,8 @@ pub(crate) fn fire_kv_sqlite(
 pub const EVENTS_CHANNEL: &str = "picloud_events";
 
 /// Tells every process's dispatcher that events were added, when the
-/// caller's transaction commits.
-pub(crate) async fn notify_postgres(conn: &mut PgConnection) -> sqlx::Result<()> {
+/// caller's transaction commits (at once on a pool).
+pub(crate) async fn notify_postgres<'c>(conn: impl sqlx::PgExecutor<'c>) -> sqlx::Result<()> {
     sqlx::query("SELECT pg_notify($1, '')")
         .bind(EVENTS_CHANNEL)
         .execute(conn)
@@ -608,10 +608,7 @@ pub(crate) async fn delete_kv_postgres(
 /// dispatcher (rarely: only writes that KV triggers watch fire any).
 async fn notify_fired(pool: &PgPool, fired: i64) -> sqlx::Result<u64> {
     if fired > 0 {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(EVENTS_CHANNEL)
-            .execute(pool)
-            .await?;
+        notify_postgres(pool).await?;
     }
     Ok(u64::try_from(fired).unwrap_or(0))
 }
@@ -870,7 +867,7 @@ impl EventStore {
                     .await?
                     .rows_affected();
                 if n > 0 {
-                    notify_postgres(&mut tx).await?;
+                    notify_postgres(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 n

@@ -35,7 +35,7 @@ use tokio::sync::Notify;
 use crate::authz::{self, Capability, Principal};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::events::{KvWrite, delete_kv_postgres, set_kv_postgres};
+use crate::events::{delete_kv_postgres, set_kv_postgres};
 use crate::repo;
 use crate::service::Manager;
 
@@ -206,9 +206,8 @@ impl KvStore {
                 for (app, collection) in rows {
                     watched.add(AppId(app), &collection);
                 }
-                let options = pool.connect_options();
                 Some(Arc::new(Writer::open(
-                    options.get_filename(),
+                    &sqlite_path(pool),
                     Arc::clone(&watched),
                     Arc::clone(&events),
                 )?))
@@ -217,7 +216,7 @@ impl KvStore {
         };
         let readers = match &db {
             Db::Sqlite(pool) => Some(Readers {
-                path: pool.connect_options().get_filename().to_owned(),
+                path: sqlite_path(pool),
                 idle: std::sync::Mutex::new(Vec::new()),
             }),
             Db::Postgres(_) => None,
@@ -305,18 +304,7 @@ impl KvStore {
                 self.write_blocking(op).await?;
             }
             Db::Postgres(pool) => {
-                let WriteKind::Set(json) = &op.kind else {
-                    unreachable!("set_op makes a set")
-                };
-                let write = KvWrite {
-                    app,
-                    collection,
-                    key,
-                    value: Some(json),
-                    at,
-                    depth,
-                };
-                let fired = set_kv_postgres(pool, &write).await.map_err(gone_app)?;
+                let fired = set_kv_postgres(pool, &op.event()).await.map_err(gone_app)?;
                 if fired > 0 {
                     self.events.notify_one();
                 }
@@ -338,15 +326,7 @@ impl KvStore {
         match &self.db {
             Db::Sqlite(_) => self.write_blocking(op).await,
             Db::Postgres(pool) => {
-                let write = KvWrite {
-                    app,
-                    collection,
-                    key,
-                    value: None,
-                    at: op.at,
-                    depth,
-                };
-                let (removed, fired) = delete_kv_postgres(pool, &write).await?;
+                let (removed, fired) = delete_kv_postgres(pool, &op.event()).await?;
                 if fired > 0 {
                     self.events.notify_one();
                 }
@@ -358,17 +338,15 @@ impl KvStore {
     /// SQLite: `op` through the writer, from async code (on a blocking
     /// thread: the writer blocks its callers until their commit).
     async fn write_blocking(&self, op: WriteOp) -> Result<bool> {
-        let writer = Arc::clone(self.sqlite_writer()?);
+        let writer = Arc::clone(
+            self.writer
+                .as_ref()
+                .ok_or_else(|| Error::Internal("the KV writer is missing".into()))?,
+        );
         tokio::task::spawn_blocking(move || writer.write(op, None))
             .await
             .map_err(|_| Error::Internal("the KV writer failed unexpectedly".into()))?
             .ok_or_else(|| Error::Internal("a KV write without a deadline was withdrawn".into()))?
-    }
-
-    fn sqlite_writer(&self) -> Result<&Arc<Writer>> {
-        self.writer
-            .as_ref()
-            .ok_or_else(|| Error::Internal("the KV writer is missing".into()))
     }
 
     /// A page of a collection, keys ascending.
@@ -523,8 +501,11 @@ impl KvStore {
     }
 }
 
-/// The least string above every string that starts with `prefix` (UTF-8
-/// byte order is code-point order), or `None` when there is none.
+/// The file an SQLite pool opens (for the store's own connections).
+fn sqlite_path(pool: &sqlx::SqlitePool) -> std::path::PathBuf {
+    pool.connect_options().get_filename().to_owned()
+}
+
 /// A set of `key` to `value`, checked.
 fn set_op(app: AppId, collection: &str, key: &str, value: &Value, depth: u32) -> Result<WriteOp> {
     check_collection(collection)?;
@@ -556,6 +537,8 @@ fn delete_op(app: AppId, collection: &str, key: &str, depth: u32) -> Result<Writ
     })
 }
 
+/// The least string above every string that starts with `prefix` (UTF-8
+/// byte order is code-point order), or `None` when there is none.
 fn prefix_end(prefix: &str) -> Option<String> {
     if prefix.is_empty() {
         return None;
@@ -662,6 +645,24 @@ impl KvStore {
     }
 }
 
+impl KvStore {
+    /// A script's write through the SQLite writer on this thread, counted
+    /// in `count`; `None` on PostgreSQL (the async path).
+    fn write_now(
+        &self,
+        count: &AtomicU64,
+        op: impl FnOnce() -> Result<WriteOp>,
+        deadline: Instant,
+    ) -> Option<picloud_shared::Result<bool>> {
+        let writer = self.writer.as_ref()?;
+        count.fetch_add(1, Ordering::Relaxed);
+        Some(match op() {
+            Ok(op) => written(writer.write(op, Some(deadline))),
+            Err(e) => Err(to_shared(e)),
+        })
+    }
+}
+
 impl KvService for KvStore {
     fn get_now(
         &self,
@@ -698,13 +699,9 @@ impl KvService for KvStore {
         value: &Value,
         deadline: Instant,
     ) -> Option<picloud_shared::Result<()>> {
-        let writer = self.writer.as_ref()?;
-        self.ops.set.fetch_add(1, Ordering::Relaxed);
-        let op = match set_op(cx.app_id, collection, key, value, cx.depth) {
-            Ok(op) => op,
-            Err(e) => return Some(Err(to_shared(e))),
-        };
-        Some(written(writer.write(op, Some(deadline))).map(drop))
+        let op = || set_op(cx.app_id, collection, key, value, cx.depth);
+        self.write_now(&self.ops.set, op, deadline)
+            .map(|r| r.map(drop))
     }
 
     fn delete_now(
@@ -714,13 +711,8 @@ impl KvService for KvStore {
         key: &str,
         deadline: Instant,
     ) -> Option<picloud_shared::Result<bool>> {
-        let writer = self.writer.as_ref()?;
-        self.ops.delete.fetch_add(1, Ordering::Relaxed);
-        let op = match delete_op(cx.app_id, collection, key, cx.depth) {
-            Ok(op) => op,
-            Err(e) => return Some(Err(to_shared(e))),
-        };
-        Some(written(writer.write(op, Some(deadline))))
+        let op = || delete_op(cx.app_id, collection, key, cx.depth);
+        self.write_now(&self.ops.delete, op, deadline)
     }
 
     fn get<'a>(

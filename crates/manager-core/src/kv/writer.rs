@@ -52,6 +52,23 @@ pub(super) struct WriteOp {
     pub depth: u32,
 }
 
+impl WriteOp {
+    /// The write as the events it fires see it.
+    pub fn event(&self) -> KvWrite<'_> {
+        KvWrite {
+            app: self.app,
+            collection: &self.collection,
+            key: &self.key,
+            value: match &self.kind {
+                WriteKind::Set(json) => Some(json),
+                WriteKind::Delete => None,
+            },
+            at: self.at,
+            depth: self.depth,
+        }
+    }
+}
+
 /// The writer connection and the writes waiting for it.
 pub(super) struct Writer {
     /// Used by the leader only.
@@ -110,7 +127,7 @@ impl Writer {
             // As the pool's connections (db.rs): a commit is synced, and
             // waits up to 10 s for another writer (the execution records'
             // writer, the admin API) to finish.
-            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            conn.busy_timeout(crate::db::SQLITE_BUSY_TIMEOUT)?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", true)?;
             // A commit that crosses the autocheckpoint threshold runs the
@@ -299,18 +316,7 @@ fn apply(
         if let Ok(true) = result
             && watched.contains(op.app, &op.collection)
         {
-            let write = KvWrite {
-                app: op.app,
-                collection: &op.collection,
-                key: &op.key,
-                value: match &op.kind {
-                    WriteKind::Set(json) => Some(json),
-                    WriteKind::Delete => None,
-                },
-                at: op.at,
-                depth: op.depth,
-            };
-            fired += fire_kv_sqlite(conn, &write)?;
+            fired += fire_kv_sqlite(conn, &op.event())?;
         }
         results.push(match result {
             Ok(b) => Ok(b),
