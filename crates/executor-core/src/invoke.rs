@@ -131,11 +131,7 @@ impl Inner {
             let mut scope = Scope::new();
             scope.push(
                 "ctx",
-                if compiled.reads_ctx {
-                    convert::function_ctx(&compiled.ctx_base, execution_id, request_id, args)
-                } else {
-                    Dynamic::UNIT
-                },
+                compiled.ctx(|base| convert::function_ctx(base, execution_id, request_id, args)),
             );
             engine
                 .eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast)

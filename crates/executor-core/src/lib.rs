@@ -127,6 +127,18 @@ pub(crate) struct Compiled {
     placement: runtime::Placement,
 }
 
+impl Compiled {
+    /// An execution's `ctx`: made by `make` from the entries fixed for the
+    /// version, or `()` for a script that never names it.
+    pub(crate) fn ctx(&self, make: impl FnOnce(&rhai::Map) -> Dynamic) -> Dynamic {
+        if self.reads_ctx {
+            make(&self.ctx_base)
+        } else {
+            Dynamic::UNIT
+        }
+    }
+}
+
 impl Inner {
     pub(crate) fn cached(&self, script: &Script) -> Option<Arc<Compiled>> {
         let asts = self.asts.read().unwrap_or_else(|p| p.into_inner());
@@ -227,16 +239,9 @@ impl Inner {
         let mut scope = Scope::new();
         scope.push(
             "ctx",
-            if compiled.reads_ctx {
-                convert::ctx_map(
-                    &compiled.ctx_base,
-                    req.execution_id,
-                    req.request_id,
-                    req.invocation,
-                )
-            } else {
-                Dynamic::UNIT
-            },
+            compiled.ctx(|base| {
+                convert::ctx_map(base, req.execution_id, req.request_id, req.invocation)
+            }),
         );
         let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast);
         compiled.placement.ran(
