@@ -89,7 +89,7 @@ impl TlsPostgres {
                     .and_then(|l| l.local_addr())
                     .map_err(|e| format!("no free port: {e}"))?
                     .port();
-                let dir = start_throwaway(&bin, run_as, TLS_SCRIPT, &[&port.to_string()])?;
+                let dir = start_throwaway(&bin, run_as, THROWAWAY_SCRIPT, &[&port.to_string()])?;
                 Ok(TlsPostgres {
                     port,
                     ca: std::path::Path::new(&dir).join("ca.crt"),
@@ -123,53 +123,39 @@ impl TlsPostgres {
 /// closes, and the shell stops PostgreSQL and deletes its folder.
 static THROWAWAY: Mutex<Vec<(Child, ChildStdin)>> = Mutex::new(Vec::new());
 
+/// With a port as `$3`, the server listens with TLS on 127.0.0.1 at that
+/// port, with a CA and a server certificate for `localhost` made first;
+/// without one, only on its Unix socket.
 const THROWAWAY_SCRIPT: &str = r#"
 set -eu
 bin=$1
 dir=$(mktemp -d "$2/picloud-test-pg.XXXXXX")
+port=${3:-}
 cleanup() { "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
+if [ -n "$port" ]; then
+  chmod 0755 "$dir"
+  cd "$dir"
+  ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+  if ! { openssl req -x509 $ec -days 2 -subj /CN=picloud-test-ca -keyout ca.key -out ca.crt &&
+    openssl req $ec -subj /CN=localhost -keyout server.key -out server.csr &&
+    printf 'subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n' >server.ext &&
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile server.ext -out server.crt; } >openssl.log 2>&1; then
+    cat openssl.log >&2; exit 1
+  fi
+  chmod 0600 server.key ca.key
+  chmod 0644 ca.crt
+  opts="-p $port -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key -c max_connections=100"
+else
+  opts="-c listen_addresses= -c max_connections=400 -c synchronous_commit=off -c full_page_writes=off"
+fi
 if ! "$bin/initdb" -D "$dir/data" -A trust -U postgres -N >"$dir/initdb.log" 2>&1; then
   cat "$dir/initdb.log" >&2; exit 1
 fi
 if ! "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-  -o "-k $dir -c listen_addresses= -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-  start >/dev/null; then
-  cat "$dir/server.log" >&2; exit 1
-fi
-echo "$dir"
-read -r _ || true
-"#;
-
-/// The same, with TLS on 127.0.0.1 at the port `$3`, and a CA and a
-/// server certificate for `localhost` made first.
-const TLS_SCRIPT: &str = r#"
-set -eu
-bin=$1
-dir=$(mktemp -d "$2/picloud-test-pgtls.XXXXXX")
-port=$3
-cleanup() { "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-chmod 0755 "$dir"
-cd "$dir"
-ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-if ! { openssl req -x509 $ec -days 2 -subj /CN=picloud-test-ca -keyout ca.key -out ca.crt &&
-  openssl req $ec -subj /CN=localhost -keyout server.key -out server.csr &&
-  printf 'subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n' >server.ext &&
-  openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
-    -extfile server.ext -out server.crt; } >openssl.log 2>&1; then
-  cat openssl.log >&2; exit 1
-fi
-chmod 0600 server.key ca.key
-chmod 0644 ca.crt
-if ! "$bin/initdb" -D "$dir/data" -A trust -U postgres -N >"$dir/initdb.log" 2>&1; then
-  cat "$dir/initdb.log" >&2; exit 1
-fi
-if ! "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-  -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key -c max_connections=100 -c fsync=off" \
-  start >/dev/null; then
+  -o "-k $dir $opts -c fsync=off" start >/dev/null; then
   cat "$dir/server.log" >&2; exit 1
 fi
 echo "$dir"

@@ -12,16 +12,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+#[path = "support/os.rs"]
+mod os;
+use os::{context_switches, free_port};
+
 const ADMIN: &str = "admin";
 const PASSWORD: &str = "crash test password";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Starts the server on `data_dir` (and `database_url`, if any).
 async fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> (Child, String) {
@@ -347,22 +343,6 @@ async fn a_node_killed_under_writes_loses_no_acknowledged_write() {
 async fn postgres() {
     let url = picloud_manager_core::testing::fresh_postgres_url("crash::postgres").await;
     every_acknowledged_write_is_delivered_after_sigkill(Some(url)).await;
-}
-
-/// Context switches of every thread of a process.
-#[cfg(target_os = "linux")]
-fn context_switches(pid: u32) -> u64 {
-    let mut total = 0;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
-        let status =
-            std::fs::read_to_string(task.unwrap().path().join("status")).unwrap_or_default();
-        total += status
-            .lines()
-            .filter(|l| l.contains("ctxt_switches"))
-            .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
-            .sum::<u64>();
-    }
-    total
 }
 
 /// With triggers in place, an event just delivered and a cron trigger due

@@ -5,6 +5,10 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/os.rs"]
+mod os;
+use os::{context_switches, free_port};
+
 fn picloud() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_picloud"));
     // A clean environment: only what each test sets.
@@ -14,14 +18,6 @@ fn picloud() -> Command {
         }
     }
     c
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -116,28 +112,6 @@ fn sigterm_stops_gracefully_with_exit_0() {
     sigterm(&child);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
-}
-
-/// Context switches of every thread of a process.
-fn context_switches(pid: u32) -> u64 {
-    let mut total = 0;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
-        let status =
-            std::fs::read_to_string(task.unwrap().path().join("status")).unwrap_or_default();
-        for line in status.lines() {
-            if line.starts_with("voluntary_ctxt_switches")
-                || line.starts_with("nonvoluntary_ctxt_switches")
-            {
-                total += line
-                    .split_whitespace()
-                    .last()
-                    .unwrap()
-                    .parse::<u64>()
-                    .unwrap();
-            }
-        }
-    }
-    total
 }
 
 #[test]

@@ -15,17 +15,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+#[path = "support/os.rs"]
+mod os;
+use os::{context_switches, free_port};
+
 const ADMIN: &str = "admin";
 const PASSWORD: &str = "split processes password";
 const SECRET: &str = "a-cluster-secret-for-the-processes";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A process of the layout, killed with SIGKILL when dropped.
 struct Proc {
@@ -50,6 +46,18 @@ struct Layout {
 }
 
 impl Layout {
+    /// A layout on a fresh PostgreSQL database named after `test`, with a
+    /// port for each process.
+    async fn new(test: &str) -> Layout {
+        Layout {
+            db: picloud_manager_core::testing::fresh_postgres_url(test).await,
+            data: tempfile::tempdir().unwrap(),
+            manager: free_port(),
+            orchestrator: free_port(),
+            executors: [free_port(), free_port()],
+        }
+    }
+
     fn command(&self, bin: &str, port: u16) -> Command {
         let mut cmd = Command::new(bin);
         for (k, _) in std::env::vars() {
@@ -427,13 +435,7 @@ async fn admin(
     ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
 )]
 async fn the_split_binaries_serve_lose_any_process_and_take_it_back() {
-    let layout = Layout {
-        db: picloud_manager_core::testing::fresh_postgres_url("split_processes").await,
-        data: tempfile::tempdir().unwrap(),
-        manager: free_port(),
-        orchestrator: free_port(),
-        executors: [free_port(), free_port()],
-    };
+    let layout = Layout::new("split_processes").await;
     let manager = run(layout.start_manager(), layout.manager).await;
     let mut executors = [
         Some(
@@ -585,21 +587,6 @@ async fn the_split_binaries_serve_lose_any_process_and_take_it_back() {
     );
 }
 
-/// Context switches of every thread of a process.
-fn context_switches(pid: u32) -> u64 {
-    let mut total = 0;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
-        let status =
-            std::fs::read_to_string(task.unwrap().path().join("status")).unwrap_or_default();
-        total += status
-            .lines()
-            .filter(|l| l.contains("ctxt_switches"))
-            .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
-            .sum::<u64>();
-    }
-    total
-}
-
 /// After work (executions over the wire, KV through the manager, a cron
 /// trigger due next year), no process of the layout wakes up: they wait on
 /// sockets, channels and the LISTEN connection, never on a timer.
@@ -609,13 +596,7 @@ fn context_switches(pid: u32) -> u64 {
     ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
 )]
 async fn the_split_processes_make_no_wake_ups_when_idle() {
-    let layout = Layout {
-        db: picloud_manager_core::testing::fresh_postgres_url("split_processes::idle").await,
-        data: tempfile::tempdir().unwrap(),
-        manager: free_port(),
-        orchestrator: free_port(),
-        executors: [free_port(), free_port()],
-    };
+    let layout = Layout::new("split_processes::idle").await;
     // Idle keep-alive connections (the wire's too) close after 2 s, before
     // the measurement, as they would after a minute by default.
     let quick = |mut cmd: Command| {
