@@ -191,7 +191,7 @@ impl CronScheduler {
         });
         let now = ms_of(OffsetDateTime::now_utc());
         let queued = match &self.db {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 let mut tx = pool.begin().await?;
                 let moved = sqlx::query(ADVANCE)
                     .bind(id.0)

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -16,6 +17,7 @@ use sqlx::sqlite::{
 };
 
 use crate::error::{Error, Result};
+use crate::sqlite_writer::SqliteWriter;
 
 pub static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 pub static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -73,13 +75,15 @@ impl DbTarget {
 }
 
 /// How long an SQLite connection waits for another's write lock, for the
-/// pool's connections and the KV store's own (kv/writer.rs).
+/// pool's connections and the writer's (sqlite_writer.rs).
 pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A connection pool to one of the two backends.
+/// A connection pool to one of the two backends. On SQLite, beside the
+/// pool, the one connection that makes the frequent writes (scripts' KV
+/// writes, execution records) in shared commits: [`SqliteWriter`].
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, Arc<SqliteWriter>),
     Postgres(PgPool),
 }
 
@@ -89,7 +93,7 @@ pub enum Db {
 macro_rules! with_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite($pool, _) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -137,7 +141,8 @@ impl Db {
                             path.display()
                         ))
                     })?;
-                Ok(Db::Sqlite(pool))
+                let writer = SqliteWriter::open(path)?;
+                Ok(Db::Sqlite(pool, Arc::new(writer)))
             }
             DbTarget::Postgres(url) => {
                 let options = PgConnectOptions::from_str(url)
@@ -163,7 +168,7 @@ impl Db {
     /// newer PiCloud (a step this build lacks) is refused.
     pub async fn migrate(&self) -> Result<()> {
         let result = match self {
-            Db::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await,
+            Db::Sqlite(pool, _) => SQLITE_MIGRATOR.run(pool).await,
             Db::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await,
         };
         result.map_err(|e| match e {
@@ -184,14 +189,14 @@ impl Db {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p) => p.close().await,
+            Db::Sqlite(p, _) => p.close().await,
             Db::Postgres(p) => p.close().await,
         }
     }

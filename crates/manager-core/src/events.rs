@@ -364,7 +364,7 @@ impl Manager {
         const DELETE: &str = "DELETE FROM dead_letters WHERE id = $1";
         let now = now_ms();
         let requeued = match &self.db {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 let mut tx = pool.begin().await?;
                 let n = sqlx::query(REQUEUE)
                     .bind(id.0)
@@ -441,7 +441,7 @@ where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
 {
     let event = match db {
-        Db::Sqlite(_) => parse_json(&r.try_get::<String, _>("event")?)?,
+        Db::Sqlite(..) => parse_json(&r.try_get::<String, _>("event")?)?,
         Db::Postgres(_) => r.try_get::<Json<Value>, _>("event")?.0,
     };
     Ok(DeadLetter {
@@ -661,7 +661,7 @@ impl EventStore {
         // it (killed mid-delivery) are void at once.
         let notify = Arc::new(Notify::new());
         match &db {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 sqlx::query("UPDATE events SET lease_until = NULL WHERE lease_until IS NOT NULL")
                     .execute(pool)
                     .await?;
@@ -703,7 +703,7 @@ impl EventStore {
         let until = now.saturating_add(ms(self.lease));
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
         let mut events = match &self.db {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 let rows = sqlx::query(&CLAIM.replace("{LOCK}", ""))
                     .bind(until)
                     .bind(now)
@@ -815,7 +815,7 @@ impl EventStore {
         .to_string();
         let depth = i32::try_from(ev.depth).unwrap_or(i32::MAX);
         let queued = match &self.db {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 let mut tx = pool.begin().await?;
                 sqlx::query(INSERT)
                     .bind(ev.seq)

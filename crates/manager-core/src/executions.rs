@@ -102,7 +102,7 @@ async fn run(
     dropped: Arc<AtomicU64>,
 ) {
     let mut msgs: Vec<Msg> = Vec::with_capacity(BATCH_SIZE);
-    let mut batch: Vec<ExecutionRecord> = Vec::with_capacity(BATCH_SIZE);
+    let mut batch: Vec<ExecutionRecord> = Vec::new();
     let mut flushes = Vec::new();
     while let Some(first) = rx.recv().await {
         let flush_first = matches!(first, Msg::Flush(_));
@@ -126,16 +126,14 @@ async fn run(
                 Msg::Record(r) => batch.push(*r),
                 Msg::Flush(done) => {
                     if !batch.is_empty() {
-                        write(&db, &batch, keep, &dropped).await;
-                        batch.clear();
+                        write(&db, std::mem::take(&mut batch), keep, &dropped).await;
                     }
                     flushes.push(done);
                 }
             }
         }
         if !batch.is_empty() {
-            write(&db, &batch, keep, &dropped).await;
-            batch.clear();
+            write(&db, std::mem::take(&mut batch), keep, &dropped).await;
         }
         for done in flushes.drain(..) {
             let _ = done.send(());
@@ -157,12 +155,14 @@ const RETRY_AFTER: [std::time::Duration; 2] = [
     std::time::Duration::from_secs(1),
 ];
 
-async fn write(db: &Db, batch: &[ExecutionRecord], keep: u32, dropped: &AtomicU64) {
-    // Records of deleted scripts are skipped by the statement itself. A batch
-    // is one transaction, so a failed attempt wrote nothing and can be redone.
+async fn write(db: &Db, batch: Vec<ExecutionRecord>, keep: u32, dropped: &AtomicU64) {
+    // Records of deleted scripts are skipped by the statement itself. A
+    // failed attempt can be redone: on PostgreSQL it wrote nothing, on
+    // SQLite the records it wrote are skipped the next time.
+    let batch: Arc<[ExecutionRecord]> = batch.into();
     let mut waits = RETRY_AFTER.iter();
     loop {
-        let Err(e) = db.insert_executions(batch, keep).await else {
+        let Err(e) = db.insert_executions(Arc::clone(&batch), keep).await else {
             return;
         };
         let Some(wait) = waits.next() else {

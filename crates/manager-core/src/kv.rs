@@ -8,9 +8,10 @@
 //!
 //! Reads go through the pool, concurrently; on SQLite scripts' `get` and
 //! `has` read the file on their own thread ([`Readers`]). On SQLite writes
-//! share commits ([`writer`]): whatever writes wait while one commits share
-//! the next transaction (one WAL sync), made on the writers' own threads,
-//! so throughput does not collapse into one fsync per write. On PostgreSQL
+//! share commits (`sqlite_writer.rs`, with the execution records): whatever
+//! writes wait while one commits share the next transaction (one WAL sync),
+//! made on the writers' own threads, so throughput does not collapse into
+//! one fsync per write. On PostgreSQL
 //! writes go straight to the pool; the server groups commits itself.
 
 use std::collections::{HashMap, HashSet};
@@ -39,8 +40,8 @@ use crate::events::{delete_kv_postgres, set_kv_postgres};
 use crate::repo;
 use crate::service::Manager;
 
-mod writer;
-use writer::{WriteKind, WriteOp, Writer};
+use crate::events::{KvWrite, fire_kv_sqlite};
+use crate::sqlite_writer::{Applied, Change, SqliteWriter, is_foreign_key_violation};
 
 /// The store.
 pub struct KvStore {
@@ -48,7 +49,7 @@ pub struct KvStore {
     /// Signs list cursors, so a changed cursor is refused, not followed.
     cursor_key: Vec<u8>,
     /// SQLite's group-commit writer; `None` on PostgreSQL.
-    writer: Option<Arc<Writer>>,
+    writer: Option<Arc<SqliteWriter>>,
     /// Wakes the event dispatcher when a write fired events.
     events: Arc<Notify>,
     /// SQLite: the collections KV triggers watch, per app, so writes
@@ -193,29 +194,24 @@ fn check_key(k: &str) -> Result<()> {
 }
 
 impl KvStore {
-    /// Opens the store on `db`; on SQLite this starts the writer task, which
-    /// waits on its channel and ends with the store.
+    /// Opens the store on `db`.
     /// `events` is woken whenever a write fires events (triggers).
     pub async fn open(db: Db, events: Arc<Notify>) -> Result<Arc<KvStore>> {
         let cursor_key = db.instance_secret("kv_cursor_key").await?;
         let watched = Arc::new(Watched::default());
         let writer = match &db {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, writer) => {
                 const SQL: &str = "SELECT app_id, collection FROM triggers WHERE kind = 'kv' AND collection IS NOT NULL";
                 let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(SQL).fetch_all(pool).await?;
                 for (app, collection) in rows {
                     watched.add(AppId(app), &collection);
                 }
-                Some(Arc::new(Writer::open(
-                    &sqlite_path(pool),
-                    Arc::clone(&watched),
-                    Arc::clone(&events),
-                )?))
+                Some(Arc::clone(writer))
             }
             Db::Postgres(_) => None,
         };
         let readers = match &db {
-            Db::Sqlite(pool) => Some(Readers {
+            Db::Sqlite(pool, _) => Some(Readers {
                 path: sqlite_path(pool),
                 idle: std::sync::Mutex::new(Vec::new()),
             }),
@@ -249,7 +245,7 @@ impl KvStore {
         const SQL: &str = "SELECT value, updated_at FROM kv \
                            WHERE app_id = $1 AND collection = $2 AND key = $3";
         let value = match &self.db {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 let row: Option<(String, OffsetDateTime)> = sqlx::query_as(SQL)
                     .bind(app.0)
                     .bind(collection)
@@ -300,7 +296,7 @@ impl KvStore {
         let op = set_op(app, collection, key, value, depth)?;
         let at = op.at;
         match &self.db {
-            Db::Sqlite(_) => {
+            Db::Sqlite(..) => {
                 self.write_blocking(op).await?;
             }
             Db::Postgres(pool) => {
@@ -324,7 +320,7 @@ impl KvStore {
     ) -> Result<bool> {
         let op = delete_op(app, collection, key, depth)?;
         match &self.db {
-            Db::Sqlite(_) => self.write_blocking(op).await,
+            Db::Sqlite(..) => self.write_blocking(op).await,
             Db::Postgres(pool) => {
                 let (removed, fired) = delete_kv_postgres(pool, &op.event()).await?;
                 if fired > 0 {
@@ -343,10 +339,29 @@ impl KvStore {
                 .as_ref()
                 .ok_or_else(|| Error::Internal("the KV writer is missing".into()))?,
         );
-        tokio::task::spawn_blocking(move || writer.write(op, None))
+        let change = self.change(op);
+        let applied = tokio::task::spawn_blocking(move || writer.write(change, None))
             .await
             .map_err(|_| Error::Internal("the KV writer failed unexpectedly".into()))?
-            .ok_or_else(|| Error::Internal("a KV write without a deadline was withdrawn".into()))?
+            .ok_or_else(|| Error::Internal("a KV write without a deadline was withdrawn".into()))?;
+        self.committed(applied)
+    }
+
+    /// `op` as the SQLite writer applies it.
+    fn change(&self, op: WriteOp) -> Box<dyn Change> {
+        Box::new(KvChange {
+            op,
+            watched: Arc::clone(&self.watched),
+        })
+    }
+
+    /// A committed write's answer; wakes the dispatcher when it fired events.
+    fn committed(&self, applied: Result<Applied>) -> Result<bool> {
+        let applied = applied?;
+        if applied.fired > 0 {
+            self.events.notify_one();
+        }
+        Ok(applied.changed)
     }
 
     /// A page of a collection, keys ascending.
@@ -381,7 +396,7 @@ impl KvStore {
              AND key > $3 AND key >= $4 AND $5 IS NULL ORDER BY key LIMIT $6"
         };
         let mut items = match &self.db {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 let rows = sqlx::query(sql)
                     .bind(app.0)
                     .bind(collection)
@@ -504,6 +519,82 @@ impl KvStore {
 /// The file an SQLite pool opens (for the store's own connections).
 fn sqlite_path(pool: &sqlx::SqlitePool) -> std::path::PathBuf {
     pool.connect_options().get_filename().to_owned()
+}
+
+enum WriteKind {
+    /// The value's JSON.
+    Set(String),
+    Delete,
+}
+
+/// One write, checked.
+struct WriteOp {
+    app: AppId,
+    collection: String,
+    key: String,
+    kind: WriteKind,
+    at: OffsetDateTime,
+    /// The writer's trigger depth.
+    depth: u32,
+}
+
+impl WriteOp {
+    /// The write as the events it fires see it.
+    fn event(&self) -> KvWrite<'_> {
+        KvWrite {
+            app: self.app,
+            collection: &self.collection,
+            key: &self.key,
+            value: match &self.kind {
+                WriteKind::Set(json) => Some(json),
+                WriteKind::Delete => None,
+            },
+            at: self.at,
+            depth: self.depth,
+        }
+    }
+}
+
+/// A write on SQLite, as the writer applies it: the row, and the events
+/// it fires (when a trigger watches its collection) in the same
+/// transaction.
+struct KvChange {
+    op: WriteOp,
+    watched: Arc<Watched>,
+}
+
+impl Change for KvChange {
+    fn apply(&self, conn: &rusqlite::Connection) -> rusqlite::Result<Result<Applied>> {
+        const UPSERT: &str = "INSERT INTO kv (app_id, collection, key, value, updated_at) \
+                              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (app_id, collection, key) \
+                              DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+        const DELETE: &str = "DELETE FROM kv WHERE app_id = ?1 AND collection = ?2 AND key = ?3";
+        let op = &self.op;
+        let app = op.app.0.as_bytes().as_slice();
+        let result = match &op.kind {
+            WriteKind::Set(json) => conn
+                .prepare_cached(UPSERT)?
+                .execute((app, &op.collection, &op.key, json, repo::rfc3339(op.at)))
+                .map(|_| true),
+            WriteKind::Delete => conn
+                .prepare_cached(DELETE)?
+                .execute((app, &op.collection, &op.key))
+                .map(|n| n > 0),
+        };
+        let changed = match result {
+            Ok(changed) => changed,
+            // Its app was deleted meanwhile: this write fails alone.
+            Err(e) if is_foreign_key_violation(&e) => return Ok(Err(Error::NotFound("app"))),
+            // Anything else may have ended the transaction: fail the batch.
+            Err(e) => return Err(e),
+        };
+        let fired = if changed && self.watched.contains(op.app, &op.collection) {
+            fire_kv_sqlite(conn, &op.event())?
+        } else {
+            0
+        };
+        Ok(Ok(Applied { changed, fired }))
+    }
 }
 
 /// A set of `key` to `value`, checked.
@@ -657,7 +748,11 @@ impl KvStore {
         let writer = self.writer.as_ref()?;
         count.fetch_add(1, Ordering::Relaxed);
         Some(match op() {
-            Ok(op) => written(writer.write(op, Some(deadline))),
+            Ok(op) => written(
+                writer
+                    .write(self.change(op), Some(deadline))
+                    .map(|applied| self.committed(applied)),
+            ),
             Err(e) => Err(to_shared(e)),
         })
     }

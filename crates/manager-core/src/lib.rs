@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod repo;
 pub mod routes;
 pub mod service;
+mod sqlite_writer;
 pub mod testing;
 pub mod throttle;
 

@@ -1,6 +1,7 @@
 //! Queries, written once for both backends (see [`crate::db`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use picloud_shared::{
     AppId, DomainId, ExecStatus, ExecutionId, ExecutionRecord, LogEntry, RequestId, RouteId,
@@ -13,6 +14,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::error::{Error, Result, is_unique_violation};
+use crate::sqlite_writer::{Applied, Change};
 use crate::with_db;
 
 /// The id the first migration gives the `default` app.
@@ -312,8 +314,15 @@ impl From<ExecutionRow> for ExecutionRecord {
 /// Execution records per SQLite insert statement (12 bound values each).
 const SQLITE_CHUNK: usize = 64;
 
+/// Execution records per SQLite transaction at most: a batch is written in
+/// several, so the KV writes that share the writer (sqlite_writer.rs) wait
+/// for a few hundred inserts at most, not for thousands.
+const SQLITE_RECORDS_PER_COMMIT: usize = 4 * SQLITE_CHUNK;
+
 /// The SQLite insert for `rows` execution records: rows whose script was
-/// deleted meanwhile are skipped. Built once per row count.
+/// deleted meanwhile are skipped, and so are rows written already (a batch
+/// written in several commits is tried again whole after a failure).
+/// Built once per row count.
 fn sqlite_insert_sql(rows: usize) -> &'static str {
     static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     let all = SQL.get_or_init(|| {
@@ -325,7 +334,8 @@ fn sqlite_insert_sql(rows: usize) -> &'static str {
                     "INSERT INTO executions (id, app_id, script_id, request_id, invocation_type, \
                      status, status_code, started_at, duration_ms, error, logs, event) \
                      SELECT * FROM (VALUES {values}) AS v \
-                     WHERE EXISTS (SELECT 1 FROM scripts s WHERE s.id = v.column3)"
+                     WHERE EXISTS (SELECT 1 FROM scripts s WHERE s.id = v.column3) \
+                     ON CONFLICT (script_id, id) DO NOTHING"
                 )
             })
             .collect()
@@ -338,26 +348,95 @@ fn sqlite_insert_sql(rows: usize) -> &'static str {
 /// same transaction that wrote them, so they are not written at all: under
 /// a flood the writer's work per batch is bounded by scripts × `keep`, not
 /// by the request rate. The rows left in the table are the same.
-fn newest_per_script(batch: &[ExecutionRecord], keep: u32) -> Vec<&ExecutionRecord> {
+/// Returned as indices into `batch`.
+fn newest_per_script(batch: &[ExecutionRecord], keep: u32) -> Vec<usize> {
     let keep = usize::try_from(keep.max(1)).unwrap_or(usize::MAX);
-    let mut sorted: Vec<&ExecutionRecord> = batch.iter().collect();
+    let mut sorted: Vec<usize> = (0..batch.len()).collect();
     if sorted.len() <= keep {
         return sorted;
     }
-    sorted.sort_unstable_by(|a, b| (a.script_id, b.id).cmp(&(b.script_id, a.id)));
+    let at = |i: usize| &batch[i];
+    sorted.sort_unstable_by(|&a, &b| (at(a).script_id, at(b).id).cmp(&(at(b).script_id, at(a).id)));
     let mut taken = 0;
     let mut current = None;
-    sorted.retain(|r| {
-        if current != Some(r.script_id) {
-            current = Some(r.script_id);
+    sorted.retain(|&i| {
+        if current != Some(at(i).script_id) {
+            current = Some(at(i).script_id);
             taken = 0;
         }
         taken += 1;
         taken <= keep
     });
     // Oldest first, as they were queued.
-    sorted.sort_unstable_by_key(|r| r.id);
+    sorted.sort_unstable_by_key(|&i| at(i).id);
     sorted
+}
+
+/// Some of a batch's records as the SQLite writer applies them: inserted,
+/// their scripts trimmed to the newest `keep`, and (the batch's last
+/// share) the batch's counters added.
+struct RecordsChange {
+    batch: Arc<[ExecutionRecord]>,
+    rows: Vec<usize>,
+    /// `keep` - 1, the offset of the oldest record kept.
+    keep_offset: i64,
+    stats: Vec<BatchStats>,
+}
+
+impl Change for RecordsChange {
+    fn apply(&self, conn: &rusqlite::Connection) -> rusqlite::Result<Result<Applied>> {
+        const TRIM: &str = "DELETE FROM executions WHERE script_id = ?1 AND id < \
+             (SELECT id FROM executions WHERE script_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)";
+        let mut logs = Vec::new();
+        for chunk in self.rows.chunks(SQLITE_CHUNK) {
+            let mut insert = conn.prepare_cached(sqlite_insert_sql(chunk.len()))?;
+            let mut at = 0;
+            let mut bind = |value: &dyn rusqlite::ToSql| {
+                at += 1;
+                insert.raw_bind_parameter(at, value)
+            };
+            for &i in chunk {
+                let r = &self.batch[i];
+                logs.clear();
+                serde_json::to_writer(&mut logs, &r.logs)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                let logs = std::str::from_utf8(&logs)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+                bind(&r.id.0.as_bytes().as_slice())?;
+                bind(&r.app_id.0.as_bytes().as_slice())?;
+                bind(&r.script_id.0.as_bytes().as_slice())?;
+                bind(&r.request_id.0.as_bytes().as_slice())?;
+                bind(&r.invocation_type)?;
+                bind(&r.status.as_str())?;
+                bind(&r.status_code)?;
+                bind(&rfc3339(r.started_at))?;
+                bind(&r.duration_ms)?;
+                bind(&r.error)?;
+                bind(&logs)?;
+                bind(&r.event.as_ref().map(|e| e.to_string()))?;
+            }
+            insert.raw_execute()?;
+        }
+        let mut scripts: Vec<ScriptId> =
+            self.rows.iter().map(|&i| self.batch[i].script_id).collect();
+        scripts.sort_unstable();
+        scripts.dedup();
+        for s in &scripts {
+            conn.prepare_cached(TRIM)?
+                .execute((s.0.as_bytes().as_slice(), self.keep_offset))?;
+        }
+        for st in &self.stats {
+            conn.prepare_cached(STATS_UPSERT)?.execute((
+                st.script_id.0.as_bytes().as_slice(),
+                st.app_id.0.as_bytes().as_slice(),
+                st.invocations,
+                st.errors,
+                st.last_status,
+                st.last_run_at,
+            ))?;
+        }
+        Ok(Ok(Applied::default()))
+    }
 }
 
 /// Which of a script's executions to list.
@@ -857,12 +936,19 @@ impl Db {
 
     // ----- executions -----
 
-    /// Writes a batch of records in one transaction, then trims each touched
-    /// script to its newest `keep` records. The batch travels as one JSON
-    /// array bound to one parameter and is unpacked by the database itself,
-    /// so a batch costs one statement and one encoding, not one per value.
-    /// Records whose script was deleted meanwhile are skipped.
-    pub async fn insert_executions(&self, batch: &[ExecutionRecord], keep: u32) -> Result<()> {
+    /// Writes a batch of records, trims each touched script to its newest
+    /// `keep` records and adds the batch to the scripts' counters. Records
+    /// whose script was deleted meanwhile are skipped.
+    ///
+    /// On PostgreSQL one transaction, the batch bound as one JSON array and
+    /// unpacked by the database itself (one statement and one encoding, not
+    /// one per value). On SQLite through the file's one writer
+    /// (sqlite_writer.rs), in commits of a few hundred records shared with
+    /// the KV writes waiting then, bound column by column (unpacking JSON
+    /// in SQL cost more than the inserts there); the counters come with
+    /// the last commit, and a batch tried again after a failure skips the
+    /// records written already.
+    pub async fn insert_executions(&self, batch: Arc<[ExecutionRecord]>, keep: u32) -> Result<()> {
         const POSTGRES_INSERT: &str = "INSERT INTO executions (id, app_id, script_id, request_id, \
              invocation_type, status, status_code, started_at, duration_ms, error, logs, event) \
              SELECT j.id, j.app_id, j.script_id, j.request_id, j.invocation_type, j.status, j.status_code, \
@@ -877,60 +963,40 @@ impl Db {
         if batch.is_empty() {
             return Ok(());
         }
-        let stats = batch_stats(batch);
-        let kept = newest_per_script(batch, keep);
-        let batch: &[&ExecutionRecord] = &kept;
-        let mut scripts: Vec<ScriptId> = batch.iter().map(|r| r.script_id).collect();
-        scripts.sort();
-        scripts.dedup();
-        let keep = i64::from(keep.max(1)) - 1;
+        let mut stats = batch_stats(&batch);
+        let kept = newest_per_script(&batch, keep);
+        let keep_offset = i64::from(keep.max(1)) - 1;
         match self {
-            // SQLite: rows bound column by column, in fixed-size chunks so the
-            // few statement shapes stay in the connection's statement cache.
-            // (Unpacking one JSON array in SQL cost more than the inserts.)
-            Db::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                for chunk in batch.chunks(SQLITE_CHUNK) {
-                    let mut query = sqlx::query(sqlite_insert_sql(chunk.len()));
-                    for r in chunk {
-                        query = query
-                            .bind(r.id.0)
-                            .bind(r.app_id.0)
-                            .bind(r.script_id.0)
-                            .bind(r.request_id.0)
-                            .bind(r.invocation_type.as_str())
-                            .bind(r.status.as_str())
-                            .bind(r.status_code.map(i32::from))
-                            .bind(r.started_at)
-                            .bind(r.duration_ms)
-                            .bind(r.error.as_deref())
-                            .bind(Json(&r.logs))
-                            .bind(r.event.as_ref().map(Json));
-                    }
-                    query.execute(&mut *tx).await?;
+            Db::Sqlite(_, writer) => {
+                let mut shares = kept.chunks(SQLITE_RECORDS_PER_COMMIT).peekable();
+                while let Some(rows) = shares.next() {
+                    let change = Box::new(RecordsChange {
+                        batch: Arc::clone(&batch),
+                        rows: rows.to_vec(),
+                        keep_offset,
+                        stats: if shares.peek().is_none() {
+                            std::mem::take(&mut stats)
+                        } else {
+                            Vec::new()
+                        },
+                    });
+                    let writer = Arc::clone(writer);
+                    tokio::task::spawn_blocking(move || writer.write(change, None))
+                        .await
+                        .map_err(|_| {
+                            Error::Internal("the SQLite writer failed unexpectedly".into())
+                        })?
+                        .ok_or_else(|| {
+                            Error::Internal("a write without a deadline was withdrawn".into())
+                        })??;
                 }
-                for s in &scripts {
-                    sqlx::query(TRIM)
-                        .bind(s.0)
-                        .bind(keep)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for st in &stats {
-                    sqlx::query(STATS_UPSERT)
-                        .bind(st.script_id.0)
-                        .bind(st.app_id.0)
-                        .bind(st.invocations)
-                        .bind(st.errors)
-                        .bind(st.last_status)
-                        .bind(st.last_run_at)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
             }
             Db::Postgres(pool) => {
-                let json = serde_json::to_string(batch)
+                let rows: Vec<&ExecutionRecord> = kept.iter().map(|&i| &batch[i]).collect();
+                let mut scripts: Vec<ScriptId> = rows.iter().map(|r| r.script_id).collect();
+                scripts.sort_unstable();
+                scripts.dedup();
+                let json = serde_json::to_string(&rows)
                     .map_err(|e| Error::Internal(format!("encoding execution records: {e}")))?;
                 let json = without_nul_escapes(&json);
                 let mut tx = pool.begin().await?;
@@ -941,7 +1007,7 @@ impl Db {
                 for s in &scripts {
                     sqlx::query(TRIM)
                         .bind(s.0)
-                        .bind(keep)
+                        .bind(keep_offset)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -994,7 +1060,7 @@ impl Db {
         filter: &ExecutionFilter,
     ) -> Result<Vec<ExecutionRecord>> {
         let uuid = match self {
-            Db::Sqlite(_) => "",
+            Db::Sqlite(..) => "",
             Db::Postgres(_) => "::uuid",
         };
         let mut sql = String::from(

@@ -51,7 +51,7 @@ async fn cron_trigger(db: &Db, schedule: &str, next_due: i64) -> TriggerId {
 async fn queued(db: &Db) -> Vec<Value> {
     const SQL: &str = "SELECT event FROM events WHERE kind = 'cron' ORDER BY seq";
     match db {
-        Db::Sqlite(pool) => sqlx::query_scalar::<_, String>(SQL)
+        Db::Sqlite(pool, _) => sqlx::query_scalar::<_, String>(SQL)
             .fetch_all(pool)
             .await
             .unwrap()

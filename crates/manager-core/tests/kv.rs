@@ -341,7 +341,7 @@ both_backends!(restart, cursors_survive_a_restart);
 /// committed write, the app's own keys only, bad input left to the async
 /// path. PostgreSQL has no such path.
 async fn reads_on_the_calling_thread_answer_as_the_async_path(db: Db) {
-    let sqlite = matches!(db, Db::Sqlite(_));
+    let sqlite = matches!(db, Db::Sqlite(..));
     let other = app(&db, "other").await;
     let kv = KvStore::open(db, Default::default()).await.unwrap();
     let (mine, theirs) = (cx(DEFAULT_APP_ID), cx(other));
@@ -397,7 +397,7 @@ both_backends!(
 /// (`set_now`, `delete_now`: group commit among the writing threads) and
 /// answer exactly as `set` and `delete`. PostgreSQL has no such path.
 async fn writes_on_the_calling_thread_answer_as_the_async_path(db: Db) {
-    let sqlite = matches!(db, Db::Sqlite(_));
+    let sqlite = matches!(db, Db::Sqlite(..));
     let other = app(&db, "other").await;
     let kv = KvStore::open(db.clone(), Default::default()).await.unwrap();
     let (mine, theirs) = (cx(DEFAULT_APP_ID), cx(other));
@@ -501,7 +501,7 @@ async fn a_write_waiting_past_its_deadline_is_withdrawn() {
         .unwrap();
     db.migrate().await.unwrap();
     let kv = KvStore::open(db.clone(), Default::default()).await.unwrap();
-    let Db::Sqlite(pool) = &db else {
+    let Db::Sqlite(pool, _) = &db else {
         unreachable!()
     };
     // Another writer holds SQLite's write lock.

@@ -11,7 +11,9 @@ use picloud_manager_core::{Db, DbTarget, schema_version};
 type Schema = BTreeMap<String, Vec<String>>;
 
 async fn sqlite_schema(db: &Db) -> Schema {
-    let Db::Sqlite(pool) = db else { unreachable!() };
+    let Db::Sqlite(pool, _) = db else {
+        unreachable!()
+    };
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'",
     )
@@ -113,7 +115,7 @@ async fn a_database_from_a_newer_picloud_is_refused() {
         .await
         .unwrap();
     db.migrate().await.unwrap();
-    let Db::Sqlite(pool) = &db else {
+    let Db::Sqlite(pool, _) = &db else {
         unreachable!()
     };
     sqlx::query(

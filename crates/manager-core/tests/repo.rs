@@ -143,7 +143,7 @@ async fn executions_retention_and_cascade(db: Db) {
     let gone = script("gone"); // never stored: its records must be skipped
     let mut batch: Vec<ExecutionRecord> = (0..7).map(|_| record(&s, ExecStatus::Ok)).collect();
     batch.push(record(&gone, ExecStatus::Error));
-    db.insert_executions(&batch, 5).await.unwrap();
+    db.insert_executions(batch.clone().into(), 5).await.unwrap();
     let kept = db
         .executions_of(s.id, 100, &Default::default())
         .await
@@ -185,7 +185,9 @@ async fn large_batches_are_written_whole(db: Db) {
             _ => record(&gone, ExecStatus::Ok),
         })
         .collect();
-    db.insert_executions(&batch, 1000).await.unwrap();
+    db.insert_executions(batch.clone().into(), 1000)
+        .await
+        .unwrap();
     let of_a = db
         .executions_of(a.id, 1000, &Default::default())
         .await
@@ -218,7 +220,7 @@ async fn stats_add_up_across_batches(db: Db) {
         record(&gone, ExecStatus::Ok),
         record(&a, ExecStatus::Timeout),
     ];
-    db.insert_executions(&first, 2).await.unwrap();
+    db.insert_executions(first.clone().into(), 2).await.unwrap();
     let stats = db.script_stats(DEFAULT_APP_ID).await.unwrap();
     let of_a = &stats[&a.id];
     assert_eq!((of_a.invocations, of_a.errors), (3, 2));
@@ -230,7 +232,9 @@ async fn stats_add_up_across_batches(db: Db) {
     );
 
     let second = vec![record(&b, ExecStatus::Ok), record(&a, ExecStatus::Ok)];
-    db.insert_executions(&second, 2).await.unwrap();
+    db.insert_executions(second.clone().into(), 2)
+        .await
+        .unwrap();
     let stats = db.script_stats(DEFAULT_APP_ID).await.unwrap();
     assert_eq!((stats[&a.id].invocations, stats[&a.id].errors), (4, 2));
     assert_eq!(stats[&a.id].last_status, Some(ExecStatus::Ok));
@@ -240,7 +244,7 @@ async fn stats_add_up_across_batches(db: Db) {
     // A later batch holding an older record does not turn the last status back.
     let mut late = record(&a, ExecStatus::Error);
     late.started_at -= time::Duration::hours(1);
-    db.insert_executions(&[late], 2).await.unwrap();
+    db.insert_executions(vec![late].into(), 2).await.unwrap();
     let stats = db.script_stats(DEFAULT_APP_ID).await.unwrap();
     assert_eq!((stats[&a.id].invocations, stats[&a.id].errors), (5, 3));
     assert_eq!(stats[&a.id].last_status, Some(ExecStatus::Ok));
@@ -406,7 +410,7 @@ async fn deleting_an_app_cascades(db: Db) {
     let mut s = script("in-shop");
     s.app_id = app.id;
     let s = Arc::new(db.insert_script(&s).await.unwrap());
-    db.insert_executions(&[record(&s, ExecStatus::Ok)], 10)
+    db.insert_executions(vec![record(&s, ExecStatus::Ok)].into(), 10)
         .await
         .unwrap();
     let route = db

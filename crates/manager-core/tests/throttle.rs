@@ -115,10 +115,12 @@ async fn an_overlong_username_is_throttled_and_stored_bounded(db: Db) {
         "another long name"
     );
     let longest: i64 = match &db {
-        Db::Sqlite(pool) => sqlx::query_scalar("SELECT MAX(LENGTH(username)) FROM login_failures")
-            .fetch_one(pool)
-            .await
-            .unwrap(),
+        Db::Sqlite(pool, _) => {
+            sqlx::query_scalar("SELECT MAX(LENGTH(username)) FROM login_failures")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        }
         Db::Postgres(pool) => {
             sqlx::query_scalar("SELECT MAX(LENGTH(username))::BIGINT FROM login_failures")
                 .fetch_one(pool)

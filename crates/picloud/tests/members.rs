@@ -397,7 +397,7 @@ async fn database_text(app: &TestApp) -> String {
         }
         // The raw bytes of the database and its write-ahead log: what is in
         // there in the clear, in any table, index or freed page.
-        Db::Sqlite(_) => {
+        Db::Sqlite(..) => {
             let mut all = String::new();
             for suffix in ["", "-wal"] {
                 let path = app.data_dir.path().join(format!("picloud.db{suffix}"));

@@ -225,7 +225,7 @@ async fn api_tokens_act_as_their_creator_until_revoked(app: TestApp) {
 async fn execute(app: &TestApp, sql: &str) {
     use picloud_manager_core::Db;
     match &app.manager.db {
-        Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        Db::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(drop),
         Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
     }
     .unwrap();
@@ -234,7 +234,7 @@ async fn execute(app: &TestApp, sql: &str) {
 async fn count(app: &TestApp, sql: &str) -> i64 {
     use picloud_manager_core::Db;
     match &app.manager.db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await,
         Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
     }
     .unwrap()
