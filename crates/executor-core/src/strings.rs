@@ -10,6 +10,12 @@
 //!   operation limit can interrupt, and a loop of `sub_string(i, 1)` over a
 //!   string cost time in the square of its length.
 //!
+//! And one that is only slow: `string + integer` and `integer + string`
+//! give Rhai's text, built directly, where Rhai's own look up and call
+//! `to_string` for the integer through a dynamic call on every use (a
+//! tenth of a script that builds `"item " + i` strings in a loop;
+//! docs/performance.md).
+//!
 //! Registered in the sandbox's override module, after the standard library,
 //! so they shadow it.
 
@@ -23,6 +29,9 @@ type InclusiveRange = std::ops::RangeInclusive<INT>;
 
 /// Adds the replacements to `m`.
 pub(crate) fn register(m: &mut Module) {
+    m.set_native_fn("+", |s: ImmutableString, n: INT| Ok(with_int(&s, n, true)));
+    m.set_native_fn("+", |n: INT, s: ImmutableString| Ok(with_int(&s, n, false)));
+
     m.set_native_fn(
         "pad",
         |ctx: NativeCallContext, s: &mut ImmutableString, len: INT, with: ImmutableString| {
@@ -224,4 +233,18 @@ fn index_of(s: &str, start: INT, find: impl Fn(&str) -> Option<usize>) -> INT {
     find(&s[first..])
         .and_then(|at| INT::try_from(s[..first + at].chars().count()).ok())
         .unwrap_or(-1)
+}
+
+/// `s` with the decimal text of `n` after it (`after`) or before it.
+fn with_int(s: &str, n: INT, after: bool) -> ImmutableString {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(s.len() + 20);
+    if after {
+        out.push_str(s);
+    }
+    let _ = write!(out, "{n}");
+    if !after {
+        out.push_str(s);
+    }
+    out.into()
 }

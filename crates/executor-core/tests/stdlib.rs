@@ -238,6 +238,51 @@ async fn json_bad_input_is_a_catchable_error() {
     assert_eq!((e.line, e.column), (Some(2), Some(13)));
 }
 
+#[test]
+fn string_plus_integer_answers_as_rhai_s_own() {
+    // PiCloud builds `string + integer` and `integer + string` itself
+    // (src/strings.rs: Rhai's call `to_string` dynamically). Same text.
+    use rhai::{Dynamic, Engine, INT, Scope};
+    let ours =
+        picloud_executor_core::sandbox::build_engine(&picloud_shared::SandboxLimits::DEFAULTS);
+    let rhai_s = Engine::new();
+    let script = r#"[s + n, n + s, s + n + s, `${s}` + n, n + `${s}`]"#;
+    let mut names = Scope::new();
+    names.push("s", "").push("n", 0 as INT);
+    let ast = ours.compile_with_scope(&names, script).unwrap();
+    let reference = rhai_s.compile(script).unwrap();
+    let mut compared = 0;
+    for text in ["", "item ", "日本語", "€"] {
+        for n in [0, 1, -1, 42, -1000, INT::MIN, INT::MAX] {
+            let eval = |engine: &Engine, ast| {
+                let mut scope = Scope::new();
+                scope.push("s", text).push("n", n);
+                let out: Dynamic = engine.eval_ast_with_scope(&mut scope, ast).unwrap();
+                format!("{out:?}")
+            };
+            assert_eq!(
+                eval(&ours, &ast),
+                eval(&rhai_s, &reference),
+                "s = {text:?}, n = {n}"
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 4 * 7);
+}
+
+#[tokio::test]
+async fn string_plus_integer_respects_the_string_limit() {
+    let limited = |o: &mut SandboxOverrides| o.max_string_size = Some(100);
+    let ninety_nine = "let s = \"\"; for i in 0..99 { s += \"x\"; }";
+    let out = run_limited(&format!("{ninety_nine} (s + 7).len()"), limited).await;
+    assert_eq!(out.value, Some(json!(100)), "{:?}", out.error);
+    for tail in ["s + 42", "42 + s"] {
+        let out = run_limited(&format!("{ninety_nine} {tail}"), limited).await;
+        expect_status(&out, ExecStatus::LimitExceeded, "limit_exceeded");
+    }
+}
+
 #[tokio::test]
 async fn results_respect_the_sandbox_limits() {
     // Rhai checks what a native function returns against the array, map and
