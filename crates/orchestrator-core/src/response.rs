@@ -31,14 +31,19 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::InvalidResponse, message)
 }
 
-fn plain(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Response {
+fn plain(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response {
     let mut r = Response::new(body.into());
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(content_type).expect("static content type"),
-    );
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
+}
+
+/// `value` as JSON text, written straight into the body's bytes (its
+/// `Display` goes through a formatter, a fifth slower).
+fn json_body(value: &Value) -> Vec<u8> {
+    // A `Value` always serialises (its map keys are strings).
+    serde_json::to_vec(value).unwrap_or_else(|_| value.to_string().into_bytes())
 }
 
 /// Applies the convention to a successful script's value.
@@ -60,7 +65,7 @@ pub fn from_value(value: &Value) -> Result<Response, ApiError> {
             let mut response = match map.get("body") {
                 None | Some(Value::Null) => Response::new(Body::empty()),
                 Some(Value::String(s)) => plain(status, TEXT, s.clone()),
-                Some(other) => plain(status, JSON, other.to_string()),
+                Some(other) => plain(status, JSON, json_body(other)),
             };
             *response.status_mut() = status;
             match map.get("headers") {
@@ -93,7 +98,7 @@ pub fn from_value(value: &Value) -> Result<Response, ApiError> {
             }
             Ok(response)
         }
-        other => Ok(plain(StatusCode::OK, JSON, other.to_string())),
+        other => Ok(plain(StatusCode::OK, JSON, json_body(other))),
     }
 }
 
