@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use picloud_shared::{BoxFuture, ExecutionRecord, ExecutionSink};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::db::Db;
 
@@ -33,6 +33,8 @@ pub struct ExecutionWriter {
     behind: Arc<AtomicBool>,
     /// Records the database refused on every try (`dropped`).
     dropped: Arc<AtomicU64>,
+    /// Cuts the writer's gathering short: the queue is half full.
+    early: Arc<Notify>,
 }
 
 impl ExecutionWriter {
@@ -41,11 +43,20 @@ impl ExecutionWriter {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let behind = Arc::new(AtomicBool::new(false));
         let dropped = Arc::new(AtomicU64::new(0));
-        tokio::spawn(run(db, keep, rx, Arc::clone(&behind), Arc::clone(&dropped)));
+        let early = Arc::new(Notify::new());
+        tokio::spawn(run(
+            db,
+            keep,
+            rx,
+            Arc::clone(&behind),
+            Arc::clone(&dropped),
+            Arc::clone(&early),
+        ));
         ExecutionWriter {
             tx,
             behind,
             dropped,
+            early,
         }
     }
 
@@ -59,6 +70,8 @@ impl ExecutionWriter {
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Msg::Flush(tx)).await.is_ok() {
+            // Not at the end of the gathering: now.
+            self.early.notify_one();
             let _ = rx.await;
         }
     }
@@ -69,7 +82,15 @@ impl ExecutionSink for ExecutionWriter {
         Box::pin(async move {
             let msg = Msg::Record(Box::new(record));
             let msg = match self.tx.try_send(msg) {
-                Ok(()) => return,
+                Ok(()) => {
+                    // Half full: write now rather than at the end of the
+                    // gathering, so a fast machine's executions never wait
+                    // for room while the writer sleeps.
+                    if self.tx.capacity() < QUEUE_CAPACITY / 2 {
+                        self.early.notify_one();
+                    }
+                    return;
+                }
                 Err(mpsc::error::TrySendError::Closed(_)) => return, // shutting down
                 Err(mpsc::error::TrySendError::Full(msg)) => msg,
             };
@@ -91,8 +112,17 @@ impl ExecutionSink for ExecutionWriter {
 /// writes them (group commit): one transaction for many records instead of
 /// one each under load. Only armed while records are pending; an idle writer
 /// waits on the channel alone. While it gathers it sleeps rather than
-/// receives, so senders do not wake it record by record.
-pub const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
+/// receives, so senders do not wake it record by record; a queue half full
+/// wakes it early.
+///
+/// A batch writes at most the retention bound's worth of records per script
+/// (the rest would be trimmed in the same transaction), so under a flood of
+/// one script the writer's work per second is the bound divided by this:
+/// at 200 ms and the default 1,000, 5,000 records a second, whatever the
+/// request rate (at 50 ms it was 20,000, a twentieth of a hello-world's
+/// CPU: docs/performance.md). Records show up in the API at most this much
+/// later.
+pub const GATHER: std::time::Duration = std::time::Duration::from_millis(200);
 
 async fn run(
     db: Db,
@@ -100,6 +130,7 @@ async fn run(
     mut rx: mpsc::Receiver<Msg>,
     behind: Arc<AtomicBool>,
     dropped: Arc<AtomicU64>,
+    early: Arc<Notify>,
 ) {
     let mut msgs: Vec<Msg> = Vec::with_capacity(BATCH_SIZE);
     let mut batch: Vec<ExecutionRecord> = Vec::new();
@@ -112,7 +143,10 @@ async fn run(
         // it writes only what the retention keeps, instead of writing
         // back to back.
         if !flush_first {
-            tokio::time::sleep(GATHER).await;
+            tokio::select! {
+                () = tokio::time::sleep(GATHER) => {}
+                () = early.notified() => {}
+            }
         }
         while msgs.len() < BATCH_SIZE {
             match rx.try_recv() {
