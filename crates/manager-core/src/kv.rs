@@ -7,7 +7,8 @@
 //! passes can name another app.
 //!
 //! Reads go through the pool, concurrently; on SQLite scripts' `get` and
-//! `has` read the file on their own thread ([`Readers`]). On SQLite writes
+//! `has` read the file on their own thread ([`Readers`]), through an exact
+//! in-memory cache of recent keys ([`cache`]). On SQLite writes
 //! share commits (`sqlite_writer.rs`, with the execution records): whatever
 //! writes wait while one commits share the next transaction (one WAL sync),
 //! made on the writers' own threads, so throughput does not collapse into
@@ -43,6 +44,10 @@ use crate::service::Manager;
 use crate::events::{KvWrite, fire_kv_sqlite};
 use crate::sqlite_writer::{Applied, Change, SqliteWriter, is_foreign_key_violation};
 
+mod cache;
+
+use cache::{Known, KvCache};
+
 /// The store.
 pub struct KvStore {
     db: Db,
@@ -62,6 +67,9 @@ pub struct KvStore {
     /// SQLite: scripts' `get` and `has` on the calling thread; `None` on
     /// PostgreSQL.
     readers: Option<Readers>,
+    /// SQLite: what scripts' reads and writes left known, kept exact by the
+    /// writer (see [`cache`]); unused on PostgreSQL.
+    cache: Arc<KvCache>,
 }
 
 /// Read-only connections to the SQLite file for scripts' `get` and `has`,
@@ -225,7 +233,14 @@ impl KvStore {
             watched,
             ops: KvOps::default(),
             readers,
+            cache: Arc::default(),
         }))
+    }
+
+    /// `app` was deleted, and its keys with it (SQLite's foreign keys
+    /// cascade outside the writer): the cache forgets them.
+    pub(crate) fn forget_app(&self, app: AppId) {
+        self.cache.forget_app(app);
     }
 
     /// A KV trigger is about to be stored on `collection`: writes to it must
@@ -352,6 +367,7 @@ impl KvStore {
         Box::new(KvChange {
             op,
             watched: Arc::clone(&self.watched),
+            cache: Arc::clone(&self.cache),
         })
     }
 
@@ -561,6 +577,7 @@ impl WriteOp {
 struct KvChange {
     op: WriteOp,
     watched: Arc<Watched>,
+    cache: Arc<KvCache>,
 }
 
 impl Change for KvChange {
@@ -594,6 +611,15 @@ impl Change for KvChange {
             0
         };
         Ok(Ok(Applied { changed, fired }))
+    }
+
+    fn committed(&self) {
+        let op = &self.op;
+        let json = match &op.kind {
+            WriteKind::Set(json) => Some(json.as_str()),
+            WriteKind::Delete => None,
+        };
+        self.cache.wrote(op.app, &op.collection, &op.key, json);
     }
 }
 
@@ -710,29 +736,20 @@ impl KvStore {
 }
 
 impl KvStore {
-    /// One row of the app's `key` in `collection` by `sql`, read on this
-    /// thread (SQLite); `None` to take the async path (PostgreSQL, bad
-    /// input, or a read that did not succeed at once).
-    fn read_now<T>(
+    /// What the cache knows of the app's `key` in `collection` (SQLite), or
+    /// the miss to fill from the file with the readers; `None` to take the
+    /// async path (PostgreSQL, or bad input, which it reports).
+    fn cached(
         &self,
         cx: &SdkCallCx,
         collection: &str,
         key: &str,
-        sql: &str,
-        row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> Option<Option<T>> {
-        use rusqlite::OptionalExtension as _;
+    ) -> Option<(std::result::Result<Known, cache::Miss>, &Readers)> {
         let readers = self.readers.as_ref()?;
-        // Bad input: the async path says so.
         if check_collection(collection).is_err() || check_key(key).is_err() {
             return None;
         }
-        let app = cx.app_id.0.as_bytes().as_slice();
-        readers.read(|conn| {
-            conn.prepare_cached(sql)?
-                .query_row((app, collection, key), row)
-                .optional()
-        })
+        Some((self.cache.get(cx.app_id, collection, key), readers))
     }
 }
 
@@ -765,10 +782,24 @@ impl KvService for KvStore {
         collection: &str,
         key: &str,
     ) -> Option<picloud_shared::Result<Option<Value>>> {
-        let stored = self.read_now(cx, collection, key, GET_NOW, |row| row.get::<_, String>(0))?;
+        use rusqlite::OptionalExtension as _;
+        let known = match self.cached(cx, collection, key)? {
+            (Ok(known), _) => known,
+            (Err(miss), readers) => {
+                let params = (cx.app_id.0.as_bytes().as_slice(), collection, key);
+                let known: Known = readers.read(|conn| {
+                    conn.prepare_cached(GET_NOW)?
+                        .query_row(params, |row| Ok(Arc::from(row.get_ref(0)?.as_str()?)))
+                        .optional()
+                })?;
+                self.cache
+                    .fill(miss, cx.app_id, collection, key, known.clone());
+                known
+            }
+        };
         self.ops.get.fetch_add(1, Ordering::Relaxed);
         Some(
-            stored
+            known
                 .map(|json| parse_stored(&json))
                 .transpose()
                 .map_err(to_shared),
@@ -781,9 +812,28 @@ impl KvService for KvStore {
         collection: &str,
         key: &str,
     ) -> Option<picloud_shared::Result<bool>> {
-        let found = self.read_now(cx, collection, key, HAS_NOW, |_| Ok(()))?;
+        use rusqlite::OptionalExtension as _;
+        let found = match self.cached(cx, collection, key)? {
+            (Ok(known), _) => known.is_some(),
+            (Err(miss), readers) => {
+                let params = (cx.app_id.0.as_bytes().as_slice(), collection, key);
+                let found = readers
+                    .read(|conn| {
+                        conn.prepare_cached(HAS_NOW)?
+                            .query_row(params, |_| Ok(()))
+                            .optional()
+                    })?
+                    .is_some();
+                // An absent key is known from here; a present one's value
+                // is left unread.
+                if !found {
+                    self.cache.fill(miss, cx.app_id, collection, key, None);
+                }
+                found
+            }
+        };
         self.ops.has.fetch_add(1, Ordering::Relaxed);
-        Some(Ok(found.is_some()))
+        Some(Ok(found))
     }
 
     fn set_now(

@@ -158,6 +158,7 @@ impl Manager {
         let _write = self.write_lock.lock().await;
         let scripts = self.db.scripts_in_app(app.id).await?;
         let deleted = self.db.delete_app(app.id).await?;
+        self.kv.forget_app(app.id);
         for s in scripts {
             self.forget_script(s.id);
         }

@@ -49,6 +49,11 @@ pub(crate) trait Change: Send + Sync {
     /// `Ok(Err(_))` fails this change alone, which must leave nothing
     /// behind (SQLite undoes a failed statement, not the transaction).
     fn apply(&self, conn: &rusqlite::Connection) -> rusqlite::Result<Result<Applied>>;
+
+    /// The change was applied (`Ok(Ok(_))`) and its transaction has
+    /// committed. Called on the leader's thread in commit order, before
+    /// any change of the transaction is answered.
+    fn committed(&self) {}
 }
 
 /// The writer connection and the changes waiting for it.
@@ -247,7 +252,14 @@ impl SqliteWriter {
         let applied =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| transaction(&conn, batch)));
         let failure = match applied {
-            Ok(Ok(results)) => return results,
+            Ok(Ok(results)) => {
+                for (waiter, result) in batch.iter().zip(&results) {
+                    if result.is_ok() {
+                        waiter.change.committed();
+                    }
+                }
+                return results;
+            }
             Ok(Err(e)) => e.to_string(),
             Err(_) => "the SQLite writer panicked".to_owned(),
         };

@@ -393,6 +393,113 @@ both_backends!(
     reads_on_the_calling_thread_answer_as_the_async_path
 );
 
+/// A fresh SQLite database, for what only SQLite has.
+async fn sqlite_db(dir: &tempfile::TempDir) -> Db {
+    let db = Db::connect(&DbTarget::Sqlite(dir.path().join("t.db")))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    db
+}
+
+/// SQLite's scripts' reads go through an in-memory cache of what was read
+/// and written (kv/cache.rs). While one thread writes 1, 2, 3, ... to a
+/// key, readers on other threads never see the value go back (a value read
+/// from the file just before a commit and cached after it would), and once
+/// the last write is answered every reader sees it.
+#[tokio::test]
+async fn cached_reads_never_go_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let kv = KvStore::open(sqlite_db(&dir).await, Default::default())
+        .await
+        .unwrap();
+    let mine = cx(DEFAULT_APP_ID);
+    const WRITES: i64 = 400;
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let (kv, cx, done) = (Arc::clone(&kv), mine.clone(), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let (mut last, mut reads) = (0, 0u64);
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    let seen = kv.get_now(&cx, "c", "counter").unwrap().unwrap();
+                    let n = seen.map_or(0, |v| v["n"].as_i64().unwrap());
+                    assert!(n >= last, "read {n} after {last}");
+                    last = n;
+                    reads += 1;
+                }
+                let end = kv.get_now(&cx, "c", "counter").unwrap().unwrap();
+                assert_eq!(end.unwrap()["n"], json!(WRITES));
+                reads
+            })
+        })
+        .collect();
+    let writer = {
+        let (kv, cx) = (Arc::clone(&kv), mine.clone());
+        std::thread::spawn(move || {
+            let later = Instant::now() + Duration::from_secs(60);
+            // Every other value is too large to cache: its write drops the
+            // key from the cache, and the readers' next reads miss and fill.
+            let pad = "x".repeat(20 << 10);
+            for n in 1..=WRITES {
+                let value = if n % 2 == 0 {
+                    json!({"n": n})
+                } else {
+                    json!({"n": n, "pad": pad})
+                };
+                kv.set_now(&cx, "c", "counter", &value, later)
+                    .unwrap()
+                    .unwrap();
+                // Other keys' writes move the cache's epoch too.
+                kv.set_now(&cx, "c", &format!("other{}", n % 7), &json!(n), later)
+                    .unwrap()
+                    .unwrap();
+            }
+        })
+    };
+    writer.join().unwrap();
+    done.store(true, std::sync::atomic::Ordering::Release);
+    for reader in readers {
+        assert!(reader.join().unwrap() > 0);
+    }
+    // The admin API's view (the pool, not the cache) agrees.
+    assert_eq!(
+        kv.value(DEFAULT_APP_ID, "c", "counter").await.unwrap(),
+        Some(json!({"n": WRITES}))
+    );
+}
+
+/// Values too large to cache are read from the file, and replacing a
+/// cached value with such a value (or deleting it) is seen at once.
+#[tokio::test]
+async fn large_values_replace_cached_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let kv = KvStore::open(sqlite_db(&dir).await, Default::default())
+        .await
+        .unwrap();
+    let mine = cx(DEFAULT_APP_ID);
+    kv.set(&mine, "c", "k", json!("small")).await.unwrap();
+    assert_eq!(
+        kv.get_now(&mine, "c", "k").unwrap().unwrap(),
+        Some(json!("small"))
+    );
+    let big = json!("b".repeat(64 << 10));
+    kv.set(&mine, "c", "k", big.clone()).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            kv.get_now(&mine, "c", "k").unwrap().unwrap(),
+            Some(big.clone())
+        );
+        assert!(kv.has_now(&mine, "c", "k").unwrap().unwrap());
+    }
+    // An absent key read once (cached as absent), then written.
+    assert!(!kv.has_now(&mine, "c", "late").unwrap().unwrap());
+    kv.set(&mine, "c", "late", json!(1)).await.unwrap();
+    assert!(kv.has_now(&mine, "c", "late").unwrap().unwrap());
+    kv.delete(&mine, "c", "k").await.unwrap();
+    assert_eq!(kv.get_now(&mine, "c", "k").unwrap().unwrap(), None);
+}
+
 /// On SQLite, scripts' `set` and `delete` are made on the calling thread
 /// (`set_now`, `delete_now`: group commit among the writing threads) and
 /// answer exactly as `set` and `delete`. PostgreSQL has no such path.
