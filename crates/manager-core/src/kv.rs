@@ -599,7 +599,11 @@ impl Change for KvChange {
                 .map(|n| n > 0),
         };
         let changed = match result {
-            Ok(changed) => changed,
+            Ok(changed) => {
+                // Read from the file until committed (kv/cache.rs).
+                self.cache.writing(op.app, &op.collection, &op.key);
+                changed
+            }
             // Its app was deleted meanwhile: this write fails alone.
             Err(e) if is_foreign_key_violation(&e) => return Ok(Err(Error::NotFound("app"))),
             // Anything else may have ended the transaction: fail the batch.
@@ -620,6 +624,11 @@ impl Change for KvChange {
             WriteKind::Delete => None,
         };
         self.cache.wrote(op.app, &op.collection, &op.key, json);
+    }
+
+    fn aborted(&self) {
+        let op = &self.op;
+        self.cache.aborted(op.app, &op.collection, &op.key);
     }
 }
 

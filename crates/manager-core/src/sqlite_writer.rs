@@ -54,6 +54,10 @@ pub(crate) trait Change: Send + Sync {
     /// committed. Called on the leader's thread in commit order, before
     /// any change of the transaction is answered.
     fn committed(&self) {}
+
+    /// The change's transaction failed and was rolled back (whether or not
+    /// this change was applied in it). Called before it is answered.
+    fn aborted(&self) {}
 }
 
 /// The writer connection and the changes waiting for it.
@@ -266,6 +270,9 @@ impl SqliteWriter {
         tracing::error!(error = %failure, changes = batch.len(), "could not write to the SQLite file");
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
+        }
+        for waiter in batch {
+            waiter.change.aborted();
         }
         batch
             .iter()
