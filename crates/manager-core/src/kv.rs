@@ -145,7 +145,6 @@ impl Readers {
 }
 
 const GET_NOW: &str = "SELECT value FROM kv WHERE app_id = ?1 AND collection = ?2 AND key = ?3";
-const HAS_NOW: &str = "SELECT 1 FROM kv WHERE app_id = ?1 AND collection = ?2 AND key = ?3";
 
 /// Collections with KV triggers, per app. It may name more than exist (a
 /// trigger deleted since): that only costs an outbox statement that finds
@@ -346,20 +345,13 @@ impl KvStore {
         }
     }
 
-    /// SQLite: `op` through the writer, from async code (on a blocking
-    /// thread: the writer blocks its callers until their commit).
+    /// SQLite: `op` through the writer, from async code.
     async fn write_blocking(&self, op: WriteOp) -> Result<bool> {
-        let writer = Arc::clone(
-            self.writer
-                .as_ref()
-                .ok_or_else(|| Error::Internal("the KV writer is missing".into()))?,
-        );
-        let change = self.change(op);
-        let applied = tokio::task::spawn_blocking(move || writer.write(change, None))
-            .await
-            .map_err(|_| Error::Internal("the KV writer failed unexpectedly".into()))?
-            .ok_or_else(|| Error::Internal("a KV write without a deadline was withdrawn".into()))?;
-        self.committed(applied)
+        let writer = self
+            .writer
+            .as_ref()
+            .ok_or_else(|| Error::Internal("the KV writer is missing".into()))?;
+        self.committed(writer.write_from_async(self.change(op)).await)
     }
 
     /// `op` as the SQLite writer applies it.
@@ -745,20 +737,33 @@ impl KvStore {
 }
 
 impl KvStore {
-    /// What the cache knows of the app's `key` in `collection` (SQLite), or
-    /// the miss to fill from the file with the readers; `None` to take the
-    /// async path (PostgreSQL, or bad input, which it reports).
-    fn cached(
-        &self,
-        cx: &SdkCallCx,
-        collection: &str,
-        key: &str,
-    ) -> Option<(std::result::Result<Known, cache::Miss>, &Readers)> {
+    /// The stored JSON of the app's `key` in `collection` (`None`: absent),
+    /// answered on this thread on SQLite: from the cache, or else read from
+    /// the file and kept there. `None` to take the async path (PostgreSQL,
+    /// bad input, which it reports, or a read that did not succeed at once).
+    fn stored_now(&self, cx: &SdkCallCx, collection: &str, key: &str) -> Option<Known> {
+        use rusqlite::OptionalExtension as _;
         let readers = self.readers.as_ref()?;
+        // Only checked keys are ever cached: bad input misses, and is
+        // refused below.
+        let miss = match self.cache.get(cx.app_id, collection, key) {
+            Ok(known) => return Some(known),
+            Err(miss) => miss,
+        };
         if check_collection(collection).is_err() || check_key(key).is_err() {
             return None;
         }
-        Some((self.cache.get(cx.app_id, collection, key), readers))
+        let app = cx.app_id.0.as_bytes().as_slice();
+        let known: Known = readers.read(|conn| {
+            conn.prepare_cached(GET_NOW)?
+                .query_row((app, collection, key), |row| {
+                    Ok(Arc::from(row.get_ref(0)?.as_str()?))
+                })
+                .optional()
+        })?;
+        self.cache
+            .fill(miss, cx.app_id, collection, key, known.clone());
+        Some(known)
     }
 }
 
@@ -791,21 +796,7 @@ impl KvService for KvStore {
         collection: &str,
         key: &str,
     ) -> Option<picloud_shared::Result<Option<Value>>> {
-        use rusqlite::OptionalExtension as _;
-        let known = match self.cached(cx, collection, key)? {
-            (Ok(known), _) => known,
-            (Err(miss), readers) => {
-                let params = (cx.app_id.0.as_bytes().as_slice(), collection, key);
-                let known: Known = readers.read(|conn| {
-                    conn.prepare_cached(GET_NOW)?
-                        .query_row(params, |row| Ok(Arc::from(row.get_ref(0)?.as_str()?)))
-                        .optional()
-                })?;
-                self.cache
-                    .fill(miss, cx.app_id, collection, key, known.clone());
-                known
-            }
-        };
+        let known = self.stored_now(cx, collection, key)?;
         self.ops.get.fetch_add(1, Ordering::Relaxed);
         Some(
             known
@@ -821,26 +812,7 @@ impl KvService for KvStore {
         collection: &str,
         key: &str,
     ) -> Option<picloud_shared::Result<bool>> {
-        use rusqlite::OptionalExtension as _;
-        let found = match self.cached(cx, collection, key)? {
-            (Ok(known), _) => known.is_some(),
-            (Err(miss), readers) => {
-                let params = (cx.app_id.0.as_bytes().as_slice(), collection, key);
-                let found = readers
-                    .read(|conn| {
-                        conn.prepare_cached(HAS_NOW)?
-                            .query_row(params, |_| Ok(()))
-                            .optional()
-                    })?
-                    .is_some();
-                // An absent key is known from here; a present one's value
-                // is left unread.
-                if !found {
-                    self.cache.fill(miss, cx.app_id, collection, key, None);
-                }
-                found
-            }
-        };
+        let found = self.stored_now(cx, collection, key)?.is_some();
         self.ops.has.fetch_add(1, Ordering::Relaxed);
         Some(Ok(found))
     }

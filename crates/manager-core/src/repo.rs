@@ -980,15 +980,7 @@ impl Db {
                             Vec::new()
                         },
                     });
-                    let writer = Arc::clone(writer);
-                    tokio::task::spawn_blocking(move || writer.write(change, None))
-                        .await
-                        .map_err(|_| {
-                            Error::Internal("the SQLite writer failed unexpectedly".into())
-                        })?
-                        .ok_or_else(|| {
-                            Error::Internal("a write without a deadline was withdrawn".into())
-                        })??;
+                    writer.write_from_async(change).await?;
                 }
             }
             Db::Postgres(pool) => {

@@ -206,6 +206,19 @@ impl SqliteWriter {
         }
     }
 
+    /// [`write`](Self::write) from async code, with no deadline: on a
+    /// blocking thread, as the writer blocks its callers until their commit.
+    pub(crate) async fn write_from_async(
+        self: &Arc<Self>,
+        change: Box<dyn Change>,
+    ) -> Result<Applied> {
+        let writer = Arc::clone(self);
+        tokio::task::spawn_blocking(move || writer.write(change, None))
+            .await
+            .map_err(|_| Error::Internal("the SQLite writer failed unexpectedly".into()))?
+            .ok_or_else(|| Error::Internal("a write without a deadline was withdrawn".into()))?
+    }
+
     /// Takes `me` out of the queue if it is still waiting there (not
     /// handed the lead, not taken into a transaction).
     fn withdraw(&self, me: &Arc<Waiter>) -> bool {

@@ -393,13 +393,13 @@ both_backends!(
     reads_on_the_calling_thread_answer_as_the_async_path
 );
 
-/// A fresh SQLite database, for what only SQLite has.
-async fn sqlite_db(dir: &tempfile::TempDir) -> Db {
+/// A store on a fresh SQLite database in `dir`, for what only SQLite has.
+async fn sqlite_kv(dir: &tempfile::TempDir) -> Arc<KvStore> {
     let db = Db::connect(&DbTarget::Sqlite(dir.path().join("t.db")))
         .await
         .unwrap();
     db.migrate().await.unwrap();
-    db
+    KvStore::open(db, Default::default()).await.unwrap()
 }
 
 /// SQLite's scripts' reads go through an in-memory cache of what was read
@@ -410,9 +410,7 @@ async fn sqlite_db(dir: &tempfile::TempDir) -> Db {
 #[tokio::test]
 async fn cached_reads_never_go_back() {
     let dir = tempfile::tempdir().unwrap();
-    let kv = KvStore::open(sqlite_db(&dir).await, Default::default())
-        .await
-        .unwrap();
+    let kv = sqlite_kv(&dir).await;
     let mine = cx(DEFAULT_APP_ID);
     const WRITES: i64 = 400;
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -474,9 +472,7 @@ async fn cached_reads_never_go_back() {
 #[tokio::test]
 async fn large_values_replace_cached_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let kv = KvStore::open(sqlite_db(&dir).await, Default::default())
-        .await
-        .unwrap();
+    let kv = sqlite_kv(&dir).await;
     let mine = cx(DEFAULT_APP_ID);
     kv.set(&mine, "c", "k", json!("small")).await.unwrap();
     assert_eq!(
