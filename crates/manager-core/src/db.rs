@@ -28,6 +28,11 @@ pub fn schema_version() -> i64 {
     SQLITE_MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
+/// A PostgreSQL connection idle this long is checked with a round trip
+/// before it is used again; one in use more recently is not (see
+/// [`Db::connect_as`]).
+const PG_CHECK_IDLE_AFTER: Duration = Duration::from_secs(10);
+
 /// Where the data lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DbTarget {
@@ -131,6 +136,9 @@ impl Db {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(4)
                     .min_connections(0)
+                    // A connection to a file in this process cannot drop:
+                    // no round trip to the connection's worker to check.
+                    .test_before_acquire(false)
                     .idle_timeout(None)
                     .max_lifetime(None)
                     .connect_with(options)
@@ -151,6 +159,20 @@ impl Db {
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .min_connections(0)
+                    // sqlx checks a connection with a round trip each time
+                    // it is taken from the pool by default, which doubles
+                    // the round trips of a one-statement query: only one
+                    // left idle long enough to have been dropped (by the
+                    // server's restart, a firewall) is checked now.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= PG_CHECK_IDLE_AFTER {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .idle_timeout(None)
                     .max_lifetime(None)
                     .acquire_timeout(Duration::from_secs(10))

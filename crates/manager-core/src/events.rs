@@ -585,6 +585,54 @@ pub(crate) async fn set_kv_postgres(pool: &PgPool, w: &KvWrite<'_>) -> sqlx::Res
     notify_fired(pool, fired).await
 }
 
+/// PostgreSQL: [`SET_AND_FIRE_POSTGRES`] for many writes in one statement
+/// (one commit): $1 apps, $2 collections, $3 keys, $4 values (JSON text),
+/// $5 times, $6 the times as text, $7 the events' depths (arrays, one
+/// element per write, no key twice), $8 the events' due time (ms). The rows
+/// are written, and their events queued, in the arrays' order.
+const SET_MANY_AND_FIRE_POSTGRES: &str = "WITH input AS (\
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], \
+     $6::text[], $7::integer[]) WITH ORDINALITY \
+     AS i(app_id, collection, key, value, updated_at, at_text, depth, ord)), \
+     written AS (\
+     INSERT INTO kv (app_id, collection, key, value, updated_at) \
+     SELECT app_id, collection, key, value::jsonb, updated_at FROM input ORDER BY ord \
+     ON CONFLICT (app_id, collection, key) \
+     DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at RETURNING 1), \
+     fired AS (INSERT INTO events (app_id, trigger_id, kind, script_id, collection, \
+     key, event, depth, max_attempts, due_at) \
+     SELECT t.app_id, t.id, 'kv', t.script_id, i.collection, i.key, \
+     jsonb_build_object('kind', 'kv', 'op', 'set', 'collection', i.collection, 'key', i.key, \
+     'value', i.value::jsonb, 'at', i.at_text), \
+     i.depth, t.max_attempts, $8 FROM input i JOIN triggers t \
+     ON t.app_id = i.app_id AND t.kind = 'kv' AND t.collection = i.collection COLLATE \"C\" \
+     AND t.on_set \
+     WHERE EXISTS (SELECT 1 FROM written) ORDER BY i.ord, t.id RETURNING 1) \
+     SELECT count(*) FROM fired";
+
+/// PostgreSQL: the writes `ws` (sets, no key twice) and the events they
+/// fire, in one statement, telling every process's dispatcher when they
+/// fired any; returns how many. All or none are made.
+pub(crate) async fn set_many_kv_postgres(pool: &PgPool, ws: &[KvWrite<'_>]) -> sqlx::Result<u64> {
+    let depth = |w: &KvWrite<'_>| i32::try_from(w.depth + 1).unwrap_or(i32::MAX);
+    let fired: i64 = sqlx::query_scalar(SET_MANY_AND_FIRE_POSTGRES)
+        .bind(ws.iter().map(|w| w.app.0).collect::<Vec<_>>())
+        .bind(ws.iter().map(|w| w.collection).collect::<Vec<_>>())
+        .bind(ws.iter().map(|w| w.key).collect::<Vec<_>>())
+        .bind(
+            ws.iter()
+                .map(|w| w.value.unwrap_or("null"))
+                .collect::<Vec<_>>(),
+        )
+        .bind(ws.iter().map(|w| w.at).collect::<Vec<_>>())
+        .bind(ws.iter().map(|w| repo::rfc3339(w.at)).collect::<Vec<_>>())
+        .bind(ws.iter().map(depth).collect::<Vec<_>>())
+        .bind(now_ms())
+        .fetch_one(pool)
+        .await?;
+    notify_fired(pool, fired).await
+}
+
 /// PostgreSQL: deletes `w.key` and writes the events it fires, in one
 /// statement, as [`set_kv_postgres`]; returns whether the key was there,
 /// and how many events it fired.

@@ -12,8 +12,9 @@
 //! share commits (`sqlite_writer.rs`, with the execution records): whatever
 //! writes wait while one commits share the next transaction (one WAL sync),
 //! made on the writers' own threads, so throughput does not collapse into
-//! one fsync per write. On PostgreSQL
-//! writes go straight to the pool; the server groups commits itself.
+//! one fsync per write. On PostgreSQL reads and sets go in batches, one
+//! statement each ([`pg_batch`]); deletes, listings and the admin's
+//! `has` go straight to the pool.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -37,7 +38,7 @@ use tokio::sync::Notify;
 use crate::authz::{self, Capability, Principal};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::events::{delete_kv_postgres, set_kv_postgres};
+use crate::events::delete_kv_postgres;
 use crate::repo;
 use crate::service::Manager;
 
@@ -45,8 +46,10 @@ use crate::events::{KvWrite, fire_kv_sqlite};
 use crate::sqlite_writer::{Applied, Change, SqliteWriter, is_foreign_key_violation};
 
 mod cache;
+mod pg_batch;
 
 use cache::{Known, KvCache};
+use pg_batch::PgBatch;
 
 /// The store.
 pub struct KvStore {
@@ -70,6 +73,8 @@ pub struct KvStore {
     /// SQLite: what scripts' reads and writes left known, kept exact by the
     /// writer (see [`cache`]); unused on PostgreSQL.
     cache: Arc<KvCache>,
+    /// PostgreSQL: reads and sets in batches; `None` on SQLite.
+    batch: Option<PgBatch>,
 }
 
 /// Read-only connections to the SQLite file for scripts' `get` and `has`,
@@ -224,6 +229,10 @@ impl KvStore {
             }),
             Db::Postgres(_) => None,
         };
+        let batch = match &db {
+            Db::Sqlite(..) => None,
+            Db::Postgres(pool) => Some(PgBatch::start(pool.clone(), Arc::clone(&events))),
+        };
         Ok(Arc::new(KvStore {
             db,
             cursor_key,
@@ -233,6 +242,7 @@ impl KvStore {
             ops: KvOps::default(),
             readers,
             cache: Arc::default(),
+            batch,
         }))
     }
 
@@ -269,15 +279,7 @@ impl KvStore {
                 row.map(|(v, at)| Ok::<_, Error>((parse_stored(&v)?, at)))
                     .transpose()?
             }
-            Db::Postgres(pool) => {
-                let row: Option<(Json<Value>, OffsetDateTime)> = sqlx::query_as(SQL)
-                    .bind(app.0)
-                    .bind(collection)
-                    .bind(key)
-                    .fetch_optional(pool)
-                    .await?;
-                row.map(|(v, at)| (v.0, at))
-            }
+            Db::Postgres(_) => self.pg_batch()?.read(app, collection, key).await?,
         };
         Ok(value.map(|(value, updated_at)| KvItem {
             key: key.to_owned(),
@@ -313,12 +315,7 @@ impl KvStore {
             Db::Sqlite(..) => {
                 self.write_blocking(op).await?;
             }
-            Db::Postgres(pool) => {
-                let fired = set_kv_postgres(pool, &op.event()).await.map_err(gone_app)?;
-                if fired > 0 {
-                    self.events.notify_one();
-                }
-            }
+            Db::Postgres(_) => self.pg_batch()?.set(op).await?,
         }
         Ok(at)
     }
@@ -343,6 +340,12 @@ impl KvStore {
                 Ok(removed)
             }
         }
+    }
+
+    fn pg_batch(&self) -> Result<&PgBatch> {
+        self.batch
+            .as_ref()
+            .ok_or_else(|| Error::Internal("the KV store's PostgreSQL queue is missing".into()))
     }
 
     /// SQLite: `op` through the writer, from async code.

@@ -105,6 +105,143 @@ async fn writes_and_their_events_commit_together(db: Db) {
 }
 both_backends!(outbox_suite, writes_and_their_events_commit_together);
 
+/// `(key, value)` of the events queued on `collection`, oldest first.
+async fn queued(db: &Db, collection: &str) -> Vec<(String, serde_json::Value)> {
+    let sql = match db {
+        Db::Sqlite(..) => "SELECT key, event FROM events WHERE collection = $1 ORDER BY seq",
+        Db::Postgres(_) => "SELECT key, event::text FROM events WHERE collection = $1 ORDER BY seq",
+    };
+    let rows: Vec<(String, String)> =
+        with_db!(db, pool => sqlx::query_as(sql).bind(collection).fetch_all(pool).await).unwrap();
+    rows.into_iter()
+        .map(|(key, event)| {
+            let event: serde_json::Value = serde_json::from_str(&event).unwrap();
+            (key, event["value"].clone())
+        })
+        .collect()
+}
+
+/// Starts every `(app, key, value)` set on `collection` at once (writes
+/// that wait for one commit share the next: SQLite's group commit,
+/// PostgreSQL's batches), and answers their results in the same order.
+async fn all_at_once(
+    kv: &Arc<KvStore>,
+    collection: &str,
+    sets: &[(AppId, String, serde_json::Value)],
+) -> Vec<Result<(), String>> {
+    let tasks: Vec<_> = sets
+        .iter()
+        .cloned()
+        .map(|(app, key, value)| {
+            let (kv, collection) = (Arc::clone(kv), collection.to_owned());
+            tokio::spawn(async move {
+                kv.put(app, &collection, &key, &value, 0)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
+}
+
+async fn writes_made_together_land_fire_and_fail_alone(db: Db) {
+    let store = EventStore::open(
+        db.clone(),
+        Duration::from_millis(10),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    kv_trigger(&db, DEFAULT_APP_ID, "watched").await;
+    let doomed = db
+        .insert_app(&App {
+            id: AppId::new(),
+            name: "doomed".into(),
+            description: String::new(),
+            created_at: now(),
+        })
+        .await
+        .unwrap()
+        .id;
+    kv_trigger(&db, doomed, "watched").await;
+    assert!(db.delete_app(doomed).await.unwrap());
+    let kv = KvStore::open(db.clone(), Arc::clone(&store.notify))
+        .await
+        .unwrap();
+
+    // Several sets of the same keys at once: every one lands and fires one
+    // event, and each key's events end with the value it was left with.
+    let mut sets = Vec::new();
+    for i in 0..8 {
+        for key in ["a", "b", "c"] {
+            sets.push((DEFAULT_APP_ID, key.to_owned(), json!(i)));
+        }
+        sets.push((DEFAULT_APP_ID, format!("alone-{i}"), json!(i)));
+    }
+    for result in all_at_once(&kv, "watched", &sets).await {
+        result.unwrap();
+    }
+    let fired = queued(&db, "watched").await;
+    assert_eq!(fired.len(), sets.len(), "one event per set");
+    for key in ["a", "b", "c"] {
+        let mut values: Vec<i64> = fired
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_i64().unwrap())
+            .collect();
+        let last = *values.last().unwrap();
+        assert_eq!(
+            kv.value(DEFAULT_APP_ID, "watched", key).await.unwrap(),
+            Some(json!(last))
+        );
+        values.sort_unstable();
+        assert_eq!(values, (0..8).collect::<Vec<_>>(), "key {key}");
+    }
+
+    // Sets that fail (an app deleted meanwhile; on PostgreSQL a NUL
+    // character, which it cannot store) among good ones: each fails alone,
+    // and fires nothing.
+    let mut sets = vec![
+        (DEFAULT_APP_ID, "good-1".to_owned(), json!(1)),
+        (doomed, "x".to_owned(), json!("gone")),
+        (DEFAULT_APP_ID, "good-2".to_owned(), json!(2)),
+        (DEFAULT_APP_ID, "nul".to_owned(), json!("a\u{0}b")),
+        (DEFAULT_APP_ID, "good-3".to_owned(), json!(3)),
+    ];
+    sets.extend((4..12).map(|i| (DEFAULT_APP_ID, format!("good-{i}"), json!(i))));
+    let results = all_at_once(&kv, "watched", &sets).await;
+    let nul_refused = matches!(db, Db::Postgres(_));
+    for ((app, key, _), result) in sets.iter().zip(&results) {
+        match (key.as_str(), result) {
+            ("x", Err(e)) => assert!(e.contains("not found"), "{e}"),
+            ("nul", Err(e)) if nul_refused => assert!(e.contains("NUL"), "{e}"),
+            ("nul", Ok(())) if !nul_refused => {}
+            (_, Ok(())) if *app == DEFAULT_APP_ID && key.starts_with("good-") => {}
+            other => panic!("unexpected result for {other:?}"),
+        }
+    }
+    for i in 1..12 {
+        let key = format!("good-{i}");
+        assert_eq!(
+            kv.value(DEFAULT_APP_ID, "watched", &key).await.unwrap(),
+            Some(json!(i))
+        );
+    }
+    let fired = queued(&db, "watched").await;
+    let expected = 32 + 11 + usize::from(!nul_refused);
+    assert_eq!(fired.len(), expected, "{fired:?}");
+    assert!(fired.iter().all(|(key, _)| key != "x"));
+}
+both_backends!(
+    writes_together,
+    writes_made_together_land_fire_and_fail_alone
+);
+
 #[tokio::test]
 #[cfg_attr(
     not(picloud_postgres),

@@ -315,6 +315,65 @@ async fn concurrent_writes_all_land(db: Db) {
 }
 both_backends!(concurrency, concurrent_writes_all_land);
 
+async fn reads_made_together_answer_each_their_own(db: Db) {
+    // Reads that wait together share one query on PostgreSQL: each still
+    // gets its own app's value of its own key, or nothing.
+    let (a, b) = (app(&db, "a").await, app(&db, "b").await);
+    let kv = KvStore::open(db, Default::default()).await.unwrap();
+    for i in 0..10 {
+        kv.set(&cx(a), "c", &format!("k{i}"), json!(["a", i]))
+            .await
+            .unwrap();
+        if i % 2 == 0 {
+            kv.set(&cx(b), "c", &format!("k{i}"), json!(["b", i]))
+                .await
+                .unwrap();
+        }
+    }
+    kv.set(&cx(b), "other", "k1", json!("b's other"))
+        .await
+        .unwrap();
+    let mut reads = Vec::new();
+    for round in 0..3 {
+        for i in 0..12 {
+            for (app, name, collection) in [(a, "a", "c"), (b, "b", "c"), (b, "b", "other")] {
+                let expected = match (name, collection) {
+                    (_, "other") if i == 1 => Some(json!("b's other")),
+                    (_, "other") => None,
+                    ("a", _) if i < 10 => Some(json!(["a", i])),
+                    ("b", _) if i < 10 && i % 2 == 0 => Some(json!(["b", i])),
+                    _ => None,
+                };
+                let kv = Arc::clone(&kv);
+                let key = format!("k{i}");
+                let read = tokio::spawn(async move {
+                    if round == 1 {
+                        kv.has(&cx(app), collection, &key)
+                            .await
+                            .map(|found| found.then(|| json!("present")))
+                    } else {
+                        kv.get(&cx(app), collection, &key).await
+                    }
+                });
+                let expected = if round == 1 {
+                    expected.map(|_| json!("present"))
+                } else {
+                    expected
+                };
+                reads.push((read, expected, name, collection, i));
+            }
+        }
+    }
+    for (read, expected, name, collection, i) in reads {
+        assert_eq!(
+            read.await.unwrap().unwrap(),
+            expected,
+            "app {name}, {collection}/k{i}"
+        );
+    }
+}
+both_backends!(reads_together, reads_made_together_answer_each_their_own);
+
 async fn cursors_survive_a_restart(db: Db) {
     // The key that signs cursors is kept in the database.
     let kv = KvStore::open(db.clone(), Default::default()).await.unwrap();

@@ -1,0 +1,301 @@
+//! PostgreSQL: KV reads and sets in batches.
+//!
+//! One key per statement costs PostgreSQL a round trip, a statement's
+//! start-up and, for a write, a commit; at a few thousand keys a second
+//! that overhead is most of the database's and PiCloud's CPU
+//! (docs/performance.md). Here the reads and the sets that arrive while a
+//! batch is under way wait for the next one: a batch of reads is one
+//! `SELECT` over the keys, a batch of sets one statement (one commit) that
+//! writes every row and queues the events their triggers fire. A lone
+//! request goes at once, as before; under load batches grow by themselves.
+//!
+//! Semantics are those of one statement per key:
+//! - a set is answered after its commit, and a `get` that follows it reads
+//!   it;
+//! - the n-th set of a key in a batch goes in the n-th statement, so writes
+//!   to one key land, and fire events, in the order they arrived;
+//! - rows are written in key order, so two batches (of this process or
+//!   another) cannot deadlock on each other's rows;
+//! - a batch PostgreSQL refuses (a deleted app, a NUL character, a
+//!   deadlock with an app's deletion) wrote nothing; its sets are then made
+//!   one by one, so each fails or succeeds alone, as before;
+//! - a request whose caller stopped waiting (its execution's deadline) is
+//!   dropped before its batch is sent: made in full or not at all.
+//!
+//! The tasks wait on their channels: nothing runs while no request comes.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use serde_json::Value;
+use sqlx::postgres::PgPool;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
+
+use super::WriteOp;
+use crate::error::{Error, Result};
+use crate::events::{KvWrite, set_kv_postgres, set_many_kv_postgres};
+use picloud_shared::AppId;
+
+/// Most requests in one batch.
+const MAX_BATCH: usize = 256;
+/// Batches of one kind under way at once: one being answered while the
+/// next gathers, and a second connection for when PostgreSQL has cores to
+/// spare.
+const IN_FLIGHT: usize = 2;
+
+/// A stored value and its last write time.
+pub(super) type Item = (Value, OffsetDateTime);
+
+struct Read {
+    app: AppId,
+    collection: String,
+    key: String,
+    reply: oneshot::Sender<Result<Option<Item>>>,
+}
+
+struct Set {
+    op: WriteOp,
+    reply: oneshot::Sender<Result<()>>,
+}
+
+/// The two queues; the tasks end when this is dropped.
+pub(super) struct PgBatch {
+    reads: mpsc::UnboundedSender<Read>,
+    sets: mpsc::UnboundedSender<Set>,
+}
+
+impl PgBatch {
+    /// Starts the tasks (on the current runtime). `events` is woken when
+    /// a set fired events.
+    pub(super) fn start(pool: PgPool, events: Arc<Notify>) -> PgBatch {
+        let readers = pool.clone();
+        PgBatch {
+            reads: spawn(move |batch| read_batch(readers.clone(), batch)),
+            sets: spawn(move |batch| set_batch(pool.clone(), Arc::clone(&events), batch)),
+        }
+    }
+
+    /// The value of `key` (checked by the caller) and its write time.
+    pub(super) async fn read(
+        &self,
+        app: AppId,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Item>> {
+        let (reply, answer) = oneshot::channel();
+        let read = Read {
+            app,
+            collection: collection.to_owned(),
+            key: key.to_owned(),
+            reply,
+        };
+        self.reads.send(read).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Makes the set `op` (checked), answering once it is committed.
+    pub(super) async fn set(&self, op: WriteOp) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        self.sets.send(Set { op, reply }).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> Error {
+    Error::Internal("the KV store's PostgreSQL queue stopped".into())
+}
+
+/// A task that takes requests from its channel in batches of up to
+/// [`MAX_BATCH`] and runs `run` on each, [`IN_FLIGHT`] at a time.
+fn spawn<R, F, Fut>(run: F) -> mpsc::UnboundedSender<R>
+where
+    R: Send + 'static,
+    F: Fn(Vec<R>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (tx, mut rx) = mpsc::unbounded_channel::<R>();
+    tokio::spawn(async move {
+        let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+        while let Some(first) = rx.recv().await {
+            // Wait for a slot first: what arrives meanwhile joins the batch.
+            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(more) => batch.push(more),
+                    Err(_) => break,
+                }
+            }
+            let work = run(batch);
+            tokio::spawn(async move {
+                work.await;
+                drop(slot);
+            });
+        }
+    });
+    tx
+}
+
+async fn read_batch(pool: PgPool, mut batch: Vec<Read>) {
+    const SQL: &str = "SELECT i.ord, k.value, k.updated_at \
+                       FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY \
+                       AS i(app_id, collection, key, ord) \
+                       JOIN kv k ON k.app_id = i.app_id \
+                       AND k.collection = i.collection COLLATE \"C\" \
+                       AND k.key = i.key COLLATE \"C\"";
+    batch.retain(|r| !r.reply.is_closed());
+    if batch.is_empty() {
+        return;
+    }
+    let rows: sqlx::Result<Vec<(i64, Json<Value>, OffsetDateTime)>> = sqlx::query_as(SQL)
+        .bind(batch.iter().map(|r| r.app.0).collect::<Vec<_>>())
+        .bind(
+            batch
+                .iter()
+                .map(|r| r.collection.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(batch.iter().map(|r| r.key.as_str()).collect::<Vec<_>>())
+        .fetch_all(&pool)
+        .await;
+    match rows {
+        Ok(rows) => {
+            let mut found: Vec<Option<Item>> = batch.iter().map(|_| None).collect();
+            for (ord, Json(value), at) in rows {
+                // WITH ORDINALITY counts from 1.
+                let slot = usize::try_from(ord - 1).ok().and_then(|i| found.get_mut(i));
+                if let Some(slot) = slot {
+                    *slot = Some((value, at));
+                }
+            }
+            for (read, item) in batch.into_iter().zip(found) {
+                let _ = read.reply.send(Ok(item));
+            }
+        }
+        Err(e) => answer_all(batch.into_iter().map(|r| r.reply), &e),
+    }
+}
+
+async fn set_batch(pool: PgPool, events: Arc<Notify>, mut batch: Vec<Set>) {
+    batch.retain(|s| !s.reply.is_closed());
+    // Key order (stable: a key's sets keep their order).
+    batch.sort_by(|a, b| {
+        let (a, b) = (&a.op, &b.op);
+        (a.app, &a.collection, &a.key).cmp(&(b.app, &b.collection, &b.key))
+    });
+    for statement in by_occurrence(batch) {
+        let writes: Vec<KvWrite<'_>> = statement.iter().map(|s| s.op.event()).collect();
+        match set_many_kv_postgres(&pool, &writes).await {
+            Ok(fired) => {
+                if fired > 0 {
+                    events.notify_one();
+                }
+                for set in statement {
+                    let _ = set.reply.send(Ok(()));
+                }
+            }
+            // Refused by PostgreSQL, so nothing was written: each alone.
+            Err(sqlx::Error::Database(_)) => {
+                for set in statement {
+                    let result = set_kv_postgres(&pool, &set.op.event()).await;
+                    if matches!(result, Ok(fired) if fired > 0) {
+                        events.notify_one();
+                    }
+                    let _ = set.reply.send(result.map(drop).map_err(super::gone_app));
+                }
+            }
+            // The connection failed: whether it committed is unknown, as
+            // for a write of its own.
+            Err(e) => answer_all(statement.into_iter().map(|s| s.reply), &e),
+        }
+    }
+}
+
+/// Splits sets sorted by key into statements where no key is twice: the
+/// n-th set of a key goes into the n-th.
+fn by_occurrence(sorted: Vec<Set>) -> Vec<Vec<Set>> {
+    let mut statements: Vec<Vec<Set>> = Vec::new();
+    let mut nth = 0;
+    let mut previous: Option<(AppId, String, String)> = None;
+    for set in sorted {
+        let key = (set.op.app, set.op.collection.clone(), set.op.key.clone());
+        nth = if previous.as_ref() == Some(&key) {
+            nth + 1
+        } else {
+            0
+        };
+        previous = Some(key);
+        if statements.len() == nth {
+            statements.push(Vec::new());
+        }
+        statements[nth].push(set);
+    }
+    statements
+}
+
+fn answer_all<T>(replies: impl Iterator<Item = oneshot::Sender<Result<T>>>, e: &sqlx::Error) {
+    tracing::error!(error = %e, "a batch of KV calls failed on PostgreSQL");
+    for reply in replies {
+        let _ = reply.send(Err(Error::Internal(format!(
+            "the KV store's PostgreSQL failed: {e}"
+        ))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::WriteKind;
+
+    fn set(app: AppId, key: &str, n: u32) -> Set {
+        Set {
+            op: WriteOp {
+                app,
+                collection: "c".into(),
+                key: key.into(),
+                kind: WriteKind::Set(n.to_string()),
+                at: OffsetDateTime::UNIX_EPOCH,
+                depth: n,
+            },
+            reply: oneshot::channel().0,
+        }
+    }
+
+    #[test]
+    fn no_statement_holds_a_key_twice_and_each_keeps_its_order() {
+        let (x, y) = (
+            AppId(uuid::Uuid::from_u128(1)),
+            AppId(uuid::Uuid::from_u128(2)),
+        );
+        // Sorted by key, as set_batch sorts them; n tells them apart.
+        let sorted = vec![
+            set(x, "a", 0),
+            set(x, "a", 1),
+            set(x, "a", 2),
+            set(x, "b", 3),
+            set(y, "a", 4),
+            set(y, "a", 5),
+        ];
+        let statements: Vec<Vec<(AppId, String, u32)>> = by_occurrence(sorted)
+            .into_iter()
+            .map(|s| {
+                s.into_iter()
+                    .map(|s| (s.op.app, s.op.key, s.op.depth))
+                    .collect()
+            })
+            .collect();
+        let k = |app, key: &str, n| (app, key.to_owned(), n);
+        assert_eq!(
+            statements,
+            vec![
+                vec![k(x, "a", 0), k(x, "b", 3), k(y, "a", 4)],
+                vec![k(x, "a", 1), k(y, "a", 5)],
+                vec![k(x, "a", 2)],
+            ]
+        );
+    }
+}
