@@ -26,6 +26,9 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || tru
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  # PiCloud writes its pending execution records as it stops: PostgreSQL
+  # stops after it.
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   [ -n "$PGBIN" ] && [ -d "$WORK/pg" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1
   rm -rf "$WORK"
 }

@@ -706,3 +706,35 @@ async fn a_write_waiting_past_its_deadline_is_withdrawn() {
     third.join().unwrap().unwrap();
     assert_eq!(kv.get(&mine, "c", "third").await.unwrap(), Some(json!(3)));
 }
+
+#[tokio::test]
+#[cfg_attr(
+    not(picloud_postgres),
+    ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+)]
+async fn postgres_connections_keep_generic_plans() {
+    // Custom plans would plan each batched KV statement again on every run
+    // (db.rs): every pooled connection asks for generic ones.
+    let url = fresh_postgres_url("kv::generic_plans").await;
+    let db = Db::connect(&DbTarget::Postgres(url)).await.unwrap();
+    let Db::Postgres(pool) = &db else {
+        unreachable!("connected to PostgreSQL")
+    };
+    let held: Vec<_> = three_connections(pool).await;
+    for mut conn in held {
+        let mode: String = sqlx::query_scalar("SHOW plan_cache_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(mode, "force_generic_plan");
+    }
+}
+
+/// Three connections of `pool` at once (so not all the same one).
+async fn three_connections(pool: &sqlx::PgPool) -> Vec<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(pool.acquire().await.unwrap());
+    }
+    held
+}
