@@ -550,6 +550,15 @@ struct WriteOp {
 }
 
 impl WriteOp {
+    /// About how many bytes it carries: its key and value.
+    fn size(&self) -> usize {
+        let value = match &self.kind {
+            WriteKind::Set(json) => json.len(),
+            WriteKind::Delete => 0,
+        };
+        self.collection.len() + self.key.len() + value
+    }
+
     /// The write as the events it fires see it.
     fn event(&self) -> KvWrite<'_> {
         KvWrite {

@@ -17,8 +17,8 @@
 //! - rows are written in key order, so two batches (of this process or
 //!   another) cannot deadlock on each other's rows;
 //! - a batch PostgreSQL refuses (a deleted app, a NUL character, a
-//!   deadlock with an app's deletion) wrote nothing; its sets are then made
-//!   one by one, so each fails or succeeds alone, as before;
+//!   deadlock with an app's deletion) wrote nothing; its sets (or reads)
+//!   are then made one by one, so each fails or succeeds alone, as before;
 //! - a request whose caller stopped waiting (its execution's deadline) is
 //!   dropped before its batch is sent: made in full or not at all.
 //!
@@ -40,6 +40,9 @@ use picloud_shared::AppId;
 
 /// Most requests in one batch.
 const MAX_BATCH: usize = 256;
+/// A batch takes no more requests once their keys and values reach this
+/// many bytes (values are up to 1 MiB each): one statement stays small.
+const BATCH_BYTES: usize = 1 << 20;
 /// Batches of one kind under way at once: one being answered while the
 /// next gathers, and a second connection for when PostgreSQL has cores to
 /// spare.
@@ -72,8 +75,14 @@ impl PgBatch {
     pub(super) fn start(pool: PgPool, events: Arc<Notify>) -> PgBatch {
         let readers = pool.clone();
         PgBatch {
-            reads: spawn(move |batch| read_batch(readers.clone(), batch)),
-            sets: spawn(move |batch| set_batch(pool.clone(), Arc::clone(&events), batch)),
+            reads: spawn(
+                move |batch| read_batch(readers.clone(), batch),
+                |r: &Read| r.collection.len() + r.key.len(),
+            ),
+            sets: spawn(
+                move |batch| set_batch(pool.clone(), Arc::clone(&events), batch),
+                |s: &Set| s.op.size(),
+            ),
         }
     }
 
@@ -108,8 +117,9 @@ fn stopped() -> Error {
 }
 
 /// A task that takes requests from its channel in batches of up to
-/// [`MAX_BATCH`] and runs `run` on each, [`IN_FLIGHT`] at a time.
-fn spawn<R, F, Fut>(run: F) -> mpsc::UnboundedSender<R>
+/// [`MAX_BATCH`] requests (or about [`BATCH_BYTES`], as `weigh` counts them)
+/// and runs `run` on each, [`IN_FLIGHT`] at a time.
+fn spawn<R, F, Fut>(run: F, weigh: fn(&R) -> usize) -> mpsc::UnboundedSender<R>
 where
     R: Send + 'static,
     F: Fn(Vec<R>) -> Fut + Send + 'static,
@@ -123,10 +133,14 @@ where
             let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
                 return;
             };
+            let mut bytes = weigh(&first);
             let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
+            while batch.len() < MAX_BATCH && bytes < BATCH_BYTES {
                 match rx.try_recv() {
-                    Ok(more) => batch.push(more),
+                    Ok(more) => {
+                        bytes += weigh(&more);
+                        batch.push(more);
+                    }
                     Err(_) => break,
                 }
             }
@@ -176,8 +190,29 @@ async fn read_batch(pool: PgPool, mut batch: Vec<Read>) {
                 let _ = read.reply.send(Ok(item));
             }
         }
+        // Refused by PostgreSQL (a key it cannot take, such as one with a
+        // NUL character): each alone, so only that one fails.
+        Err(sqlx::Error::Database(_)) => {
+            for read in batch {
+                let item = read_one(&pool, &read).await;
+                let _ = read.reply.send(item);
+            }
+        }
         Err(e) => answer_all(batch.into_iter().map(|r| r.reply), &e),
     }
+}
+
+/// `read` in a statement of its own.
+async fn read_one(pool: &PgPool, read: &Read) -> Result<Option<Item>> {
+    const SQL: &str = "SELECT value, updated_at FROM kv \
+                       WHERE app_id = $1 AND collection = $2 AND key = $3";
+    let row: Option<(Json<Value>, OffsetDateTime)> = sqlx::query_as(SQL)
+        .bind(read.app.0)
+        .bind(&read.collection)
+        .bind(&read.key)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|(Json(value), at)| (value, at)))
 }
 
 async fn set_batch(pool: PgPool, events: Arc<Notify>, mut batch: Vec<Set>) {
@@ -263,6 +298,36 @@ mod tests {
             },
             reply: oneshot::channel().0,
         }
+    }
+
+    #[tokio::test]
+    async fn batches_stop_at_their_count_or_their_bytes() {
+        let (done, mut batches) = mpsc::unbounded_channel::<Vec<usize>>();
+        let queue = spawn(
+            move |batch: Vec<usize>| {
+                let done = done.clone();
+                async move { done.send(batch).unwrap() }
+            },
+            |bytes| *bytes,
+        );
+        // All queued before the task first looks (one thread): 300 small
+        // requests, then 5 of 300 KiB.
+        for _ in 0..300 {
+            queue.send(1).unwrap();
+        }
+        for _ in 0..5 {
+            queue.send(300 << 10).unwrap();
+        }
+        let mut sizes = Vec::new();
+        let mut seen = 0;
+        while seen < 305 {
+            let batch = batches.recv().await.unwrap();
+            seen += batch.len();
+            sizes.push(batch.len());
+        }
+        // 256 by count; then 44 small ones and 4 large (over 1 MiB); then
+        // the last one.
+        assert_eq!(sizes, vec![256, 48, 1]);
     }
 
     #[test]
