@@ -40,6 +40,27 @@ async fn kv_trigger(db: &Db, app: AppId, collection: &str) -> TriggerId {
     id
 }
 
+/// The event store of the tests: retries after 10 ms, claims of 5 s.
+async fn store(db: &Db) -> Arc<EventStore> {
+    EventStore::open(
+        db.clone(),
+        Duration::from_millis(10),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap()
+}
+
+async fn new_app(db: &Db, name: &str) -> AppId {
+    let app = App {
+        id: AppId::new(),
+        name: name.into(),
+        description: String::new(),
+        created_at: now(),
+    };
+    db.insert_app(&app).await.unwrap().id
+}
+
 async fn events(db: &Db) -> i64 {
     with_db!(db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM events")
         .fetch_one(pool).await)
@@ -47,13 +68,7 @@ async fn events(db: &Db) -> i64 {
 }
 
 async fn writes_and_their_events_commit_together(db: Db) {
-    let store = EventStore::open(
-        db.clone(),
-        Duration::from_millis(10),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let store = store(&db).await;
     // Triggers stored before the store opens are known to it (SQLite skips
     // the outbox statement for collections no trigger watches).
     kv_trigger(&db, DEFAULT_APP_ID, "watched").await;
@@ -78,18 +93,10 @@ async fn writes_and_their_events_commit_together(db: Db) {
     assert_eq!(events(&db).await, 2);
 
     // A write that fails (its app is gone) fires nothing.
-    let app = db
-        .insert_app(&App {
-            id: AppId::new(),
-            name: "doomed".into(),
-            description: String::new(),
-            created_at: now(),
-        })
-        .await
-        .unwrap();
-    kv_trigger(&db, app.id, "watched").await;
-    assert!(db.delete_app(app.id).await.unwrap());
-    assert!(kv.put(app.id, "watched", "k", &json!(1), 0).await.is_err());
+    let app = new_app(&db, "doomed").await;
+    kv_trigger(&db, app, "watched").await;
+    assert!(db.delete_app(app).await.unwrap());
+    assert!(kv.put(app, "watched", "k", &json!(1), 0).await.is_err());
     assert_eq!(events(&db).await, 2);
 
     // The queue hands them out oldest first, one per key at a time.
@@ -150,24 +157,9 @@ async fn all_at_once(
 }
 
 async fn writes_made_together_land_fire_and_fail_alone(db: Db) {
-    let store = EventStore::open(
-        db.clone(),
-        Duration::from_millis(10),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let store = store(&db).await;
     kv_trigger(&db, DEFAULT_APP_ID, "watched").await;
-    let doomed = db
-        .insert_app(&App {
-            id: AppId::new(),
-            name: "doomed".into(),
-            description: String::new(),
-            created_at: now(),
-        })
-        .await
-        .unwrap()
-        .id;
+    let doomed = new_app(&db, "doomed").await;
     kv_trigger(&db, doomed, "watched").await;
     assert!(db.delete_app(doomed).await.unwrap());
     let kv = KvStore::open(db.clone(), Arc::clone(&store.notify))
@@ -252,20 +244,8 @@ async fn a_write_in_one_process_wakes_the_dispatcher_of_another() {
     let db_a = Db::connect(&DbTarget::Postgres(url.clone())).await.unwrap();
     db_a.migrate().await.unwrap();
     let db_b = Db::connect(&DbTarget::Postgres(url)).await.unwrap();
-    let a = EventStore::open(
-        db_a.clone(),
-        Duration::from_millis(10),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
-    let b = EventStore::open(
-        db_b.clone(),
-        Duration::from_millis(10),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let a = store(&db_a).await;
+    let b = store(&db_b).await;
     picloud_manager_core::bus::listen(&db_b, "picloud test b", b.clone())
         .await
         .unwrap();
