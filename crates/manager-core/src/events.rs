@@ -479,24 +479,6 @@ const FIRE_SQLITE: &str = "INSERT INTO events (app_id, trigger_id, kind, script_
      WHERE t.app_id = ?1 AND t.kind = 'kv' AND t.collection = ?2 \
      AND (CASE ?4 WHEN 'set' THEN t.on_set ELSE t.on_delete END)";
 
-/// PostgreSQL: a KV set and the events it fires in one statement (one
-/// round trip, its own transaction): $1 app, $2 collection, $3 key, $4 the
-/// value's JSON, $5 the time written, $6 the same as text (the event's),
-/// $7 the events' depth, $8 their due time (ms). Answers the events fired.
-const SET_AND_FIRE_POSTGRES: &str = "WITH written AS (\
-     INSERT INTO kv (app_id, collection, key, value, updated_at) VALUES ($1, $2, $3, $4::jsonb, $5) \
-     ON CONFLICT (app_id, collection, key) \
-     DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at RETURNING 1), \
-     fired AS (INSERT INTO events (app_id, trigger_id, kind, script_id, collection, \
-     key, event, depth, max_attempts, due_at) \
-     SELECT t.app_id, t.id, 'kv', t.script_id, $2, $3, \
-     jsonb_build_object('kind', 'kv', 'op', 'set', 'collection', $2::text, 'key', $3::text, \
-     'value', $4::jsonb, 'at', $6::text), \
-     $7, t.max_attempts, $8 FROM triggers t \
-     WHERE t.app_id = $1 AND t.kind = 'kv' AND t.collection = $2 AND t.on_set \
-     AND EXISTS (SELECT 1 FROM written) RETURNING 1) \
-     SELECT count(*) FROM fired";
-
 /// PostgreSQL: a KV delete and the events it fires, in one statement: $1
 /// app, $2 collection, $3 key, $4 the time (text), $5 the events' depth,
 /// $6 their due time (ms). Answers whether the key was there, and the
@@ -567,30 +549,12 @@ pub(crate) async fn notify_postgres<'c>(conn: impl sqlx::PgExecutor<'c>) -> sqlx
         .map(drop)
 }
 
-/// PostgreSQL: sets `w.key` to `w.value` (JSON) and writes the events it
-/// fires, in one statement, telling every process's dispatcher when it
-/// fired any; returns how many.
-pub(crate) async fn set_kv_postgres(pool: &PgPool, w: &KvWrite<'_>) -> sqlx::Result<u64> {
-    let fired: i64 = sqlx::query_scalar(SET_AND_FIRE_POSTGRES)
-        .bind(w.app.0)
-        .bind(w.collection)
-        .bind(w.key)
-        .bind(w.value)
-        .bind(w.at)
-        .bind(repo::rfc3339(w.at))
-        .bind(i32::try_from(w.depth + 1).unwrap_or(i32::MAX))
-        .bind(now_ms())
-        .fetch_one(pool)
-        .await?;
-    notify_fired(pool, fired).await
-}
-
-/// PostgreSQL: [`SET_AND_FIRE_POSTGRES`] for many writes in one statement
-/// (one commit): $1 apps, $2 collections, $3 keys, $4 values (JSON text),
+/// PostgreSQL: KV sets and the events they fire, in one statement (one
+/// round trip, one commit): $1 apps, $2 collections, $3 keys, $4 values (JSON text),
 /// $5 times, $6 the times as text, $7 the events' depths (arrays, one
 /// element per write, no key twice), $8 the events' due time (ms). The rows
 /// are written, and their events queued, in the arrays' order.
-const SET_MANY_AND_FIRE_POSTGRES: &str = "WITH input AS (\
+const SET_AND_FIRE_POSTGRES: &str = "WITH input AS (\
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], \
      $6::text[], $7::integer[]) WITH ORDINALITY \
      AS i(app_id, collection, key, value, updated_at, at_text, depth, ord)), \
@@ -610,12 +574,12 @@ const SET_MANY_AND_FIRE_POSTGRES: &str = "WITH input AS (\
      WHERE EXISTS (SELECT 1 FROM written) ORDER BY i.ord, t.id RETURNING 1) \
      SELECT count(*) FROM fired";
 
-/// PostgreSQL: the writes `ws` (sets, no key twice) and the events they
-/// fire, in one statement, telling every process's dispatcher when they
-/// fired any; returns how many. All or none are made.
-pub(crate) async fn set_many_kv_postgres(pool: &PgPool, ws: &[KvWrite<'_>]) -> sqlx::Result<u64> {
+/// PostgreSQL: the sets `ws` (no key twice; one or a batch) and the events
+/// they fire, in one statement, telling every process's dispatcher when
+/// they fired any; returns how many. All or none are made.
+pub(crate) async fn set_kv_postgres(pool: &PgPool, ws: &[KvWrite<'_>]) -> sqlx::Result<u64> {
     let depth = |w: &KvWrite<'_>| i32::try_from(w.depth + 1).unwrap_or(i32::MAX);
-    let fired: i64 = sqlx::query_scalar(SET_MANY_AND_FIRE_POSTGRES)
+    let fired: i64 = sqlx::query_scalar(SET_AND_FIRE_POSTGRES)
         .bind(ws.iter().map(|w| w.app.0).collect::<Vec<_>>())
         .bind(ws.iter().map(|w| w.collection).collect::<Vec<_>>())
         .bind(ws.iter().map(|w| w.key).collect::<Vec<_>>())
@@ -634,7 +598,7 @@ pub(crate) async fn set_many_kv_postgres(pool: &PgPool, ws: &[KvWrite<'_>]) -> s
 }
 
 /// PostgreSQL: deletes `w.key` and writes the events it fires, in one
-/// statement, as [`set_kv_postgres`]; returns whether the key was there,
+/// statement, as [`set_kv_postgres`] does for sets; returns whether the key was there,
 /// and how many events it fired.
 pub(crate) async fn delete_kv_postgres(
     pool: &PgPool,

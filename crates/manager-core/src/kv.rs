@@ -550,6 +550,11 @@ struct WriteOp {
 }
 
 impl WriteOp {
+    /// The key it writes, with its app and collection.
+    fn id(&self) -> (AppId, &str, &str) {
+        (self.app, &self.collection, &self.key)
+    }
+
     /// About how many bytes it carries: its key and value.
     fn size(&self) -> usize {
         let value = match &self.kind {

@@ -98,12 +98,7 @@ impl KvCache {
     /// What is known of `key`, or the [`Miss`] to fill it with.
     pub(crate) fn get(&self, app: AppId, collection: &str, key: &str) -> Result<Known, Miss> {
         let inner = self.inner();
-        match inner
-            .apps
-            .get(&app)
-            .and_then(|c| c.get(collection))
-            .and_then(|k| k.get(key))
-        {
+        match inner.entry(app, collection, key) {
             Some(Entry::Known(known)) => Ok(known.clone()),
             Some(Entry::Pending) | None => Err(Miss { epoch: inner.epoch }),
         }
@@ -165,14 +160,12 @@ impl KvCache {
 }
 
 impl Inner {
+    fn entry(&self, app: AppId, collection: &str, key: &str) -> Option<&Entry> {
+        self.apps.get(&app)?.get(collection)?.get(key)
+    }
+
     fn pending(&self, app: AppId, collection: &str, key: &str) -> bool {
-        matches!(
-            self.apps
-                .get(&app)
-                .and_then(|c| c.get(collection))
-                .and_then(|k| k.get(key)),
-            Some(Entry::Pending)
-        )
+        matches!(self.entry(app, collection, key), Some(Entry::Pending))
     }
 
     fn put(&mut self, app: AppId, collection: &str, key: &str, entry: Entry) {

@@ -35,7 +35,7 @@ use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
 use super::WriteOp;
 use crate::error::{Error, Result};
-use crate::events::{KvWrite, set_kv_postgres, set_many_kv_postgres};
+use crate::events::{KvWrite, set_kv_postgres};
 use picloud_shared::AppId;
 
 /// Most requests in one batch.
@@ -155,38 +155,13 @@ where
 }
 
 async fn read_batch(pool: PgPool, mut batch: Vec<Read>) {
-    const SQL: &str = "SELECT i.ord, k.value, k.updated_at \
-                       FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY \
-                       AS i(app_id, collection, key, ord) \
-                       JOIN kv k ON k.app_id = i.app_id \
-                       AND k.collection = i.collection COLLATE \"C\" \
-                       AND k.key = i.key COLLATE \"C\"";
     batch.retain(|r| !r.reply.is_closed());
     if batch.is_empty() {
         return;
     }
-    let rows: sqlx::Result<Vec<(i64, Json<Value>, OffsetDateTime)>> = sqlx::query_as(SQL)
-        .bind(batch.iter().map(|r| r.app.0).collect::<Vec<_>>())
-        .bind(
-            batch
-                .iter()
-                .map(|r| r.collection.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(batch.iter().map(|r| r.key.as_str()).collect::<Vec<_>>())
-        .fetch_all(&pool)
-        .await;
-    match rows {
-        Ok(rows) => {
-            let mut found: Vec<Option<Item>> = batch.iter().map(|_| None).collect();
-            for (ord, Json(value), at) in rows {
-                // WITH ORDINALITY counts from 1.
-                let slot = usize::try_from(ord - 1).ok().and_then(|i| found.get_mut(i));
-                if let Some(slot) = slot {
-                    *slot = Some((value, at));
-                }
-            }
-            for (read, item) in batch.into_iter().zip(found) {
+    match fetch(&pool, &batch).await {
+        Ok(items) => {
+            for (read, item) in batch.into_iter().zip(items) {
                 let _ = read.reply.send(Ok(item));
             }
         }
@@ -194,37 +169,52 @@ async fn read_batch(pool: PgPool, mut batch: Vec<Read>) {
         // NUL character): each alone, so only that one fails.
         Err(sqlx::Error::Database(_)) => {
             for read in batch {
-                let item = read_one(&pool, &read).await;
-                let _ = read.reply.send(item);
+                let item = fetch(&pool, std::slice::from_ref(&read)).await;
+                let _ = read
+                    .reply
+                    .send(item.map(|mut one| one.pop().flatten()).map_err(Error::from));
             }
         }
         Err(e) => answer_all(batch.into_iter().map(|r| r.reply), &e),
     }
 }
 
-/// `read` in a statement of its own.
-async fn read_one(pool: &PgPool, read: &Read) -> Result<Option<Item>> {
-    const SQL: &str = "SELECT value, updated_at FROM kv \
-                       WHERE app_id = $1 AND collection = $2 AND key = $3";
-    let row: Option<(Json<Value>, OffsetDateTime)> = sqlx::query_as(SQL)
-        .bind(read.app.0)
-        .bind(&read.collection)
-        .bind(&read.key)
-        .fetch_optional(pool)
+/// What is stored for each of `reads`, in their order, in one statement.
+async fn fetch(pool: &PgPool, reads: &[Read]) -> sqlx::Result<Vec<Option<Item>>> {
+    const SQL: &str = "SELECT i.ord, k.value, k.updated_at \
+                       FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY \
+                       AS i(app_id, collection, key, ord) \
+                       JOIN kv k ON k.app_id = i.app_id \
+                       AND k.collection = i.collection COLLATE \"C\" \
+                       AND k.key = i.key COLLATE \"C\"";
+    let rows: Vec<(i64, Json<Value>, OffsetDateTime)> = sqlx::query_as(SQL)
+        .bind(reads.iter().map(|r| r.app.0).collect::<Vec<_>>())
+        .bind(
+            reads
+                .iter()
+                .map(|r| r.collection.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(reads.iter().map(|r| r.key.as_str()).collect::<Vec<_>>())
+        .fetch_all(pool)
         .await?;
-    Ok(row.map(|(Json(value), at)| (value, at)))
+    let mut found: Vec<Option<Item>> = reads.iter().map(|_| None).collect();
+    for (ord, Json(value), at) in rows {
+        // WITH ORDINALITY counts from 1.
+        if let Some(slot) = usize::try_from(ord - 1).ok().and_then(|i| found.get_mut(i)) {
+            *slot = Some((value, at));
+        }
+    }
+    Ok(found)
 }
 
 async fn set_batch(pool: PgPool, events: Arc<Notify>, mut batch: Vec<Set>) {
     batch.retain(|s| !s.reply.is_closed());
     // Key order (stable: a key's sets keep their order).
-    batch.sort_by(|a, b| {
-        let (a, b) = (&a.op, &b.op);
-        (a.app, &a.collection, &a.key).cmp(&(b.app, &b.collection, &b.key))
-    });
+    batch.sort_by(|a, b| a.op.id().cmp(&b.op.id()));
     for statement in by_occurrence(batch) {
         let writes: Vec<KvWrite<'_>> = statement.iter().map(|s| s.op.event()).collect();
-        match set_many_kv_postgres(&pool, &writes).await {
+        match set_kv_postgres(&pool, &writes).await {
             Ok(fired) => {
                 if fired > 0 {
                     events.notify_one();
@@ -236,7 +226,7 @@ async fn set_batch(pool: PgPool, events: Arc<Notify>, mut batch: Vec<Set>) {
             // Refused by PostgreSQL, so nothing was written: each alone.
             Err(sqlx::Error::Database(_)) => {
                 for set in statement {
-                    let result = set_kv_postgres(&pool, &set.op.event()).await;
+                    let result = set_kv_postgres(&pool, &[set.op.event()]).await;
                     if matches!(result, Ok(fired) if fired > 0) {
                         events.notify_one();
                     }
@@ -254,16 +244,13 @@ async fn set_batch(pool: PgPool, events: Arc<Notify>, mut batch: Vec<Set>) {
 /// n-th set of a key goes into the n-th.
 fn by_occurrence(sorted: Vec<Set>) -> Vec<Vec<Set>> {
     let mut statements: Vec<Vec<Set>> = Vec::new();
+    // Where the set before went: the last of that statement.
     let mut nth = 0;
-    let mut previous: Option<(AppId, String, String)> = None;
     for set in sorted {
-        let key = (set.op.app, set.op.collection.clone(), set.op.key.clone());
-        nth = if previous.as_ref() == Some(&key) {
-            nth + 1
-        } else {
-            0
+        nth = match statements.get(nth).and_then(|s| s.last()) {
+            Some(before) if before.op.id() == set.op.id() => nth + 1,
+            _ => 0,
         };
-        previous = Some(key);
         if statements.len() == nth {
             statements.push(Vec::new());
         }
