@@ -156,7 +156,10 @@ impl Inner {
             status_code: None,
             started_at,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-            error: error.as_ref().map(ScriptError::describe),
+            error: frame
+                .redact_error(error.clone())
+                .as_ref()
+                .map(ScriptError::describe),
             logs: frame.take_logs(),
             event: None,
         };

@@ -212,7 +212,7 @@ impl Inner {
         let finish = |status, value, error| ExecOutcome {
             status,
             value,
-            error,
+            error: call.redact_error(error),
             logs: call.take_logs(),
             started_at,
             duration: started.elapsed(),

@@ -74,6 +74,9 @@ struct CallState {
     hand_offs: u32,
     /// Whether the tree of calls has waited on a service (KV, ...).
     blocked: bool,
+    /// Secrets the tree of calls has read (name, value): redacted from
+    /// its logs and errors ([`redact`]).
+    secrets: Vec<(String, String)>,
 }
 
 impl CallState {
@@ -169,6 +172,7 @@ pub(crate) fn begin_call(
             hand_off_at,
             hand_offs: 0,
             blocked: false,
+            secrets: Vec::new(),
         }))
     });
     // A frame this one displaces gets its own count back when it ends.
@@ -222,6 +226,8 @@ pub(crate) fn begin_nested(
             hand_off_at: parent.hand_off_at,
             hand_offs: parent.hand_offs,
             blocked: parent.blocked,
+            // A callee may log a value its caller passed it.
+            secrets: parent.secrets.clone(),
         };
         let previous = slot.replace(frame);
         enter_frame(0);
@@ -307,6 +313,9 @@ impl CallGuard {
                 return Vec::new();
             };
             let mut logs = std::mem::take(&mut state.logs);
+            for entry in &mut logs {
+                redact_entry(&state.secrets, entry);
+            }
             if state.logs_dropped > 0 {
                 logs.push(LogEntry {
                     level: LogLevel::Warn,
@@ -322,6 +331,73 @@ impl CallGuard {
             }
             logs
         })
+    }
+}
+
+impl CallGuard {
+    /// `error` with every secret the tree of calls has read redacted.
+    pub(crate) fn redact_error(&self, error: Option<ScriptError>) -> Option<ScriptError> {
+        let mut error = error?;
+        CALL.with(|c| {
+            if let Some(state) = c.borrow().as_ref() {
+                redact(&state.secrets, &mut error.message);
+            }
+        });
+        Some(error)
+    }
+}
+
+/// Notes that the current execution read secret `name`: from now on its
+/// value is redacted (`[secret NAME]`) from the logs and errors of the
+/// whole tree of calls. An empty value has nothing to redact.
+pub(crate) fn saw_secret(name: &str, value: &str) {
+    if value.is_empty() {
+        return;
+    }
+    CALL.with(|c| {
+        if let Some(state) = c.borrow_mut().as_mut()
+            && !state.secrets.iter().any(|(_, v)| v == value)
+        {
+            state.secrets.push((name.to_owned(), value.to_owned()));
+            // Longest first: a value that contains another is redacted whole.
+            state.secrets.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+        }
+    });
+}
+
+/// Replaces each value of `secrets` in `text` by `[secret NAME]`.
+fn redact(secrets: &[(String, String)], text: &mut String) {
+    for (name, value) in secrets {
+        if text.contains(value.as_str()) {
+            *text = text.replace(value.as_str(), &format!("[secret {name}]"));
+        }
+    }
+}
+
+/// [`redact`] over a log entry: its message and every string in its data
+/// (keys too).
+fn redact_entry(secrets: &[(String, String)], entry: &mut LogEntry) {
+    fn walk(secrets: &[(String, String)], v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => redact(secrets, s),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(secrets, i)),
+            serde_json::Value::Object(map) => {
+                let old = std::mem::take(map);
+                for (mut k, mut v) in old {
+                    redact(secrets, &mut k);
+                    walk(secrets, &mut v);
+                    map.insert(k, v);
+                }
+            }
+            _ => {}
+        }
+    }
+    if secrets.is_empty() {
+        return;
+    }
+    redact(secrets, &mut entry.message);
+    if let Some(data) = &mut entry.data {
+        walk(secrets, data);
     }
 }
 
@@ -345,6 +421,8 @@ impl Drop for CallGuard {
                 caller.hand_off_at = ended.hand_off_at;
                 caller.hand_offs = ended.hand_offs;
                 caller.blocked = ended.blocked;
+                // ... and a caller may log one its callee returned.
+                caller.secrets = ended.secrets;
             }
         });
     }
@@ -387,6 +465,13 @@ fn push_log(
     data: Option<Dynamic>,
 ) -> Result<(), Box<EvalAltResult>> {
     let mut message = crate::deep::describe(&message);
+    // Before the message is cut: a cut could leave part of a value that
+    // no longer matches whole.
+    CALL.with(|c| {
+        if let Some(state) = c.borrow().as_ref() {
+            redact(&state.secrets, &mut message);
+        }
+    });
     if message.len() > fixed::MAX_LOG_MESSAGE {
         let mut cut = fixed::MAX_LOG_MESSAGE;
         while !message.is_char_boundary(cut) {
@@ -488,6 +573,7 @@ pub fn build_engine(limits: &SandboxLimits) -> Engine {
     e.register_global_module(overrides_module());
     e.register_static_module("log", log_module());
     e.register_static_module("kv", crate::sdk::kv_module());
+    e.register_static_module("secrets", crate::sdk::secrets_module());
     e.register_global_module(crate::sdk::handle_methods());
     e.register_global_module(crate::invoke::invoke_module());
     e.register_type_with_name::<crate::sdk::Collection>("kv::Collection");

@@ -1,4 +1,5 @@
-//! The stateful part of the SDK: `kv::collection(name)` and its handle.
+//! The stateful part of the SDK: `kv::collection(name)` and its handle,
+//! and `secrets::get(NAME)`.
 //!
 //! Services reach the executor as injected traits ([`SdkServices`]); the
 //! executor never touches a database. A call into a service is async; the
@@ -14,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use picloud_shared::kv::{KvListOptions, KvService, SdkCallCx};
-use picloud_shared::{BoxFuture, ScriptResolver};
+use picloud_shared::{BoxFuture, ScriptResolver, SecretService};
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map, Module, Shared};
 use tokio::runtime::Handle;
 
@@ -29,6 +30,8 @@ pub struct SdkServices {
     pub kv: Arc<dyn KvService>,
     /// Finds the scripts `invoke` calls.
     pub scripts: Arc<dyn ScriptResolver>,
+    /// The app's secrets; `None` where this executor cannot reach them.
+    pub secrets: Option<Arc<dyn SecretService>>,
 }
 
 /// The services and the runtime their futures run on.
@@ -267,6 +270,46 @@ fn kv_list(c: &mut Collection, options: Map) -> RhaiResult<Map> {
 }
 
 /// The `kv` namespace: `kv::collection(name)`.
+// ----- secrets -----
+
+/// `secrets::get(NAME)`: the value of the app's secret, or `()` when it has
+/// none of that name. The value is remembered for the execution, which
+/// redacts it from its logs and errors (see `sandbox::saw_secret`).
+fn secrets_get(name: Dynamic) -> RhaiResult<Dynamic> {
+    const WHAT: &str = "secrets::get";
+    let name = name
+        .into_immutable_string()
+        .map_err(|t| format!("{WHAT}: a secret name is a string, not {t}"))?;
+    picloud_shared::secrets::check_secret_name(&name).map_err(|e| format!("{WHAT}: {e}"))?;
+    let sdk = current()?;
+    let secrets = sdk
+        .connected(WHAT)?
+        .services
+        .secrets
+        .clone()
+        .ok_or_else(|| format!("{WHAT} is not available in this executor"))?;
+    let value = sdk.block_on(WHAT, |_, cx| secrets.get(cx, &name))?;
+    Ok(match value {
+        Some(value) => {
+            sandbox::saw_secret(&name, &value);
+            value.into()
+        }
+        None => Dynamic::UNIT,
+    })
+}
+
+pub(crate) fn secrets_module() -> Shared<Module> {
+    static MODULE: OnceLock<Shared<Module>> = OnceLock::new();
+    MODULE
+        .get_or_init(|| {
+            let mut m = Module::new();
+            m.set_native_fn("get", secrets_get);
+            m.build_index();
+            m.into()
+        })
+        .clone()
+}
+
 pub(crate) fn kv_module() -> Shared<Module> {
     static MODULE: OnceLock<Shared<Module>> = OnceLock::new();
     MODULE

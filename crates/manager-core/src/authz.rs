@@ -72,6 +72,9 @@ pub enum Capability {
     WriteKv,
     ReadTriggers,
     WriteTriggers,
+    /// The names of an app's secrets (never their values).
+    ReadSecrets,
+    WriteSecrets,
     ReadDomains,
     ManageDomains,
     ReadMembers,
@@ -97,7 +100,7 @@ pub enum Need {
 
 impl Capability {
     /// Every capability, for the role matrix (docs and tests).
-    pub const ALL: [Capability; 19] = [
+    pub const ALL: [Capability; 21] = [
         Capability::ReadApp,
         Capability::ReadScripts,
         Capability::WriteScripts,
@@ -108,6 +111,8 @@ impl Capability {
         Capability::WriteKv,
         Capability::ReadTriggers,
         Capability::WriteTriggers,
+        Capability::ReadSecrets,
+        Capability::WriteSecrets,
         Capability::ReadDomains,
         Capability::ManageDomains,
         Capability::ReadMembers,
@@ -124,8 +129,10 @@ impl Capability {
         use Capability::*;
         match self {
             ReadApp | ReadScripts | ReadExecutions | ReadRoutes | ReadKv | ReadTriggers
-            | ReadDomains | ReadMembers => Need::Role(AppRole::Viewer),
-            WriteScripts | WriteRoutes | WriteKv | WriteTriggers => Need::Role(AppRole::Editor),
+            | ReadSecrets | ReadDomains | ReadMembers => Need::Role(AppRole::Viewer),
+            WriteScripts | WriteRoutes | WriteKv | WriteTriggers | WriteSecrets => {
+                Need::Role(AppRole::Editor)
+            }
             ManageDomains | ManageMembers | ReadAudit | DeleteApp => Need::Role(AppRole::Owner),
             CreateApp | ManageUsers | ReadInstanceAudit => Need::InstanceAdmin,
         }
@@ -145,6 +152,8 @@ impl Capability {
             WriteKv => "changing the key-value store",
             ReadTriggers => "reading triggers",
             WriteTriggers => "changing triggers",
+            ReadSecrets => "listing secrets",
+            WriteSecrets => "setting and deleting secrets",
             ReadDomains => "reading domain claims",
             ManageDomains => "claiming and releasing domains",
             ReadMembers => "listing members",

@@ -62,6 +62,7 @@ pub const COOKIE: &str = "session_cookie";
         (name = "apps", description = "Apps and their domain claims"),
         (name = "members", description = "Per-app roles"),
         (name = "kv", description = "The scripts' key-value store"),
+        (name = "secrets", description = "Apps' secrets (names only; values are write-only)"),
         (name = "triggers", description = "KV and cron triggers, dead letters"),
         (name = "users", description = "Instance users"),
         (name = "tokens", description = "API tokens"),

@@ -44,6 +44,9 @@ pub struct ManagerConfig {
     /// `PICLOUD_ADMIN_HOST`: where the session cookie is set and accepted;
     /// no app may claim that host.
     pub admin_host: AdminHost,
+    /// The key secrets are sealed with; `None` turns secrets off
+    /// (PostgreSQL without `PICLOUD_SECRETS_KEY`).
+    pub secrets_key: Option<crate::secrets::SecretKey>,
 }
 
 /// Longest description accepted.
@@ -60,6 +63,8 @@ pub struct Manager {
     pub events: Arc<EventStore>,
     /// Cron triggers' scheduler (started with [`CronScheduler::spawn`]).
     pub cron: Arc<CronScheduler>,
+    /// Apps' secrets (what scripts read through `secrets::get`).
+    pub secrets: Arc<crate::secrets::SecretStore>,
     /// Scripts and the routing snapshot, as the data plane reads them.
     cache: Arc<DataCache>,
     /// Script writes are serialised: the compile-then-store sequence relies
@@ -103,8 +108,10 @@ impl Manager {
         let cron = CronScheduler::new(db.clone(), Arc::clone(&events.notify));
         let cache = Arc::new(DataCache::new(db.clone()));
         let throttle = crate::throttle::LoginThrottle::new(db.clone());
+        let secrets = crate::secrets::SecretStore::new(db.clone(), config.secrets_key.clone());
         Manager {
             cron,
+            secrets,
             db,
             config,
             compiler,

@@ -161,6 +161,17 @@ pub struct ServeArgs {
     /// those headers are ignored.
     #[arg(long, env = "PICLOUD_TRUSTED_PROXIES", value_name = "PICLOUD_TRUSTED_PROXIES", value_parser = parse_trusted_proxies)]
     pub trusted_proxies: Option<TrustedProxies>,
+    /// The key apps' secrets are encrypted with: 32 bytes in base64
+    /// (`openssl rand -base64 32`). Default: a key file next to the SQLite
+    /// database, created on first start; required with PostgreSQL.
+    #[arg(
+        long,
+        env = "PICLOUD_SECRETS_KEY",
+        value_name = "PICLOUD_SECRETS_KEY",
+        hide_env_values = true,
+        value_parser = parse_secrets_key
+    )]
+    pub secrets_key: Option<picloud_manager_core::SecretKey>,
     /// A bearer token that may read /metrics from anywhere. Without it,
     /// /metrics answers only requests from this machine (loopback) that no
     /// proxy forwarded.
@@ -266,6 +277,10 @@ fn parse_trusted_proxies(s: &str) -> Result<TrustedProxies, String> {
     TrustedProxies::parse(s)
 }
 
+fn parse_secrets_key(s: &str) -> Result<picloud_manager_core::SecretKey, String> {
+    picloud_manager_core::SecretKey::parse(s)
+}
+
 fn parse_metrics_token(s: &str) -> Result<String, String> {
     if s.len() < 16 || !s.bytes().all(|b| b.is_ascii_graphic()) {
         return Err("must be at least 16 printable characters, without spaces".to_owned());
@@ -298,6 +313,7 @@ impl ServeArgs {
         args.bind = "127.0.0.1:0".parse().expect("address");
         args.admin_user = None;
         args.admin_password = None;
+        args.secrets_key = None;
         args
     }
 }

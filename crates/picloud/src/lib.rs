@@ -202,6 +202,7 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
                     .is_some_and(|u| u.starts_with("https://")),
                 public_base_url: args.public_base_url.clone(),
                 admin_host: admin_host.clone(),
+                secrets_key: secrets_key(args, &target)?,
             },
             Arc::new(local.clone()),
             kv,
@@ -238,6 +239,7 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
             local.connect(SdkServices {
                 kv: manager.kv.clone(),
                 scripts: Arc::new(Resolver(manager.cache())),
+                secrets: Some(manager.secrets.clone()),
             })?;
             Arc::new(local)
         }
@@ -382,6 +384,8 @@ pub async fn build_executor(
     local.connect(SdkServices {
         kv: Arc::clone(&services) as _,
         scripts: services,
+        // Not over the wire yet: `secrets::get` says so (docs/secrets.md).
+        secrets: None,
     })?;
     let metrics = Arc::new(Metrics::new().context("setting up /metrics")?);
     // A call carries the request body (base64 when it is binary) and the
@@ -496,6 +500,34 @@ fn finish(router: Router, args: &ServeArgs, metrics: Arc<Metrics>) -> Router {
                 response
             },
         ))
+}
+
+/// The key secrets are sealed with: `PICLOUD_SECRETS_KEY`, else (SQLite)
+/// the key file next to the database, created on first start. PostgreSQL
+/// without the variable has secrets off: every node of a cluster needs
+/// the same key, which a file on one machine cannot give.
+fn secrets_key(
+    args: &ServeArgs,
+    target: &DbTarget,
+) -> anyhow::Result<Option<picloud_manager_core::SecretKey>> {
+    if let Some(key) = &args.secrets_key {
+        return Ok(Some(key.clone()));
+    }
+    match target {
+        DbTarget::Sqlite(path) => {
+            let dir = path.parent().unwrap_or(std::path::Path::new("."));
+            Ok(Some(picloud_manager_core::SecretKey::load_or_create(
+                &dir.join("secrets.key"),
+            )?))
+        }
+        DbTarget::Postgres(_) => {
+            tracing::warn!(
+                "PICLOUD_SECRETS_KEY is not set: secrets are off (setting one and secrets::get fail) \
+                 until it is; with PostgreSQL every node needs the same key (docs/secrets.md)"
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// How this process names itself to PostgreSQL (`application_name`, shown

@@ -101,6 +101,9 @@ const TABLE: &[Row] = &[
     row("get",    "/admin/apps/{app}/kv/{collection}/{key}", [401, 404, 200, 200, 200, 200]),
     row("put",    "/admin/apps/{app}/kv/{collection}/{key}", [401, 404, 403, 201, 201, 201]),
     row("delete", "/admin/apps/{app}/kv/{collection}/{key}", [401, 404, 403, 204, 204, 204]),
+    row("get",    "/admin/apps/{app}/secrets",              [401, 404, 200, 200, 200, 200]),
+    row("put",    "/admin/apps/{app}/secrets/{name}",       [401, 404, 403, 201, 201, 201]),
+    row("delete", "/admin/apps/{app}/secrets/{name}",       [401, 404, 403, 204, 204, 204]),
     row("post",   "/admin/apps/{app}/triggers",             [401, 404, 403, 201, 201, 201]),
     row("get",    "/admin/apps/{app}/triggers",             [401, 404, 200, 200, 200, 200]),
     row("delete", "/admin/triggers/{id}",                   [401, 404, 403, 204, 204, 204]),
@@ -259,6 +262,12 @@ impl World {
             Method::PUT,
             &format!("/apps/{app}/kv/things/k1"),
             Some(json!({"v": 1})),
+        )
+        .await;
+        self.admin(
+            Method::PUT,
+            &format!("/apps/{app}/secrets/S1"),
+            Some(json!({"value": "v1"})),
         )
         .await;
         let trigger = self
@@ -457,6 +466,16 @@ impl World {
             ),
             ("delete", "/admin/apps/{app}/kv/{collection}/{key}") => {
                 (format!("/admin/apps/{}/kv/things/k1", f.app), None)
+            }
+            ("get", "/admin/apps/{app}/secrets") => {
+                (format!("/admin/apps/{}/secrets", f.app), None)
+            }
+            ("put", "/admin/apps/{app}/secrets/{name}") => (
+                format!("/admin/apps/{}/secrets/NEW_{n}", f.app),
+                Some(json!({"value": format!("v{n}")})),
+            ),
+            ("delete", "/admin/apps/{app}/secrets/{name}") => {
+                (format!("/admin/apps/{}/secrets/S1", f.app), None)
             }
             ("post", "/admin/apps/{app}/triggers") => (
                 format!("/admin/apps/{}/triggers", f.app),

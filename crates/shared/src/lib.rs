@@ -1,7 +1,7 @@
 //! What crosses the seams between PiCloud's services: ids, the `Script` type,
 //! sandbox limits, the execution request and outcome, the error enum, version
 //! constants and the service traits (`ExecutorClient`, `ScriptResolver`,
-//! `ScriptCompiler`, `ExecutionSink`, `KvService`).
+//! `ScriptCompiler`, `ExecutionSink`, `KvService`, `SecretService`).
 //!
 //! Cluster mode swaps the implementations of these traits for remote ones;
 //! nothing in this crate may assume the services share a process.
@@ -16,6 +16,7 @@ pub mod kv;
 pub mod routing;
 pub mod sandbox;
 pub mod script;
+pub mod secrets;
 pub mod timestamp;
 pub mod traits;
 pub mod version;
@@ -34,4 +35,5 @@ pub use ids::{
 pub use kv::{KvEntry, KvListOptions, KvPage, KvService, SdkCallCx};
 pub use sandbox::{SandboxCeilings, SandboxLimits, SandboxOverrides};
 pub use script::{Script, ScriptName};
+pub use secrets::SecretService;
 pub use traits::{BoxFuture, ExecutionSink, ExecutorClient, ScriptCompiler, ScriptResolver};

@@ -113,6 +113,8 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut args = ServeArgs::for_data_dir(dir.path().to_path_buf());
         args.storage.database_url = Some(url);
+        // As a PostgreSQL deployment must (docs/secrets.md).
+        args.secrets_key = Some(picloud_manager_core::SecretKey::generate());
         args.admin_user = Some(ADMIN.into());
         args.admin_password = Some(PASSWORD.into());
         configure(&mut args);
@@ -132,6 +134,11 @@ impl TestApp {
     /// The PostgreSQL database this server uses, if it does.
     pub fn database_url(&self) -> Option<&str> {
         self.args.storage.database_url.as_deref()
+    }
+
+    /// A server with exactly these settings on the data in `dir`.
+    pub async fn start_with_args(args: ServeArgs, dir: tempfile::TempDir) -> TestApp {
+        Self::start(args, dir).await
     }
 
     async fn start(args: ServeArgs, dir: tempfile::TempDir) -> TestApp {
