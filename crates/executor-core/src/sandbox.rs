@@ -360,7 +360,7 @@ pub(crate) fn saw_secret(name: &str, value: &str) {
         {
             state.secrets.push((name.to_owned(), value.to_owned()));
             // Longest first: a value that contains another is redacted whole.
-            state.secrets.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+            state.secrets.sort_by_key(|s| std::cmp::Reverse(s.1.len()));
         }
     });
 }

@@ -269,7 +269,6 @@ fn kv_list(c: &mut Collection, options: Map) -> RhaiResult<Map> {
     Ok(out)
 }
 
-/// The `kv` namespace: `kv::collection(name)`.
 // ----- secrets -----
 
 /// `secrets::get(NAME)`: the value of the app's secret, or `()` when it has
@@ -310,6 +309,7 @@ pub(crate) fn secrets_module() -> Shared<Module> {
         .clone()
 }
 
+/// The `kv` namespace: `kv::collection(name)`.
 pub(crate) fn kv_module() -> Shared<Module> {
     static MODULE: OnceLock<Shared<Module>> = OnceLock::new();
     MODULE

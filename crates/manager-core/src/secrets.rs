@@ -33,7 +33,7 @@ const NONCE_LEN: usize = 12;
 
 /// The instance's key for secrets: 32 bytes. Its `Debug` shows nothing.
 #[derive(Clone)]
-pub struct SecretKey(Key);
+pub struct SecretKey(Arc<Key>);
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,14 +53,14 @@ impl SecretKey {
                 b.len()
             )
         })?;
-        Ok(SecretKey(bytes.into()))
+        Ok(SecretKey(Arc::new(bytes.into())))
     }
 
     /// A new random key.
     pub fn generate() -> SecretKey {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
-        SecretKey(bytes.into())
+        SecretKey(Arc::new(bytes.into()))
     }
 
     /// Its text, as [`SecretKey::parse`] reads it.
@@ -228,11 +228,19 @@ impl SecretStore {
     }
 
     fn key(&self) -> Result<&SecretKey> {
-        self.key.as_ref().ok_or_else(|| Error::Conflict(NO_KEY.into()))
+        self.key
+            .as_ref()
+            .ok_or_else(|| Error::Conflict(NO_KEY.into()))
     }
 
     /// Sets `name` in `app`; `true` when it is new.
-    pub(crate) async fn put(&self, app: AppId, name: &str, value: &str, by: &str) -> Result<(SecretInfo, bool)> {
+    pub(crate) async fn put(
+        &self,
+        app: AppId,
+        name: &str,
+        value: &str,
+        by: &str,
+    ) -> Result<(SecretInfo, bool)> {
         let sealed = self.key()?.seal(app, name, value);
         let now = OffsetDateTime::now_utc();
         // An update first, an insert if it found nothing: each one
@@ -263,7 +271,8 @@ impl SecretStore {
 
     /// The names in `app`, by name.
     pub(crate) async fn list(&self, app: AppId) -> Result<Vec<SecretInfo>> {
-        const SQL: &str = "SELECT name, updated_at, updated_by FROM secrets WHERE app_id = $1 ORDER BY name";
+        const SQL: &str =
+            "SELECT name, updated_at, updated_by FROM secrets WHERE app_id = $1 ORDER BY name";
         let rows: Vec<SecretRow> =
             with_db!(&self.db, pool => sqlx::query_as(SQL).bind(app.0).fetch_all(pool).await)?;
         Ok(rows
@@ -345,11 +354,18 @@ impl Manager {
         authz::require(p, Capability::WriteSecrets, app.id, "app")?;
         parse_name(name)?;
         check_secret_value(value).map_err(|why| Error::invalid(ErrorCode::BadRequest, why))?;
-        let (info, created) = self.secrets.put(app.id, name, value, &p.user.username).await?;
+        let (info, created) = self
+            .secrets
+            .put(app.id, name, value, &p.user.username)
+            .await?;
         self.audit(
             p,
             Some(app.id),
-            if created { "secret.create" } else { "secret.update" },
+            if created {
+                "secret.create"
+            } else {
+                "secret.update"
+            },
             Some(name.to_owned()),
             serde_json::json!({ "name": name }),
         )
@@ -393,7 +409,10 @@ mod tests {
         let key = SecretKey::generate();
         let (app, other) = (AppId(uuid::Uuid::now_v7()), AppId(uuid::Uuid::now_v7()));
         let sealed = key.seal(app, "TOKEN", "s3cr3t-value");
-        assert_eq!(key.open(app, "TOKEN", &sealed).as_deref(), Some("s3cr3t-value"));
+        assert_eq!(
+            key.open(app, "TOKEN", &sealed).as_deref(),
+            Some("s3cr3t-value")
+        );
         assert!(!sealed.windows(12).any(|w| w == b"s3cr3t-value"));
         assert_eq!(key.open(other, "TOKEN", &sealed), None);
         assert_eq!(key.open(app, "TOKEN2", &sealed), None);
@@ -411,7 +430,11 @@ mod tests {
         let key = SecretKey::generate();
         let again = SecretKey::parse(&format!("  {}\n", key.encode())).unwrap();
         assert_eq!(again.0, key.0);
-        assert!(SecretKey::parse("c2hvcnQ=").unwrap_err().contains("5 bytes"));
+        assert!(
+            SecretKey::parse("c2hvcnQ=")
+                .unwrap_err()
+                .contains("5 bytes")
+        );
         assert!(SecretKey::parse("not base64!").is_err());
         assert_eq!(format!("{key:?}"), "SecretKey(…)");
     }

@@ -317,6 +317,7 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
         let manager = manager.as_ref().expect("a manager");
         router = router.merge(wire::manager_router(
             manager.kv.clone(),
+            manager.secrets.clone(),
             Arc::clone(&cache),
             grants.expect("a cluster role has a grant key"),
             Arc::clone(&link.secret),
@@ -383,9 +384,8 @@ pub async fn build_executor(
     });
     local.connect(SdkServices {
         kv: Arc::clone(&services) as _,
+        secrets: Some(Arc::clone(&services) as _),
         scripts: services,
-        // Not over the wire yet: `secrets::get` says so (docs/secrets.md).
-        secrets: None,
     })?;
     let metrics = Arc::new(Metrics::new().context("setting up /metrics")?);
     // A call carries the request body (base64 when it is binary) and the

@@ -1,6 +1,7 @@
 //! THE SDK 1.1 CONTRACT, stateful half: what scripts can rely on from the
 //! KV store, from `invoke` and in triggered runs (contract.md, "What a
-//! script sees": KV, Functions, Events), and the client's address (1.1),
+//! script sees": KV, Functions, Events), the client's address and
+//! `secrets::get` (1.1),
 //! pinned through the real server and store. The stateless half (ctx, the response convention's inputs, log,
 //! the standard library) is pinned in
 //! crates/executor-core/tests/sdk_contract.rs.
@@ -119,6 +120,36 @@ async fn kv_behaves_as_sdk_1_0_says(t: TestApp) {
     );
 }
 both_backends!(kv_behaves_as_sdk_1_0_says);
+
+async fn secrets_behave_as_sdk_1_1_says(t: TestApp) {
+    let put = t
+        .admin(
+            reqwest::Method::PUT,
+            "/apps/default/secrets/API_KEY",
+            Some(json!({"value": "k-123"})),
+        )
+        .await;
+    assert_eq!(put.status, 201, "{}", put.text);
+    let v = run(
+        &t,
+        "secrets-contract",
+        r#"
+        let errors = [];
+        for name in ["api_key", "1KEY", "", "A-B", 7] {
+            try { secrets::get(name); errors.push("none"); } catch (e) { errors.push(type_of(e)); }
+        }
+        #{ value: secrets::get("API_KEY"), type: type_of(secrets::get("API_KEY")),
+           unset: secrets::get("UNSET"), errors: errors }
+        "#,
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({"value": "k-123", "type": "string", "unset": null,
+               "errors": ["string", "string", "string", "string", "string"]})
+    );
+}
+both_backends!(secrets_behave_as_sdk_1_1_says);
 
 async fn invoke_behaves_as_sdk_1_0_says(t: TestApp) {
     t.deploy(

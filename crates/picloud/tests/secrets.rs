@@ -131,7 +131,9 @@ async fn bad_input_is_refused_and_changes_nothing(app: TestApp) {
     assert_eq!(list.json()["items"], json!([]), "{}", list.text);
     // A value of exactly the limit is fine.
     assert_eq!(
-        put(&app, "shop", "BIG", &"x".repeat(64 * 1024)).await.status,
+        put(&app, "shop", "BIG", &"x".repeat(64 * 1024))
+            .await
+            .status,
         201
     );
 }
@@ -162,7 +164,10 @@ async fn scripts_read_their_own_apps_secrets_only(app: TestApp) {
     assert_eq!(a["only_b"], Value::Null, "app a must not see b's secret");
     assert_eq!(a["missing"], Value::Null);
     assert!(
-        a["bad"].as_str().unwrap().contains("secrets::get: a secret name is"),
+        a["bad"]
+            .as_str()
+            .unwrap()
+            .contains("secrets::get: a secret name is"),
         "{a}"
     );
     assert!(a["not_string"].as_str().unwrap().contains("string"), "{a}");
@@ -174,7 +179,8 @@ async fn scripts_read_their_own_apps_secrets_only(app: TestApp) {
     // A change is seen by the next execution.
     assert_eq!(put(&app, "a", "TOKEN", "rotated").await.status, 200);
     assert_eq!(app.invoke(&in_a).await.json()["token"], "rotated");
-    app.admin(Method::DELETE, "/apps/a/secrets/TOKEN", None).await;
+    app.admin(Method::DELETE, "/apps/a/secrets/TOKEN", None)
+        .await;
     assert_eq!(app.invoke(&in_a).await.json()["token"], Value::Null);
 }
 both_backends!(scripts_read_their_own_apps_secrets_only);
@@ -213,17 +219,27 @@ async fn values_are_redacted_from_execution_records(app: TestApp) {
     let answer = app.invoke(&caller).await;
     assert_eq!(answer.status, 500, "{}", answer.text);
     assert!(!answer.text.contains(VALUE), "{}", answer.text);
-    assert!(answer.text.contains("[secret STRIPE_KEY]"), "{}", answer.text);
+    assert!(
+        answer.text.contains("[secret STRIPE_KEY]"),
+        "{}",
+        answer.text
+    );
 
     let records = app.executions(&caller, 1).await;
     let text = records[0].to_string();
     assert!(!text.contains(VALUE), "{text}");
-    assert!(!text.contains("sk_live"), "a cut left part of the value: {text}");
+    assert!(
+        !text.contains("sk_live"),
+        "a cut left part of the value: {text}"
+    );
     assert!(text.contains("the key is [secret STRIPE_KEY]"), "{text}");
     assert!(text.contains("prefix-[secret STRIPE_KEY]"), "{text}");
     assert!(text.contains("failed with [secret STRIPE_KEY]"), "{text}");
     let called = app.executions(&callee, 1).await[0].to_string();
-    assert!(called.contains("callee got [secret STRIPE_KEY]"), "{called}");
+    assert!(
+        called.contains("callee got [secret STRIPE_KEY]"),
+        "{called}"
+    );
     assert!(!called.contains(VALUE), "{called}");
 
     // Nowhere in the database in the clear.

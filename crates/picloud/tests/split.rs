@@ -108,8 +108,13 @@ fn args(database: Option<&str>) -> ServeArgs {
     args.storage.database_url = database.map(str::to_owned);
     args.admin_user = Some(ADMIN.into());
     args.admin_password = Some(PASSWORD.into());
+    // The manager seals and opens secrets; every process may have the key.
+    args.secrets_key = Some(picloud_manager_core::SecretKey::parse(SECRETS_KEY).unwrap());
     args
 }
+
+/// 32 bytes in base64.
+const SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 fn link(executors: &[SocketAddr]) -> ClusterLink {
     ClusterLink {
@@ -294,6 +299,24 @@ postgres_test! {
         l.deploy_at("hello", r#""hi " + ctx.request.params.name"#, "/hello/:name").await;
         l.serves("/hello/ann", 200, "hi ann").await;
 
+        // A secret from an executor, through the manager, redacted from the
+        // record the orchestrator writes.
+        let put = l.admin(Method::PUT, "/apps/default/secrets/API_TOKEN",
+            Some(json!({"value": "tok-through-the-wire"}))).await;
+        assert_eq!(put.status, 201, "{}", put.text);
+        let id = l.deploy_at("secret",
+            r#"let t = secrets::get("API_TOKEN"); log::info("using " + t); [t, secrets::get("NONE")]"#,
+            "/secret").await;
+        l.serves("/secret", 200, r#"["tok-through-the-wire",null]"#).await;
+        let logs = within(Duration::from_secs(10), "the secret script's record", || async {
+            let a = l.admin(Method::GET, &format!("/scripts/{id}/executions"), None).await;
+            let items = a.json()["items"].as_array().cloned().unwrap_or_default();
+            items.first().map(|r| r["logs"].to_string())
+        })
+        .await;
+        assert!(logs.contains("using [secret API_TOKEN]"), "{logs}");
+        assert!(!logs.contains("tok-through-the-wire"), "{logs}");
+
         // KV from an executor, through the manager; invoke of a script the
         // executor looks up there.
         l.deploy_at(
@@ -477,8 +500,24 @@ postgres_test! {
         assert_eq!(a.status, 403, "{}", a.text);
         let gone = l.admin(Method::GET, "/apps/default/kv/c/k", None).await;
         assert_eq!(gone.status, 404, "nothing was written: {}", gone.text);
+        // A secret is read only with a grant for its app.
+        let put = l.admin(Method::PUT, "/apps/default/secrets/TOKEN", Some(json!({"value": "v"}))).await;
+        assert_eq!(put.status, 201, "{}", put.text);
+        let secret_url = format!("{}{prefix}/secret", l.manager_url());
+        for grant in [&forged, &theirs, &deeper] {
+            let a = answer(l.client.post(&secret_url).bearer_auth(SECRET).header("picloud-wire", &wire)
+                .json(&json!({"cx": cx(grant), "name": "TOKEN"})).send().await.unwrap()).await;
+            assert_eq!(a.status, 403, "{}", a.text);
+            assert!(!a.text.contains("\"v\""), "{}", a.text);
+        }
+        let a = answer(l.client.post(&secret_url).header("picloud-wire", &wire)
+            .json(&json!({"cx": cx(&forged), "name": "TOKEN"})).send().await.unwrap()).await;
+        assert_eq!(a.status, 401, "{}", a.text);
         // The instance's own grant for the app works.
         let ours = key.sign(app, 0, Duration::from_secs(60));
+        let a = answer(l.client.post(&secret_url).bearer_auth(SECRET).header("picloud-wire", &wire)
+            .json(&json!({"cx": cx(&ours), "name": "TOKEN"})).send().await.unwrap()).await;
+        assert_eq!((a.status.as_u16(), a.json()), (200, json!({"value": "v"})), "{}", a.text);
         let a = answer(l.client.post(&kv_url).bearer_auth(SECRET).header("picloud-wire", &wire)
             .json(&set(&ours)).send().await.unwrap()).await;
         assert_eq!(a.status, 200, "{}", a.text);

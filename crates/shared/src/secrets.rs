@@ -44,7 +44,8 @@ pub fn check_secret_value(value: &str) -> Result<(), String> {
 /// nothing else. A malformed name is [`Error::Invalid`](crate::Error::Invalid).
 pub trait SecretService: Send + Sync + 'static {
     /// The value, or `None` when the app has no secret of that name.
-    fn get<'a>(&'a self, cx: &'a SdkCallCx, name: &'a str) -> BoxFuture<'a, Result<Option<String>>>;
+    fn get<'a>(&'a self, cx: &'a SdkCallCx, name: &'a str)
+    -> BoxFuture<'a, Result<Option<String>>>;
 }
 
 #[cfg(test)]

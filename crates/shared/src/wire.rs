@@ -1,7 +1,7 @@
 //! The wire: what the split layout's processes send each other over HTTP
 //! (`picloud-manager`, `picloud-orchestrator`, `picloud-executor`), for the
 //! seams that cross a process there (`ExecutorClient`, and the executor's
-//! `KvService` and `ScriptResolver`). JSON bodies, versioned by
+//! `KvService`, `SecretService` and `ScriptResolver`). JSON bodies, versioned by
 //! [`WIRE_VERSION`]: a golden test (`tests/wire.rs`) pins the format, and
 //! changing it is a wire version bump (docs/versioning.md).
 //!
@@ -94,6 +94,21 @@ pub enum KvReply {
     Done,
     Bool(bool),
     Page(KvPage),
+}
+
+/// `POST /wire/{v}/secret` (to the manager): the value of a secret of the
+/// call's app, for `secrets::get`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecretCall {
+    pub cx: CallCx,
+    pub name: String,
+}
+
+/// The manager's answer to a [`SecretCall`]: `null` when the app has no
+/// secret of that name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecretReply {
+    pub value: Option<String>,
 }
 
 /// `POST /wire/{v}/resolve` (to the manager): the current version of a

@@ -11,7 +11,8 @@ use std::time::Duration;
 use picloud_shared::kv::{KvEntry, KvListOptions, KvPage};
 use picloud_shared::version::WIRE_VERSION;
 use picloud_shared::wire::{
-    CallCx, ExecuteCall, ExecuteReply, KvCall, KvOp, KvReply, ResolveCall, ResolveReply, WireError,
+    CallCx, ExecuteCall, ExecuteReply, KvCall, KvOp, KvReply, ResolveCall, ResolveReply,
+    SecretCall, SecretReply, WireError,
 };
 use picloud_shared::{
     AppId, ExecOutcome, ExecStatus, ExecutionId, ExecutionRecord, HttpRequest, Invocation,
@@ -221,6 +222,22 @@ fn samples() -> BTreeMap<&'static str, Value> {
                 ResolveReply::Missing,
                 ResolveReply::Same,
                 ResolveReply::Script(Box::new(script())),
+            ]),
+        ),
+        (
+            "secret_call",
+            v(SecretCall {
+                cx: cx(),
+                name: "STRIPE_KEY".into(),
+            }),
+        ),
+        (
+            "secret_replies",
+            v(vec![
+                SecretReply {
+                    value: Some("v".into()),
+                },
+                SecretReply { value: None },
             ]),
         ),
         (

@@ -13,8 +13,11 @@ use axum::routing::post;
 use picloud_manager_core::DataCache;
 use picloud_shared::wire::{
     CallCx, ExecuteCall, ExecuteReply, KvCall, KvOp, KvReply, ResolveCall, ResolveReply,
+    SecretCall, SecretReply,
 };
-use picloud_shared::{Error, ExecRequest, ExecutorClient, KvService, Script, ScriptId, SdkCallCx};
+use picloud_shared::{
+    Error, ExecRequest, ExecutorClient, KvService, Script, ScriptId, SdkCallCx, SecretService,
+};
 
 use super::{GrantKey, refuse};
 
@@ -127,13 +130,15 @@ async fn execute(
 #[derive(Clone)]
 struct ManagerState {
     kv: Arc<dyn KvService>,
+    secrets: Arc<dyn SecretService>,
     cache: Arc<DataCache>,
     grants: GrantKey,
 }
 
-/// `POST /wire/{v}/kv` and `/resolve`, for executors.
+/// `POST /wire/{v}/kv`, `/secret` and `/resolve`, for executors.
 pub fn manager_router(
     kv: Arc<dyn KvService>,
+    secrets: Arc<dyn SecretService>,
     cache: Arc<DataCache>,
     grants: GrantKey,
     secret: Arc<str>,
@@ -141,8 +146,14 @@ pub fn manager_router(
     let prefix = picloud_shared::wire::prefix();
     let router = Router::new()
         .route(&format!("{prefix}/kv"), post(kv_call))
+        .route(&format!("{prefix}/secret"), post(secret_call))
         .route(&format!("{prefix}/resolve"), post(resolve))
-        .with_state(ManagerState { kv, cache, grants })
+        .with_state(ManagerState {
+            kv,
+            secrets,
+            cache,
+            grants,
+        })
         // A KV value is at most 1 MiB as JSON; its escaping may double it.
         .layer(axum::extract::DefaultBodyLimit::max(4 << 20));
     guarded(router, secret, "manager")
@@ -187,6 +198,24 @@ async fn kv_call(
     };
     match reply {
         Ok(reply) => axum::Json(reply).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+async fn secret_call(
+    State(s): State<ManagerState>,
+    call: Result<axum::Json<SecretCall>, JsonRejection>,
+) -> Response {
+    let call = match call {
+        Ok(axum::Json(call)) => call,
+        Err(e) => return bad_json(&e),
+    };
+    let cx = match granted(&s.grants, call.cx) {
+        Ok(cx) => cx,
+        Err(why) => return refuse(StatusCode::FORBIDDEN, "forbidden", why),
+    };
+    match s.secrets.get(&cx, &call.name).await {
+        Ok(value) => axum::Json(SecretReply { value }).into_response(),
         Err(e) => failed(e),
     }
 }

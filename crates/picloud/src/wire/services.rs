@@ -1,5 +1,6 @@
 //! [`RemoteServices`]: what scripts on a remote executor reach, over the
-//! wire to the manager: the KV store and `invoke`'s lookup of scripts. Each
+//! wire to the manager: the KV store, the app's secrets and `invoke`'s
+//! lookup of scripts. Each
 //! call presents the execution's grant; the manager acts on the app the
 //! grant names.
 
@@ -10,10 +11,12 @@ use picloud_shared::kv::KvListOptions;
 use picloud_shared::routing::Routing;
 use picloud_shared::version::WIRE_VERSION;
 use picloud_shared::wire::{
-    CallCx, KvCall, KvOp, KvReply, ResolveCall, ResolveReply, WIRE_HEADER, WireError,
+    CallCx, KvCall, KvOp, KvReply, ResolveCall, ResolveReply, SecretCall, SecretReply, WIRE_HEADER,
+    WireError,
 };
 use picloud_shared::{
-    AppId, BoxFuture, Error, KvPage, KvService, Result, Script, ScriptId, ScriptResolver, SdkCallCx,
+    AppId, BoxFuture, Error, KvPage, KvService, Result, Script, ScriptId, ScriptResolver,
+    SdkCallCx, SecretService,
 };
 use reqwest::StatusCode;
 use serde::Serialize;
@@ -24,6 +27,7 @@ use serde_json::Value;
 pub struct RemoteServices {
     client: reqwest::Client,
     kv: String,
+    secret_url: String,
     resolve: String,
     secret: Arc<str>,
     /// Scripts `invoke` found, by app and name: asked for again each time,
@@ -59,6 +63,7 @@ impl RemoteServices {
         RemoteServices {
             client: super::client(),
             kv: format!("{base}/kv"),
+            secret_url: format!("{base}/secret"),
             resolve: format!("{base}/resolve"),
             secret,
             known: RwLock::new(HashMap::new()),
@@ -116,6 +121,23 @@ async fn kv_as<T>(
 ) -> Result<T> {
     pick(services.kv(cx, collection, op).await?)
         .map_err(|other| Error::Backend(format!("the manager answered a KV call with {other:?}")))
+}
+
+impl SecretService for RemoteServices {
+    fn get<'a>(
+        &'a self,
+        cx: &'a SdkCallCx,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move {
+            let call = SecretCall {
+                cx: call_cx(cx)?,
+                name: name.to_owned(),
+            };
+            let reply: SecretReply = self.post(&self.secret_url, &call).await?;
+            Ok(reply.value)
+        })
+    }
 }
 
 impl KvService for RemoteServices {
