@@ -69,6 +69,9 @@ const SOURCE = [
 	'`Hello, ${name}!`'
 ].join('\n');
 
+/** What the journey sets as a secret: never to be seen on any page. */
+const SECRET_VALUE = 'e2e-secret-value-7f3a9c';
+
 test('a signed-out browser at / reaches sign-in, and no signed-in control is ever painted', async () => {
 	const context = await browser.newContext();
 	// Every signed-in control that is ever put into the page, even for a
@@ -91,7 +94,7 @@ test('a signed-out browser at / reaches sign-in, and no signed-in control is eve
 	await context.close();
 });
 
-test('the whole journey: sign in, app, script with an error then fixed, route, test run, executions, KV, sign out', async () => {
+test('the whole journey: sign in, app, script with an error then fixed, route, domain, secret, test run, executions, KV, sign out', async () => {
 	const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
 	const page = await context.newPage();
 	const errors = watchConsole(page);
@@ -162,6 +165,29 @@ test('the whole journey: sign in, app, script with an error then fixed, route, t
 	await shot(page, 'settings');
 	assert.equal(await getWithHost('/hello?name=route', 'shop.example.com'), 'Hello, route!');
 
+	// A secret: set in its tab, listed by name, its value never on the page;
+	// then deleted.
+	await page.getByRole('link', { name: 'Secrets' }).click();
+	await page.waitForURL(/\/apps\/shop\/secrets$/);
+	await page.getByText('This app has no secrets.').waitFor();
+	const secretName = page.getByLabel('Name', { exact: true });
+	const secretValue = page.getByLabel('Value', { exact: true });
+	assert.equal(await secretValue.getAttribute('type'), 'password');
+	await secretName.fill('e2e_token');
+	assert.equal(await secretName.inputValue(), 'E2E_TOKEN', 'names are turned into capitals');
+	await secretValue.fill(SECRET_VALUE);
+	await page.getByRole('button', { name: 'Save secret' }).click();
+	await page.getByRole('rowheader', { name: 'E2E_TOKEN' }).waitFor();
+	await page.getByRole('status').filter({ hasText: 'Saved the secret E2E_TOKEN.' }).waitFor();
+	assert.equal(await secretValue.inputValue(), '', 'the value field is cleared');
+	assert.ok(!(await page.locator('body').innerText()).includes(SECRET_VALUE), 'no value in the text');
+	assert.ok(!(await page.content()).includes(SECRET_VALUE), 'no value in the markup');
+	await shot(page, 'secrets');
+	page.once('dialog', (dialog) => dialog.accept());
+	await page.getByRole('button', { name: 'Delete secret E2E_TOKEN' }).click();
+	await page.getByText('This app has no secrets.').waitFor();
+	await page.getByRole('status').filter({ hasText: 'Deleted the secret E2E_TOKEN.' }).waitFor();
+
 	// The test runner: the answer and the logs of that very run.
 	await page.goto(scriptUrl);
 	await page.getByText('Version 1').waitFor();
@@ -231,6 +257,7 @@ test('a viewer sees the app read-only, on a phone-width screen', async () => {
 		role: 'member'
 	});
 	await adminCall(token, 'POST', '/apps/readonly/members', { user_id: 'vera', role: 'viewer' });
+	await adminCall(token, 'PUT', '/apps/readonly/secrets/SHOWN_KEY', { value: SECRET_VALUE });
 
 	const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
 	const page = await context.newPage();
@@ -263,6 +290,11 @@ test('a viewer sees the app read-only, on a phone-width screen', async () => {
 	await page.getByRole('link', { name: 'Routes' }).click();
 	await page.getByRole('heading', { name: /routes/i }).first().waitFor();
 	assert.equal(await page.getByRole('button', { name: 'Add route' }).count(), 0);
+	await page.getByRole('link', { name: 'Secrets' }).click();
+	await page.getByRole('rowheader', { name: 'SHOWN_KEY' }).waitFor();
+	assert.equal(await page.getByRole('button', { name: /^(Delete|Replace)/ }).count(), 0);
+	assert.equal(await page.getByRole('button', { name: 'Save secret' }).count(), 0);
+	assert.ok(!(await page.content()).includes(SECRET_VALUE), 'a viewer sees no value');
 	assert.deepEqual(
 		errors.filter((e) => /Content Security Policy|page error/i.test(e)),
 		[]
@@ -336,6 +368,9 @@ test('the admin API answers the shapes the client types declare', async () => {
 			script_id: script.id
 		})
 	);
+
+	fits('secret', await call('PUT', '/apps/shapes/secrets/SHAPE_KEY', { value: 'a value' }));
+	for (const s of (await call('GET', '/apps/shapes/secrets')).items) fits('secret', s);
 
 	const run = await fetch(`${base}/api/v1/execute/${script.id}`);
 	assert.equal(run.status, 200);

@@ -81,6 +81,7 @@ export const shapes = /** @type {const} */ ({
 		stats: R
 	},
 	triggerStats: { delivered: R, retried: R, dead_lettered: R },
+	secret: { name: R, updated_at: R, updated_by: R },
 	deadLetter: { id: R, app_id: R, trigger_id: R, event: R, error: R, attempts: R, created_at: R },
 	apiToken: { id: R, name: R, created_at: R, last_used_at: R, expires_at: R },
 	createdToken: { id: R, name: R, created_at: R, last_used_at: R, expires_at: R, token: R }

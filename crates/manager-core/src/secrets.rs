@@ -72,6 +72,12 @@ impl SecretKey {
     /// when there is none.
     pub fn load_or_create(path: &Path) -> Result<SecretKey> {
         let startup = |what: String| Error::Startup(format!("{}: {what}", path.display()));
+        if pending_key_file(path).exists() {
+            return Err(startup(format!(
+                "a rotation of the secrets key did not finish ({} is still there): run `picloud admin rotate-secrets-key` again to finish it",
+                pending_key_file(path).display()
+            )));
+        }
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 let key = SecretKey::parse(&text).map_err(startup)?;
@@ -146,8 +152,9 @@ fn associated(app: AppId, name: &str) -> Vec<u8> {
     aad
 }
 
+/// Writes a new file readable by its owner only (mode 0600), synced.
 #[cfg(unix)]
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -163,7 +170,7 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, contents)
 }
 
@@ -309,6 +316,81 @@ impl SecretStore {
             }),
         }
     }
+}
+
+/// The key file of an SQLite database: `secrets.key` next to it.
+pub fn key_file_of(database: &Path) -> std::path::PathBuf {
+    database
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("secrets.key")
+}
+
+/// Where a rotation puts the new key until every value is sealed with it.
+pub fn pending_key_file(key_file: &Path) -> std::path::PathBuf {
+    key_file.with_extension("key.new")
+}
+
+/// What [`rekey`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rekeyed {
+    /// Values sealed again under the new key.
+    pub secrets: usize,
+}
+
+/// Seals every stored value again under `new`, in one transaction: all of
+/// them or none. A value that `old` does not open stops it (naming the
+/// secret), changing nothing.
+pub async fn rekey(db: &Db, old: &SecretKey, new: &SecretKey) -> Result<Rekeyed> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        app_id: uuid::Uuid,
+        name: String,
+        value: Vec<u8>,
+    }
+    const ALL: &str = "SELECT app_id, name, value FROM secrets ORDER BY app_id, name";
+    const SET: &str = "UPDATE secrets SET value = $3 WHERE app_id = $1 AND name = $2";
+    let count = with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let rows: Vec<Row> = sqlx::query_as(ALL).fetch_all(&mut *tx).await?;
+        let mut sealed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let app = AppId(row.app_id);
+            let Some(plain) = old.open(app, &row.name, &row.value) else {
+                return Err(Error::Conflict(format!(
+                    "the secret {} of app {} does not decrypt with the current key: nothing was changed",
+                    row.name, row.app_id
+                )));
+            };
+            sealed.push(new.seal(app, &row.name, &plain));
+        }
+        for (row, value) in rows.iter().zip(&sealed) {
+            sqlx::query(SET).bind(row.app_id).bind(&row.name).bind(value)
+                .execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, Error>(rows.len())
+    })?;
+    Ok(Rekeyed { secrets: count })
+}
+
+/// Which of two keys the stored values are sealed with: `Some(true)` the
+/// first, `Some(false)` the second, `None` when there is no value to tell
+/// (or neither opens the first one).
+pub async fn sealed_with(db: &Db, first: &SecretKey, second: &SecretKey) -> Result<Option<bool>> {
+    const ONE: &str = "SELECT app_id, name, value FROM secrets ORDER BY app_id, name LIMIT 1";
+    let row: Option<(uuid::Uuid, String, Vec<u8>)> =
+        with_db!(db, pool => sqlx::query_as(ONE).fetch_optional(pool).await)?;
+    Ok(row.and_then(|(app, name, value)| {
+        let app = AppId(app);
+        if first.open(app, &name, &value).is_some() {
+            Some(true)
+        } else if second.open(app, &name, &value).is_some() {
+            Some(false)
+        } else {
+            None
+        }
+    }))
 }
 
 /// A write that lost its app to a concurrent delete: the app is gone.

@@ -72,6 +72,31 @@ pub enum AdminCommand {
     /// Create a user directly in the database. The password is read from
     /// standard input (--password-stdin) or asked for at a prompt; never an argument.
     CreateUser(CreateUserArgs),
+    /// Seal every app's secrets again under a new key (docs/secrets.md).
+    /// With SQLite and the key file, stop the server first: the file is
+    /// replaced. With PICLOUD_SECRETS_KEY, the new key is printed (or read
+    /// with --new-key-stdin): set it on every node and restart them.
+    RotateSecretsKey(RotateKeyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RotateKeyArgs {
+    /// Read the new key (32 bytes in base64) from standard input instead
+    /// of generating one.
+    #[arg(long)]
+    pub new_key_stdin: bool,
+    /// The current key, if it lives in the environment rather than in the
+    /// key file next to the SQLite database.
+    #[arg(
+        long,
+        env = "PICLOUD_SECRETS_KEY",
+        value_name = "PICLOUD_SECRETS_KEY",
+        hide_env_values = true,
+        value_parser = parse_secrets_key
+    )]
+    pub secrets_key: Option<picloud_manager_core::SecretKey>,
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 #[derive(Args, Debug)]

@@ -8,6 +8,7 @@ pub mod config;
 pub mod conn;
 #[cfg(feature = "dashboard")]
 pub mod dashboard;
+pub mod keys;
 pub mod metrics;
 pub mod roles;
 pub mod wire;
@@ -202,7 +203,7 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
                     .is_some_and(|u| u.starts_with("https://")),
                 public_base_url: args.public_base_url.clone(),
                 admin_host: admin_host.clone(),
-                secrets_key: secrets_key(args, &target)?,
+                secrets_key: keys::for_server(args, &target)?,
             },
             Arc::new(local.clone()),
             kv,
@@ -500,34 +501,6 @@ fn finish(router: Router, args: &ServeArgs, metrics: Arc<Metrics>) -> Router {
                 response
             },
         ))
-}
-
-/// The key secrets are sealed with: `PICLOUD_SECRETS_KEY`, else (SQLite)
-/// the key file next to the database, created on first start. PostgreSQL
-/// without the variable has secrets off: every node of a cluster needs
-/// the same key, which a file on one machine cannot give.
-fn secrets_key(
-    args: &ServeArgs,
-    target: &DbTarget,
-) -> anyhow::Result<Option<picloud_manager_core::SecretKey>> {
-    if let Some(key) = &args.secrets_key {
-        return Ok(Some(key.clone()));
-    }
-    match target {
-        DbTarget::Sqlite(path) => {
-            let dir = path.parent().unwrap_or(std::path::Path::new("."));
-            Ok(Some(picloud_manager_core::SecretKey::load_or_create(
-                &dir.join("secrets.key"),
-            )?))
-        }
-        DbTarget::Postgres(_) => {
-            tracing::warn!(
-                "PICLOUD_SECRETS_KEY is not set: secrets are off (setting one and secrets::get fail) \
-                 until it is; with PostgreSQL every node needs the same key (docs/secrets.md)"
-            );
-            Ok(None)
-        }
-    }
 }
 
 /// How this process names itself to PostgreSQL (`application_name`, shown

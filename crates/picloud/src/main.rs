@@ -51,6 +51,9 @@ fn main() -> ExitCode {
         None => runtime.block_on(serve(cli.serve)),
         Some(Command::Serve(args)) => runtime.block_on(serve(args)),
         Some(Command::Admin(AdminCommand::CreateUser(args))) => runtime.block_on(create_user(args)),
+        Some(Command::Admin(AdminCommand::RotateSecretsKey(args))) => {
+            runtime.block_on(rotate_secrets_key(args))
+        }
         Some(Command::Backup(args)) => runtime.block_on(backup(args)),
         Some(Command::Restore(args)) => runtime.block_on(restore(args)),
     };
@@ -98,6 +101,29 @@ async fn create_user(args: CreateUserArgs) -> anyhow::Result<()> {
         user.username,
         user.id
     );
+    Ok(())
+}
+
+async fn rotate_secrets_key(args: picloud::config::RotateKeyArgs) -> anyhow::Result<()> {
+    let done = picloud::keys::rotate(&args).await?;
+    match (&done.key_file, &done.new_key) {
+        (Some(file), _) => println!(
+            "sealed {} secret(s) under a new key; {} holds it (back it up with the database)",
+            done.secrets,
+            file.display()
+        ),
+        (None, Some(key)) if !args.new_key_stdin => {
+            eprintln!(
+                "sealed {} secret(s) under the new key below: set PICLOUD_SECRETS_KEY to it on every node and restart them",
+                done.secrets
+            );
+            println!("{}", key.encode());
+        }
+        _ => println!(
+            "sealed {} secret(s) under the new key: set PICLOUD_SECRETS_KEY to it on every node and restart them",
+            done.secrets
+        ),
+    }
     Ok(())
 }
 

@@ -993,3 +993,94 @@ async fn server_settings_in_the_environment_do_not_concern_client_commands() {
     let line = u.run(&["serve"]).await.fails(2);
     assert!(line.contains("PICLOUD_"), "{line}");
 }
+
+#[tokio::test]
+async fn secrets_set_from_stdin_list_delete_and_deploy_warns_about_unset_ones() {
+    let t = TestApp::spawn().await;
+    let u = User::with_token(&t);
+    u.run(&["apps", "create", "shop"]).await.ok();
+
+    // The value comes from standard input, its trailing newline dropped.
+    let set = u
+        .run_with_stdin(
+            &["secrets", "set", "STRIPE_KEY", "--app", "shop"],
+            Some("sk_test_value\n"),
+        )
+        .await
+        .ok();
+    assert!(set.contains("STRIPE_KEY"), "{set}");
+    assert!(!set.contains("sk_test_value"), "{set}");
+    let id = t
+        .deploy_with(serde_json::json!({
+            "name": "reader", "app": "shop", "source": r#"secrets::get("STRIPE_KEY")"#,
+        }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(t.invoke(&id).await.text, "sk_test_value");
+
+    let list = u
+        .run(&["secrets", "list", "--app", "shop", "--json"])
+        .await
+        .json();
+    assert_eq!(list["items"][0]["name"], "STRIPE_KEY");
+    assert!(list["items"][0].get("value").is_none(), "{list}");
+    let table = u.run(&["secrets", "ls", "--app", "shop"]).await.ok();
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(
+        table.lines().any(|l| l.starts_with("STRIPE_KEY ")),
+        "{table}"
+    );
+    assert!(!table.contains("sk_test_value"), "{table}");
+
+    // A bad name is the user's mistake, caught before any request.
+    let line = u
+        .run_with_stdin(&["secrets", "set", "lower", "--app", "shop"], Some("v"))
+        .await
+        .fails(2);
+    assert!(line.contains("secret name"), "{line}");
+
+    // A manifest declares the names its app needs; deploy warns about the
+    // unset ones and never sends a value.
+    u.write("scripts/hello.rhai", r#""hi""#);
+    u.write(
+        "picloud.toml",
+        r#"
+[app]
+name = "shop"
+secrets = ["STRIPE_KEY", "SMTP_PASSWORD"]
+
+[[scripts]]
+name = "hello"
+file = "scripts/hello.rhai"
+"#,
+    );
+    let out = u.run(&["deploy"]).await;
+    out.ok();
+    let warnings = out.stderr();
+    assert!(
+        warnings.contains("warning: secret SMTP_PASSWORD is not set for app shop"),
+        "{warnings}"
+    );
+    assert!(!warnings.contains("secret STRIPE_KEY"), "{warnings}");
+
+    let gone = u
+        .run(&["secrets", "rm", "STRIPE_KEY", "--app", "shop"])
+        .await
+        .ok();
+    assert!(gone.contains("deleted secret STRIPE_KEY"), "{gone}");
+    let line = u
+        .run(&["secrets", "delete", "STRIPE_KEY", "--app", "shop"])
+        .await
+        .fails(1);
+    assert!(line.contains("not found"), "{line}");
+
+    // A manifest with a malformed secret name fails to load, changing nothing.
+    u.write(
+        "picloud.toml",
+        "[app]\nname = \"shop\"\nsecrets = [\"not-a-name\"]\n",
+    );
+    let line = u.run(&["deploy"]).await.fails(1);
+    assert!(line.contains("app.secrets"), "{line}");
+}

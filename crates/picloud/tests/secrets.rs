@@ -387,3 +387,207 @@ async fn postgres_without_a_key_has_secrets_off_and_says_so() {
     let a = app.invoke(&id).await;
     assert!(a.text.contains("PICLOUD_SECRETS_KEY"), "{}", a.text);
 }
+
+/// `picloud admin rotate-secrets-key`, run as a user would.
+fn rotate(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> std::process::Output {
+    use std::io::Write;
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_picloud"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PICLOUD_") || k == "DATABASE_URL" {
+            c.env_remove(k);
+        }
+    }
+    c.args(["admin", "rotate-secrets-key", "--data-dir"])
+        .arg(dir)
+        .envs(env.iter().copied())
+        .stdin(if stdin.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if stdin.is_some() {
+        c.arg("--new-key-stdin");
+    }
+    let mut child = c.spawn().unwrap();
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A server on the data in `dir` (with `key` in the environment, if given).
+async fn start_on(dir: tempfile::TempDir, key: Option<&str>) -> TestApp {
+    let mut args = picloud::config::ServeArgs::for_data_dir(dir.path().to_path_buf());
+    args.admin_user = Some(common::ADMIN.into());
+    args.admin_password = Some(common::PASSWORD.into());
+    args.secrets_key = key.map(|k| picloud_manager_core::SecretKey::parse(k).unwrap());
+    TestApp::start_with_args(args, dir).await
+}
+
+static READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+async fn reads(app: &TestApp, app_name: &str, name: &str) -> String {
+    let id = script(
+        app,
+        app_name,
+        &format!(
+            "read-{}-{}",
+            name.to_lowercase().replace('_', "-"),
+            READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ),
+        &format!(r#"let out = (); try {{ out = secrets::get("{name}"); }} catch (e) {{ out = "error: " + e; }} out"#),
+    )
+    .await;
+    app.invoke(&id).await.text
+}
+
+#[tokio::test]
+async fn rotating_the_key_file_keeps_every_secret_readable() {
+    let app = TestApp::spawn().await;
+    make_app(&app, "shop").await;
+    assert_eq!(put(&app, "default", "TOKEN", "default's").await.status, 201);
+    assert_eq!(put(&app, "shop", "TOKEN", "shop's").await.status, 201);
+    let key_file = app.data_dir.path().join("secrets.key");
+    let before = std::fs::read_to_string(&key_file).unwrap();
+
+    // Refused while the server holds the database.
+    let refused = rotate(app.data_dir.path(), &[], None);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("in use by a running picloud"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let (stopped, dir) = app.stop_keeping_data().await;
+    stopped.unwrap();
+    let done = rotate(dir.path(), &[], None);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(String::from_utf8_lossy(&done.stdout).contains("sealed 2 secret(s)"));
+    let after = std::fs::read_to_string(&key_file).unwrap();
+    assert_ne!(before, after);
+    assert!(!dir.path().join("secrets.key.new").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let app = start_on(dir, None).await;
+    assert_eq!(reads(&app, "default", "TOKEN").await, "default's");
+    assert_eq!(reads(&app, "shop", "TOKEN").await, "shop's");
+    // The old key opens nothing any more.
+    let (stopped, dir) = app.stop_keeping_data().await;
+    stopped.unwrap();
+    let app = start_on(dir, Some(before.trim())).await;
+    assert!(
+        reads(&app, "shop", "TOKEN")
+            .await
+            .contains("does not decrypt")
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_cut_short_stops_the_server_and_is_finished_by_running_it_again() {
+    use picloud_manager_core::SecretKey;
+    let app = TestApp::spawn().await;
+    assert_eq!(put(&app, "default", "TOKEN", VALUE).await.status, 201);
+    let (stopped, dir) = app.stop_keeping_data().await;
+    stopped.unwrap();
+    let key_file = dir.path().join("secrets.key");
+    let pending = dir.path().join("secrets.key.new");
+    let old = SecretKey::parse(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+
+    // Cut after the values were sealed again, before the files moved.
+    let new = SecretKey::generate();
+    std::fs::write(&pending, new.encode()).unwrap();
+    let db = picloud_manager_core::Db::connect(&picloud_manager_core::DbTarget::Sqlite(
+        dir.path().join("picloud.db"),
+    ))
+    .await
+    .unwrap();
+    picloud_manager_core::secrets::rekey(&db, &old, &new)
+        .await
+        .unwrap();
+    db.close().await;
+
+    // The server will not start on it, and says what to do.
+    let args = picloud::config::ServeArgs::for_data_dir(dir.path().to_path_buf());
+    let refused = picloud::build(&args).await.err().expect("start-up refused");
+    assert!(
+        format!("{refused:#}").contains("rotate-secrets-key"),
+        "{refused:#}"
+    );
+
+    let done = rotate(dir.path(), &[], None);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap().trim(),
+        new.encode()
+    );
+    assert!(!pending.exists());
+    let app = start_on(dir, None).await;
+    assert_eq!(reads(&app, "default", "TOKEN").await, VALUE);
+}
+
+#[tokio::test]
+async fn rotating_a_key_from_the_environment_prints_the_new_one() {
+    use picloud_manager_core::SecretKey;
+    let old = SecretKey::generate().encode();
+    let app = start_on(tempfile::tempdir().unwrap(), Some(&old)).await;
+    assert_eq!(put(&app, "default", "TOKEN", VALUE).await.status, 201);
+    let (stopped, dir) = app.stop_keeping_data().await;
+    stopped.unwrap();
+
+    let done = rotate(dir.path(), &[("PICLOUD_SECRETS_KEY", &old)], None);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let new = String::from_utf8_lossy(&done.stdout).trim().to_owned();
+    assert!(SecretKey::parse(&new).is_ok(), "{new}");
+    assert_ne!(new, old);
+    assert!(
+        !dir.path().join("secrets.key").exists(),
+        "no key file in env mode"
+    );
+
+    // A chosen key from standard input; a malformed one changes nothing.
+    let chosen = SecretKey::generate().encode();
+    let bad = rotate(dir.path(), &[("PICLOUD_SECRETS_KEY", &new)], Some("short"));
+    assert!(!bad.status.success());
+    let again = rotate(dir.path(), &[("PICLOUD_SECRETS_KEY", &new)], Some(&chosen));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    // The wrong current key changes nothing.
+    let wrong = rotate(dir.path(), &[("PICLOUD_SECRETS_KEY", &old)], None);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("does not decrypt"));
+
+    let app = start_on(dir, Some(&chosen)).await;
+    assert_eq!(reads(&app, "default", "TOKEN").await, VALUE);
+}

@@ -233,6 +233,26 @@ describe('the rest of the admin API', () => {
 		);
 	});
 
+	it('sets a secret with a {"value"} body, and lists and deletes by name', async () => {
+		const secret = { name: 'STRIPE_KEY', updated_at: user.created_at, updated_by: 'alice' };
+		const calls = mockFetchSequence(
+			jsonResponse(201, secret),
+			jsonResponse(200, { items: [secret] }),
+			new Response(null, { status: 204 })
+		);
+		await expect(api.setSecret('my shop', 'STRIPE_KEY', 'sk "1"')).resolves.toEqual(secret);
+		expect(calls[0].url).toBe('/api/v1/admin/apps/my%20shop/secrets/STRIPE_KEY');
+		expect(calls[0].init.method).toBe('PUT');
+		expect(JSON.parse(calls[0].init.body as string)).toEqual({ value: 'sk "1"' });
+
+		await expect(api.listSecrets('shop')).resolves.toEqual([secret]);
+		expect(calls[1].url).toBe('/api/v1/admin/apps/shop/secrets');
+
+		await expect(api.deleteSecret('shop', 'A/B')).resolves.toBeUndefined();
+		expect(calls[2].url).toBe('/api/v1/admin/apps/shop/secrets/A%2FB');
+		expect(calls[2].init.method).toBe('DELETE');
+	});
+
 	it('passes execution filters as query parameters, leaving out the unset', async () => {
 		const calls = mockFetchSequence(jsonResponse(200, { items: [] }));
 		await api.listExecutions(script.id, { status: 'error', request_id: 'r-1' });

@@ -34,6 +34,7 @@ import type {
 	Script,
 	ScriptChange,
 	ScriptSummary,
+	Secret,
 	Trigger,
 	User
 } from './types';
@@ -398,6 +399,25 @@ export function kvPutText(
 
 export function kvDelete(app: string, collection: string, key: string): Promise<void> {
 	return request('DELETE', `/apps/${seg(app)}/kv/${seg(collection)}/${seg(key)}`);
+}
+
+// ----- secrets -----
+
+/** The names of an app's secrets, by name, with who set each and when:
+ *  never their values. */
+export async function listSecrets(app: string): Promise<Secret[]> {
+	return (await request<ItemList<Secret>>('GET', `/apps/${seg(app)}/secrets`)).items;
+}
+
+/** Sets a secret, new or replaced (editors). The answer never holds the
+ *  value. A malformed name or a value over 64 KiB is `bad_request` (400);
+ *  a server without a secrets key answers `conflict` (409). */
+export function setSecret(app: string, name: string, value: string): Promise<Secret> {
+	return request('PUT', `/apps/${seg(app)}/secrets/${seg(name)}`, { body: { value } });
+}
+
+export function deleteSecret(app: string, name: string): Promise<void> {
+	return request('DELETE', `/apps/${seg(app)}/secrets/${seg(name)}`);
 }
 
 // ----- triggers and dead letters -----

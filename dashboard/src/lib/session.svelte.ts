@@ -28,7 +28,7 @@ export function hasRole(app: string, role: AppRole): boolean {
 	return mine !== null && RANK[mine] >= RANK[role];
 }
 
-/** May write scripts, routes, KV and triggers in the app. */
+/** May write scripts, routes, KV, triggers and secrets in the app. */
 export function canEdit(app: string): boolean {
 	return hasRole(app, 'editor');
 }

@@ -44,6 +44,7 @@ describe('the API shapes match the client types', () => {
 			same<Shape<T.KvItem>, typeof shapes.kvItem>(shapes.kvItem, true),
 			same<Shape<T.Trigger>, typeof shapes.trigger>(shapes.trigger, true),
 			same<Shape<T.TriggerStats>, typeof shapes.triggerStats>(shapes.triggerStats, true),
+			same<Shape<T.Secret>, typeof shapes.secret>(shapes.secret, true),
 			same<Shape<T.DeadLetter>, typeof shapes.deadLetter>(shapes.deadLetter, true),
 			same<Shape<T.ApiToken>, typeof shapes.apiToken>(shapes.apiToken, true),
 			same<Shape<T.CreatedToken>, typeof shapes.createdToken>(shapes.createdToken, true)

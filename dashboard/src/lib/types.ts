@@ -224,6 +224,16 @@ export interface KvItem {
 	updated_at: Timestamp;
 }
 
+/** `secrets::SecretInfo`: a secret's name, when and by whom it was last
+ *  set. The API never answers a value. */
+export interface Secret {
+	/** 1–64 of `A-Z`, `0-9` and `_`, not starting with a digit. */
+	name: string;
+	updated_at: Timestamp;
+	/** The username of who set it last. */
+	updated_by: string;
+}
+
 /** `events::TriggerStats`. */
 export interface TriggerStats {
 	delivered: number;

@@ -671,6 +671,32 @@ pub async fn run(args: DeployArgs) -> Result<()> {
     if !json_out {
         print_endpoints(&m, &endpoints);
     }
+    warn_missing_secrets(&api, &m, args.dry_run && !current.app_exists).await?;
+    Ok(())
+}
+
+/// Says (on stderr) which of the secrets the manifest declares the app
+/// lacks on the server, and how to set them. Values never travel with a
+/// deploy.
+async fn warn_missing_secrets(api: &Api, m: &Manifest, app_is_new: bool) -> Result<()> {
+    if m.secrets.is_empty() {
+        return Ok(());
+    }
+    let set: Vec<String> = if app_is_new {
+        Vec::new()
+    } else {
+        api.items(&format!("/apps/{}/secrets", enc(&m.app)))
+            .await?
+            .iter()
+            .filter_map(|s| s["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    for name in m.secrets.iter().filter(|n| !set.contains(n)) {
+        eprintln!(
+            "warning: secret {name} is not set for app {}: picloud secrets set {name} --app {}",
+            m.app, m.app
+        );
+    }
     Ok(())
 }
 

@@ -27,6 +27,9 @@ pub struct Manifest {
     /// `None`: the manifest says nothing about domains, and deploy leaves
     /// the app's claims alone. `Some`: exactly these (normalised) patterns.
     pub domains: Option<Vec<String>>,
+    /// The secrets the app's scripts need (names only: values are never in
+    /// a manifest); deploy warns about the ones the server lacks.
+    pub secrets: Vec<String>,
     pub scripts: Vec<ScriptSpec>,
     pub triggers: Vec<TriggerSpec>,
     /// Where each key is, for errors found later (a file that cannot be
@@ -132,6 +135,8 @@ struct RawManifest {
 struct RawApp {
     name: Spanned<String>,
     domains: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    secrets: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -294,6 +299,17 @@ impl Manifest {
             }
         };
 
+        let mut secrets: Vec<String> = Vec::new();
+        for s in &raw.app.secrets {
+            let name = s.get_ref();
+            picloud_shared::secrets::check_secret_name(name)
+                .map_err(|e| cx.at(&s.span(), format!("app.secrets: {e}")))?;
+            if secrets.contains(name) {
+                return Err(cx.at(&s.span(), format!("app.secrets: {name:?} is listed twice")));
+            }
+            secrets.push(name.clone());
+        }
+
         let ceilings = SandboxCeilings::default();
         let mut names: HashMap<String, Range<usize>> = HashMap::new();
         let mut scripts = Vec::new();
@@ -367,6 +383,7 @@ impl Manifest {
             dir: dir.to_path_buf(),
             app,
             domains,
+            secrets,
             scripts,
             triggers,
             text: text.to_owned(),

@@ -117,6 +117,8 @@ pub enum ClientCommand {
     Scripts(ScriptsArgs),
     /// Read and write an app's KV store.
     Kv(KvArgs),
+    /// Set, list and delete an app's secrets (values are write-only).
+    Secrets(SecretsArgs),
     /// The client's version and the server's /version.
     Version(Common),
 }
@@ -290,6 +292,30 @@ pub enum KvCommand {
     Rm { collection: String, key: String },
 }
 
+#[derive(Args, Debug)]
+pub struct SecretsArgs {
+    #[command(subcommand)]
+    pub command: SecretsCommand,
+    #[command(flatten)]
+    pub app: AppChoice,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// Set a secret. The value is read from standard input (one trailing
+    /// newline dropped), or prompted for without echo on a terminal; never
+    /// from an argument, where `ps` and shell history would show it.
+    Set { name: String },
+    /// The app's secrets: names, when and by whom each was set (never values).
+    #[command(alias = "ls")]
+    List,
+    /// Delete a secret.
+    #[command(alias = "rm")]
+    Delete { name: String },
+}
+
 /// Runs a client command to its exit code. Errors are printed here, as one
 /// line on stderr.
 pub fn run(command: ClientCommand, runtime: &tokio::runtime::Runtime) -> ExitCode {
@@ -304,6 +330,7 @@ pub fn run(command: ClientCommand, runtime: &tokio::runtime::Runtime) -> ExitCod
             ClientCommand::Apps(args) => commands::apps(args).await,
             ClientCommand::Scripts(args) => commands::scripts(args).await,
             ClientCommand::Kv(args) => commands::kv(args).await,
+            ClientCommand::Secrets(args) => commands::secrets(args).await,
             ClientCommand::Version(common) => commands::version(common).await,
         }
     });
