@@ -13,7 +13,9 @@
 
 pub mod convert;
 pub mod deep;
+mod http;
 mod invoke;
+pub mod outbound;
 pub mod pool;
 pub mod runtime;
 pub mod sandbox;

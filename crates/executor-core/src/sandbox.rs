@@ -61,6 +61,8 @@ struct CallState {
     depth: usize,
     /// `invoke` calls made in the whole tree so far.
     invokes: usize,
+    /// `http::request` calls made in the whole tree so far.
+    http_calls: usize,
     logs: Vec<LogEntry>,
     /// Log entries and bytes kept in the whole tree so far.
     log_entries: usize,
@@ -165,6 +167,7 @@ pub(crate) fn begin_call(
             max_ops,
             depth: 0,
             invokes: 0,
+            http_calls: 0,
             logs: Vec::new(),
             log_entries: 0,
             log_bytes: 0,
@@ -219,6 +222,7 @@ pub(crate) fn begin_nested(
             max_ops: parent.max_ops.min(ops_base.saturating_add(max_ops)),
             depth: parent.depth + 1,
             invokes: parent.invokes,
+            http_calls: parent.http_calls,
             logs: Vec::new(),
             log_entries: parent.log_entries,
             log_bytes: parent.log_bytes,
@@ -347,6 +351,21 @@ impl CallGuard {
     }
 }
 
+/// Counts an outbound HTTP call of the current tree of calls; `false` when
+/// it already made `max`.
+pub(crate) fn count_http_call(max: usize) -> bool {
+    CALL.with(|c| {
+        let mut slot = c.borrow_mut();
+        match slot.as_mut() {
+            Some(state) if state.http_calls < max => {
+                state.http_calls += 1;
+                true
+            }
+            _ => false,
+        }
+    })
+}
+
 /// Notes that the current execution read secret `name`: from now on its
 /// value is redacted (`[secret NAME]`) from the logs and errors of the
 /// whole tree of calls. An empty value has nothing to redact.
@@ -416,6 +435,7 @@ impl Drop for CallGuard {
             if let (Some(ended), Some(caller)) = (ended, slot.as_mut()) {
                 caller.ops_base = ended.spent().saturating_sub(caller.ops_now);
                 caller.invokes = ended.invokes;
+                caller.http_calls = ended.http_calls;
                 caller.log_entries = ended.log_entries;
                 caller.log_bytes = ended.log_bytes;
                 caller.hand_off_at = ended.hand_off_at;
@@ -574,6 +594,7 @@ pub fn build_engine(limits: &SandboxLimits) -> Engine {
     e.register_static_module("log", log_module());
     e.register_static_module("kv", crate::sdk::kv_module());
     e.register_static_module("secrets", crate::sdk::secrets_module());
+    e.register_static_module("http", crate::http::http_module());
     e.register_global_module(crate::sdk::handle_methods());
     e.register_global_module(crate::invoke::invoke_module());
     e.register_type_with_name::<crate::sdk::Collection>("kv::Collection");

@@ -32,6 +32,8 @@ pub struct SdkServices {
     pub scripts: Arc<dyn ScriptResolver>,
     /// The app's secrets; `None` where this executor cannot reach them.
     pub secrets: Option<Arc<dyn SecretService>>,
+    /// Outbound HTTP (`http::request`); `None`: off.
+    pub http: Option<Arc<crate::outbound::Outbound>>,
 }
 
 /// The services and the runtime their futures run on.
@@ -99,6 +101,34 @@ impl CallSdk {
                 .block_on(async { tokio::time::timeout(left, future).await })
         }) {
             Ok(answer) => service_answer(what, answer),
+            Err(_) => Err(sandbox::deadline_passed()),
+        }
+    }
+}
+
+impl CallSdk {
+    /// The outbound HTTP client, if this executor has one.
+    pub(crate) fn http(&self) -> Option<Arc<crate::outbound::Outbound>> {
+        self.connected.as_ref()?.services.http.clone()
+    }
+
+    /// Runs `future` (whose error is the script's message) to its end or to
+    /// the execution's deadline, as [`CallSdk::block_on`] does.
+    pub(crate) fn block_on_raw<T>(
+        &self,
+        what: &str,
+        future: impl std::future::Future<Output = Result<T, String>>,
+    ) -> RhaiResult<T> {
+        let connected = self.connected(what)?;
+        let left = sandbox::time_left();
+        sandbox::before_blocking();
+        match tokio::task::block_in_place(|| {
+            connected
+                .runtime
+                .block_on(async { tokio::time::timeout(left, future).await })
+        }) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(message)) => Err(format!("{what}: {message}").into()),
             Err(_) => Err(sandbox::deadline_passed()),
         }
     }

@@ -43,7 +43,7 @@ impl ClientCli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Administer the instance from a shell on the server.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -186,6 +186,28 @@ pub struct ServeArgs {
     /// those headers are ignored.
     #[arg(long, env = "PICLOUD_TRUSTED_PROXIES", value_name = "PICLOUD_TRUSTED_PROXIES", value_parser = parse_trusted_proxies)]
     pub trusted_proxies: Option<TrustedProxies>,
+    /// Where scripts' http::request may go beyond the public internet:
+    /// host names, addresses and CIDR ranges, comma-separated (e.g.
+    /// `localhost,10.0.0.0/8`). Unset: loopback, private, link-local and
+    /// the other inward ranges are refused (docs/http.md).
+    #[arg(long, env = "PICLOUD_HTTP_ALLOW", value_name = "PICLOUD_HTTP_ALLOW", value_parser = parse_http_allow)]
+    pub http_allow: Option<picloud_executor_core::outbound::Allow>,
+    /// The ports scripts' URLs may name, comma-separated. Unset: any.
+    #[arg(
+        long,
+        env = "PICLOUD_HTTP_PORTS",
+        value_name = "PICLOUD_HTTP_PORTS",
+        value_delimiter = ','
+    )]
+    pub http_ports: Vec<u16>,
+    /// Outbound HTTP calls one execution (with the scripts it invokes) may make.
+    #[arg(long, env = "PICLOUD_HTTP_MAX_CALLS", value_name = "PICLOUD_HTTP_MAX_CALLS",
+          default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub http_max_calls: u32,
+    /// The largest response body a script's call reads, in bytes.
+    #[arg(long, env = "PICLOUD_HTTP_MAX_RESPONSE_BYTES", value_name = "PICLOUD_HTTP_MAX_RESPONSE_BYTES",
+          default_value_t = 10 << 20, value_parser = clap::value_parser!(u32).range(1..=268435456))]
+    pub http_max_response_bytes: u32,
     /// The key apps' secrets are encrypted with: 32 bytes in base64
     /// (`openssl rand -base64 32`). Default: a key file next to the SQLite
     /// database, created on first start; required with PostgreSQL.
@@ -295,6 +317,23 @@ impl SandboxArgs {
             max_array_size: self.sandbox_max_array_size,
             max_map_size: self.sandbox_max_map_size,
         })
+    }
+}
+
+fn parse_http_allow(s: &str) -> Result<picloud_executor_core::outbound::Allow, String> {
+    picloud_executor_core::outbound::Allow::parse(s)
+}
+
+impl ServeArgs {
+    /// Scripts' outbound HTTP, as these settings say.
+    pub fn outbound(&self) -> picloud_executor_core::outbound::OutboundConfig {
+        picloud_executor_core::outbound::OutboundConfig {
+            allow: self.http_allow.clone().unwrap_or_default(),
+            ports: self.http_ports.clone(),
+            max_calls: self.http_max_calls as usize,
+            max_response_bytes: self.http_max_response_bytes as usize,
+            ..Default::default()
+        }
     }
 }
 

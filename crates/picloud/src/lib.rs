@@ -241,6 +241,9 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
                 kv: manager.kv.clone(),
                 scripts: Arc::new(Resolver(manager.cache())),
                 secrets: Some(manager.secrets.clone()),
+                http: Some(Arc::new(picloud_executor_core::outbound::Outbound::new(
+                    args.outbound(),
+                ))),
             })?;
             Arc::new(local)
         }
@@ -387,6 +390,9 @@ pub async fn build_executor(
         kv: Arc::clone(&services) as _,
         secrets: Some(Arc::clone(&services) as _),
         scripts: services,
+        http: Some(Arc::new(picloud_executor_core::outbound::Outbound::new(
+            args.outbound(),
+        ))),
     })?;
     let metrics = Arc::new(Metrics::new().context("setting up /metrics")?);
     // A call carries the request body (base64 when it is binary) and the

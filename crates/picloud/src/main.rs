@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Client(command)) => return picloud::cli::run(command, &runtime),
         None => runtime.block_on(serve(cli.serve)),
-        Some(Command::Serve(args)) => runtime.block_on(serve(args)),
+        Some(Command::Serve(args)) => runtime.block_on(serve(*args)),
         Some(Command::Admin(AdminCommand::CreateUser(args))) => runtime.block_on(create_user(args)),
         Some(Command::Admin(AdminCommand::RotateSecretsKey(args))) => {
             runtime.block_on(rotate_secrets_key(args))

@@ -1,7 +1,7 @@
 //! THE SDK 1.1 CONTRACT, stateful half: what scripts can rely on from the
 //! KV store, from `invoke` and in triggered runs (contract.md, "What a
 //! script sees": KV, Functions, Events), the client's address and
-//! `secrets::get` (1.1),
+//! `secrets::get` and `http::*` (1.1),
 //! pinned through the real server and store. The stateless half (ctx, the response convention's inputs, log,
 //! the standard library) is pinned in
 //! crates/executor-core/tests/sdk_contract.rs.
@@ -150,6 +150,34 @@ async fn secrets_behave_as_sdk_1_1_says(t: TestApp) {
     );
 }
 both_backends!(secrets_behave_as_sdk_1_1_says);
+
+#[tokio::test]
+async fn http_behaves_as_sdk_1_1_says() {
+    // No server is needed to pin the shape of a refusal and of bad input:
+    // catchable strings naming the function, nothing sent.
+    let t = TestApp::spawn().await;
+    let v = run(
+        &t,
+        "http-contract",
+        r#"
+        let out = [];
+        for f in [|| http::get("http://127.0.0.1/"), || http::post("not a url", "x"),
+                  || http::request(#{ url: "https://example.com/", nope: 1 })] {
+            try { f.call(); out.push("none"); } catch (e) { out.push([type_of(e), e.sub_string(0, 14)]); }
+        }
+        out
+        "#,
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!([
+            ["string", "http::request:"],
+            ["string", "http::request:"],
+            ["string", "http::request:"]
+        ])
+    );
+}
 
 async fn invoke_behaves_as_sdk_1_0_says(t: TestApp) {
     t.deploy(
