@@ -162,6 +162,7 @@ impl Inner {
                 .map(ScriptError::describe),
             logs: frame.take_logs(),
             event: None,
+            outbound: frame.take_outbound(),
         };
         CALLS.with(|c| c.borrow_mut().push(record));
         drop(sdk_frame);

@@ -219,6 +219,7 @@ impl Inner {
             started_at,
             duration: started.elapsed(),
             calls: calls.take(),
+            outbound: call.take_outbound(),
         };
 
         let compiled = match compiled {

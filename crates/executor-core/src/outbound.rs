@@ -332,6 +332,35 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
+/// Why a call brought no answer.
+#[derive(Debug)]
+pub enum Failure {
+    /// The SSRF guard refused an address: nothing was sent there.
+    Refused(String),
+    /// The call's own timeout.
+    Timeout(String),
+    /// Connection, TLS, protocol, a body over the limit.
+    Failed(String),
+}
+
+impl Failure {
+    /// The script's message.
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Refused(m) | Failure::Timeout(m) | Failure::Failed(m) => m,
+        }
+    }
+
+    /// The record's outcome.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Failure::Refused(_) => "refused",
+            Failure::Timeout(_) => "timeout",
+            Failure::Failed(_) => "failed",
+        }
+    }
+}
+
 /// Scripts' outbound HTTP: the guard, the one client and the bounds.
 #[derive(Clone, Debug)]
 pub struct Outbound {
@@ -357,10 +386,11 @@ impl Outbound {
     }
 
     /// Sends `call` and reads its answer, at most
-    /// [`OutboundConfig::max_response_bytes`] of body. The error is the
-    /// script's message.
-    pub async fn send(&self, call: Call) -> Result<Answer, String> {
-        self.guard.check_url(&call.url).map_err(|r| r.0)?;
+    /// [`OutboundConfig::max_response_bytes`] of body.
+    pub async fn send(&self, call: Call) -> Result<Answer, Failure> {
+        self.guard
+            .check_url(&call.url)
+            .map_err(|r| Failure::Refused(r.0))?;
         let mut request = self
             .client
             .request(call.method, call.url.clone())
@@ -386,16 +416,16 @@ impl Outbound {
         }
         let max = self.config.max_response_bytes;
         if response.content_length().is_some_and(|n| n > max as u64) {
-            return Err(format!(
+            return Err(Failure::Failed(format!(
                 "the response body is over {max} bytes (PICLOUD_HTTP_MAX_RESPONSE_BYTES)"
-            ));
+            )));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| explain(&e, &call.url))? {
             if body.len() + chunk.len() > max {
-                return Err(format!(
+                return Err(Failure::Failed(format!(
                     "the response body is over {max} bytes (PICLOUD_HTTP_MAX_RESPONSE_BYTES)"
-                ));
+                )));
             }
             body.extend_from_slice(&chunk);
         }
@@ -409,21 +439,21 @@ impl Outbound {
 
 /// A failed call, in a line for the script: the guard's refusal when that
 /// is what stopped it, else what the client says and its cause.
-fn explain(e: &reqwest::Error, url: &reqwest::Url) -> String {
+fn explain(e: &reqwest::Error, url: &reqwest::Url) -> Failure {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     let mut causes = Vec::new();
     while let Some(err) = source {
         if let Some(refused) = err.downcast_ref::<Refused>() {
-            return refused.0.clone();
+            return Failure::Refused(refused.0.clone());
         }
         causes.push(err.to_string());
         source = err.source();
     }
     if e.is_timeout() {
-        return format!("{url}: timed out");
+        return Failure::Timeout(format!("{url}: timed out"));
     }
     causes.dedup();
-    format!("{url}: {}", causes.join(": "))
+    Failure::Failed(format!("{url}: {}", causes.join(": ")))
 }
 
 #[cfg(test)]

@@ -63,6 +63,8 @@ struct CallState {
     invokes: usize,
     /// `http::request` calls made in the whole tree so far.
     http_calls: usize,
+    /// This frame's own outbound calls, for its record.
+    outbound: Vec<picloud_shared::OutboundCall>,
     logs: Vec<LogEntry>,
     /// Log entries and bytes kept in the whole tree so far.
     log_entries: usize,
@@ -168,6 +170,7 @@ pub(crate) fn begin_call(
             depth: 0,
             invokes: 0,
             http_calls: 0,
+            outbound: Vec::new(),
             logs: Vec::new(),
             log_entries: 0,
             log_bytes: 0,
@@ -223,6 +226,7 @@ pub(crate) fn begin_nested(
             depth: parent.depth + 1,
             invokes: parent.invokes,
             http_calls: parent.http_calls,
+            outbound: Vec::new(),
             logs: Vec::new(),
             log_entries: parent.log_entries,
             log_bytes: parent.log_bytes,
@@ -339,6 +343,16 @@ impl CallGuard {
 }
 
 impl CallGuard {
+    /// The outbound calls this frame made.
+    pub(crate) fn take_outbound(&self) -> Vec<picloud_shared::OutboundCall> {
+        CALL.with(|c| {
+            c.borrow_mut()
+                .as_mut()
+                .map(|s| std::mem::take(&mut s.outbound))
+                .unwrap_or_default()
+        })
+    }
+
     /// `error` with every secret the tree of calls has read redacted.
     pub(crate) fn redact_error(&self, error: Option<ScriptError>) -> Option<ScriptError> {
         let mut error = error?;
@@ -349,6 +363,15 @@ impl CallGuard {
         });
         Some(error)
     }
+}
+
+/// Adds an outbound call to the current frame's record.
+pub(crate) fn record_outbound(call: picloud_shared::OutboundCall) {
+    CALL.with(|c| {
+        if let Some(state) = c.borrow_mut().as_mut() {
+            state.outbound.push(call);
+        }
+    });
 }
 
 /// Counts an outbound HTTP call of the current tree of calls; `false` when

@@ -290,6 +290,7 @@ struct ExecutionRow {
     error: Option<String>,
     logs: Json<Vec<LogEntry>>,
     event: Option<Json<serde_json::Value>>,
+    outbound: Option<Json<Vec<picloud_shared::OutboundCall>>>,
 }
 
 impl From<ExecutionRow> for ExecutionRecord {
@@ -307,11 +308,12 @@ impl From<ExecutionRow> for ExecutionRecord {
             error: r.error,
             logs: r.logs.0,
             event: r.event.map(|e| e.0),
+            outbound: r.outbound.map(|o| o.0).unwrap_or_default(),
         }
     }
 }
 
-/// Execution records per SQLite insert statement (12 bound values each).
+/// Execution records per SQLite insert statement (13 bound values each).
 const SQLITE_CHUNK: usize = 64;
 
 /// Execution records per SQLite transaction at most: a batch is written in
@@ -328,11 +330,11 @@ fn sqlite_insert_sql(rows: usize) -> &'static str {
     let all = SQL.get_or_init(|| {
         (0..=SQLITE_CHUNK)
             .map(|n| {
-                let row = "(?,?,?,?,?,?,?,?,?,?,?,?)";
+                let row = "(?,?,?,?,?,?,?,?,?,?,?,?,?)";
                 let values = vec![row; n].join(",");
                 format!(
                     "INSERT INTO executions (id, app_id, script_id, request_id, invocation_type, \
-                     status, status_code, started_at, duration_ms, error, logs, event) \
+                     status, status_code, started_at, duration_ms, error, logs, event, outbound) \
                      SELECT * FROM (VALUES {values}) AS v \
                      WHERE EXISTS (SELECT 1 FROM scripts s WHERE s.id = v.column3) \
                      ON CONFLICT (script_id, id) DO NOTHING"
@@ -414,6 +416,13 @@ impl Change for RecordsChange {
                 bind(&r.error)?;
                 bind(&logs)?;
                 bind(&r.event.as_ref().map(|e| e.to_string()))?;
+                bind(&match r.outbound.is_empty() {
+                    true => None,
+                    false => Some(
+                        serde_json::to_string(&r.outbound)
+                            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+                    ),
+                })?;
             }
             insert.raw_execute()?;
         }
@@ -950,12 +959,12 @@ impl Db {
     /// records written already.
     pub async fn insert_executions(&self, batch: Arc<[ExecutionRecord]>, keep: u32) -> Result<()> {
         const POSTGRES_INSERT: &str = "INSERT INTO executions (id, app_id, script_id, request_id, \
-             invocation_type, status, status_code, started_at, duration_ms, error, logs, event) \
+             invocation_type, status, status_code, started_at, duration_ms, error, logs, event, outbound) \
              SELECT j.id, j.app_id, j.script_id, j.request_id, j.invocation_type, j.status, j.status_code, \
-             j.started_at, j.duration_ms, j.error, j.logs, j.event \
+             j.started_at, j.duration_ms, j.error, j.logs, j.event, j.outbound \
              FROM jsonb_to_recordset($1::jsonb) AS j(id uuid, app_id uuid, script_id uuid, request_id uuid, \
              invocation_type text, status text, status_code integer, started_at timestamptz, \
-             duration_ms double precision, error text, logs jsonb, event jsonb) \
+             duration_ms double precision, error text, logs jsonb, event jsonb, outbound jsonb) \
              WHERE EXISTS (SELECT 1 FROM scripts s WHERE s.id = j.script_id)";
         // Keep the newest `keep`: delete everything older than the keep-th newest.
         const TRIM: &str = "DELETE FROM executions WHERE script_id = $1 AND id < \
@@ -1057,7 +1066,7 @@ impl Db {
         };
         let mut sql = String::from(
             "SELECT id, app_id, script_id, request_id, invocation_type, status, status_code, \
-             started_at, duration_ms, error, logs, event FROM executions WHERE script_id = $1",
+             started_at, duration_ms, error, logs, event, outbound FROM executions WHERE script_id = $1",
         );
         let mut next = 2;
         if filter.status.is_some() {

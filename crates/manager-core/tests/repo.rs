@@ -52,6 +52,14 @@ fn record(s: &Script, status: ExecStatus) -> ExecutionRecord {
         // Trigger executions keep their event (and it round-trips).
         event: (status == ExecStatus::Ok)
             .then(|| serde_json::json!({"kind": "kv", "value": {"f": 2.0, "i": 3}})),
+        // Outbound calls round-trip too.
+        outbound: vec![picloud_shared::OutboundCall {
+            method: "POST".into(),
+            host: "api.example.com".into(),
+            status: (status == ExecStatus::Ok).then_some(201),
+            outcome: "ok".into(),
+            duration_ms: 12.5,
+        }],
     }
 }
 

@@ -87,6 +87,7 @@ impl Orchestrator {
                 error: error.clone(),
                 logs: outcome.logs,
                 event: Some(ev.event.clone()),
+                outbound: outcome.outbound,
             })
             .await;
         match outcome.status {

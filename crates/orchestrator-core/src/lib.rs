@@ -181,6 +181,7 @@ impl Orchestrator {
                             error: converted.error,
                             logs: outcome.logs,
                             event: None,
+                            outbound: outcome.outbound,
                         })
                         .await;
                     converted.response

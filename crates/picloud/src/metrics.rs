@@ -28,6 +28,15 @@ use prometheus::{
 };
 use subtle::ConstantTimeEq;
 
+/// One script's execution counters (by status) and its app's name.
+struct Series {
+    executions: [IntCounter; 4],
+    app: String,
+}
+
+/// The outcomes an outbound call is counted under.
+const OUTCOMES: [&str; 4] = ["ok", "refused", "failed", "timeout"];
+
 /// Scripts with series of their own; the rest roll up into `_other`.
 pub const MAX_SCRIPT_SERIES: usize = 500;
 
@@ -56,8 +65,10 @@ pub struct Metrics {
     /// `durations` of the invocation types there are, looked up once.
     by_type: [(&'static str, Histogram); 4],
     /// Each admitted script's counters, one per status (in `STATUSES` order).
-    series: RwLock<HashMap<ScriptId, Arc<[IntCounter; 4]>>>,
-    other: Arc<[IntCounter; 4]>,
+    series: RwLock<HashMap<ScriptId, Arc<Series>>>,
+    other: Arc<Series>,
+    /// Scripts' outbound HTTP calls, by app and outcome.
+    outbound: IntCounterVec,
     /// Scripts admitted to series of their own at most.
     limit: usize,
 }
@@ -98,8 +109,18 @@ impl Metrics {
         registry.register(Box::new(durations.clone()))?;
         let by_type = ["http", "function", "trigger", "scheduled"]
             .map(|t| (t, durations.with_label_values(&[t])));
-        let other =
-            Arc::new(STATUSES.map(|s| executions.with_label_values(&[OTHER, OTHER, s.as_str()])));
+        let other = Arc::new(Series {
+            executions: STATUSES.map(|s| executions.with_label_values(&[OTHER, OTHER, s.as_str()])),
+            app: OTHER.to_owned(),
+        });
+        let outbound = IntCounterVec::new(
+            Opts::new(
+                "picloud_outbound_requests_total",
+                "Scripts' outbound HTTP calls, by app and outcome (ok, refused, failed, timeout).",
+            ),
+            &["app", "outcome"],
+        )?;
+        registry.register(Box::new(outbound.clone()))?;
         Ok(Metrics {
             registry,
             http,
@@ -108,6 +129,7 @@ impl Metrics {
             by_type,
             series: RwLock::new(HashMap::new()),
             other,
+            outbound,
             limit,
         })
     }
@@ -119,7 +141,7 @@ impl Metrics {
     }
 
     /// The counters of a script seen before, if it was.
-    fn known(&self, script: ScriptId) -> Option<Arc<[IntCounter; 4]>> {
+    fn known(&self, script: ScriptId) -> Option<Arc<Series>> {
         self.series
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -129,7 +151,7 @@ impl Metrics {
 
     /// Admits a script with these labels, or rolls it up when the series
     /// are full.
-    fn admit(&self, script: ScriptId, app: &str, name: &str) -> Arc<[IntCounter; 4]> {
+    fn admit(&self, script: ScriptId, app: &str, name: &str) -> Arc<Series> {
         let mut series = self.series.write().unwrap_or_else(|p| p.into_inner());
         if let Some(found) = series.get(&script) {
             return Arc::clone(found);
@@ -137,18 +159,32 @@ impl Metrics {
         if series.len() >= self.limit {
             return Arc::clone(&self.other);
         }
-        let counters =
-            Arc::new(STATUSES.map(|s| self.executions.with_label_values(&[app, name, s.as_str()])));
+        let counters = Arc::new(Series {
+            executions: STATUSES
+                .map(|s| self.executions.with_label_values(&[app, name, s.as_str()])),
+            app: app.to_owned(),
+        });
         series.insert(script, Arc::clone(&counters));
         counters
     }
 
-    fn count(&self, counters: &[IntCounter; 4], record: &ExecutionRecord) {
+    fn count(&self, counters: &Series, record: &ExecutionRecord) {
         let i = STATUSES
             .iter()
             .position(|s| *s == record.status)
             .unwrap_or(1);
-        counters[i].inc();
+        counters.executions[i].inc();
+        for call in &record.outbound {
+            // Only the known outcomes make labels, whatever a peer sends.
+            let outcome = OUTCOMES
+                .iter()
+                .find(|o| **o == call.outcome)
+                .copied()
+                .unwrap_or("failed");
+            self.outbound
+                .with_label_values(&[counters.app.as_str(), outcome])
+                .inc();
+        }
         let seconds = record.duration_ms / 1000.0;
         match self
             .by_type
@@ -375,10 +411,10 @@ mod tests {
         let ids: Vec<ScriptId> = (0..4).map(|_| ScriptId::new()).collect();
         for (i, id) in ids.iter().enumerate() {
             let c = m.admit(*id, "shop", &format!("s{i}"));
-            c[0].inc();
+            c.executions[0].inc();
         }
         // Seen again: the same series, not a new admission.
-        m.admit(ids[0], "shop", "s0")[1].inc();
+        m.admit(ids[0], "shop", "s0").executions[1].inc();
         let t = text(&m);
         assert!(
             t.contains(r#"picloud_executions_total{app="shop",script="s0",status="ok"} 1"#),

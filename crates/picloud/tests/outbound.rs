@@ -170,6 +170,77 @@ async fn scripts_call_an_allowed_server_and_read_its_answer() {
     )
     .await;
     assert_eq!(v, json!({"teapot": 418, "bytes": "blob", "followed": "hi"}));
+
+    // The record lists each call: method, host, status, outcome, duration;
+    // never bodies or headers.
+    let id = app
+        .deploy_with(json!({"name": "recorded", "source": format!(
+            r#"http::request(#{{ method: "POST", url: "{}/echo", headers: #{{ "x-key": "hidden-header" }}, body: "hidden-body" }});
+               try {{ http::get("http://10.0.0.1/") }} catch {{ }}
+               "done""#, up.base)}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.invoke(&id).await.text, "done");
+    let record = app.executions(&id, 1).await.remove(0);
+    let host = up.base.trim_start_matches("http://");
+    let calls = record["outbound"]
+        .as_array()
+        .expect("outbound calls")
+        .clone();
+    assert_eq!(calls.len(), 2, "{record}");
+    assert_eq!(
+        (
+            &calls[0]["method"],
+            &calls[0]["host"],
+            &calls[0]["status"],
+            &calls[0]["outcome"]
+        ),
+        (&json!("POST"), &json!(host), &json!(200), &json!("ok"))
+    );
+    assert!(calls[0]["duration_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(
+        (&calls[1]["host"], &calls[1]["status"], &calls[1]["outcome"]),
+        (&json!("10.0.0.1"), &Value::Null, &json!("refused"))
+    );
+    let text = record.to_string();
+    assert!(
+        !text.contains("hidden-header") && !text.contains("hidden-body"),
+        "{text}"
+    );
+    // A record without calls has no `outbound`.
+    let plain = app.deploy("plain", "1").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.invoke(&plain).await;
+    assert!(app.executions(&plain, 1).await[0].get("outbound").is_none());
+
+    // /metrics counts them by app and outcome.
+    let scrape = common::scrape_until(&app, |s| {
+        common::value(
+            s,
+            "picloud_outbound_requests_total",
+            &[("app", "default"), ("outcome", "refused")],
+        )
+        .is_some()
+    })
+    .await;
+    let ok = common::value(
+        &scrape,
+        "picloud_outbound_requests_total",
+        &[("app", "default"), ("outcome", "ok")],
+    );
+    assert!(ok.unwrap_or(0.0) >= 7.0, "{ok:?}");
+    assert_eq!(
+        common::value(
+            &scrape,
+            "picloud_outbound_requests_total",
+            &[("app", "default"), ("outcome", "refused")]
+        ),
+        Some(1.0)
+    );
 }
 
 #[tokio::test]

@@ -207,6 +207,26 @@ pub struct ExecOutcome {
     /// they ended; each is an execution of its own (`function`), under the
     /// same request id.
     pub calls: Vec<ExecutionRecord>,
+    /// The outbound HTTP calls it made, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbound: Vec<OutboundCall>,
+}
+
+/// One outbound HTTP call an execution made (`http::request`): what and
+/// where, never bodies or headers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OutboundCall {
+    pub method: String,
+    /// The URL's host (and port, when not the scheme's default).
+    pub host: String,
+    /// The answer's status code; absent when there was no answer.
+    pub status: Option<u16>,
+    /// `ok` (an answer came, whatever its status), `refused` (by the SSRF
+    /// guard, nothing sent), `failed` (connection, TLS, a body over the
+    /// limit) or `timeout` (the call's or the execution's).
+    pub outcome: String,
+    pub duration_ms: f64,
 }
 
 /// The stored record of one execution (contract: Execution).
@@ -228,4 +248,7 @@ pub struct ExecutionRecord {
     /// `ctx.event`, for trigger executions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<serde_json::Value>,
+    /// The outbound HTTP calls it made, in order; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbound: Vec<OutboundCall>,
 }

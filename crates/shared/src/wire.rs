@@ -47,7 +47,7 @@ pub struct ExecuteCall {
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ExecuteReply {
     Done {
-        outcome: ExecOutcome,
+        outcome: Box<ExecOutcome>,
     },
     /// The executor does not have this version: send it again with the
     /// script.

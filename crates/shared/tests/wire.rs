@@ -16,8 +16,8 @@ use picloud_shared::wire::{
 };
 use picloud_shared::{
     AppId, ExecOutcome, ExecStatus, ExecutionId, ExecutionRecord, HttpRequest, Invocation,
-    LogEntry, LogLevel, RequestBody, RequestId, SandboxOverrides, Script, ScriptError, ScriptId,
-    ScriptName,
+    LogEntry, LogLevel, OutboundCall, RequestBody, RequestId, SandboxOverrides, Script,
+    ScriptError, ScriptId, ScriptName,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -104,7 +104,24 @@ fn samples() -> BTreeMap<&'static str, Value> {
             error: None,
             logs: vec![],
             event: None,
+            outbound: vec![],
         }],
+        outbound: vec![
+            OutboundCall {
+                method: "POST".into(),
+                host: "api.example.com:8443".into(),
+                status: Some(201),
+                outcome: "ok".into(),
+                duration_ms: 12.5,
+            },
+            OutboundCall {
+                method: "GET".into(),
+                host: "127.0.0.1".into(),
+                status: None,
+                outcome: "refused".into(),
+                duration_ms: 0.0,
+            },
+        ],
     };
     BTreeMap::from([
         (
@@ -151,7 +168,12 @@ fn samples() -> BTreeMap<&'static str, Value> {
                 Invocation::Http(HttpRequest::default()),
             ]),
         ),
-        ("execute_reply_done", v(ExecuteReply::Done { outcome })),
+        (
+            "execute_reply_done",
+            v(ExecuteReply::Done {
+                outcome: Box::new(outcome),
+            }),
+        ),
         ("execute_reply_need_script", v(ExecuteReply::NeedScript)),
         (
             "kv_calls",

@@ -246,7 +246,7 @@ impl ExecutorClient for RemoteExecutors {
                         if call.script.is_some() {
                             peer.sent(script.id, script.version);
                         }
-                        return Ok(outcome);
+                        return Ok(*outcome);
                     }
                     Ok(ExecuteReply::NeedScript) => {
                         last = format!("{} asked for the script it was sent", peer.base);

@@ -120,7 +120,10 @@ async fn execute(
         grant: Some(call.grant),
     };
     match s.executor.execute(request).await {
-        Ok(outcome) => axum::Json(ExecuteReply::Done { outcome }).into_response(),
+        Ok(outcome) => axum::Json(ExecuteReply::Done {
+            outcome: Box::new(outcome),
+        })
+        .into_response(),
         Err(e) => failed(e),
     }
 }

@@ -1,0 +1,5 @@
+-- PiCloud schema step 10 (SQLite): the outbound HTTP calls an
+-- execution made (method, host, status, outcome, duration; never bodies or
+-- headers), as a JSON array; NULL when it made none. The same step exists
+-- in ../postgres/0010_outbound.sql.
+ALTER TABLE executions ADD COLUMN outbound TEXT;
