@@ -419,3 +419,72 @@ test('the admin API answers the shapes the client types declare', async () => {
 
 	assert.deepEqual(problems, []);
 });
+
+test('a secret used in a call to an allowed loopback server: the call in the record, the value redacted', async () => {
+	// The world the script calls: a local server, allowed by configuration.
+	const { createServer } = await import('node:http');
+	const received = [];
+	const upstream = createServer((req, res) => {
+		let body = '';
+		req.on('data', (c) => (body += c));
+		req.on('end', () => {
+			received.push({ method: req.method, url: req.url, body });
+			res.writeHead(200, { 'content-type': 'application/json' });
+			res.end('{"ok":true}');
+		});
+	});
+	await new Promise((done) => upstream.listen(0, '127.0.0.1', done));
+	const port = upstream.address().port;
+	const own = await startPicloud({ PICLOUD_HTTP_ALLOW: '127.0.0.1' });
+	const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+	try {
+		const page = await context.newPage();
+		const errors = watchConsole(page);
+		await page.goto(`${own.base}/admin/login`);
+		await page.getByLabel('Username').fill(USER);
+		await page.getByLabel('Password').fill(PASSWORD);
+		await page.getByRole('button', { name: 'Sign in' }).click();
+		await page.getByRole('link', { name: 'default' }).waitFor();
+
+		// The secret, set in the dashboard.
+		const value = 'e2e-api-key-51c0ffee';
+		await page.goto(`${own.base}/admin/apps/default/secrets`);
+		await page.getByLabel('Name', { exact: true }).fill('E2E_API_KEY');
+		await page.getByLabel('Value', { exact: true }).fill(value);
+		await page.getByRole('button', { name: 'Save secret' }).click();
+		await page.getByRole('rowheader', { name: 'E2E_API_KEY' }).waitFor();
+
+		// A script that uses it and calls the server; run once.
+		const token = await login(own.base);
+		const script = await call(own.base, token, 'POST', '/scripts', {
+			name: 'hook',
+			source: [
+				'let k = secrets::get("E2E_API_KEY");',
+				'log::info("using " + k);',
+				`http::post("http://127.0.0.1:${port}/hook", #{ ok: true }).status`
+			].join('\n')
+		});
+		const run = await fetch(`${own.base}/api/v1/execute/${script.id}`);
+		assert.equal(run.status, 200, await run.text());
+		assert.equal(received.length, 1);
+		assert.deepEqual([received[0].method, received[0].url, received[0].body], ['POST', '/hook', '{"ok":true}']);
+
+		// Its record in the dashboard: the call, and the log line redacted.
+		await page.goto(`${own.base}/admin/apps/default/scripts/${script.id}/executions`);
+		await page.getByRole('button', { name: /^Logs/ }).first().click();
+		await page.getByText('using [secret E2E_API_KEY]').waitFor();
+		const calls = page.getByRole('table', { name: 'Outbound calls' });
+		const row = calls.getByRole('row').nth(1);
+		await row.waitFor();
+		const text = await row.innerText();
+		for (const part of ['POST', `127.0.0.1:${port}`, '200', 'answered']) {
+			assert.ok(text.includes(part), `${part} in ${text}`);
+		}
+		assert.ok(!(await page.content()).includes(value), 'the value is on no page');
+		assert.deepEqual(errors, []);
+	} finally {
+		await context.close();
+		own.stop();
+		upstream.close();
+	}
+});

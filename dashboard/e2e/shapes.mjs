@@ -56,7 +56,8 @@ export const shapes = /** @type {const} */ ({
 		duration_ms: R,
 		error: R,
 		logs: R,
-		event: O
+		event: O,
+		outbound: O
 	},
 	logEntry: { level: R, message: R, data: R, at: R },
 	route: { id: R, app_id: R, script_id: R, path: R, methods: R, created_at: R },

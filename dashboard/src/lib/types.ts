@@ -165,6 +165,19 @@ export interface Execution {
 	logs: LogEntry[];
 	/** `ctx.event`, for trigger executions only. */
 	event?: unknown;
+	/** The outbound HTTP calls it made, in order; absent when none. */
+	outbound?: OutboundCall[];
+}
+
+/** One outbound HTTP call of an execution (never bodies or headers). */
+export interface OutboundCall {
+	method: string;
+	/** The URL's host, with the port when it is not the scheme's default. */
+	host: string;
+	/** The answer's status; null when no answer came. */
+	status: number | null;
+	outcome: 'ok' | 'refused' | 'failed' | 'timeout';
+	duration_ms: number;
 }
 
 /** `repo::Route`. `methods` null = any method. */

@@ -98,6 +98,38 @@ describe('ExecutionList', () => {
 		expect(screen.queryByText('starting')).toBeNull();
 	});
 
+	it('lists the outbound calls of an execution that made some, and no table otherwise', async () => {
+		render(ExecutionList, {
+			executions: [
+				execution({
+					id: 'with',
+					outbound: [
+						{ method: 'POST', host: '127.0.0.1:8123', status: 200, outcome: 'ok', duration_ms: 12.34 },
+						{ method: 'GET', host: '10.0.0.1', status: null, outcome: 'refused', duration_ms: 0.1 }
+					]
+				}),
+				execution({ id: 'without', request_id: 'r2' })
+			]
+		});
+		const [first, second] = screen.getAllByRole('button', { name: /^Logs of the execution started/ });
+		await fireEvent.click(first);
+		const region = document.getElementById(first.getAttribute('aria-controls')!)!;
+		const table = within(region).getByRole('table', { name: 'Outbound calls' });
+		const rows = within(table).getAllByRole('row').slice(1);
+		expect(rows).toHaveLength(2);
+		expect(rows[0]).toHaveTextContent('POST');
+		expect(rows[0]).toHaveTextContent('127.0.0.1:8123');
+		expect(rows[0]).toHaveTextContent('200');
+		expect(rows[0]).toHaveTextContent('answered');
+		expect(rows[0]).toHaveTextContent('12.3 ms');
+		expect(rows[1]).toHaveTextContent('10.0.0.1');
+		expect(rows[1]).toHaveTextContent('refused by the SSRF guard');
+
+		await fireEvent.click(second);
+		const other = document.getElementById(second.getAttribute('aria-controls')!)!;
+		expect(within(other).queryByRole('table')).toBeNull();
+	});
+
 	it("shows a trigger execution's event as JSON, and says when there are no logs", async () => {
 		render(ExecutionList, {
 			executions: [
