@@ -7,7 +7,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use rhai::{Blob, Dynamic, EvalAltResult, INT, Map, Module, Shared};
+use rhai::{Blob, Dynamic, EvalAltResult, INT, Map, Module, NativeCallContext, Shared};
 
 use crate::convert::{dynamic_to_json, json_to_dynamic};
 use crate::outbound::{Call, Outbound};
@@ -122,15 +122,25 @@ fn parse(spec: &Map, outbound: &Outbound) -> RhaiResult<Call> {
         headers,
         body,
         timeout,
+        max_body: (
+            outbound.config.max_response_bytes,
+            "PICLOUD_HTTP_MAX_RESPONSE_BYTES",
+        ),
     })
 }
 
-fn request(spec: Map) -> RhaiResult<Dynamic> {
+fn request(ctx: NativeCallContext, spec: Map) -> RhaiResult<Dynamic> {
     let sdk = sdk::current()?;
     let outbound: Arc<Outbound> = sdk
         .http()
         .ok_or_else(|| format!("{WHAT} is not available in this executor"))?;
-    let call = parse(&spec, &outbound)?;
+    let mut call = parse(&spec, &outbound)?;
+    // The body becomes a string the sandbox bounds anyway: reading more
+    // than it allows would only be thrown away (0: no limit).
+    let strings = ctx.engine().max_string_size();
+    if strings > 0 && strings < call.max_body.0 {
+        call.max_body = (strings, "the sandbox's max_string_size");
+    }
     if !sandbox::count_http_call(outbound.config.max_calls) {
         return fail(format!(
             "an execution makes at most {} calls (PICLOUD_HTTP_MAX_CALLS)",
@@ -153,10 +163,9 @@ fn request(spec: Map) -> RhaiResult<Dynamic> {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         });
     };
-    // The future never fails: a failed call is an answer of its own, so the
-    // call is recorded whatever ends it (the execution's deadline included).
-    let sent = sdk.block_on_raw(WHAT, async { Ok::<_, String>(outbound.send(call).await) });
-    let answer = match sent {
+    // A failed call is an answer of its own, so the call is recorded
+    // whatever ends it (the execution's deadline included).
+    let answer = match sdk.wait(WHAT, outbound.send(call)) {
         Ok(Ok(answer)) => {
             record(Some(answer.status), "ok");
             answer
@@ -191,18 +200,18 @@ fn request(spec: Map) -> RhaiResult<Dynamic> {
     Ok(out.into())
 }
 
-fn get(url: Dynamic) -> RhaiResult<Dynamic> {
+fn get(ctx: NativeCallContext, url: Dynamic) -> RhaiResult<Dynamic> {
     let mut spec = Map::new();
     spec.insert("url".into(), url);
-    request(spec)
+    request(ctx, spec)
 }
 
-fn post(url: Dynamic, body: Dynamic) -> RhaiResult<Dynamic> {
+fn post(ctx: NativeCallContext, url: Dynamic, body: Dynamic) -> RhaiResult<Dynamic> {
     let mut spec = Map::new();
     spec.insert("method".into(), "POST".into());
     spec.insert("url".into(), url);
     spec.insert("body".into(), body);
-    request(spec)
+    request(ctx, spec)
 }
 
 /// The `http` namespace.

@@ -208,11 +208,8 @@ impl Guard {
         }
         match url.host() {
             None => Err(Refused("the URL has no host".into())),
-            Some(url::Host::Domain(name)) => {
-                // The name is checked when it is resolved ([`Resolve`]).
-                let _ = name;
-                Ok(())
-            }
+            // A name is checked when it is resolved ([`Resolve`]).
+            Some(url::Host::Domain(_)) => Ok(()),
             Some(url::Host::Ipv4(ip)) => self.check_ip(&ip.to_string(), IpAddr::V4(ip)),
             Some(url::Host::Ipv6(ip)) => self.check_ip(&ip.to_string(), IpAddr::V6(ip)),
         }
@@ -230,48 +227,29 @@ impl Guard {
         }
     }
 
-    /// The addresses of `host` that may be reached: all of them, when the
-    /// host is allowed by name; else those that pass, or an error naming
-    /// the first refused one when none does.
+    /// The addresses of `host`, when it may be reached: any, when the host
+    /// is allowed by name; else only if none is refused. A name that also
+    /// points inward is refused whole, so a rebinding answer cannot pick
+    /// the inward address.
     fn filter(&self, host: &str, addrs: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, Refused> {
         if self.allow.host(host) {
             return Ok(addrs);
         }
-        let mut first_refused = None;
-        let passed: Vec<SocketAddr> = addrs
-            .into_iter()
-            .filter(|a| match self.check_ip(host, a.ip()) {
-                Ok(()) => true,
-                Err(_) => {
-                    first_refused.get_or_insert(a.ip());
-                    false
-                }
-            })
-            .collect();
-        if passed.is_empty() {
-            return Err(Refused(
-                match (first_refused, refused_range_of(first_refused)) {
-                    (Some(ip), Some(why)) => format!(
-                        "refused: {host} resolves to {ip}, {why}; PICLOUD_HTTP_ALLOW can open it"
-                    ),
-                    _ => format!("{host} does not resolve to any address"),
-                },
-            ));
+        if addrs.is_empty() {
+            return Err(Refused(format!("{host} does not resolve to any address")));
         }
-        // Some of its addresses are refused: a public name that also points
-        // inward is refused whole, so a rebinding answer cannot pick one.
-        if let Some(ip) = first_refused {
-            return Err(Refused(format!(
-                "refused: {host} resolves to {ip}, {} (among others); PICLOUD_HTTP_ALLOW can open it",
-                refused_range(ip).unwrap_or("a refused address")
-            )));
+        for ip in addrs.iter().map(SocketAddr::ip) {
+            if self.allow.address(ip) {
+                continue;
+            }
+            if let Some(why) = refused_range(ip) {
+                return Err(Refused(format!(
+                    "refused: {host} resolves to {ip}, {why}; PICLOUD_HTTP_ALLOW can open it"
+                )));
+            }
         }
-        Ok(passed)
+        Ok(addrs)
     }
-}
-
-fn refused_range_of(ip: Option<IpAddr>) -> Option<&'static str> {
-    ip.and_then(refused_range)
 }
 
 impl Resolve for Guard {
@@ -322,6 +300,8 @@ pub struct Call {
     pub body: Option<Vec<u8>>,
     /// The call's own timeout, when shorter than the execution's time left.
     pub timeout: Option<Duration>,
+    /// The most body bytes read, and the setting that says so.
+    pub max_body: (usize, &'static str),
 }
 
 /// What came back.
@@ -385,8 +365,8 @@ impl Outbound {
         self.guard.check_url(url)
     }
 
-    /// Sends `call` and reads its answer, at most
-    /// [`OutboundConfig::max_response_bytes`] of body.
+    /// Sends `call` and reads its answer, at most `call.max_body` bytes of
+    /// body.
     pub async fn send(&self, call: Call) -> Result<Answer, Failure> {
         self.guard
             .check_url(&call.url)
@@ -414,18 +394,16 @@ impl Outbound {
                 None => headers.push((name.as_str().to_owned(), value)),
             }
         }
-        let max = self.config.max_response_bytes;
+        let (max, setting) = call.max_body;
+        let too_big =
+            || Failure::Failed(format!("the response body is over {max} bytes ({setting})"));
         if response.content_length().is_some_and(|n| n > max as u64) {
-            return Err(Failure::Failed(format!(
-                "the response body is over {max} bytes (PICLOUD_HTTP_MAX_RESPONSE_BYTES)"
-            )));
+            return Err(too_big());
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| explain(&e, &call.url))? {
             if body.len() + chunk.len() > max {
-                return Err(Failure::Failed(format!(
-                    "the response body is over {max} bytes (PICLOUD_HTTP_MAX_RESPONSE_BYTES)"
-                )));
+                return Err(too_big());
             }
             body.extend_from_slice(&chunk);
         }

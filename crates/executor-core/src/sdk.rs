@@ -82,6 +82,27 @@ impl CallSdk {
             .ok_or_else(|| format!("{what} is not available in this executor").into())
     }
 
+    /// Waits for `future` to its end or to the execution's deadline (then
+    /// the execution ends as a timeout, which the script cannot catch).
+    pub(crate) fn wait<F: std::future::Future>(
+        &self,
+        what: &str,
+        future: F,
+    ) -> RhaiResult<F::Output> {
+        let connected = self.connected(what)?;
+        let left = sandbox::time_left();
+        sandbox::before_blocking();
+        // On a runtime thread (handed over above) this leaves the runtime's
+        // context, where blocking on a future is refused; elsewhere it only
+        // runs the closure.
+        tokio::task::block_in_place(|| {
+            connected
+                .runtime
+                .block_on(async { tokio::time::timeout(left, future).await })
+        })
+        .map_err(|_| sandbox::deadline_passed())
+    }
+
     /// Runs a service call to its end or to the execution's deadline.
     pub(crate) fn block_on<'a, T>(
         &'a self,
@@ -89,48 +110,13 @@ impl CallSdk {
         call: impl FnOnce(&'a SdkServices, &'a SdkCallCx) -> BoxFuture<'a, picloud_shared::Result<T>>,
     ) -> RhaiResult<T> {
         let connected = self.connected(what)?;
-        let left = sandbox::time_left();
-        sandbox::before_blocking();
-        let future = call(&connected.services, &self.cx);
-        // On a runtime thread (handed over above) this leaves the runtime's
-        // context, where blocking on a future is refused; elsewhere it only
-        // runs the closure.
-        match tokio::task::block_in_place(|| {
-            connected
-                .runtime
-                .block_on(async { tokio::time::timeout(left, future).await })
-        }) {
-            Ok(answer) => service_answer(what, answer),
-            Err(_) => Err(sandbox::deadline_passed()),
-        }
+        let answer = self.wait(what, call(&connected.services, &self.cx))?;
+        service_answer(what, answer)
     }
-}
 
-impl CallSdk {
     /// The outbound HTTP client, if this executor has one.
     pub(crate) fn http(&self) -> Option<Arc<crate::outbound::Outbound>> {
         self.connected.as_ref()?.services.http.clone()
-    }
-
-    /// Runs `future` (whose error is the script's message) to its end or to
-    /// the execution's deadline, as [`CallSdk::block_on`] does.
-    pub(crate) fn block_on_raw<T>(
-        &self,
-        what: &str,
-        future: impl std::future::Future<Output = Result<T, String>>,
-    ) -> RhaiResult<T> {
-        let connected = self.connected(what)?;
-        let left = sandbox::time_left();
-        sandbox::before_blocking();
-        match tokio::task::block_in_place(|| {
-            connected
-                .runtime
-                .block_on(async { tokio::time::timeout(left, future).await })
-        }) {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(message)) => Err(format!("{what}: {message}").into()),
-            Err(_) => Err(sandbox::deadline_passed()),
-        }
     }
 }
 

@@ -357,6 +357,23 @@ async fn calls_are_bounded_by_time_size_and_count() {
         "{v}"
     );
 
+    // A body the script's string limit could not hold is not read past it.
+    let s = app
+        .deploy_with(json!({
+            "name": "small-strings",
+            "source": caught(&format!(r#"http::get("{}/big")"#, up.base)),
+            "sandbox": {"max_string_size": 4096},
+        }))
+        .await;
+    let v = app.invoke(s["id"].as_str().unwrap()).await.json();
+    assert!(
+        v["e"]
+            .as_str()
+            .unwrap()
+            .contains("over 4096 bytes (the sandbox's max_string_size)"),
+        "{v}"
+    );
+
     // PICLOUD_HTTP_MAX_CALLS per execution.
     let v = run(
         &app,
