@@ -164,7 +164,7 @@ pub fn manager_router(
 
 /// The call's context, as far as its grant holds: the app and depth are
 /// the grant's, never only the caller's word.
-fn granted(grants: &GrantKey, cx: CallCx) -> Result<SdkCallCx, &'static str> {
+fn granted(grants: &GrantKey, cx: &CallCx) -> Result<SdkCallCx, &'static str> {
     let (app, depth) = grants.verify(&cx.grant)?;
     if app != cx.app_id || depth != cx.depth {
         return Err("the grant is for another app or depth");
@@ -179,17 +179,27 @@ fn granted(grants: &GrantKey, cx: CallCx) -> Result<SdkCallCx, &'static str> {
     })
 }
 
+/// A wire call's body and its context as far as its grant holds, or the
+/// answer that refuses it (400 for a bad body, 403 for a grant that does
+/// not hold).
+fn accept<T>(
+    grants: &GrantKey,
+    call: Result<axum::Json<T>, JsonRejection>,
+    cx: fn(&T) -> &CallCx,
+) -> Result<(T, SdkCallCx), Box<Response>> {
+    let axum::Json(call) = call.map_err(|e| Box::new(bad_json(&e)))?;
+    let cx = granted(grants, cx(&call))
+        .map_err(|why| Box::new(refuse(StatusCode::FORBIDDEN, "forbidden", why)))?;
+    Ok((call, cx))
+}
+
 async fn kv_call(
     State(s): State<ManagerState>,
     call: Result<axum::Json<KvCall>, JsonRejection>,
 ) -> Response {
-    let call = match call {
-        Ok(axum::Json(call)) => call,
-        Err(e) => return bad_json(&e),
-    };
-    let cx = match granted(&s.grants, call.cx) {
-        Ok(cx) => cx,
-        Err(why) => return refuse(StatusCode::FORBIDDEN, "forbidden", why),
+    let (call, cx) = match accept(&s.grants, call, |c| &c.cx) {
+        Ok(accepted) => accepted,
+        Err(refused) => return *refused,
     };
     let c = call.collection.as_str();
     let reply = match call.op {
@@ -209,13 +219,9 @@ async fn secret_call(
     State(s): State<ManagerState>,
     call: Result<axum::Json<SecretCall>, JsonRejection>,
 ) -> Response {
-    let call = match call {
-        Ok(axum::Json(call)) => call,
-        Err(e) => return bad_json(&e),
-    };
-    let cx = match granted(&s.grants, call.cx) {
-        Ok(cx) => cx,
-        Err(why) => return refuse(StatusCode::FORBIDDEN, "forbidden", why),
+    let (call, cx) = match accept(&s.grants, call, |c| &c.cx) {
+        Ok(accepted) => accepted,
+        Err(refused) => return *refused,
     };
     match s.secrets.get(&cx, &call.name).await {
         Ok(value) => axum::Json(SecretReply { value }).into_response(),
@@ -227,13 +233,9 @@ async fn resolve(
     State(s): State<ManagerState>,
     call: Result<axum::Json<ResolveCall>, JsonRejection>,
 ) -> Response {
-    let call = match call {
-        Ok(axum::Json(call)) => call,
-        Err(e) => return bad_json(&e),
-    };
-    let cx = match granted(&s.grants, call.cx) {
-        Ok(cx) => cx,
-        Err(why) => return refuse(StatusCode::FORBIDDEN, "forbidden", why),
+    let (call, cx) = match accept(&s.grants, call, |c| &c.cx) {
+        Ok(accepted) => accepted,
+        Err(refused) => return *refused,
     };
     let reply = match s.cache.script_named(cx.app_id, &call.name).await {
         Ok(None) => ResolveReply::Missing,
