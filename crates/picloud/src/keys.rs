@@ -36,7 +36,11 @@ pub fn for_server(args: &ServeArgs, target: &DbTarget) -> anyhow::Result<Option<
 /// What a rotation did, for the command's output.
 #[derive(Debug)]
 pub struct Rotated {
+    /// Values sealed again under the new key.
     pub secrets: usize,
+    /// Whether this run finished a rotation cut short (the values were
+    /// sealed again already; only the key file was moved).
+    pub finished: bool,
     /// The key file written, when the key lives in one.
     pub key_file: Option<PathBuf>,
     /// The new key, when it lives in `PICLOUD_SECRETS_KEY` (the operator
@@ -53,6 +57,12 @@ pub async fn rotate(args: &RotateKeyArgs) -> anyhow::Result<Rotated> {
         true => read_new_key()?,
         false => SecretKey::generate(),
     };
+    // A server holds an SQLite database while it runs, and would go on
+    // sealing with the old key: stop it first.
+    let _lock = match &target {
+        DbTarget::Sqlite(path) => Some(crate::backup::lock(path)?),
+        DbTarget::Postgres(_) => None,
+    };
     match (&args.secrets_key, &target) {
         // The key is in the environment: seal under the new one and hand it
         // to the operator.
@@ -62,6 +72,7 @@ pub async fn rotate(args: &RotateKeyArgs) -> anyhow::Result<Rotated> {
             db.close().await;
             Ok(Rotated {
                 secrets: done?.secrets,
+                finished: false,
                 key_file: None,
                 new_key: Some(new),
             })
@@ -70,12 +81,11 @@ pub async fn rotate(args: &RotateKeyArgs) -> anyhow::Result<Rotated> {
             "PICLOUD_SECRETS_KEY: set it to the current key; with PostgreSQL the key lives there (docs/secrets.md)"
         ),
         (None, DbTarget::Sqlite(path)) => {
-            // The server holds the database while it runs: stop it first.
-            let _lock = crate::backup::lock(path)?;
             let key_file = key_file_of(path);
-            let secrets = rotate_file(&target, &key_file, new).await?;
+            let (secrets, finished) = rotate_file(&target, &key_file, new).await?;
             Ok(Rotated {
                 secrets,
+                finished,
                 key_file: Some(key_file),
                 new_key: None,
             })
@@ -87,8 +97,13 @@ pub async fn rotate(args: &RotateKeyArgs) -> anyhow::Result<Rotated> {
 /// first (`secrets.key.new`), the values are sealed again in one
 /// transaction, then the new file takes the old one's place. A rotation cut
 /// short anywhere is finished by running the command again: it looks at
-/// which key the stored values open with.
-async fn rotate_file(target: &DbTarget, key_file: &Path, new: SecretKey) -> anyhow::Result<usize> {
+/// which key the stored values open with. Returns how many values were
+/// sealed again, and whether it only finished a rotation cut short.
+async fn rotate_file(
+    target: &DbTarget,
+    key_file: &Path,
+    new: SecretKey,
+) -> anyhow::Result<(usize, bool)> {
     let pending = pending_key_file(key_file);
     let old_text = std::fs::read_to_string(key_file)
         .with_context(|| format!("reading the current key at {}", key_file.display()))?;
@@ -103,7 +118,7 @@ async fn rotate_file(target: &DbTarget, key_file: &Path, new: SecretKey) -> anyh
                 // The values were sealed again before it stopped: finish.
                 Some(false) => {
                     finish(&pending, key_file)?;
-                    return Ok(0);
+                    return Ok((0, true));
                 }
                 // It stopped before: start again with the key it chose.
                 Some(true) | None => left,
@@ -115,7 +130,7 @@ async fn rotate_file(target: &DbTarget, key_file: &Path, new: SecretKey) -> anyh
         };
         let done = rekey(&db, &old, &new).await?;
         finish(&pending, key_file)?;
-        Ok::<_, anyhow::Error>(done.secrets)
+        Ok::<_, anyhow::Error>((done.secrets, false))
     }
     .await;
     db.close().await;

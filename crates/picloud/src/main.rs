@@ -107,6 +107,10 @@ async fn create_user(args: CreateUserArgs) -> anyhow::Result<()> {
 async fn rotate_secrets_key(args: picloud::config::RotateKeyArgs) -> anyhow::Result<()> {
     let done = picloud::keys::rotate(&args).await?;
     match (&done.key_file, &done.new_key) {
+        (Some(file), _) if done.finished => println!(
+            "finished a rotation that was cut short: the values were sealed under the new key already; {} holds it (back it up with the database)",
+            file.display()
+        ),
         (Some(file), _) => println!(
             "sealed {} secret(s) under a new key; {} holds it (back it up with the database)",
             done.secrets,

@@ -541,6 +541,11 @@ async fn a_rotation_cut_short_stops_the_server_and_is_finished_by_running_it_aga
         "{}",
         String::from_utf8_lossy(&done.stderr)
     );
+    assert!(
+        String::from_utf8_lossy(&done.stdout).contains("finished a rotation that was cut short"),
+        "{}",
+        String::from_utf8_lossy(&done.stdout)
+    );
     assert_eq!(
         std::fs::read_to_string(&key_file).unwrap().trim(),
         new.encode()
@@ -556,6 +561,14 @@ async fn rotating_a_key_from_the_environment_prints_the_new_one() {
     let old = SecretKey::generate().encode();
     let app = start_on(tempfile::tempdir().unwrap(), Some(&old)).await;
     assert_eq!(put(&app, "default", "TOKEN", VALUE).await.status, 201);
+    // Refused while a server holds the SQLite database, key file or not.
+    let refused = rotate(app.data_dir.path(), &[("PICLOUD_SECRETS_KEY", &old)], None);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("in use by a running picloud"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let (stopped, dir) = app.stop_keeping_data().await;
     stopped.unwrap();
 
