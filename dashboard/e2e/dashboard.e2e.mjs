@@ -219,6 +219,32 @@ test('the whole journey: sign in, app, script with an error then fixed, route, d
 	assert.deepEqual(JSON.parse(await value.inputValue()), { greeted: true, version: 1 });
 	await shot(page, 'kv');
 
+	// History: a change saved in the editor, the two versions side by side
+	// with the change marked, and the first restored as version 3.
+	await page.goto(scriptUrl);
+	await page.getByText('Version 1').waitFor();
+	await page.getByLabel('Source').fill(SOURCE.replace('Hello', 'Howdy'));
+	await page.getByRole('button', { name: 'Save' }).click();
+	await page.getByText('Version 2').waitFor();
+	assert.equal(await getWithHost('/hello?name=h', 'shop.example.com'), 'Howdy, h!');
+	await page.getByRole('link', { name: 'History' }).click();
+	await page.waitForURL(/\/history$/);
+	await page.getByRole('rowheader', { name: '2 live' }).waitFor();
+	await page.locator('.diff .cm-changedText').first().waitFor();
+	// Version 1 on the left, version 2 on the right (CSS reaches into the shadow root).
+	const sides = page.locator('.diff .cm-content');
+	assert.ok((await sides.nth(0).innerText()).includes('Hello'));
+	assert.ok((await sides.nth(1).innerText()).includes('Howdy'));
+	await shot(page, 'history');
+	page.once('dialog', (dialog) => dialog.accept());
+	await page.getByRole('button', { name: 'Restore version 1' }).click();
+	await page
+		.getByRole('status')
+		.filter({ hasText: 'Version 1 restored as version 3, now live.' })
+		.waitFor();
+	await page.getByRole('rowheader', { name: '3 live' }).waitFor();
+	assert.equal(await getWithHost('/hello?name=h', 'shop.example.com'), 'Hello, h!');
+
 	// An expired session: back to sign-in, then to where we were.
 	await context.clearCookies();
 	await page.getByRole('link', { name: 'Triggers' }).click();
@@ -339,6 +365,10 @@ test('the admin API answers the shapes the client types declare', async () => {
 		source: 'log::info("hi", #{ n: 1 }); kv::collection("things").set("a", 1); "ok"'
 	});
 	fits('script', script);
+	for (const v of (await call('GET', `/scripts/${script.id}/versions`)).items) {
+		fits('scriptVersionSummary', v);
+	}
+	fits('scriptVersion', await call('GET', `/scripts/${script.id}/versions/1`));
 	const failing = await call('POST', '/scripts', {
 		app: 'shapes',
 		name: 'failing',

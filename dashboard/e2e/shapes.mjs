@@ -57,7 +57,31 @@ export const shapes = /** @type {const} */ ({
 		error: R,
 		logs: R,
 		event: O,
-		outbound: O
+		outbound: O,
+		script_version: R,
+		operations: R,
+		cpu_ms: R
+	},
+	scriptVersionSummary: {
+		version: R,
+		description: R,
+		sandbox: R,
+		message: R,
+		created_by: R,
+		created_at: R,
+		source_bytes: R,
+		live: R
+	},
+	scriptVersion: {
+		script_id: R,
+		version: R,
+		source: R,
+		description: R,
+		sandbox: R,
+		message: R,
+		created_by: R,
+		created_at: R,
+		live: R
 	},
 	logEntry: { level: R, message: R, data: R, at: R },
 	route: { id: R, app_id: R, script_id: R, path: R, methods: R, created_at: R },

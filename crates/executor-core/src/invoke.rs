@@ -146,6 +146,7 @@ impl Inner {
                 (status, Some(error))
             }
         };
+        let (operations, cpu) = frame.usage();
         let record = ExecutionRecord {
             id: execution_id,
             app_id: script.app_id,
@@ -163,6 +164,9 @@ impl Inner {
             logs: frame.take_logs(),
             event: None,
             outbound: frame.take_outbound(),
+            script_version: Some(script.version),
+            operations: Some(operations),
+            cpu_ms: Some(cpu.as_secs_f64() * 1000.0),
         };
         CALLS.with(|c| c.borrow_mut().push(record));
         drop(sdk_frame);

@@ -211,15 +211,20 @@ impl Inner {
             on_runtime.then(|| started + runtime::HAND_OFF_AFTER),
         );
         let calls = invoke::begin_recording();
-        let finish = |status, value, error| ExecOutcome {
-            status,
-            value,
-            error: call.redact_error(error),
-            logs: call.take_logs(),
-            started_at,
-            duration: started.elapsed(),
-            calls: calls.take(),
-            outbound: call.take_outbound(),
+        let finish = |status, value, error| {
+            let (operations, cpu) = call.usage();
+            ExecOutcome {
+                status,
+                value,
+                error: call.redact_error(error),
+                logs: call.take_logs(),
+                started_at,
+                duration: started.elapsed(),
+                calls: calls.take(),
+                outbound: call.take_outbound(),
+                operations,
+                cpu,
+            }
         };
 
         let compiled = match compiled {

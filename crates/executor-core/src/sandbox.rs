@@ -81,6 +81,10 @@ struct CallState {
     /// Secrets the tree of calls has read (name, value): redacted from
     /// its logs and errors ([`redact`]).
     secrets: Vec<(String, String)>,
+    /// `spent()` when this frame began: what it spends is counted from here.
+    ops_start: u64,
+    /// The thread's CPU time when this frame began.
+    cpu_start: std::time::Duration,
 }
 
 impl CallState {
@@ -179,6 +183,8 @@ pub(crate) fn begin_call(
             hand_offs: 0,
             blocked: false,
             secrets: Vec::new(),
+            ops_start: 0,
+            cpu_start: thread_cpu_time(),
         }))
     });
     // A frame this one displaces gets its own count back when it ends.
@@ -236,6 +242,8 @@ pub(crate) fn begin_nested(
             blocked: parent.blocked,
             // A callee may log a value its caller passed it.
             secrets: parent.secrets.clone(),
+            ops_start: ops_base,
+            cpu_start: thread_cpu_time(),
         };
         let previous = slot.replace(frame);
         enter_frame(0);
@@ -342,7 +350,40 @@ impl CallGuard {
     }
 }
 
+/// The CPU time the current thread has used: an execution runs on one
+/// thread from start to end (a hand-off hands over the runtime, not the
+/// execution), so the difference between two reads is its own.
+#[cfg(unix)]
+fn thread_cpu_time() -> std::time::Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    std::time::Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
+#[cfg(not(unix))]
+fn thread_cpu_time() -> std::time::Duration {
+    std::time::Duration::ZERO
+}
+
 impl CallGuard {
+    /// What this frame has spent so far: Rhai operations and the thread's
+    /// CPU time, the calls it made included.
+    pub(crate) fn usage(&self) -> (u64, std::time::Duration) {
+        CALL.with(|c| {
+            let mut slot = c.borrow_mut();
+            let Some(state) = slot.as_mut() else {
+                return (0, std::time::Duration::ZERO);
+            };
+            state.sync_ops();
+            (
+                state.spent().saturating_sub(state.ops_start),
+                thread_cpu_time().saturating_sub(state.cpu_start),
+            )
+        })
+    }
+
     /// The outbound calls this frame made.
     pub(crate) fn take_outbound(&self) -> Vec<picloud_shared::OutboundCall> {
         CALL.with(|c| {

@@ -346,3 +346,50 @@ async fn one_hostile_script_does_not_block_others() {
     );
     assert_eq!(spinning.await.unwrap().status, ExecStatus::Timeout);
 }
+
+/// The operations an execution reports are the ones its ceiling counts:
+/// the same on every run, on a script thread or where it starts on a
+/// runtime thread; a ceiling of exactly that many lets it finish and one
+/// fewer stops it. More work counts more.
+#[tokio::test]
+async fn operations_are_counted_exactly_and_alike_on_every_run() {
+    let src = "let s = 0; for i in 0..500 { s += i; } s";
+    let first = run(src).await;
+    assert_eq!(first.status, ExecStatus::Ok, "{:?}", first.error);
+    let ops = first.operations;
+    assert!(ops > 500, "a 500-step loop spent {ops} operations");
+    for _ in 0..3 {
+        assert_eq!(run(src).await.operations, ops);
+    }
+    let seen = on_runtime(src, SandboxOverrides::default(), HttpRequest::default()).await;
+    assert_eq!(seen.outcome.operations, ops, "on a runtime thread");
+
+    let ceiling = |max| SandboxOverrides {
+        max_operations: Some(max),
+        ..SandboxOverrides::default()
+    };
+    let exact = run_with(src, ceiling(ops), HttpRequest::default()).await;
+    assert_eq!(exact.status, ExecStatus::Ok, "{:?}", exact.error);
+    assert_eq!(exact.operations, ops);
+    let short = run_with(src, ceiling(ops - 1), HttpRequest::default()).await;
+    assert_eq!(short.status, ExecStatus::LimitExceeded, "{:?}", short.error);
+
+    let more = run("let s = 0; for i in 0..5000 { s += i; } s").await;
+    assert!(more.operations > 5 * ops, "{} vs {ops}", more.operations);
+}
+
+/// CPU time is the running thread's: a loop that keeps it busy shows it,
+/// and it never exceeds the execution's wall time. (That waiting is not
+/// counted is checked with a slow server in crates/picloud/tests/outbound.rs.)
+#[tokio::test]
+async fn cpu_time_is_the_threads_and_within_the_wall_time() {
+    let busy = run("let s = 0; for i in 0..200000 { s += i; } s").await;
+    assert_eq!(busy.status, ExecStatus::Ok, "{:?}", busy.error);
+    assert!(busy.cpu > Duration::ZERO, "{:?}", busy.cpu);
+    assert!(
+        busy.cpu <= busy.duration,
+        "{:?} > {:?}",
+        busy.cpu,
+        busy.duration
+    );
+}

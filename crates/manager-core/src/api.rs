@@ -27,6 +27,7 @@ use crate::auth::SESSION_COOKIE;
 use crate::authz::{AppRole, Grant, Principal};
 use crate::events::{DeadLetter, NewTrigger, Trigger};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::history::{self, ScriptVersion, ScriptVersionSummary};
 use crate::kv::{KvCollection, KvItem};
 use crate::members::Member;
 use crate::openapi::{
@@ -86,6 +87,8 @@ admin_routes! {
     get "/admin/scripts/{id}" => get_script,
     put "/admin/scripts/{id}" => update_script,
     delete "/admin/scripts/{id}" => delete_script,
+    get "/admin/scripts/{id}/versions" => list_script_versions,
+    get "/admin/scripts/{id}/versions/{version}" => get_script_version,
     get "/admin/scripts/{id}/executions" => list_executions,
     post "/admin/scripts/{id}/routes" => create_route,
     post "/admin/apps" => create_app,
@@ -420,6 +423,8 @@ struct CreateScriptBody {
     app: Option<String>,
     description: Option<String>,
     sandbox: Option<SandboxOverrides>,
+    /// Kept with version 1 in the script's history (at most 1 KiB).
+    message: Option<String>,
 }
 
 fn parse_name(name: &str) -> ApiResult<ScriptName> {
@@ -458,6 +463,7 @@ async fn create_script(
                 app: body.app,
                 description: body.description,
                 sandbox: body.sandbox,
+                message: body.message,
             },
         )
         .await?;
@@ -534,6 +540,8 @@ struct UpdateScriptBody {
     source: Option<String>,
     description: Option<String>,
     sandbox: Option<SandboxOverrides>,
+    /// Kept with the new version in the script's history (at most 1 KiB).
+    message: Option<String>,
 }
 
 /// Changes a script: a new version, live for the next request.
@@ -573,10 +581,60 @@ async fn update_script(
                 source: body.source,
                 description: body.description,
                 sandbox: body.sandbox,
+                message: body.message,
             },
         )
         .await?;
     Ok(Json(script))
+}
+
+/// A script's saved versions, newest first, without their sources: up to
+/// `PICLOUD_SCRIPT_HISTORY` of them, the live one always.
+#[utoipa::path(
+    get,
+    path = "/admin/scripts/{id}/versions",
+    tag = "scripts",
+    params(("id" = ScriptId, Path, description = "The script's id")),
+    responses(
+        (status = 200, body = Items<ScriptVersionSummary>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
+async fn list_script_versions(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ScriptId>,
+) -> ApiResult<Json<Items<ScriptVersionSummary>>> {
+    Ok(items(m.script_versions(&caller.principal, id).await?))
+}
+
+/// One saved version of a script, with its source.
+#[utoipa::path(
+    get,
+    path = "/admin/scripts/{id}/versions/{version}",
+    tag = "scripts",
+    params(
+        ("id" = ScriptId, Path, description = "The script's id"),
+        ("version" = i64, Path, minimum = 1, description = "The version's number"),
+    ),
+    responses(
+        (status = 200, body = ScriptVersion),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
+async fn get_script_version(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath((id, version)): ApiPath<(ScriptId, String)>,
+) -> ApiResult<Json<ScriptVersion>> {
+    let version = history::parse_version(&version)?;
+    Ok(Json(
+        m.script_version(&caller.principal, id, version).await?,
+    ))
 }
 
 /// Deletes a script, its routes and its triggers.

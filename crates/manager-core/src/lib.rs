@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod executions;
 pub mod extract;
+pub mod history;
 pub mod kv;
 pub mod members;
 pub mod openapi;

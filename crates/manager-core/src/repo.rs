@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::error::{Error, Result, is_unique_violation};
+use crate::history::{self, VersionNote};
 use crate::sqlite_writer::{Applied, Change};
 use crate::with_db;
 
@@ -291,6 +292,9 @@ struct ExecutionRow {
     logs: Json<Vec<LogEntry>>,
     event: Option<Json<serde_json::Value>>,
     outbound: Option<Json<Vec<picloud_shared::OutboundCall>>>,
+    script_version: Option<i64>,
+    operations: Option<i64>,
+    cpu_ms: Option<f64>,
 }
 
 impl From<ExecutionRow> for ExecutionRecord {
@@ -309,11 +313,14 @@ impl From<ExecutionRow> for ExecutionRecord {
             logs: r.logs.0,
             event: r.event.map(|e| e.0),
             outbound: r.outbound.map(|o| o.0).unwrap_or_default(),
+            script_version: r.script_version,
+            operations: r.operations.and_then(|o| u64::try_from(o).ok()),
+            cpu_ms: r.cpu_ms,
         }
     }
 }
 
-/// Execution records per SQLite insert statement (13 bound values each).
+/// Execution records per SQLite insert statement (16 bound values each).
 const SQLITE_CHUNK: usize = 64;
 
 /// Execution records per SQLite transaction at most: a batch is written in
@@ -330,11 +337,12 @@ fn sqlite_insert_sql(rows: usize) -> &'static str {
     let all = SQL.get_or_init(|| {
         (0..=SQLITE_CHUNK)
             .map(|n| {
-                let row = "(?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                let row = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
                 let values = vec![row; n].join(",");
                 format!(
                     "INSERT INTO executions (id, app_id, script_id, request_id, invocation_type, \
-                     status, status_code, started_at, duration_ms, error, logs, event, outbound) \
+                     status, status_code, started_at, duration_ms, error, logs, event, outbound, \
+                     script_version, operations, cpu_ms) \
                      SELECT * FROM (VALUES {values}) AS v \
                      WHERE EXISTS (SELECT 1 FROM scripts s WHERE s.id = v.column3) \
                      ON CONFLICT (script_id, id) DO NOTHING"
@@ -423,6 +431,9 @@ impl Change for RecordsChange {
                             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
                     ),
                 })?;
+                bind(&r.script_version)?;
+                bind(&r.operations.map(|o| i64::try_from(o).unwrap_or(i64::MAX)))?;
+                bind(&r.cpu_ms)?;
             }
             insert.raw_execute()?;
         }
@@ -542,6 +553,27 @@ pub fn now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
     now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
         .unwrap_or(now)
+}
+
+/// Writes `$s` as a version of its script, saved by `$note`, in
+/// transaction `$tx` (a macro: the same code for either backend's
+/// transaction type).
+macro_rules! insert_version {
+    ($tx:ident, $s:expr, $note:expr) => {
+        sqlx::query(history::INSERT_VERSION)
+            .bind($s.id.0)
+            .bind($s.app_id.0)
+            .bind($s.version)
+            .bind($s.name.as_str())
+            .bind(&$s.source)
+            .bind(&$s.description)
+            .bind(Json($s.sandbox))
+            .bind(&$note.message)
+            .bind(&$note.by)
+            .bind($s.updated_at)
+            .execute(&mut *$tx)
+            .await?;
+    };
 }
 
 const SCRIPT_COLUMNS: &str =
@@ -884,15 +916,22 @@ impl Db {
 
     // ----- scripts -----
 
-    pub async fn insert_script(&self, s: &Script) -> Result<Script> {
+    /// Stores a new script and its first version, in one transaction.
+    pub async fn insert_script(&self, s: &Script, note: &VersionNote) -> Result<Script> {
         let sql = format!(
             "INSERT INTO scripts ({SCRIPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              RETURNING {SCRIPT_COLUMNS}"
         );
-        let row: std::result::Result<ScriptRow, sqlx::Error> = with_db!(self, pool => sqlx::query_as(&sql)
-            .bind(s.id.0).bind(s.app_id.0).bind(s.name.as_str()).bind(&s.source).bind(s.version)
-            .bind(&s.description).bind(Json(s.sandbox)).bind(s.created_at).bind(s.updated_at)
-            .fetch_one(pool).await);
+        let row: std::result::Result<ScriptRow, sqlx::Error> = with_db!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            let row: ScriptRow = sqlx::query_as(&sql)
+                .bind(s.id.0).bind(s.app_id.0).bind(s.name.as_str()).bind(&s.source).bind(s.version)
+                .bind(&s.description).bind(Json(s.sandbox)).bind(s.created_at).bind(s.updated_at)
+                .fetch_one(&mut *tx).await?;
+            insert_version!(tx, s, note);
+            tx.commit().await?;
+            Ok(row)
+        }.await);
         match row {
             Ok(r) => r.try_into(),
             Err(e) if is_unique_violation(&e) => Err(Error::Conflict(format!(
@@ -903,17 +942,35 @@ impl Db {
         }
     }
 
-    /// Writes a new version, only if the stored one is `s.version - 1`.
+    /// Writes a new version, only if the stored one is `s.version - 1`, and
+    /// keeps it in the script's history, trimmed to the newest `keep`.
     /// Returns `None` when the script is gone or was changed meanwhile.
-    pub async fn update_script(&self, s: &Script) -> Result<Option<Script>> {
+    pub async fn update_script(
+        &self,
+        s: &Script,
+        note: &VersionNote,
+        keep: u32,
+    ) -> Result<Option<Script>> {
         let sql = format!(
             "UPDATE scripts SET source = $2, version = $3, description = $4, sandbox = $5, updated_at = $6 \
              WHERE id = $1 AND version = $7 RETURNING {SCRIPT_COLUMNS}"
         );
-        let row: Option<ScriptRow> = with_db!(self, pool => sqlx::query_as(&sql)
-            .bind(s.id.0).bind(&s.source).bind(s.version).bind(&s.description)
-            .bind(Json(s.sandbox)).bind(s.updated_at).bind(s.version - 1)
-            .fetch_optional(pool).await)?;
+        let row: Option<ScriptRow> = with_db!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            let row: Option<ScriptRow> = sqlx::query_as(&sql)
+                .bind(s.id.0).bind(&s.source).bind(s.version).bind(&s.description)
+                .bind(Json(s.sandbox)).bind(s.updated_at).bind(s.version - 1)
+                .fetch_optional(&mut *tx).await?;
+            if row.is_none() {
+                return Ok::<_, sqlx::Error>(None);
+            }
+            insert_version!(tx, s, note);
+            sqlx::query(history::TRIM_VERSIONS)
+                .bind(s.id.0).bind(s.version - i64::from(keep.max(1)))
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(row)
+        }.await)?;
         row.map(Script::try_from).transpose()
     }
 
@@ -938,9 +995,17 @@ impl Db {
         rows.into_iter().map(Script::try_from).collect()
     }
 
+    /// Deletes a script and its history.
     pub async fn delete_script(&self, id: ScriptId) -> Result<bool> {
-        self.delete_by_id("DELETE FROM scripts WHERE id = $1", id.0)
-            .await
+        let deleted = with_db!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(history::DELETE_VERSIONS).bind(id.0).execute(&mut *tx).await?;
+            let n = sqlx::query("DELETE FROM scripts WHERE id = $1")
+                .bind(id.0).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(n > 0)
+        }.await)?;
+        Ok(deleted)
     }
 
     // ----- executions -----
@@ -959,12 +1024,15 @@ impl Db {
     /// records written already.
     pub async fn insert_executions(&self, batch: Arc<[ExecutionRecord]>, keep: u32) -> Result<()> {
         const POSTGRES_INSERT: &str = "INSERT INTO executions (id, app_id, script_id, request_id, \
-             invocation_type, status, status_code, started_at, duration_ms, error, logs, event, outbound) \
+             invocation_type, status, status_code, started_at, duration_ms, error, logs, event, outbound, \
+             script_version, operations, cpu_ms) \
              SELECT j.id, j.app_id, j.script_id, j.request_id, j.invocation_type, j.status, j.status_code, \
-             j.started_at, j.duration_ms, j.error, j.logs, j.event, j.outbound \
+             j.started_at, j.duration_ms, j.error, j.logs, j.event, j.outbound, \
+             j.script_version, j.operations, j.cpu_ms \
              FROM jsonb_to_recordset($1::jsonb) AS j(id uuid, app_id uuid, script_id uuid, request_id uuid, \
              invocation_type text, status text, status_code integer, started_at timestamptz, \
-             duration_ms double precision, error text, logs jsonb, event jsonb, outbound jsonb) \
+             duration_ms double precision, error text, logs jsonb, event jsonb, outbound jsonb, \
+             script_version bigint, operations bigint, cpu_ms double precision) \
              WHERE EXISTS (SELECT 1 FROM scripts s WHERE s.id = j.script_id)";
         // Keep the newest `keep`: delete everything older than the keep-th newest.
         const TRIM: &str = "DELETE FROM executions WHERE script_id = $1 AND id < \
@@ -1066,7 +1134,8 @@ impl Db {
         };
         let mut sql = String::from(
             "SELECT id, app_id, script_id, request_id, invocation_type, status, status_code, \
-             started_at, duration_ms, error, logs, event, outbound FROM executions WHERE script_id = $1",
+             started_at, duration_ms, error, logs, event, outbound, script_version, operations, \
+             cpu_ms FROM executions WHERE script_id = $1",
         );
         let mut next = 2;
         if filter.status.is_some() {

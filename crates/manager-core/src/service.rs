@@ -23,6 +23,7 @@ use crate::cron::CronScheduler;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::events::EventStore;
+use crate::history::{self, ScriptVersion, ScriptVersionSummary, VersionNote};
 use crate::kv::KvStore;
 use crate::repo::{
     self, ApiToken, App, DEFAULT_APP_ID, ExecutionFilter, ScriptStats, User, UserRole,
@@ -35,6 +36,8 @@ pub struct ManagerConfig {
     pub max_script_bytes: usize,
     /// Execution records kept per script.
     pub execution_retention: u32,
+    /// Saved versions kept per script (`PICLOUD_SCRIPT_HISTORY`).
+    pub script_history: u32,
     pub ceilings: SandboxCeilings,
     /// Mark the session cookie `Secure` (the public URL is https).
     pub secure_cookies: bool,
@@ -88,6 +91,8 @@ pub struct NewScript {
     pub app: Option<String>,
     pub description: Option<String>,
     pub sandbox: Option<SandboxOverrides>,
+    /// Kept with the first version in the script's history.
+    pub message: Option<String>,
 }
 
 /// A change to a script; absent fields stay as they are.
@@ -95,6 +100,8 @@ pub struct ScriptChange {
     pub source: Option<String>,
     pub description: Option<String>,
     pub sandbox: Option<SandboxOverrides>,
+    /// Kept with the new version in the script's history.
+    pub message: Option<String>,
 }
 
 impl Manager {
@@ -200,12 +207,13 @@ impl Manager {
             created_at: now,
             updated_at: now,
         });
+        let note = version_note(p, new.message)?;
         let _write = self.write_lock.lock().await;
         self.compiler
             .compile(Arc::clone(&script))
             .await
             .map_err(Error::Compile)?;
-        let stored = Arc::new(self.db.insert_script(&script).await?);
+        let stored = Arc::new(self.db.insert_script(&script, &note).await?);
         self.cache.put(Arc::clone(&stored));
         self.audit(
             p,
@@ -224,6 +232,7 @@ impl Manager {
         id: ScriptId,
         change: ScriptChange,
     ) -> Result<Script> {
+        let note = version_note(p, change.message)?;
         let _write = self.write_lock.lock().await;
         let current = self.script_for(p, id, Capability::WriteScripts).await?;
         let changed: Vec<&str> = [
@@ -247,9 +256,13 @@ impl Manager {
             .compile(Arc::clone(&next))
             .await
             .map_err(Error::Compile)?;
-        let stored = self.db.update_script(&next).await?.ok_or_else(|| {
-            Error::Conflict("the script was changed or deleted meanwhile; try again".into())
-        })?;
+        let stored = self
+            .db
+            .update_script(&next, &note, self.config.script_history)
+            .await?
+            .ok_or_else(|| {
+                Error::Conflict("the script was changed or deleted meanwhile; try again".into())
+            })?;
         self.cache.put(Arc::new(stored.clone()));
         self.audit(
             p,
@@ -292,6 +305,30 @@ impl Manager {
 
     pub async fn script(&self, p: &Principal, id: ScriptId) -> Result<Script> {
         self.script_for(p, id, Capability::ReadScripts).await
+    }
+
+    /// A script's kept versions, newest first (sources left out).
+    pub async fn script_versions(
+        &self,
+        p: &Principal,
+        id: ScriptId,
+    ) -> Result<Vec<ScriptVersionSummary>> {
+        self.script_for(p, id, Capability::ReadScripts).await?;
+        self.db.script_versions(id).await
+    }
+
+    /// One kept version of a script, with its source.
+    pub async fn script_version(
+        &self,
+        p: &Principal,
+        id: ScriptId,
+        version: i64,
+    ) -> Result<ScriptVersion> {
+        self.script_for(p, id, Capability::ReadScripts).await?;
+        self.db
+            .script_version(id, version)
+            .await?
+            .ok_or(Error::NotFound("version"))
     }
 
     /// The scripts of an app (id or name; `None` = default), by name, each
@@ -662,4 +699,14 @@ impl crate::bus::Subscriber for Manager {
             self.events.notify.notify_one();
         })
     }
+}
+
+/// Who saves a version (`p`) and their message, checked.
+fn version_note(p: &Principal, message: Option<String>) -> Result<VersionNote> {
+    let message = message.unwrap_or_default();
+    history::check_message(&message).map_err(|e| Error::invalid(ErrorCode::BadRequest, e))?;
+    Ok(VersionNote {
+        by: p.user.username.clone(),
+        message,
+    })
 }

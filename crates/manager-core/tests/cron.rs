@@ -25,17 +25,20 @@ fn at(ms: i64) -> OffsetDateTime {
 
 async fn cron_trigger(db: &Db, schedule: &str, next_due: i64) -> TriggerId {
     let script = db
-        .insert_script(&Script {
-            id: ScriptId::new(),
-            app_id: DEFAULT_APP_ID,
-            name: ScriptName::parse(&format!("tick-{}", next_due % 1_000_000)).unwrap(),
-            source: "()".into(),
-            version: 1,
-            description: String::new(),
-            sandbox: SandboxOverrides::default(),
-            created_at: now(),
-            updated_at: now(),
-        })
+        .insert_script(
+            &Script {
+                id: ScriptId::new(),
+                app_id: DEFAULT_APP_ID,
+                name: ScriptName::parse(&format!("tick-{}", next_due % 1_000_000)).unwrap(),
+                source: "()".into(),
+                version: 1,
+                description: String::new(),
+                sandbox: SandboxOverrides::default(),
+                created_at: now(),
+                updated_at: now(),
+            },
+            &Default::default(),
+        )
         .await
         .unwrap();
     let id = TriggerId::new();

@@ -18,17 +18,20 @@ use serde_json::json;
 
 async fn kv_trigger(db: &Db, app: AppId, collection: &str) -> TriggerId {
     let script = db
-        .insert_script(&Script {
-            id: ScriptId::new(),
-            app_id: app,
-            name: ScriptName::parse(&format!("on-{collection}")).unwrap(),
-            source: "()".into(),
-            version: 1,
-            description: String::new(),
-            sandbox: SandboxOverrides::default(),
-            created_at: now(),
-            updated_at: now(),
-        })
+        .insert_script(
+            &Script {
+                id: ScriptId::new(),
+                app_id: app,
+                name: ScriptName::parse(&format!("on-{collection}")).unwrap(),
+                source: "()".into(),
+                version: 1,
+                description: String::new(),
+                sandbox: SandboxOverrides::default(),
+                created_at: now(),
+                updated_at: now(),
+            },
+            &Default::default(),
+        )
         .await
         .unwrap();
     let id = TriggerId::new();

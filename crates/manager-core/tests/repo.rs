@@ -5,6 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
+use picloud_manager_core::history::VersionNote;
 use picloud_manager_core::repo::{App, DEFAULT_APP_ID, Domain, Route, UserRole, now};
 use picloud_manager_core::testing::fresh_postgres_url;
 use picloud_manager_core::{Db, DbTarget, Error, with_db};
@@ -60,6 +61,10 @@ fn record(s: &Script, status: ExecStatus) -> ExecutionRecord {
             outcome: "ok".into(),
             duration_ms: 12.5,
         }],
+        // What it used round-trips; an older record's nulls too.
+        script_version: (status == ExecStatus::Ok).then_some(s.version),
+        operations: (status == ExecStatus::Ok).then_some(1_234_567_890_123),
+        cpu_ms: (status == ExecStatus::Ok).then_some(0.375),
     }
 }
 
@@ -115,23 +120,35 @@ both_backends!(users_and_sessions_suite, users_and_sessions);
 
 async fn scripts_crud(db: Db) {
     let s = script("hello");
-    let stored = db.insert_script(&s).await.unwrap();
+    let stored = db.insert_script(&s, &Default::default()).await.unwrap();
     assert_eq!(stored, s, "what is read back is what was written");
     assert!(matches!(
-        db.insert_script(&script("hello")).await,
+        db.insert_script(&script("hello"), &Default::default())
+            .await,
         Err(Error::Conflict(_))
     ));
 
     let mut next = stored.clone();
     next.version = 2;
     next.source = "2".into();
-    let updated = db.update_script(&next).await.unwrap().unwrap();
+    let updated = db
+        .update_script(&next, &Default::default(), 100)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(updated.version, 2);
     assert_eq!(updated.source, "2");
     // Writing version 2 again (stored is no longer 1) is refused.
-    assert!(db.update_script(&next).await.unwrap().is_none());
+    assert!(
+        db.update_script(&next, &Default::default(), 100)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
-    db.insert_script(&script("another")).await.unwrap();
+    db.insert_script(&script("another"), &Default::default())
+        .await
+        .unwrap();
     let names: Vec<String> = db
         .scripts_in_app(DEFAULT_APP_ID)
         .await
@@ -146,8 +163,66 @@ async fn scripts_crud(db: Db) {
 }
 both_backends!(scripts_suite, scripts_crud);
 
+/// Every saved version is kept with who saved it and why, up to the bound
+/// (the newest, live one always); a refused change keeps none; deleting
+/// the script deletes its history.
+async fn script_history(db: Db) {
+    let s = script("kept");
+    let by = |who: &str, message: &str| VersionNote {
+        by: who.into(),
+        message: message.into(),
+    };
+    db.insert_script(&s, &by("ann", "first")).await.unwrap();
+    let first = db.script_versions(s.id).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].version, 1);
+    assert_eq!(first[0].created_by.as_deref(), Some("ann"));
+    assert_eq!(first[0].message, "first");
+    assert!(first[0].live);
+
+    let mut current = s.clone();
+    for v in 2..=5 {
+        current.version = v;
+        current.source = format!("{v} + 0");
+        db.update_script(&current, &by("bob", ""), 3)
+            .await
+            .unwrap()
+            .expect("the update");
+    }
+    let list = db.script_versions(s.id).await.unwrap();
+    let versions: Vec<i64> = list.iter().map(|v| v.version).collect();
+    assert_eq!(versions, [5, 4, 3], "the newest three, newest first");
+    assert!(list[0].live && !list[1].live && !list[2].live);
+    assert_eq!(list[0].created_by.as_deref(), Some("bob"));
+    assert_eq!(list[0].source_bytes, 5);
+    assert!(
+        db.script_version(s.id, 2).await.unwrap().is_none(),
+        "trimmed"
+    );
+    let three = db.script_version(s.id, 3).await.unwrap().unwrap();
+    assert_eq!(three.source, "3 + 0");
+    assert!(!three.live);
+    assert!(db.script_version(s.id, 5).await.unwrap().unwrap().live);
+
+    // A stale update is refused and leaves the history as it was.
+    assert!(
+        db.update_script(&current, &by("eve", ""), 3)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(db.script_versions(s.id).await.unwrap(), list);
+
+    assert!(db.delete_script(s.id).await.unwrap());
+    assert!(db.script_versions(s.id).await.unwrap().is_empty());
+}
+both_backends!(history_suite, script_history);
+
 async fn executions_retention_and_cascade(db: Db) {
-    let s = db.insert_script(&script("runner")).await.unwrap();
+    let s = db
+        .insert_script(&script("runner"), &Default::default())
+        .await
+        .unwrap();
     let gone = script("gone"); // never stored: its records must be skipped
     let mut batch: Vec<ExecutionRecord> = (0..7).map(|_| record(&s, ExecStatus::Ok)).collect();
     batch.push(record(&gone, ExecStatus::Error));
@@ -183,8 +258,14 @@ both_backends!(executions_suite, executions_retention_and_cascade);
 async fn large_batches_are_written_whole(db: Db) {
     // More records than one insert statement takes on SQLite, from two
     // scripts, one of them deleted before the write.
-    let a = db.insert_script(&script("a")).await.unwrap();
-    let b = db.insert_script(&script("b")).await.unwrap();
+    let a = db
+        .insert_script(&script("a"), &Default::default())
+        .await
+        .unwrap();
+    let b = db
+        .insert_script(&script("b"), &Default::default())
+        .await
+        .unwrap();
     let gone = script("gone");
     let batch: Vec<ExecutionRecord> = (0..301)
         .map(|i| match i % 3 {
@@ -218,8 +299,14 @@ async fn large_batches_are_written_whole(db: Db) {
 both_backends!(large_batch_suite, large_batches_are_written_whole);
 
 async fn stats_add_up_across_batches(db: Db) {
-    let a = db.insert_script(&script("a")).await.unwrap();
-    let b = db.insert_script(&script("b")).await.unwrap();
+    let a = db
+        .insert_script(&script("a"), &Default::default())
+        .await
+        .unwrap();
+    let b = db
+        .insert_script(&script("b"), &Default::default())
+        .await
+        .unwrap();
     let gone = script("gone");
     // Retention keeps 2, the counters count all.
     let first = vec![
@@ -275,7 +362,10 @@ async fn the_writer_never_drops_records_under_a_burst(db: Db) {
     // if any, go to the test's output (it runs on this thread).
     let _log =
         tracing::subscriber::set_default(tracing_subscriber::fmt().with_test_writer().finish());
-    let s = db.insert_script(&script("burst")).await.unwrap();
+    let s = db
+        .insert_script(&script("burst"), &Default::default())
+        .await
+        .unwrap();
     let total = QUEUE_CAPACITY + QUEUE_CAPACITY / 2;
     let writer = ExecutionWriter::spawn(db.clone(), u32::try_from(total).unwrap());
     let senders: Vec<_> = (0..16)
@@ -303,7 +393,10 @@ both_backends!(writer_suite, the_writer_never_drops_records_under_a_burst);
 async fn records_the_database_refuses_are_counted(db: Db) {
     use picloud_manager_core::executions::ExecutionWriter;
     use picloud_shared::ExecutionSink;
-    let s = db.insert_script(&script("counted")).await.unwrap();
+    let s = db
+        .insert_script(&script("counted"), &Default::default())
+        .await
+        .unwrap();
     let writer = ExecutionWriter::spawn(db.clone(), 100);
     writer.record(record(&s, ExecStatus::Ok)).await;
     writer.flush().await;
@@ -341,8 +434,14 @@ async fn a_script_deleted_while_its_records_are_written_costs_only_its_own() {
     let url = fresh_postgres_url("a_script_deleted_while_its_records_are_written").await;
     let db = Db::connect(&DbTarget::Postgres(url.clone())).await.unwrap();
     db.migrate().await.unwrap();
-    let doomed = db.insert_script(&script("doomed")).await.unwrap();
-    let other = db.insert_script(&script("other")).await.unwrap();
+    let doomed = db
+        .insert_script(&script("doomed"), &Default::default())
+        .await
+        .unwrap();
+    let other = db
+        .insert_script(&script("other"), &Default::default())
+        .await
+        .unwrap();
 
     let mut deleter = PgConnection::connect(&url).await.unwrap();
     let mut tx = deleter.begin().await.unwrap();
@@ -417,7 +516,7 @@ async fn deleting_an_app_cascades(db: Db) {
     ));
     let mut s = script("in-shop");
     s.app_id = app.id;
-    let s = Arc::new(db.insert_script(&s).await.unwrap());
+    let s = Arc::new(db.insert_script(&s, &Default::default()).await.unwrap());
     db.insert_executions(vec![record(&s, ExecStatus::Ok)].into(), 10)
         .await
         .unwrap();

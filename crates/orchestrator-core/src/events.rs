@@ -88,6 +88,9 @@ impl Orchestrator {
                 logs: outcome.logs,
                 event: Some(ev.event.clone()),
                 outbound: outcome.outbound,
+                script_version: Some(script.version),
+                operations: Some(outcome.operations),
+                cpu_ms: Some(outcome.cpu.as_secs_f64() * 1000.0),
             })
             .await;
         match outcome.status {

@@ -182,6 +182,9 @@ impl Orchestrator {
                             logs: outcome.logs,
                             event: None,
                             outbound: outcome.outbound,
+                            script_version: Some(script.version),
+                            operations: Some(outcome.operations),
+                            cpu_ms: Some(outcome.cpu.as_secs_f64() * 1000.0),
                         })
                         .await;
                     converted.response

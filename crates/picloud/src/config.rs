@@ -234,6 +234,12 @@ pub struct ServeArgs {
     #[arg(long, env = "PICLOUD_EXECUTION_RETENTION", value_name = "PICLOUD_EXECUTION_RETENTION",
           default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub execution_retention: u32,
+    /// Saved versions kept per script (the live one always); older ones are
+    /// dropped as new ones are saved.
+    #[arg(long, env = "PICLOUD_SCRIPT_HISTORY", value_name = "PICLOUD_SCRIPT_HISTORY",
+          default_value_t = picloud_manager_core::history::DEFAULT_HISTORY,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub script_history: u32,
     /// The first retry of a failed trigger event waits about this long (ms);
     /// each next one twice as long, up to 5 minutes.
     #[arg(long, env = "PICLOUD_EVENT_RETRY_BASE_MS", value_name = "PICLOUD_EVENT_RETRY_BASE_MS",

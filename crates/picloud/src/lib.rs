@@ -196,6 +196,7 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
                 session_ttl: Duration::from_secs(u64::from(args.session_ttl_hours) * 3600),
                 max_script_bytes: args.max_script_bytes as usize,
                 execution_retention: args.execution_retention,
+                script_history: args.script_history,
                 ceilings,
                 secure_cookies: args
                     .public_base_url

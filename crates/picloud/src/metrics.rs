@@ -23,14 +23,17 @@ use picloud_shared::web::ClientIp;
 use picloud_shared::{BoxFuture, ExecStatus, ExecutionRecord, ExecutionSink, ScriptId};
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Counter, CounterVec, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter,
+    IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 use subtle::ConstantTimeEq;
 
-/// One script's execution counters (by status) and its app's name.
+/// One script's series: executions by status, operations, CPU time, and
+/// its app's name.
 struct Series {
     executions: [IntCounter; 4],
+    operations: Histogram,
+    cpu: Counter,
     app: String,
 }
 
@@ -48,6 +51,10 @@ const DURATION_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// Rhai operations an execution spent: 10 to a billion, by powers of ten
+/// (the default ceiling is a million).
+const OPERATION_BUCKETS: &[f64] = &[10.0, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
 const STATUSES: [ExecStatus; 4] = [
     ExecStatus::Ok,
     ExecStatus::Error,
@@ -61,6 +68,8 @@ pub struct Metrics {
     /// Responses by status class, `1xx` to `5xx`.
     http: [IntCounter; 5],
     executions: IntCounterVec,
+    operations: HistogramVec,
+    cpu: CounterVec,
     durations: HistogramVec,
     /// `durations` of the invocation types there are, looked up once.
     by_type: [(&'static str, Histogram); 4],
@@ -98,6 +107,23 @@ impl Metrics {
             &["app", "script", "status"],
         )?;
         registry.register(Box::new(executions.clone()))?;
+        let operations = HistogramVec::new(
+            HistogramOpts::new(
+                "picloud_script_operations",
+                "Rhai operations an execution spent, the scripts it invoked included, by app and script.",
+            )
+            .buckets(OPERATION_BUCKETS.to_vec()),
+            &["app", "script"],
+        )?;
+        registry.register(Box::new(operations.clone()))?;
+        let cpu = CounterVec::new(
+            Opts::new(
+                "picloud_script_cpu_seconds_total",
+                "CPU time of the threads that ran a script's executions, by app and script.",
+            ),
+            &["app", "script"],
+        )?;
+        registry.register(Box::new(cpu.clone()))?;
         let durations = HistogramVec::new(
             HistogramOpts::new(
                 "picloud_execution_duration_seconds",
@@ -111,6 +137,8 @@ impl Metrics {
             .map(|t| (t, durations.with_label_values(&[t])));
         let other = Arc::new(Series {
             executions: STATUSES.map(|s| executions.with_label_values(&[OTHER, OTHER, s.as_str()])),
+            operations: operations.with_label_values(&[OTHER, OTHER]),
+            cpu: cpu.with_label_values(&[OTHER, OTHER]),
             app: OTHER.to_owned(),
         });
         let outbound = IntCounterVec::new(
@@ -125,6 +153,8 @@ impl Metrics {
             registry,
             http,
             executions,
+            operations,
+            cpu,
             durations,
             by_type,
             series: RwLock::new(HashMap::new()),
@@ -162,6 +192,8 @@ impl Metrics {
         let counters = Arc::new(Series {
             executions: STATUSES
                 .map(|s| self.executions.with_label_values(&[app, name, s.as_str()])),
+            operations: self.operations.with_label_values(&[app, name]),
+            cpu: self.cpu.with_label_values(&[app, name]),
             app: app.to_owned(),
         });
         series.insert(script, Arc::clone(&counters));
@@ -174,6 +206,13 @@ impl Metrics {
             .position(|s| *s == record.status)
             .unwrap_or(1);
         counters.executions[i].inc();
+        if let Some(operations) = record.operations {
+            // As f64: exact below 2^53, far past any ceiling.
+            counters.operations.observe(operations as f64);
+        }
+        if let Some(cpu_ms) = record.cpu_ms {
+            counters.cpu.inc_by(cpu_ms.max(0.0) / 1000.0);
+        }
         for call in &record.outbound {
             // Only the known outcomes make labels, whatever a peer sends.
             let outcome = OUTCOMES

@@ -76,6 +76,82 @@ async fn request_id_header_names_the_execution_and_its_calls(t: TestApp) {
 }
 both_backends!(request_id_header_names_the_execution_and_its_calls);
 
+/// Each record says which version ran, the Rhai operations it spent and
+/// its CPU time: the same count for the same input, more for more work,
+/// and a caller's count holds its callee's.
+async fn records_carry_the_version_and_what_it_used(t: TestApp) {
+    let callee = deploy(&t, "sum", "let s = 0; for i in 0..ctx.args.n { s += i; } s").await;
+    let source = r#"let n = parse_int(ctx.request.query.n); invoke("sum", #{ n: n })"#;
+    let caller = deploy(&t, "caller", source).await;
+    for n in [10, 10, 2000] {
+        let a = t
+            .send(
+                Method::GET,
+                &format!("/api/v1/execute/{caller}?n={n}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+    }
+    // Newest first.
+    let records = t.executions(&caller, 3).await;
+    let ops = |r: &Value| r["operations"].as_u64().expect("operations counted");
+    assert_eq!(
+        ops(&records[1]),
+        ops(&records[2]),
+        "the same input, the same count"
+    );
+    assert!(ops(&records[0]) > ops(&records[1]), "{records:?}");
+    let calls = t.executions(&callee, 3).await;
+    for r in records.iter().chain(&calls) {
+        assert_eq!(r["script_version"], 1, "{r}");
+        let (cpu, wall) = (
+            r["cpu_ms"].as_f64().unwrap(),
+            r["duration_ms"].as_f64().unwrap(),
+        );
+        assert!(cpu >= 0.0 && cpu <= wall, "{r}");
+    }
+    for r in &records {
+        let call = calls
+            .iter()
+            .find(|c| c["request_id"] == r["request_id"])
+            .expect("the call's record");
+        assert!(
+            ops(r) > ops(call),
+            "the caller's count holds its callee's: {r} {call}"
+        );
+        assert!(ops(call) > 0);
+    }
+
+    // A new version: its records say so.
+    let a = t
+        .admin(
+            Method::PUT,
+            &format!("/scripts/{caller}"),
+            Some(serde_json::json!({"source": format!("{source} ")})),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let a = t
+        .send(
+            Method::GET,
+            &format!("/api/v1/execute/{caller}?n=10"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let records = t.executions(&caller, 4).await;
+    assert_eq!(records[0]["script_version"], 2, "{}", records[0]);
+    assert_eq!(
+        ops(&records[0]),
+        ops(&records[2]),
+        "the same work as before"
+    );
+}
+both_backends!(records_carry_the_version_and_what_it_used);
+
 async fn the_status_filter_lists_only_that_status(t: TestApp) {
     let id = deploy(
         &t,

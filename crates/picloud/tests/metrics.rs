@@ -71,6 +71,25 @@ async fn metrics_count_the_work(t: TestApp) {
     assert_eq!(exec("counted", "ok"), Some(2.0));
     assert_eq!(exec("counted", "error"), Some(0.0));
     assert_eq!(exec("broken", "error"), Some(1.0));
+    // Operations and CPU time per script: the histogram holds the counts
+    // the records carry.
+    let counted = [("app", "default"), ("script", "counted")];
+    assert_eq!(
+        value(&s, "picloud_script_operations_count", &counted),
+        Some(2.0)
+    );
+    let recorded: f64 = t
+        .executions(ok["id"].as_str().unwrap(), 2)
+        .await
+        .iter()
+        .map(|r| r["operations"].as_f64().unwrap())
+        .sum();
+    assert!(recorded > 0.0);
+    assert_eq!(
+        value(&s, "picloud_script_operations_sum", &counted),
+        Some(recorded)
+    );
+    assert!(value(&s, "picloud_script_cpu_seconds_total", &counted).unwrap() > 0.0);
     assert_eq!(
         exec("handler", "error"),
         Some(2.0),

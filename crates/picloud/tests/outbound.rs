@@ -320,14 +320,25 @@ async fn calls_are_bounded_by_time_size_and_count() {
     let app = allowing_loopback(3).await;
 
     // The call's own timeout: a catchable error.
-    let v = run(
-        &app,
-        "own-timeout",
-        &caught(r#"http::request(#{ url: "BASE/slow", timeout_ms: 200 })"#),
-        &up.base,
-    )
-    .await;
+    let s = app
+        .deploy_with(json!({
+            "name": "own-timeout",
+            "source": caught(&format!(
+                r#"http::request(#{{ url: "{}/slow", timeout_ms: 200 }})"#,
+                up.base
+            )),
+        }))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    let v = app.invoke(id).await.json();
     assert!(v["e"].as_str().unwrap().contains("timed out"), "{v}");
+    // Waiting on the server is wall time, not CPU time.
+    let record = &app.executions(id, 1).await[0];
+    let (wall, cpu) = (
+        record["duration_ms"].as_f64().unwrap(),
+        record["cpu_ms"].as_f64().unwrap(),
+    );
+    assert!(wall >= 200.0 && cpu < wall / 2.0, "{record}");
 
     // The execution's deadline: the script ends as a timeout, waiting or not.
     let s = app

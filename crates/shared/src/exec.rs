@@ -210,6 +210,13 @@ pub struct ExecOutcome {
     /// The outbound HTTP calls it made, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbound: Vec<OutboundCall>,
+    /// Rhai operations spent, the scripts it invoked included: the same
+    /// for the same script and input on any machine.
+    pub operations: u64,
+    /// CPU time of the thread that ran it, the scripts it invoked and the
+    /// services it waited on in that thread included.
+    #[serde(with = "crate::wire::micros")]
+    pub cpu: std::time::Duration,
 }
 
 /// One outbound HTTP call an execution made (`http::request`): what and
@@ -251,4 +258,16 @@ pub struct ExecutionRecord {
     /// The outbound HTTP calls it made, in order; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbound: Vec<OutboundCall>,
+    /// The version of the script that ran; null in records kept from
+    /// before versions were recorded, and when the script never started.
+    #[serde(default)]
+    pub script_version: Option<i64>,
+    /// Rhai operations it spent, those of the scripts it invoked included
+    /// (docs/scripts.md); null in records from before they were counted.
+    #[serde(default)]
+    pub operations: Option<u64>,
+    /// CPU time of the thread that ran it, in milliseconds (null as for
+    /// `operations`).
+    #[serde(default)]
+    pub cpu_ms: Option<f64>,
 }

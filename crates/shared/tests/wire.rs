@@ -105,6 +105,9 @@ fn samples() -> BTreeMap<&'static str, Value> {
             logs: vec![],
             event: None,
             outbound: vec![],
+            script_version: Some(2),
+            operations: Some(17),
+            cpu_ms: Some(0.25),
         }],
         outbound: vec![
             OutboundCall {
@@ -122,6 +125,8 @@ fn samples() -> BTreeMap<&'static str, Value> {
                 duration_ms: 0.0,
             },
         ],
+        operations: 1234,
+        cpu: Duration::from_micros(987),
     };
     BTreeMap::from([
         (

@@ -34,6 +34,8 @@ import type {
 	Script,
 	ScriptChange,
 	ScriptSummary,
+	ScriptVersion,
+	ScriptVersionSummary,
 	Secret,
 	Trigger,
 	User
@@ -278,6 +280,17 @@ export function getScript(id: string): Promise<Script> {
 /** Changes any of source, description, sandbox; the version goes up by one. */
 export function updateScript(id: string, change: ScriptChange): Promise<Script> {
 	return request('PUT', `/scripts/${seg(id)}`, { body: change });
+}
+
+/** A script's saved versions, newest first, without their sources. */
+export async function listScriptVersions(id: string): Promise<ScriptVersionSummary[]> {
+	const list = await request<ItemList<ScriptVersionSummary>>('GET', `/scripts/${seg(id)}/versions`);
+	return list.items;
+}
+
+/** One saved version of a script, with its source. */
+export function getScriptVersion(id: string, version: number): Promise<ScriptVersion> {
+	return request('GET', `/scripts/${seg(id)}/versions/${version}`);
 }
 
 /** Deletes a script with its routes and triggers. */

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { formatLogTime, invocationLabel, mergeExecutions, statusLabel, toJson } from './executions';
+import {
+	formatDuration,
+	formatLogTime,
+	formatOperations,
+	invocationLabel,
+	mergeExecutions,
+	statusLabel,
+	toJson
+} from './executions';
 import type { Execution } from './types';
 
 function ex(id: string, started_at: string, over: Partial<Execution> = {}): Execution {
@@ -15,6 +23,9 @@ function ex(id: string, started_at: string, over: Partial<Execution> = {}): Exec
 		duration_ms: 1,
 		error: null,
 		logs: [],
+		script_version: 1,
+		operations: 10,
+		cpu_ms: 0.1,
 		...over
 	};
 }
@@ -62,5 +73,17 @@ describe('words', () => {
 	it('shows log times with milliseconds', () => {
 		expect(formatLogTime('2025-01-01T00:00:01.007Z')).toMatch(/^\d\d:\d\d:01\.007$/);
 		expect(formatLogTime('nonsense')).toBe('nonsense');
+	});
+});
+
+describe('usage', () => {
+	it('writes operations with separators and CPU time to a fitting precision', () => {
+		expect(formatOperations(0)).toBe('0');
+		expect(formatOperations(1234567)).toBe('1,234,567');
+		expect(formatOperations(null)).toBe('–');
+		expect(formatDuration(0.01234)).toBe('0.012 ms');
+		expect(formatDuration(12.34)).toBe('12.3 ms');
+		expect(formatDuration(1234.5)).toBe('1235 ms');
+		expect(formatDuration(undefined)).toBe('–');
 	});
 });

@@ -62,3 +62,18 @@ export function formatLogTime(iso: string): string {
 	const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 	return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
+
+/** An operation count with thousands separators; a dash when unknown. */
+export function formatOperations(n: number | null | undefined): string {
+	if (n === null || n === undefined) return '–';
+	return n.toLocaleString('en-US');
+}
+
+/** A time in ms (a duration, a CPU time), to a precision that suits its
+ *  size; a dash when unknown. */
+export function formatDuration(ms: number | null | undefined): string {
+	if (ms === null || ms === undefined) return '–';
+	if (ms >= 100) return `${Math.round(ms)} ms`;
+	if (ms >= 1) return `${Math.round(ms * 10) / 10} ms`;
+	return `${Math.round(ms * 1000) / 1000} ms`;
+}

@@ -34,6 +34,11 @@ describe('the API shapes match the client types', () => {
 			same<Shape<T.ScriptSummary>, typeof shapes.scriptSummary>(shapes.scriptSummary, true),
 			same<Shape<T.ScriptStats>, typeof shapes.scriptStats>(shapes.scriptStats, true),
 			same<Shape<T.Execution>, typeof shapes.execution>(shapes.execution, true),
+			same<Shape<T.ScriptVersionSummary>, typeof shapes.scriptVersionSummary>(
+				shapes.scriptVersionSummary,
+				true
+			),
+			same<Shape<T.ScriptVersion>, typeof shapes.scriptVersion>(shapes.scriptVersion, true),
 			same<Shape<T.LogEntry>, typeof shapes.logEntry>(shapes.logEntry, true),
 			same<Shape<T.Route>, typeof shapes.route>(shapes.route, true),
 			same<Shape<T.RouteCheck>, typeof shapes.routeCheck>(shapes.routeCheck, true),

@@ -127,6 +127,8 @@ export interface NewScript {
 	app?: string;
 	description?: string;
 	sandbox?: SandboxOverrides;
+	/** Kept with version 1 in the script's history (up to 1 KiB). */
+	message?: string;
 }
 
 /** `PUT /scripts/{id}` body: at least one of the fields. */
@@ -134,6 +136,37 @@ export interface ScriptChange {
 	source?: string;
 	description?: string;
 	sandbox?: SandboxOverrides;
+	/** Kept with the new version in the script's history (up to 1 KiB). */
+	message?: string;
+}
+
+/** `GET /scripts/{id}/versions`: a saved version, without its source. */
+export interface ScriptVersionSummary {
+	version: number;
+	description: string;
+	sandbox: SandboxOverrides;
+	/** Why it was saved; '' when no message was given. */
+	message: string;
+	/** Who saved it; null for versions from before history was kept. */
+	created_by: string | null;
+	created_at: Timestamp;
+	/** The source's size in bytes. */
+	source_bytes: number;
+	/** The version that runs now. */
+	live: boolean;
+}
+
+/** `GET /scripts/{id}/versions/{n}`: one saved version with its source. */
+export interface ScriptVersion {
+	script_id: Uuid;
+	version: number;
+	source: string;
+	description: string;
+	sandbox: SandboxOverrides;
+	message: string;
+	created_by: string | null;
+	created_at: Timestamp;
+	live: boolean;
 }
 
 export type ExecStatus = 'ok' | 'error' | 'timeout' | 'limit_exceeded';
@@ -167,6 +200,12 @@ export interface Execution {
 	event?: unknown;
 	/** The outbound HTTP calls it made, in order; absent when none. */
 	outbound?: OutboundCall[];
+	/** The version of the script that ran (null in older records). */
+	script_version: number | null;
+	/** Rhai operations spent, its calls' included (null in older records). */
+	operations: number | null;
+	/** CPU time of the thread that ran it, in ms (null in older records). */
+	cpu_ms: number | null;
 }
 
 /** One outbound HTTP call of an execution (never bodies or headers). */

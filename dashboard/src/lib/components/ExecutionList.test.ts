@@ -16,6 +16,9 @@ function execution(over: Partial<Execution> = {}): Execution {
 		duration_ms: 12,
 		error: null,
 		logs: [],
+		script_version: 1,
+		operations: 1234,
+		cpu_ms: 0.5,
 		...over
 	};
 }
@@ -27,7 +30,7 @@ describe('ExecutionList', () => {
 		expect(screen.queryByRole('table')).toBeNull();
 	});
 
-	it('shows time, type, status in words, HTTP code, duration and error', () => {
+	it('shows time, type, status in words, HTTP code, duration, CPU, operations and error', () => {
 		render(ExecutionList, {
 			executions: [
 				execution({
@@ -35,16 +38,28 @@ describe('ExecutionList', () => {
 					status: 'limit_exceeded',
 					status_code: 500,
 					duration_ms: 250,
+					cpu_ms: 240.4,
+					operations: 10000001,
 					error: 'too many operations (line 3, column 5)'
 				}),
-				execution()
+				execution({ operations: null, cpu_ms: null, script_version: null })
 			]
 		});
 		const table = screen.getByRole('table', { name: 'Executions, newest first' });
 		const headers = within(table)
 			.getAllByRole('columnheader')
 			.map((h) => h.textContent?.trim());
-		expect(headers).toEqual(['Details', 'Started', 'Type', 'Status', 'HTTP', 'Duration', 'Error']);
+		expect(headers).toEqual([
+			'Details',
+			'Started',
+			'Type',
+			'Status',
+			'HTTP',
+			'Duration',
+			'CPU',
+			'Operations',
+			'Error'
+		]);
 		const rows = within(table)
 			.getAllByRole('row')
 			.filter((r) => !r.hidden && r.querySelector('time'));
@@ -54,9 +69,13 @@ describe('ExecutionList', () => {
 		expect(within(first).getByText('HTTP')).toBeInTheDocument();
 		expect(within(first).getByText('500')).toBeInTheDocument();
 		expect(within(first).getByText('250 ms')).toBeInTheDocument();
+		expect(within(first).getByText('240 ms')).toBeInTheDocument();
+		expect(within(first).getByText('10,000,001')).toBeInTheDocument();
 		expect(within(first).getByText('too many operations (line 3, column 5)')).toBeInTheDocument();
 		expect(first.querySelector('time')).toHaveAttribute('datetime', '2025-02-03T04:05:06Z');
 		expect(within(rows[1]).getByText('OK')).toBeInTheDocument();
+		// Records from before operations were counted say nothing.
+		expect(within(rows[1]).getAllByText('–')).toHaveLength(2);
 	});
 
 	it('opens an execution to show its logs, error and data as JSON', async () => {
@@ -92,6 +111,7 @@ describe('ExecutionList', () => {
 		expect(within(region).getByText('Error')).toBeInTheDocument();
 		expect(region.querySelector('pre.error-text')).toHaveTextContent('boom (line 1)');
 		expect(within(region).getByText('r1')).toBeInTheDocument();
+		expect(region).toHaveTextContent(/version 1,/);
 
 		await fireEvent.click(button);
 		expect(button).toHaveAttribute('aria-expanded', 'false');

@@ -30,6 +30,9 @@ function execution(id: string, minute: number, over: Partial<Execution> = {}): E
 		duration_ms: 5,
 		error: null,
 		logs: [],
+		script_version: 1,
+		operations: 100,
+		cpu_ms: 1,
 		...over
 	};
 }

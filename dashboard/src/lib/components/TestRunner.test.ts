@@ -33,6 +33,9 @@ const execution = {
 	status_code: 500,
 	started_at: '2025-01-01T00:00:00Z',
 	duration_ms: 7,
+	script_version: 2,
+	operations: 4321,
+	cpu_ms: 6.5,
 	error: 'boom (line 3, column 5)',
 	logs: [
 		{ level: 'info', message: 'starting', data: null, at: '2025-01-01T00:00:00Z' },
@@ -77,6 +80,8 @@ describe('TestRunner', () => {
 		]);
 		expect(within(logs).getByText('error')).toBeInTheDocument();
 		expect(within(logs).getByText('7.0 ms')).toBeInTheDocument();
+		expect(within(logs).getByText('6.5 ms')).toBeInTheDocument();
+		expect(within(logs).getByText('4,321')).toBeInTheDocument();
 		expect(within(logs).getByText('boom (line 3, column 5)')).toBeInTheDocument();
 		const entries = within(within(logs).getByRole('list', { name: 'Logs' })).getAllByRole('listitem');
 		expect(entries.map((li) => li.textContent?.replace(/\s+/g, ' ').trim())).toEqual([

@@ -13,7 +13,10 @@ const record = (request_id: string, script_id = 's1') => ({
 	started_at: '2025-01-01T00:00:00Z',
 	duration_ms: 3,
 	error: null,
-	logs: []
+	logs: [],
+	script_version: 1,
+	operations: 100,
+	cpu_ms: 1
 });
 
 describe('parseHeaders', () => {

@@ -74,6 +74,10 @@ describe('the script page', () => {
 			'href',
 			'/admin/apps/shop/scripts/s1/executions'
 		);
+		expect(screen.getByRole('link', { name: 'History' })).toHaveAttribute(
+			'href',
+			'/admin/apps/shop/scripts/s1/history'
+		);
 	});
 
 	it('asks before leaving with unsaved changes', async () => {
