@@ -219,6 +219,31 @@ test('the whole journey: sign in, app, script with an error then fixed, route, d
 	assert.deepEqual(JSON.parse(await value.inputValue()), { greeted: true, version: 1 });
 	await shot(page, 'kv');
 
+	// The script page's activity: three charts of the last hour, a point a
+	// minute, drawn; the table under them adds up to the two runs so far.
+	await page.goto(scriptUrl);
+	const activity = page.getByRole('region', { name: 'Activity' });
+	await activity.getByText('Executions and errors').waitFor();
+	assert.equal(await activity.locator('.chart[data-points="60"]').count(), 3);
+	await activity.locator('.chart canvas').nth(2).waitFor();
+	const inked = await activity.locator('.chart canvas').first().evaluate((c) => {
+		const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+		let n = 0;
+		for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+		return n;
+	});
+	assert.ok(inked > 100, `the chart is drawn (${inked} pixels)`);
+	await activity.getByText(/^As a table/).click();
+	const counts = await activity
+		.getByRole('table', { name: 'Activity per minute, with executions' })
+		.locator('tbody tr td:nth-of-type(1)')
+		.allInnerTexts();
+	assert.equal(
+		counts.reduce((sum, n) => sum + Number(n), 0),
+		2
+	);
+	await shot(page, 'activity');
+
 	// History: a change saved in the editor, the two versions side by side
 	// with the change marked, and the first restored as version 3.
 	await page.goto(scriptUrl);
@@ -434,6 +459,16 @@ test('the admin API answers the shapes the client types declare', async () => {
 	for (const s of scripts) {
 		fits('scriptSummary', s);
 		fits('scriptStats', s.stats);
+		fits('dayUsage', s.stats.last_day);
+		fits('percentiles', s.stats.last_day.duration_ms);
+		fits('percentiles', s.stats.last_day.operations);
+	}
+	const usage = await call('GET', `/scripts/${script.id}/usage?window=day`);
+	fits('usageSeries', usage);
+	for (const p of usage.points) {
+		fits('usagePoint', p);
+		fits('percentiles', p.duration_ms);
+		fits('percentiles', p.operations);
 	}
 	for (const c of (await call('GET', '/apps/shapes/kv')).items) fits('kvCollection', c);
 	const kvPage = await call('GET', '/apps/shapes/kv/things');

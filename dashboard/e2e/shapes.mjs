@@ -43,7 +43,11 @@ export const shapes = /** @type {const} */ ({
 		updated_at: R,
 		stats: R
 	},
-	scriptStats: { invocations: R, errors: R, last_status: R, last_run_at: R },
+	scriptStats: { invocations: R, errors: R, last_status: R, last_run_at: R, last_day: R },
+	dayUsage: { invocations: R, errors: R, duration_ms: R, operations: R },
+	percentiles: { p50: R, p95: R, p99: R },
+	usageSeries: { window: R, step_seconds: R, points: R },
+	usagePoint: { at: R, invocations: R, errors: R, duration_ms: R, operations: R },
 	execution: {
 		id: R,
 		app_id: R,

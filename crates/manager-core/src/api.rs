@@ -37,6 +37,7 @@ use crate::openapi::{
 use crate::repo::{ApiToken, App, Domain, ExecutionFilter, Route, ScriptStats, User, UserRole};
 use crate::routes::{RouteCheck, RouteConflict, RouteError, RouteLookup};
 use crate::service::{Manager, NewScript, ScriptChange};
+use crate::usage::{UsageSeries, Window};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -90,6 +91,7 @@ admin_routes! {
     get "/admin/scripts/{id}/versions" => list_script_versions,
     get "/admin/scripts/{id}/versions/{version}" => get_script_version,
     get "/admin/scripts/{id}/executions" => list_executions,
+    get "/admin/scripts/{id}/usage" => script_usage,
     post "/admin/scripts/{id}/routes" => create_route,
     post "/admin/apps" => create_app,
     get "/admin/apps" => list_apps,
@@ -674,6 +676,45 @@ struct ExecutionsQuery {
     /// of a data-plane answer.
     #[param(value_type = Option<RequestId>)]
     request_id: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct UsageQuery {
+    /// `hour` (60 points, a minute each; the default) or `day` (96 points,
+    /// a quarter of an hour each).
+    window: Option<String>,
+}
+
+/// What a script's executions used over the last hour or day, point by
+/// point: executions, errors, and percentiles of duration and Rhai
+/// operations. Every step of the window has a point.
+#[utoipa::path(
+    get,
+    path = "/admin/scripts/{id}/usage",
+    tag = "scripts",
+    params(("id" = ScriptId, Path, description = "The script's id"), UsageQuery),
+    responses(
+        (status = 200, body = UsageSeries),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
+async fn script_usage(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ScriptId>,
+    ApiQuery(q): ApiQuery<UsageQuery>,
+) -> ApiResult<Json<UsageSeries>> {
+    let window = match q.window.as_deref() {
+        None | Some("") => Window::Hour,
+        Some(w) => Window::parse(w).ok_or_else(|| {
+            ApiError::bad_request(format!("window must be hour or day, not {w:?}"))
+        })?,
+    };
+    Ok(Json(m.usage(&caller.principal, id, window).await?))
 }
 
 /// Executions listed per page at most.

@@ -30,6 +30,7 @@ pub mod service;
 mod sqlite_writer;
 pub mod testing;
 pub mod throttle;
+pub mod usage;
 
 pub use cache::{DataCache, Resolver};
 pub use db::{Db, DbTarget, schema_version};

@@ -16,6 +16,7 @@ use crate::db::Db;
 use crate::error::{Error, Result, is_unique_violation};
 use crate::history::{self, VersionNote};
 use crate::sqlite_writer::{Applied, Change};
+use crate::usage;
 use crate::with_db;
 
 /// The id the first migration gives the `default` app.
@@ -391,6 +392,10 @@ struct RecordsChange {
     /// `keep` - 1, the offset of the oldest record kept.
     keep_offset: i64,
     stats: Vec<BatchStats>,
+    /// The batch's share of the usage buckets (usage.rs), with its counters.
+    buckets: Vec<usage::BucketCount>,
+    /// The first minute of buckets kept.
+    first_kept: i64,
 }
 
 impl Change for RecordsChange {
@@ -454,6 +459,18 @@ impl Change for RecordsChange {
                 st.last_status,
                 st.last_run_at,
             ))?;
+            conn.prepare_cached(usage::BUCKET_TRIM)?
+                .execute((st.script_id.0.as_bytes().as_slice(), self.first_kept))?;
+        }
+        for b in &self.buckets {
+            conn.prepare_cached(usage::BUCKET_UPSERT)?.execute((
+                b.script_id.0.as_bytes().as_slice(),
+                b.app_id.0.as_bytes().as_slice(),
+                b.minute,
+                b.metric,
+                b.bucket,
+                b.count,
+            ))?;
         }
         Ok(Ok(Applied::default()))
     }
@@ -477,6 +494,9 @@ pub struct ScriptStats {
     pub last_status: Option<ExecStatus>,
     #[serde(with = "picloud_shared::timestamp::option")]
     pub last_run_at: Option<OffsetDateTime>,
+    /// The last 24 hours: executions, errors, and percentiles of duration
+    /// and operations (usage.rs).
+    pub last_day: usage::DayUsage,
 }
 
 #[derive(sqlx::FromRow)]
@@ -524,7 +544,10 @@ fn batch_stats(batch: &[ExecutionRecord]) -> Vec<BatchStats> {
             entry.1 = r.id;
         }
     }
-    by_script.into_values().map(|(s, _)| s).collect()
+    let mut stats: Vec<BatchStats> = by_script.into_values().map(|(s, _)| s).collect();
+    // In key order: concurrent writers on PostgreSQL lock rows alike.
+    stats.sort_unstable_by_key(|s| s.script_id);
+    stats
 }
 
 /// Adds a batch's share to a script's counters, unless the script is gone.
@@ -1041,6 +1064,8 @@ impl Db {
             return Ok(());
         }
         let mut stats = batch_stats(&batch);
+        let mut buckets = usage::batch_buckets(&batch);
+        let first_kept = usage::first_kept(OffsetDateTime::now_utc());
         let kept = newest_per_script(&batch, keep);
         let keep_offset = i64::from(keep.max(1)) - 1;
         match self {
@@ -1056,6 +1081,12 @@ impl Db {
                         } else {
                             Vec::new()
                         },
+                        buckets: if shares.peek().is_none() {
+                            std::mem::take(&mut buckets)
+                        } else {
+                            Vec::new()
+                        },
+                        first_kept,
                     });
                     writer.write_from_async(change).await?;
                 }
@@ -1090,6 +1121,22 @@ impl Db {
                         .bind(st.last_run_at)
                         .execute(&mut *tx)
                         .await?;
+                    sqlx::query(usage::BUCKET_TRIM)
+                        .bind(st.script_id.0)
+                        .bind(first_kept)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for b in &buckets {
+                    sqlx::query(usage::BUCKET_UPSERT)
+                        .bind(b.script_id.0)
+                        .bind(b.app_id.0)
+                        .bind(b.minute)
+                        .bind(b.metric)
+                        .bind(b.bucket)
+                        .bind(b.count)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
             }
@@ -1114,6 +1161,7 @@ impl Db {
                     last_run_at: r.last_run_at.and_then(|ms| {
                         OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
                     }),
+                    last_day: usage::DayUsage::default(),
                 };
                 (ScriptId(r.script_id), stats)
             })

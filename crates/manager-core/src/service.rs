@@ -28,6 +28,7 @@ use crate::kv::KvStore;
 use crate::repo::{
     self, ApiToken, App, DEFAULT_APP_ID, ExecutionFilter, ScriptStats, User, UserRole,
 };
+use crate::usage;
 
 /// The manager's settings.
 #[derive(Clone, Debug)]
@@ -342,13 +343,33 @@ impl Manager {
         authz::require(p, Capability::ReadScripts, app.id, "app")?;
         let scripts = self.db.scripts_in_app(app.id).await?;
         let mut stats = self.db.script_stats(app.id).await?;
+        let mut day = self.db.day_usage(app.id, OffsetDateTime::now_utc()).await?;
         Ok(scripts
             .into_iter()
             .map(|s| {
-                let counted = stats.remove(&s.id).unwrap_or_default();
+                let mut counted = stats.remove(&s.id).unwrap_or_default();
+                counted.last_day = day.remove(&s.id).unwrap_or_default();
                 (s, counted)
             })
             .collect())
+    }
+
+    /// What a script's executions used over the last hour or day, point by
+    /// point (usage.rs).
+    pub async fn usage(
+        &self,
+        p: &Principal,
+        id: ScriptId,
+        window: usage::Window,
+    ) -> Result<usage::UsageSeries> {
+        self.script_for(p, id, Capability::ReadExecutions).await?;
+        // An execution that answered before this call is counted.
+        if let Some(writer) = self.records.get() {
+            let _ = tokio::time::timeout(READ_YOUR_WRITES_WAIT, writer.flush()).await;
+        }
+        self.db
+            .usage_series(id, window, OffsetDateTime::now_utc())
+            .await
     }
 
     pub async fn executions(

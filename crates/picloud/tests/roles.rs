@@ -85,6 +85,7 @@ const TABLE: &[Row] = &[
     row("put",    "/admin/scripts/{id}",                    [401, 404, 403, 200, 200, 200]),
     row("delete", "/admin/scripts/{id}",                    [401, 404, 403, 204, 204, 204]),
     row("get",    "/admin/scripts/{id}/executions",         [401, 404, 200, 200, 200, 200]),
+    row("get",    "/admin/scripts/{id}/usage",              [401, 404, 200, 200, 200, 200]),
     row("get",    "/admin/scripts/{id}/versions",           [401, 404, 200, 200, 200, 200]),
     row("get",    "/admin/scripts/{id}/versions/{version}", [401, 404, 200, 200, 200, 200]),
     row("post",   "/admin/scripts/{id}/routes",             [401, 404, 403, 201, 201, 201]),
@@ -420,6 +421,10 @@ impl World {
                 Some(json!({"source": "2"})),
             ),
             ("delete", "/admin/scripts/{id}") => (format!("/admin/scripts/{}", f.script), None),
+            ("get", "/admin/scripts/{id}/usage") => (
+                format!("/admin/scripts/{}/usage?window=day", f.script),
+                None,
+            ),
             ("get", "/admin/scripts/{id}/versions") => {
                 (format!("/admin/scripts/{}/versions", f.script), None)
             }

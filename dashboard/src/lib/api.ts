@@ -36,6 +36,7 @@ import type {
 	ScriptSummary,
 	ScriptVersion,
 	ScriptVersionSummary,
+	UsageSeries,
 	Secret,
 	Trigger,
 	User
@@ -280,6 +281,11 @@ export function getScript(id: string): Promise<Script> {
 /** Changes any of source, description, sandbox; the version goes up by one. */
 export function updateScript(id: string, change: ScriptChange): Promise<Script> {
 	return request('PUT', `/scripts/${seg(id)}`, { body: change });
+}
+
+/** What a script's executions used over the last hour or day, point by point. */
+export function getScriptUsage(id: string, window: 'hour' | 'day'): Promise<UsageSeries> {
+	return request('GET', `/scripts/${seg(id)}/usage`, { query: { window } });
 }
 
 /** A script's saved versions, newest first, without their sources. */

@@ -66,7 +66,7 @@ export function formatLogTime(iso: string): string {
 /** An operation count with thousands separators; a dash when unknown. */
 export function formatOperations(n: number | null | undefined): string {
 	if (n === null || n === undefined) return '–';
-	return n.toLocaleString('en-US');
+	return Math.round(n).toLocaleString('en-US');
 }
 
 /** A time in ms (a duration, a CPU time), to a precision that suits its

@@ -113,6 +113,40 @@ export interface ScriptStats {
 	errors: number;
 	last_status: ExecStatus | null;
 	last_run_at: Timestamp | null;
+	/** The last 24 hours. */
+	last_day: DayUsage;
+}
+
+/** p50, p95 and p99 of a measure; null when nothing was measured. */
+export interface Percentiles {
+	p50: number | null;
+	p95: number | null;
+	p99: number | null;
+}
+
+/** What a script's executions of the last day add up to. */
+export interface DayUsage {
+	invocations: number;
+	errors: number;
+	duration_ms: Percentiles;
+	operations: Percentiles;
+}
+
+/** One point of `GET /scripts/{id}/usage`: the executions that started in
+ *  [at, at + step). */
+export interface UsagePoint {
+	at: Timestamp;
+	invocations: number;
+	errors: number;
+	duration_ms: Percentiles;
+	operations: Percentiles;
+}
+
+/** `GET /scripts/{id}/usage`: every step of the window, oldest first. */
+export interface UsageSeries {
+	window: 'hour' | 'day';
+	step_seconds: number;
+	points: UsagePoint[];
 }
 
 /** An item of `GET /scripts`: the script and its stats. */

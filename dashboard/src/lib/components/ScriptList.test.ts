@@ -17,14 +17,36 @@ const scripts: ScriptSummary[] = [
 		id: 's1',
 		name: 'hello',
 		version: 3,
-		stats: { invocations: 120, errors: 4, last_status: 'limit_exceeded', last_run_at: '2025-02-04T00:00:00Z' }
+		stats: {
+			invocations: 120,
+			errors: 4,
+			last_status: 'limit_exceeded',
+			last_run_at: '2025-02-04T00:00:00Z',
+			last_day: {
+				invocations: 30,
+				errors: 1,
+				duration_ms: { p50: 1.19, p95: 12.7, p99: 40 },
+				operations: { p50: 26.9, p95: 1510.2, p99: 3000 }
+			}
+		}
 	},
 	{
 		...base,
 		id: 's2',
 		name: 'quiet',
 		version: 1,
-		stats: { invocations: 0, errors: 0, last_status: null, last_run_at: null }
+		stats: {
+			invocations: 0,
+			errors: 0,
+			last_status: null,
+			last_run_at: null,
+			last_day: {
+				invocations: 0,
+				errors: 0,
+				duration_ms: { p50: null, p95: null, p99: null },
+				operations: { p50: null, p95: null, p99: null }
+			}
+		}
 	}
 ];
 
@@ -39,7 +61,17 @@ describe('ScriptList', () => {
 		const headers = within(table)
 			.getAllByRole('columnheader')
 			.map((h) => h.textContent?.trim());
-		expect(headers).toEqual(['Name', 'Version', 'Last status', 'Invocations', 'Errors', 'Updated', 'Actions']);
+		expect(headers).toEqual([
+			'Name',
+			'Version',
+			'Last status',
+			'Invocations',
+			'Errors',
+			'Duration p50 / p95 (24 h)',
+			'Operations p50 / p95 (24 h)',
+			'Updated',
+			'Actions'
+		]);
 
 		const cells = within(rowOf('hello')).getAllByRole('cell');
 		expect(within(rowOf('hello')).getByRole('link', { name: 'hello' })).toHaveAttribute(
@@ -51,11 +83,15 @@ describe('ScriptList', () => {
 		expect(cells[1].querySelector('time')).toHaveAttribute('datetime', '2025-02-04T00:00:00Z');
 		expect(cells[2]).toHaveTextContent('120');
 		expect(cells[3]).toHaveTextContent('4');
-		expect(cells[4].querySelector('time')).toHaveAttribute('datetime', '2025-02-03T04:05:06Z');
+		expect(cells[4]).toHaveTextContent('1.2 ms / 12.7 ms');
+		expect(cells[5]).toHaveTextContent('27 / 1,510');
+		expect(cells[6].querySelector('time')).toHaveAttribute('datetime', '2025-02-03T04:05:06Z');
 
 		const quiet = within(rowOf('quiet')).getAllByRole('cell');
 		expect(quiet[1]).toHaveTextContent('never run');
 		expect(quiet[2]).toHaveTextContent('0');
+		expect(quiet[4]).toHaveTextContent('none today');
+		expect(quiet[5]).toHaveTextContent('none today');
 	});
 
 	it('offers named Delete buttons to editors', async () => {

@@ -20,7 +20,7 @@ const script = {
 	sandbox: {},
 	created_at: '2025-01-01T00:00:00Z',
 	updated_at: '2025-01-01T00:00:00Z',
-	stats: { invocations: 0, errors: 0, last_status: null, last_run_at: null }
+	stats: { invocations: 0, errors: 0, last_status: null, last_run_at: null, last_day: { invocations: 0, errors: 0, duration_ms: { p50: null, p95: null, p99: null }, operations: { p50: null, p95: null, p99: null } } }
 };
 
 const stats = { delivered: 0, retried: 0, dead_lettered: 0 };

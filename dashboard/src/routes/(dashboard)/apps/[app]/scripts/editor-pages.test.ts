@@ -2,13 +2,15 @@ import '$lib/editor/test-dom';
 import { EditorView } from '@codemirror/view';
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { errorResponse, grant, mockFetchJson, signedInAs, stubFetch } from '$lib/testing';
+import { errorResponse, grant, jsonResponse, mockFetchJson, signedInAs, stubFetch } from '$lib/testing';
 import ScriptPage from './[id]/+page.svelte';
 import NewPage from './new/+page.svelte';
 
 const nav = vi.hoisted(() => ({ goto: vi.fn(async () => {}), beforeNavigate: vi.fn() }));
 vi.mock('$app/navigation', () => nav);
 vi.mock('$app/state', () => ({ page: { params: { app: 'shop', id: 's1' } } }));
+// The activity charts draw on a canvas, which jsdom lacks.
+vi.mock('$lib/chart', () => ({ drawChart: () => ({ update() {}, destroy() {} }) }));
 
 const script = {
 	id: 's1',
@@ -21,6 +23,18 @@ const script = {
 	created_at: '2025-01-01T00:00:00Z',
 	updated_at: '2025-01-01T00:00:00Z'
 };
+
+const NONE = { p50: null, p95: null, p99: null };
+const quietHour = {
+	window: 'hour',
+	step_seconds: 60,
+	points: [{ at: '2025-01-01T00:00:00Z', invocations: 0, errors: 0, duration_ms: NONE, operations: NONE }]
+};
+
+/** The script page's reads: the script, and its (quiet) activity. */
+function serveScript() {
+	stubFetch((url) => (url.includes('/usage') ? jsonResponse(200, quietHour) : jsonResponse(200, script)));
+}
 
 function editorIn(container: HTMLElement): EditorView {
 	const dom = container.querySelector('.editor')?.shadowRoot?.querySelector('.cm-editor');
@@ -63,7 +77,7 @@ describe('the new script page', () => {
 describe('the script page', () => {
 	it('loads the script into the editor beside the test runner', async () => {
 		signedInAs('member', [grant('editor')]);
-		mockFetchJson(200, script);
+		serveScript();
 		const { container } = render(ScriptPage);
 		expect(await screen.findByRole('heading', { level: 1, name: 'hello' })).toBeInTheDocument();
 		expect(editorIn(container).state.doc.toString()).toBe('let x = 1;');
@@ -82,7 +96,7 @@ describe('the script page', () => {
 
 	it('asks before leaving with unsaved changes', async () => {
 		signedInAs('member', [grant('editor')]);
-		mockFetchJson(200, script);
+		serveScript();
 		const { container } = render(ScriptPage);
 		await screen.findByRole('heading', { level: 1, name: 'hello' });
 		editorIn(container).dispatch({ changes: { from: 0, insert: '// ' } });
@@ -97,7 +111,7 @@ describe('the script page', () => {
 
 	it('is read-only for a viewer, who can still run it', async () => {
 		signedInAs('member', [grant('viewer')]);
-		mockFetchJson(200, script);
+		serveScript();
 		const { container } = render(ScriptPage);
 		await screen.findByRole('heading', { level: 1, name: 'hello' });
 		expect(editorIn(container).state.readOnly).toBe(true);

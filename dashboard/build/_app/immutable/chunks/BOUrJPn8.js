@@ -1,1 +1,0 @@
-import"./CuG-5mlm.js";

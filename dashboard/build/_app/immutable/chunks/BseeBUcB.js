@@ -1,0 +1,1 @@
+import"./BGrH0pjK.js";

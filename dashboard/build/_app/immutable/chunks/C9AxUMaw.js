@@ -1,1 +1,0 @@
-import{ft as e}from"./ColQbOWw.js";e();

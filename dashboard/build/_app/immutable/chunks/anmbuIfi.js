@@ -1,1 +1,0 @@
-import"./xihTtKlq.js";import{A as e,D as t,O as n,W as r,X as i,Z as a,h as o,j as s,k as c}from"./ColQbOWw.js";var l=s(`<p class="error" role="alert"> </p>`);function u(s,u){var d=e(),f=i(d),p=e=>{var t=l(),i=a(t,!0);r(()=>{o(t,`id`,u.id),n(i,u.message)}),c(e,t)};t(f,e=>{u.message&&e(p)}),c(s,d)}export{u as t};
