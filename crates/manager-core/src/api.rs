@@ -34,6 +34,7 @@ use crate::openapi::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyAttempts, Unauthorized,
     UnsupportedMediaType,
 };
+use crate::releases::{Release, ReleaseKind};
 use crate::repo::{ApiToken, App, Domain, ExecutionFilter, Route, ScriptStats, User, UserRole};
 use crate::routes::{RouteCheck, RouteConflict, RouteError, RouteLookup};
 use crate::service::{Manager, NewScript, ScriptChange};
@@ -108,6 +109,8 @@ admin_routes! {
     get "/admin/apps/{app}/kv/{collection}/{key}" => kv_get,
     put "/admin/apps/{app}/kv/{collection}/{key}" => kv_put,
     delete "/admin/apps/{app}/kv/{collection}/{key}" => kv_delete,
+    get "/admin/apps/{app}/releases" => list_releases,
+    post "/admin/apps/{app}/releases" => create_release,
     get "/admin/apps/{app}/secrets" => secret_list,
     put "/admin/apps/{app}/secrets/{name}" => secret_put,
     delete "/admin/apps/{app}/secrets/{name}" => secret_delete,
@@ -1526,6 +1529,84 @@ async fn kv_delete(
     m.kv_delete(&caller.principal, &app, &collection, &key)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- releases -----
+
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewReleaseBody {
+    /// Why (at most 1 KiB).
+    message: Option<String>,
+    /// `manual` (the default) or `deploy` (what `picloud deploy` sends).
+    kind: Option<String>,
+}
+
+/// An app's releases, newest first, each with what it holds and what
+/// changed since the one before.
+#[utoipa::path(
+    get,
+    path = "/admin/apps/{app}/releases",
+    tag = "releases",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    responses(
+        (status = 200, body = Items<Release>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
+async fn list_releases(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(app): ApiPath<String>,
+) -> ApiResult<Json<Items<Release>>> {
+    Ok(items(m.releases(&caller.principal, &app).await?))
+}
+
+/// Makes a release of the app as it is now: 201. When the app is as its
+/// newest release holds it, that release, 200.
+#[utoipa::path(
+    post,
+    path = "/admin/apps/{app}/releases",
+    tag = "releases",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    request_body = NewReleaseBody,
+    responses(
+        (status = 201, description = "A new release", body = Release),
+        (status = 200, description = "Nothing changed since the newest release: it", body = Release),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+async fn create_release(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(app): ApiPath<String>,
+    ApiJson(body): ApiJson<NewReleaseBody>,
+) -> ApiResult<(StatusCode, Json<Release>)> {
+    let kind = match body.kind.as_deref() {
+        None | Some("manual") => ReleaseKind::Manual,
+        Some("deploy") => ReleaseKind::Deploy,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "kind must be manual or deploy, not {other:?}"
+            )));
+        }
+    };
+    let (release, created) = m
+        .create_release(&caller.principal, &app, kind, body.message)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(release)))
 }
 
 // ----- secrets -----

@@ -87,12 +87,17 @@ pub(crate) const INSERT_VERSION: &str = "INSERT INTO script_versions \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 /// Trims a script's history to its newest versions: `$2` is the newest
-/// version minus the bound (versions are numbered without gaps).
-pub(crate) const TRIM_VERSIONS: &str =
-    "DELETE FROM script_versions WHERE script_id = $1 AND version <= $2";
+/// version minus the bound (versions are numbered without gaps). A version
+/// a release names is kept.
+pub(crate) const TRIM_VERSIONS: &str = "DELETE FROM script_versions WHERE script_id = $1 \
+     AND version <= $2 AND NOT EXISTS (SELECT 1 FROM release_scripts r \
+     WHERE r.script_id = script_versions.script_id AND r.version = script_versions.version)";
 
-/// Deletes a script's history (the script is deleted).
-pub(crate) const DELETE_VERSIONS: &str = "DELETE FROM script_versions WHERE script_id = $1";
+/// Deletes a script's history (the script is deleted), but for the
+/// versions a release names: a rollback to it brings the script back.
+pub(crate) const DELETE_VERSIONS: &str = "DELETE FROM script_versions WHERE script_id = $1 \
+     AND NOT EXISTS (SELECT 1 FROM release_scripts r \
+     WHERE r.script_id = script_versions.script_id AND r.version = script_versions.version)";
 
 #[derive(sqlx::FromRow)]
 struct VersionRow {

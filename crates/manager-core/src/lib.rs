@@ -23,6 +23,7 @@ pub mod history;
 pub mod kv;
 pub mod members;
 pub mod openapi;
+pub mod releases;
 pub mod repo;
 pub mod routes;
 pub mod secrets;

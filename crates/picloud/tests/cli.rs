@@ -301,9 +301,10 @@ async fn login_init_deploy_invoke_logs_redeploy_prune_logout() {
     assert!(text.contains("+ route GET /users/:id -> hello"), "{text}");
     assert!(text.contains("dry run, nothing changed"), "{text}");
 
-    // Deploy: app, scripts, routes, domain and trigger.
-    let d = u.run(&["deploy", "--json"]).await.json();
+    // Deploy: app, scripts, routes, domain and trigger; release 1.
+    let d = u.run(&["deploy", "--json", "-m", "first cut"]).await.json();
     assert_eq!(d["dry_run"], false);
+    assert_eq!(d["release"], 1, "{d}");
     assert_eq!(names(&d["created"]), ["hello", "audit"]);
     assert!(names(&d["updated"]).is_empty() && names(&d["deleted"]).is_empty());
     let scripts = scripts_of(&t, "shop").await;
@@ -333,6 +334,7 @@ async fn login_init_deploy_invoke_logs_redeploy_prune_logout() {
     assert_eq!(names(&d["unchanged"]), ["hello", "audit"]);
     assert!(names(&d["created"]).is_empty() && names(&d["updated"]).is_empty());
     assert!(d["changes"].as_array().unwrap().is_empty(), "{d}");
+    assert_eq!(d["release"], Value::Null, "no change, no release: {d}");
     assert!(u.run(&["deploy"]).await.ok().contains("nothing to change"));
     assert_eq!(scripts_of(&t, "shop").await, scripts);
 
@@ -375,11 +377,45 @@ async fn login_init_deploy_invoke_logs_redeploy_prune_logout() {
         "one execution, one log line: {text}"
     );
 
-    // Edit one file: only that script is updated.
+    // Edit one file: only that script is updated; release 2 says so.
     u.write("scripts/hello.rhai", "\"hello, again\"\n");
-    let d = u.run(&["deploy", "--json"]).await.json();
+    let d = u
+        .run(&["deploy", "--json", "--message", "say it again"])
+        .await
+        .json();
     assert_eq!(names(&d["updated"]), ["hello"]);
     assert_eq!(names(&d["unchanged"]), ["audit"]);
+    assert_eq!(d["release"], 2, "{d}");
+    let text = u.run(&["releases", "--app", "shop"]).await.ok();
+    let first_lines: Vec<&str> = text.lines().take(2).collect();
+    assert!(
+        first_lines[0].starts_with("release 2 ")
+            && first_lines[0].contains("deploy by admin: say it again"),
+        "{text}"
+    );
+    assert_eq!(
+        first_lines[1].trim(),
+        "script hello: version 1 → 2",
+        "{text}"
+    );
+    assert!(text.contains("deploy by admin: first cut"), "{text}");
+    let listed = u.run(&["releases", "--app", "shop", "--json"]).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
+    let hello_id = scripts_of(&t, "shop")
+        .await
+        .into_iter()
+        .find(|s| s.0 == "hello")
+        .unwrap()
+        .1;
+    let v2 = t
+        .admin(
+            Method::GET,
+            &format!("/scripts/{hello_id}/versions/2"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(v2["message"], "say it again", "{v2}");
     let after = scripts_of(&t, "shop").await;
     assert_eq!(version_of(&after, "hello"), 2);
     assert_eq!(version_of(&after, "audit"), 1);

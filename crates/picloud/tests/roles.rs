@@ -104,6 +104,8 @@ const TABLE: &[Row] = &[
     row("get",    "/admin/apps/{app}/kv/{collection}/{key}", [401, 404, 200, 200, 200, 200]),
     row("put",    "/admin/apps/{app}/kv/{collection}/{key}", [401, 404, 403, 201, 201, 201]),
     row("delete", "/admin/apps/{app}/kv/{collection}/{key}", [401, 404, 403, 204, 204, 204]),
+    row("get",    "/admin/apps/{app}/releases",             [401, 404, 200, 200, 200, 200]),
+    row("post",   "/admin/apps/{app}/releases",             [401, 404, 403, 201, 201, 201]),
     row("get",    "/admin/apps/{app}/secrets",              [401, 404, 200, 200, 200, 200]),
     row("put",    "/admin/apps/{app}/secrets/{name}",       [401, 404, 403, 201, 201, 201]),
     row("delete", "/admin/apps/{app}/secrets/{name}",       [401, 404, 403, 204, 204, 204]),
@@ -369,6 +371,7 @@ impl World {
             format!("/apps/{}/kv/things", f.app),
             format!("/apps/{}/triggers", f.app),
             format!("/apps/{}/dead-letters", f.app),
+            format!("/apps/{}/releases", f.app),
         ] {
             let mut state = self.admin(Method::GET, &path, None).await;
             // Counters move as the fixture's own events run in the
@@ -480,6 +483,13 @@ impl World {
             ("delete", "/admin/apps/{app}/kv/{collection}/{key}") => {
                 (format!("/admin/apps/{}/kv/things/k1", f.app), None)
             }
+            ("get", "/admin/apps/{app}/releases") => {
+                (format!("/admin/apps/{}/releases", f.app), None)
+            }
+            ("post", "/admin/apps/{app}/releases") => (
+                format!("/admin/apps/{}/releases", f.app),
+                Some(json!({"message": format!("release {n}")})),
+            ),
             ("get", "/admin/apps/{app}/secrets") => {
                 (format!("/admin/apps/{}/secrets", f.app), None)
             }

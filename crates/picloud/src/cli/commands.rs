@@ -15,7 +15,8 @@ use super::manifest::FILE_NAME;
 use super::output::{self, Progress, cell};
 use super::{
     AppChoice, AppsArgs, AppsCommand, Common, Failure, InitArgs, InvokeArgs, KvArgs, KvCommand,
-    LoginArgs, LogsArgs, Result, ScriptsArgs, ScriptsCommand, SecretsArgs, SecretsCommand, exit,
+    LoginArgs, LogsArgs, ReleasesArgs, Result, ScriptsArgs, ScriptsCommand, SecretsArgs,
+    SecretsCommand, exit,
 };
 
 /// The app a command acts on: `--app`, else the app of `--dir`'s
@@ -667,6 +668,39 @@ pub async fn kv(args: KvArgs) -> Result<()> {
 }
 
 // ----- secrets -----
+
+pub async fn releases(args: ReleasesArgs) -> Result<()> {
+    let api = Api::from_common(&args.common)?;
+    let app = app_of(&args.app)?;
+    let items = api.items(&format!("/apps/{}/releases", enc(&app))).await?;
+    if args.common.json {
+        output::json(&json!({ "items": items }));
+        return Ok(());
+    }
+    if items.is_empty() {
+        println!("app {app} has no releases yet: picloud deploy makes one");
+        return Ok(());
+    }
+    for r in &items {
+        let message = r["message"].as_str().unwrap_or_default();
+        println!(
+            "release {}  {}  {} by {}{}",
+            cell(&r["number"]),
+            cell(&r["created_at"]),
+            cell(&r["kind"]),
+            cell(&r["created_by"]),
+            if message.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", message.lines().next().unwrap_or_default())
+            }
+        );
+        for change in r["changes"].as_array().into_iter().flatten() {
+            println!("  {}", change.as_str().unwrap_or_default());
+        }
+    }
+    Ok(())
+}
 
 pub async fn secrets(args: SecretsArgs) -> Result<()> {
     let api = Api::from_common(&args.common)?;

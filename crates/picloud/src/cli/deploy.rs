@@ -438,7 +438,13 @@ fn str_of(v: &Value) -> String {
 
 /// Applies a plan, one request at a time, showing progress on a terminal.
 /// A refusal stops it with how far it got.
-async fn apply(api: &Api, m: &Manifest, current: &Current, p: &Plan) -> Result<()> {
+async fn apply(
+    api: &Api,
+    m: &Manifest,
+    current: &Current,
+    p: &Plan,
+    message: Option<&str>,
+) -> Result<()> {
     let progress = Progress::new();
     let total = p.steps();
     let mut done = 0usize;
@@ -482,13 +488,16 @@ async fn apply(api: &Api, m: &Manifest, current: &Current, p: &Plan) -> Result<(
                 format!("create script {}", s.name),
                 api.post(
                     "/scripts",
-                    &json!({
-                        "name": s.name,
-                        "app": m.app,
-                        "source": s.source,
-                        "description": s.description,
-                        "sandbox": s.sandbox,
-                    })
+                    &with_message(
+                        json!({
+                            "name": s.name,
+                            "app": m.app,
+                            "source": s.source,
+                            "description": s.description,
+                            "sandbox": s.sandbox,
+                        }),
+                        message
+                    )
                 )
             );
             ids.insert(s.name.clone(), str_of(&created["id"]));
@@ -504,7 +513,10 @@ async fn apply(api: &Api, m: &Manifest, current: &Current, p: &Plan) -> Result<(
             }
             step!(
                 format!("update script {} ({})", s.name, what.join(", ")),
-                api.put(&format!("/scripts/{id}"), &Value::Object(body))
+                api.put(
+                    &format!("/scripts/{id}"),
+                    &with_message(Value::Object(body), message)
+                )
             );
         }
     }
@@ -617,8 +629,17 @@ pub async fn run(args: DeployArgs) -> Result<()> {
             println!("  {line}");
         }
     }
+    // A deploy that changed something is a release of the app (the server
+    // answers the newest one when nothing it holds changed).
+    let mut release = Value::Null;
     if !args.dry_run && !p.is_empty() {
-        apply(&api, &m, &current, &p).await?;
+        apply(&api, &m, &current, &p, args.message.as_deref()).await?;
+        release = api
+            .post(
+                &format!("/apps/{}/releases", enc(&m.app)),
+                &with_message(json!({ "kind": "deploy" }), args.message.as_deref()),
+            )
+            .await?;
     }
 
     let deleted: Vec<&str> = p.deleted.iter().map(|(n, _)| n.as_str()).collect();
@@ -648,6 +669,7 @@ pub async fn run(args: DeployArgs) -> Result<()> {
             "unchanged": p.unchanged,
             "changes": lines,
             "routes": endpoints,
+            "release": release["number"],
         }));
     } else if p.is_empty() {
         println!(
@@ -666,6 +688,9 @@ pub async fn run(args: DeployArgs) -> Result<()> {
             println!("dry run, nothing changed: scripts would be {counts}");
         } else {
             println!("done: scripts {counts}");
+            if let Some(n) = release["number"].as_i64() {
+                println!("release {n} of app {} (picloud releases lists them)", m.app);
+            }
         }
     }
     if !json_out {
@@ -673,6 +698,14 @@ pub async fn run(args: DeployArgs) -> Result<()> {
     }
     warn_missing_secrets(&api, &m, args.dry_run && !current.app_exists).await?;
     Ok(())
+}
+
+/// `body` with `"message"` added when there is one.
+fn with_message(mut body: Value, message: Option<&str>) -> Value {
+    if let (Some(message), Some(map)) = (message, body.as_object_mut()) {
+        map.insert("message".to_owned(), json!(message));
+    }
+    body
 }
 
 /// Says (on stderr) which of the secrets the manifest declares the app

@@ -119,6 +119,8 @@ pub enum ClientCommand {
     Kv(KvArgs),
     /// Set, list and delete an app's secrets (values are write-only).
     Secrets(SecretsArgs),
+    /// List an app's releases, newest first, with what each changed.
+    Releases(ReleasesArgs),
     /// The client's version and the server's /version.
     Version(Common),
 }
@@ -172,6 +174,9 @@ pub struct DeployArgs {
     /// Also delete the app's scripts that the manifest does not list.
     #[arg(long)]
     pub prune: bool,
+    /// Kept with the new script versions and the release the deploy makes.
+    #[arg(long, short = 'm')]
+    pub message: Option<String>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -293,6 +298,14 @@ pub enum KvCommand {
 }
 
 #[derive(Args, Debug)]
+pub struct ReleasesArgs {
+    #[command(flatten)]
+    pub app: AppChoice,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
 pub struct SecretsArgs {
     #[command(subcommand)]
     pub command: SecretsCommand,
@@ -331,6 +344,7 @@ pub fn run(command: ClientCommand, runtime: &tokio::runtime::Runtime) -> ExitCod
             ClientCommand::Scripts(args) => commands::scripts(args).await,
             ClientCommand::Kv(args) => commands::kv(args).await,
             ClientCommand::Secrets(args) => commands::secrets(args).await,
+            ClientCommand::Releases(args) => commands::releases(args).await,
             ClientCommand::Version(common) => commands::version(common).await,
         }
     });
