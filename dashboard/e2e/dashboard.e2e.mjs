@@ -270,6 +270,37 @@ test('the whole journey: sign in, app, script with an error then fixed, route, d
 	await page.getByRole('rowheader', { name: '3 live' }).waitFor();
 	assert.equal(await getWithHost('/hello?name=h', 'shop.example.com'), 'Hello, h!');
 
+	// Releases: one made by hand, with what it holds in words.
+	await page.getByRole('link', { name: 'Releases' }).click();
+	await page.waitForURL(/\/apps\/shop\/releases$/);
+	await page.getByText('This app has no releases yet.').waitFor();
+	await page.getByLabel(/Message/).fill('after the e2e restore');
+	await page.getByRole('button', { name: 'Make a release' }).click();
+	await page.getByRole('status').filter({ hasText: 'Made release 1.' }).waitFor();
+	await page.getByText('script hello added (version 3)').waitFor();
+	await page.getByText('after the e2e restore').waitFor();
+
+	// A broken version, released; then rolled back from the dashboard.
+	await page.goto(scriptUrl);
+	await page.getByText('Version 3').waitFor();
+	await page.getByLabel('Source').fill('throw "broken on purpose"');
+	await page.getByRole('button', { name: 'Save' }).click();
+	await page.getByText('Version 4').waitFor();
+	assert.match(await getWithHost('/hello?name=h', 'shop.example.com'), /broken on purpose/);
+	await page.getByRole('link', { name: 'Releases' }).click();
+	await page.getByLabel(/Message/).fill('the broken one');
+	await page.getByRole('button', { name: 'Make a release' }).click();
+	await page.getByRole('status').filter({ hasText: 'Made release 2.' }).waitFor();
+	page.once('dialog', (dialog) => dialog.accept());
+	await page.getByRole('button', { name: 'Roll back to release 1' }).click();
+	await page
+		.getByRole('status')
+		.filter({ hasText: 'Rolled back to release 1: release 3 records it.' })
+		.waitFor();
+	await page.getByText('script hello: version 4 → 5').waitFor();
+	assert.equal(await getWithHost('/hello?name=h', 'shop.example.com'), 'Hello, h!');
+	await shot(page, 'releases');
+
 	// An expired session: back to sign-in, then to where we were.
 	await context.clearCookies();
 	await page.getByRole('link', { name: 'Triggers' }).click();
@@ -463,6 +494,11 @@ test('the admin API answers the shapes the client types declare', async () => {
 		fits('percentiles', s.stats.last_day.duration_ms);
 		fits('percentiles', s.stats.last_day.operations);
 	}
+	const release = await call('POST', '/apps/shapes/releases', { message: 'shapes' });
+	fits('release', release);
+	fits('releaseSnapshot', release.snapshot);
+	for (const s of release.snapshot.scripts) fits('releasedScript', s);
+	for (const r of (await call('GET', '/apps/shapes/releases')).items) fits('release', r);
 	const usage = await call('GET', `/scripts/${script.id}/usage?window=day`);
 	fits('usageSeries', usage);
 	for (const p of usage.points) {

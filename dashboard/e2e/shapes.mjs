@@ -87,6 +87,20 @@ export const shapes = /** @type {const} */ ({
 		created_at: R,
 		live: R
 	},
+	release: {
+		id: R,
+		app_id: R,
+		number: R,
+		kind: R,
+		message: R,
+		created_by: R,
+		created_at: R,
+		rollback_of: R,
+		changes: R,
+		snapshot: R
+	},
+	releaseSnapshot: { scripts: R, routes: R, domains: R, triggers: R },
+	releasedScript: { id: R, name: R, version: R },
 	logEntry: { level: R, message: R, data: R, at: R },
 	route: { id: R, app_id: R, script_id: R, path: R, methods: R, created_at: R },
 	routeCheck: { ok: R, conflicts: R, error: R },

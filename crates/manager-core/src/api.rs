@@ -111,6 +111,7 @@ admin_routes! {
     delete "/admin/apps/{app}/kv/{collection}/{key}" => kv_delete,
     get "/admin/apps/{app}/releases" => list_releases,
     post "/admin/apps/{app}/releases" => create_release,
+    post "/admin/apps/{app}/releases/{release}/rollback" => rollback_release,
     get "/admin/apps/{app}/secrets" => secret_list,
     put "/admin/apps/{app}/secrets/{name}" => secret_put,
     delete "/admin/apps/{app}/secrets/{name}" => secret_delete,
@@ -1602,6 +1603,44 @@ async fn create_release(
         .create_release(&caller.principal, &app, kind, body.message)
         .await?;
     let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(release)))
+}
+
+/// Makes the app match one of its releases (by id or number): its scripts
+/// at the release's versions (each saved again as a new version), its
+/// routes, domain claims and triggers, in one transaction; requests see
+/// the app before or after, never a mix. Recorded as a new release (201).
+/// When the app already matches the release: 200 and the newest release.
+/// KV data and secrets are left as they are.
+#[utoipa::path(
+    post,
+    path = "/admin/apps/{app}/releases/{release}/rollback",
+    tag = "releases",
+    params(
+        ("app" = String, Path, description = "An app id or name", example = "default"),
+        ("release" = String, Path, description = "The release's id or number"),
+    ),
+    responses(
+        (status = 201, description = "Rolled back: the release that records it", body = Release),
+        (status = 200, description = "The app already matches the release: the newest release", body = Release),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+async fn rollback_release(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath((app, release)): ApiPath<(String, String)>,
+) -> ApiResult<(StatusCode, Json<Release>)> {
+    let (release, done) = m.rollback(&caller.principal, &app, &release).await?;
+    let status = if done {
         StatusCode::CREATED
     } else {
         StatusCode::OK

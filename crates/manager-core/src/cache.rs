@@ -117,6 +117,11 @@ pub struct DataCache {
     /// Script lookups the cache could not answer (read from the database):
     /// `picloud_script_cache_misses_total`. A hit never reads it.
     misses: AtomicU64,
+    /// Every script lookup holds it shared; a switch of an app's whole
+    /// state (a rollback) holds it alone from before its commit until the
+    /// catalog and the routes hold the new state, so a lookup sees the
+    /// state before or after, never a part of each.
+    gate: tokio::sync::RwLock<()>,
 }
 
 impl DataCache {
@@ -128,6 +133,7 @@ impl DataCache {
             routing: RwLock::new(Arc::new(Routing::empty(DEFAULT_APP_ID))),
             routing_reload: Mutex::new(()),
             misses: AtomicU64::new(0),
+            gate: tokio::sync::RwLock::new(()),
         }
     }
 
@@ -138,6 +144,7 @@ impl DataCache {
 
     /// The current version of a script: from memory, or read once.
     pub async fn script(&self, id: ScriptId) -> Result<Option<Arc<Script>>> {
+        let _open = self.gate.read().await;
         if let Some(s) = self.catalog.get(id) {
             return Ok(Some(s));
         }
@@ -152,6 +159,7 @@ impl DataCache {
 
     /// The current version of the script named `name` in `app` (`invoke`).
     pub async fn script_named(&self, app: AppId, name: &str) -> Result<Option<Arc<Script>>> {
+        let _open = self.gate.read().await;
         if let Some(s) = self.catalog.by_name(app, name) {
             return Ok(Some(s));
         }
@@ -205,6 +213,14 @@ impl DataCache {
     /// A version just stored by this process.
     pub(crate) fn put(&self, script: Arc<Script>) {
         self.catalog.put(script);
+    }
+
+    /// Closes the gate: script lookups wait until the guard is dropped.
+    /// Taken before a change of an app's whole state is committed; the
+    /// new state is put in ([`DataCache::put`], [`DataCache::remove`],
+    /// [`DataCache::reload_routing`]) before it is dropped.
+    pub(crate) async fn close_gate(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.gate.write().await
     }
 
     /// A script changed or went: read it again when next asked for.

@@ -60,7 +60,7 @@ pub const MAX_DESCRIPTION_LEN: usize = 4096;
 pub struct Manager {
     pub db: Db,
     pub config: ManagerConfig,
-    compiler: Arc<dyn ScriptCompiler>,
+    pub(crate) compiler: Arc<dyn ScriptCompiler>,
     /// The scripts' KV store, also behind the admin KV view.
     pub kv: Arc<KvStore>,
     /// Triggers' events: the queue the dispatcher takes them from.

@@ -416,8 +416,32 @@ async fn login_init_deploy_invoke_logs_redeploy_prune_logout() {
         .await
         .json();
     assert_eq!(v2["message"], "say it again", "{v2}");
+
+    // rollback: by default to the release before the newest.
+    let text = u.run(&["rollback", "--app", "shop"]).await.ok();
+    assert!(
+        text.starts_with("rolled app shop back to release 1: release 3 records it"),
+        "{text}"
+    );
+    assert!(text.contains("script hello: version 2 → 3"), "{text}");
+    assert_eq!(
+        u.run(&["invoke", "hello", "--app", "shop", "--path", "?name=pi"])
+            .await
+            .ok()
+            .trim(),
+        r#"{"hello":"pi"}"#
+    );
+    let text = u.run(&["rollback", "1", "--app", "shop"]).await.ok();
+    assert!(text.contains("already matches release 1"), "{text}");
+    // ... and forward again, to the state of release 2.
+    let back = u
+        .run(&["rollback", "2", "--app", "shop", "--json"])
+        .await
+        .json();
+    assert_eq!(back["number"], 4, "{back}");
+    assert_eq!(back["kind"], "rollback");
     let after = scripts_of(&t, "shop").await;
-    assert_eq!(version_of(&after, "hello"), 2);
+    assert_eq!(version_of(&after, "hello"), 4);
     assert_eq!(version_of(&after, "audit"), 1);
     assert_eq!(
         u.run(&["invoke", "hello", "--app", "shop"]).await.ok(),
@@ -463,7 +487,7 @@ async fn login_init_deploy_invoke_logs_redeploy_prune_logout() {
     let left = scripts_of(&t, "shop").await;
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].0, "hello");
-    assert_eq!(left[0].2, 2, "pruning did not touch the kept script");
+    assert_eq!(left[0].2, 4, "pruning did not touch the kept script");
     // The pruned script's trigger went with it.
     let triggers = t
         .admin(Method::GET, "/apps/shop/triggers", None)

@@ -106,6 +106,7 @@ const TABLE: &[Row] = &[
     row("delete", "/admin/apps/{app}/kv/{collection}/{key}", [401, 404, 403, 204, 204, 204]),
     row("get",    "/admin/apps/{app}/releases",             [401, 404, 200, 200, 200, 200]),
     row("post",   "/admin/apps/{app}/releases",             [401, 404, 403, 201, 201, 201]),
+    row("post",   "/admin/apps/{app}/releases/{release}/rollback", [401, 404, 403, 201, 201, 201]),
     row("get",    "/admin/apps/{app}/secrets",              [401, 404, 200, 200, 200, 200]),
     row("put",    "/admin/apps/{app}/secrets/{name}",       [401, 404, 403, 201, 201, 201]),
     row("delete", "/admin/apps/{app}/secrets/{name}",       [401, 404, 403, 204, 204, 204]),
@@ -490,6 +491,28 @@ impl World {
                 format!("/admin/apps/{}/releases", f.app),
                 Some(json!({"message": format!("release {n}")})),
             ),
+            ("post", "/admin/apps/{app}/releases/{release}/rollback") => {
+                // Release 1 holds the fixture; a script added after it makes
+                // the rollback a change.
+                let first = self
+                    .admin(
+                        Method::POST,
+                        &format!("/apps/{}/releases", f.app),
+                        Some(json!({})),
+                    )
+                    .await["number"]
+                    .clone();
+                self.admin(
+                    Method::POST,
+                    "/scripts",
+                    Some(json!({"name": format!("later-{n}"), "source": "1", "app": f.app})),
+                )
+                .await;
+                (
+                    format!("/admin/apps/{}/releases/{first}/rollback", f.app),
+                    None,
+                )
+            }
             ("get", "/admin/apps/{app}/secrets") => {
                 (format!("/admin/apps/{}/secrets", f.app), None)
             }

@@ -34,6 +34,7 @@ import type {
 	Script,
 	ScriptChange,
 	ScriptSummary,
+	Release,
 	ScriptVersion,
 	ScriptVersionSummary,
 	UsageSeries,
@@ -281,6 +282,24 @@ export function getScript(id: string): Promise<Script> {
 /** Changes any of source, description, sandbox; the version goes up by one. */
 export function updateScript(id: string, change: ScriptChange): Promise<Script> {
 	return request('PUT', `/scripts/${seg(id)}`, { body: change });
+}
+
+/** An app's releases, newest first. */
+export async function listReleases(app: string): Promise<Release[]> {
+	const list = await request<ItemList<Release>>('GET', `/apps/${seg(app)}/releases`);
+	return list.items;
+}
+
+/** Makes a release of the app as it is now; when nothing changed since
+ *  the newest release, the server makes none and answers that one. */
+export function createRelease(app: string, message: string): Promise<Release> {
+	return request('POST', `/apps/${seg(app)}/releases`, { body: message ? { message } : {} });
+}
+
+/** Makes the app match one of its releases again; answers the release
+ *  that records it (or the newest, when the app already matched). */
+export function rollbackRelease(app: string, release: string): Promise<Release> {
+	return request('POST', `/apps/${seg(app)}/releases/${seg(release)}/rollback`);
 }
 
 /** What a script's executions used over the last hour or day, point by point. */

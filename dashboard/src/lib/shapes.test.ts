@@ -43,6 +43,9 @@ describe('the API shapes match the client types', () => {
 				true
 			),
 			same<Shape<T.ScriptVersion>, typeof shapes.scriptVersion>(shapes.scriptVersion, true),
+			same<Shape<T.Release>, typeof shapes.release>(shapes.release, true),
+			same<Shape<T.ReleaseSnapshot>, typeof shapes.releaseSnapshot>(shapes.releaseSnapshot, true),
+			same<Shape<T.ReleasedScript>, typeof shapes.releasedScript>(shapes.releasedScript, true),
 			same<Shape<T.LogEntry>, typeof shapes.logEntry>(shapes.logEntry, true),
 			same<Shape<T.Route>, typeof shapes.route>(shapes.route, true),
 			same<Shape<T.RouteCheck>, typeof shapes.routeCheck>(shapes.routeCheck, true),

@@ -435,3 +435,44 @@ export interface ErrorBody {
 		[extra: string]: unknown;
 	};
 }
+
+/** A script as a release holds it. */
+export interface ReleasedScript {
+	id: Uuid;
+	name: string;
+	version: number;
+}
+
+/** What an app is made of at one moment (`releases.rs`). */
+export interface ReleaseSnapshot {
+	scripts: ReleasedScript[];
+	routes: { id: Uuid; script_id: Uuid; path: string; methods: string[] | null }[];
+	domains: { id: Uuid; pattern: string }[];
+	triggers: {
+		id: Uuid;
+		kind: string;
+		script_id: Uuid;
+		collection: string | null;
+		on_set: boolean;
+		on_delete: boolean;
+		max_attempts: number;
+		dead_letter_script_id: Uuid | null;
+		schedule: string | null;
+	}[];
+}
+
+/** `GET /apps/{app}/releases`: a numbered snapshot of the app. */
+export interface Release {
+	id: Uuid;
+	app_id: Uuid;
+	number: number;
+	kind: 'manual' | 'deploy' | 'rollback';
+	message: string;
+	created_by: string;
+	created_at: Timestamp;
+	/** The release a rollback restored. */
+	rollback_of: Uuid | null;
+	/** What changed since the release before, in words. */
+	changes: string[];
+	snapshot: ReleaseSnapshot;
+}

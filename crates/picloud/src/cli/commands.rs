@@ -15,8 +15,8 @@ use super::manifest::FILE_NAME;
 use super::output::{self, Progress, cell};
 use super::{
     AppChoice, AppsArgs, AppsCommand, Common, Failure, InitArgs, InvokeArgs, KvArgs, KvCommand,
-    LoginArgs, LogsArgs, ReleasesArgs, Result, ScriptsArgs, ScriptsCommand, SecretsArgs,
-    SecretsCommand, exit,
+    LoginArgs, LogsArgs, ReleasesArgs, Result, RollbackArgs, ScriptsArgs, ScriptsCommand,
+    SecretsArgs, SecretsCommand, exit,
 };
 
 /// The app a command acts on: `--app`, else the app of `--dir`'s
@@ -698,6 +698,42 @@ pub async fn releases(args: ReleasesArgs) -> Result<()> {
         for change in r["changes"].as_array().into_iter().flatten() {
             println!("  {}", change.as_str().unwrap_or_default());
         }
+    }
+    Ok(())
+}
+
+pub async fn rollback(args: RollbackArgs) -> Result<()> {
+    let api = Api::from_common(&args.common)?;
+    let app = app_of(&args.app)?;
+    let path = format!("/apps/{}/releases", enc(&app));
+    let items = api.items(&path).await?;
+    let newest = items.first().and_then(|r| r["number"].as_i64());
+    let which = match args.release {
+        Some(which) => which,
+        None => match items.get(1) {
+            Some(previous) => cell(&previous["number"]),
+            None => {
+                return Err(Failure::usage(format!(
+                    "app {app} has no release before its newest to roll back to"
+                )));
+            }
+        },
+    };
+    let release = api
+        .post(&format!("{path}/{}/rollback", enc(&which)), &json!(null))
+        .await?;
+    if args.common.json {
+        output::json(&release);
+    } else if release["number"].as_i64() > newest {
+        println!(
+            "rolled app {app} back to release {which}: release {} records it",
+            cell(&release["number"])
+        );
+        for change in release["changes"].as_array().into_iter().flatten() {
+            println!("  {}", change.as_str().unwrap_or_default());
+        }
+    } else {
+        println!("app {app} already matches release {which}: nothing changed");
     }
     Ok(())
 }

@@ -121,6 +121,9 @@ pub enum ClientCommand {
     Secrets(SecretsArgs),
     /// List an app's releases, newest first, with what each changed.
     Releases(ReleasesArgs),
+    /// Make an app match one of its releases again (default: the one
+    /// before the newest).
+    Rollback(RollbackArgs),
     /// The client's version and the server's /version.
     Version(Common),
 }
@@ -306,6 +309,16 @@ pub struct ReleasesArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct RollbackArgs {
+    /// The release's number or id [default: the one before the newest].
+    pub release: Option<String>,
+    #[command(flatten)]
+    pub app: AppChoice,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
 pub struct SecretsArgs {
     #[command(subcommand)]
     pub command: SecretsCommand,
@@ -345,6 +358,7 @@ pub fn run(command: ClientCommand, runtime: &tokio::runtime::Runtime) -> ExitCod
             ClientCommand::Kv(args) => commands::kv(args).await,
             ClientCommand::Secrets(args) => commands::secrets(args).await,
             ClientCommand::Releases(args) => commands::releases(args).await,
+            ClientCommand::Rollback(args) => commands::rollback(args).await,
             ClientCommand::Version(common) => commands::version(common).await,
         }
     });
