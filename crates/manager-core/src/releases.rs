@@ -856,6 +856,17 @@ impl crate::service::Manager {
         {
             return Ok((previous, false));
         }
+        // Domain claims are the owner's to make and release: a rollback
+        // that would change them needs that right, not an editor's.
+        let patterns = |s: &Snapshot| {
+            s.domains
+                .iter()
+                .map(|d| d.pattern.clone())
+                .collect::<BTreeSet<_>>()
+        };
+        if patterns(&now) != patterns(&target.snapshot) {
+            crate::authz::require(p, crate::authz::Capability::ManageDomains, app.id, "app")?;
+        }
         // What comes back must compile under today's ceilings.
         for s in self.db.restored_sources(&target).await? {
             let name = picloud_shared::ScriptName::parse(&s.name)

@@ -419,6 +419,36 @@ async fn a_rollback_that_cannot_claim_a_domain_changes_nothing(t: TestApp) {
         )
         .await;
     assert_eq!(a.status, 201, "{}", a.text);
+    // An editor may roll back, but not to a release that claims a domain
+    // the app no longer has: claims are the owner's.
+    let editor = t
+        .admin(
+            Method::POST,
+            "/users",
+            Some(json!({"username": "ed", "password": "an editor's password", "role": "member"})),
+        )
+        .await
+        .json();
+    let a = t
+        .admin(
+            Method::POST,
+            "/apps/shop/members",
+            Some(json!({"user_id": editor["id"], "role": "editor"})),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let token = t.login("ed", "an editor's password").await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.send(
+        Method::POST,
+        "/api/v1/admin/apps/shop/releases/1/rollback",
+        Some(&token),
+        None,
+    )
+    .await
+    .error(403, "forbidden");
     let refused = t
         .admin(Method::POST, "/apps/shop/releases/1/rollback", None)
         .await;
