@@ -17,7 +17,14 @@ export const shapes = /** @type {const} */ ({
 	grant: { app_id: R, app: R, role: R },
 	me: { user: R, roles: R },
 	login: { token: R, expires_at: R, user: R },
-	app: { id: R, name: R, description: R, created_at: R },
+	app: {
+		id: R,
+		name: R,
+		description: R,
+		created_at: R,
+		record_requests: R,
+		redact_headers: R
+	},
 	domain: { id: R, app_id: R, pattern: R, created_at: R },
 	member: { app_id: R, user_id: R, username: R, role: R, created_at: R },
 	script: {
@@ -64,8 +71,13 @@ export const shapes = /** @type {const} */ ({
 		outbound: O,
 		script_version: R,
 		operations: R,
-		cpu_ms: R
+		cpu_ms: R,
+		request: O,
+		replay_of: O,
+		dry_run: O
 	},
+	replay: { execution: R, response: O },
+	replayResponse: { status: R, headers: R, body: O, body_base64: O },
 	scriptVersionSummary: {
 		version: R,
 		description: R,

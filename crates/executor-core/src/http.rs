@@ -163,6 +163,14 @@ fn request(ctx: NativeCallContext, spec: Map) -> RhaiResult<Dynamic> {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         });
     };
+    // A dry run (a replay's) sends nothing: the call is recorded as such
+    // and the script gets an error it can catch.
+    if sdk.dry_run() {
+        record(None, "not_sent");
+        return fail(format!(
+            "{method} {host} was not sent: a dry-run replay makes no outbound calls"
+        ));
+    }
     // A failed call is an answer of its own, so the call is recorded
     // whatever ends it (the execution's deadline included).
     let answer = match sdk.wait(WHAT, outbound.send(call)) {

@@ -167,6 +167,9 @@ impl Inner {
             script_version: Some(script.version),
             operations: Some(operations),
             cpu_ms: Some(cpu.as_secs_f64() * 1000.0),
+            request: None,
+            replay_of: None,
+            dry_run: false,
         };
         CALLS.with(|c| c.borrow_mut().push(record));
         drop(sdk_frame);

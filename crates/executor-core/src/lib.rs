@@ -16,6 +16,7 @@ pub mod deep;
 mod http;
 mod invoke;
 pub mod outbound;
+mod overlay;
 pub mod pool;
 pub mod runtime;
 pub mod sandbox;
@@ -84,7 +85,11 @@ impl LocalExecutor {
             .map_err(|_| Error::ExecutorUnavailable("connect needs a Tokio runtime".into()))?;
         self.inner
             .connected
-            .set(Arc::new(Connected { services, runtime }))
+            .set(Arc::new(Connected {
+                services,
+                runtime,
+                dry_run: false,
+            }))
             .map_err(|_| Error::ExecutorUnavailable("the executor is already connected".into()))
     }
 
@@ -159,10 +164,14 @@ impl Inner {
             reads_ctx: script.source.contains("ctx"),
             placement: runtime::Placement::new(&limits),
         });
-        self.asts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(script.id, Arc::clone(&compiled));
+        // A replay of an older version does not push out the current one.
+        let mut asts = self.asts.write().unwrap_or_else(|p| p.into_inner());
+        if asts
+            .get(&script.id)
+            .is_none_or(|c| c.version <= script.version)
+        {
+            asts.insert(script.id, Arc::clone(&compiled));
+        }
         Ok(compiled)
     }
 
@@ -241,7 +250,10 @@ impl Inner {
                 depth: req.invocation.depth(),
                 grant: req.grant.clone(),
             }),
-            connected: self.connected.get().cloned(),
+            connected: match self.connected.get() {
+                Some(connected) if req.dry_run => Some(Arc::new(connected.dry_run())),
+                connected => connected.cloned(),
+            },
             executor: Arc::clone(self),
         });
         let mut scope = Scope::new();

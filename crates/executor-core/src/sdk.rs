@@ -40,6 +40,24 @@ pub struct SdkServices {
 pub(crate) struct Connected {
     pub services: SdkServices,
     pub runtime: Handle,
+    /// A dry run's: its KV store is an overlay (overlay.rs) and outbound
+    /// calls are not sent.
+    pub dry_run: bool,
+}
+
+impl Connected {
+    /// The same services for one dry run: KV writes kept in an overlay of
+    /// its own.
+    pub(crate) fn dry_run(&self) -> Connected {
+        Connected {
+            services: SdkServices {
+                kv: Arc::new(crate::overlay::DryRunKv::new(Arc::clone(&self.services.kv))),
+                ..self.services.clone()
+            },
+            runtime: self.runtime.clone(),
+            dry_run: true,
+        }
+    }
 }
 
 /// The SDK side of the current execution on this thread.
@@ -117,6 +135,11 @@ impl CallSdk {
     /// The outbound HTTP client, if this executor has one.
     pub(crate) fn http(&self) -> Option<Arc<crate::outbound::Outbound>> {
         self.connected.as_ref()?.services.http.clone()
+    }
+
+    /// Whether this is a dry run (outbound calls are not sent).
+    pub(crate) fn dry_run(&self) -> bool {
+        self.connected.as_ref().is_some_and(|c| c.dry_run)
     }
 }
 

@@ -9,14 +9,14 @@ use axum::extract::{ConnectInfo, FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::kv::{KvListOptions, KvPage};
 use picloud_shared::web::{AdminHost, ClientIp};
 use picloud_shared::{
-    DeadLetterId, DomainId, ExecStatus, ExecutionRecord, RequestId, RouteId, SandboxOverrides,
-    Script, ScriptId, ScriptName, TriggerId, UserId,
+    DeadLetterId, DomainId, ExecStatus, ExecutionId, ExecutionRecord, RequestId, RouteId,
+    SandboxOverrides, Script, ScriptId, ScriptName, TriggerId, UserId,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -26,7 +26,7 @@ use crate::audit::AuditEntry;
 use crate::auth::SESSION_COOKIE;
 use crate::authz::{AppRole, Grant, Principal};
 use crate::events::{DeadLetter, NewTrigger, Trigger};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiJsonOrDefault, ApiPath, ApiQuery};
 use crate::history::{self, ScriptVersion, ScriptVersionSummary};
 use crate::kv::{KvCollection, KvItem};
 use crate::members::Member;
@@ -35,6 +35,7 @@ use crate::openapi::{
     UnsupportedMediaType,
 };
 use crate::releases::{Release, ReleaseKind};
+use crate::replay::{AppUpdate, Replay, ReplayOptions};
 use crate::repo::{ApiToken, App, Domain, ExecutionFilter, Route, ScriptStats, User, UserRole};
 use crate::routes::{RouteCheck, RouteConflict, RouteError, RouteLookup};
 use crate::service::{Manager, NewScript, ScriptChange};
@@ -92,11 +93,14 @@ admin_routes! {
     get "/admin/scripts/{id}/versions" => list_script_versions,
     get "/admin/scripts/{id}/versions/{version}" => get_script_version,
     get "/admin/scripts/{id}/executions" => list_executions,
+    get "/admin/executions/{id}" => get_execution,
+    post "/admin/executions/{id}/replay" => replay_execution,
     get "/admin/scripts/{id}/usage" => script_usage,
     post "/admin/scripts/{id}/routes" => create_route,
     post "/admin/apps" => create_app,
     get "/admin/apps" => list_apps,
     get "/admin/apps/{app}" => get_app,
+    patch "/admin/apps/{app}" => update_app,
     delete "/admin/apps/{app}" => delete_app,
     post "/admin/apps/{app}/domains" => claim_domain,
     get "/admin/apps/{app}/domains" => list_domains,
@@ -721,6 +725,58 @@ async fn script_usage(
     Ok(Json(m.usage(&caller.principal, id, window).await?))
 }
 
+/// One execution record.
+#[utoipa::path(
+    get,
+    path = "/admin/executions/{id}",
+    tag = "executions",
+    params(("id" = String, Path, description = "The execution's id")),
+    responses(
+        (status = 200, body = ExecutionRecord),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
+async fn get_execution(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ExecutionId>,
+) -> ApiResult<Json<ExecutionRecord>> {
+    Ok(Json(m.execution(&caller.principal, id).await?))
+}
+
+/// Runs an execution again with the request (or event) it was given,
+/// against the live version of its script or `version`; a dry run unless
+/// `"dry_run": false` (KV writes discarded, no triggers fired, outbound
+/// calls not sent). The replay is recorded, naming the original. The
+/// body may be left out.
+#[utoipa::path(
+    post,
+    path = "/admin/executions/{id}/replay",
+    tag = "executions",
+    params(("id" = String, Path, description = "The execution's id")),
+    request_body = ReplayOptions,
+    responses(
+        (status = 200, body = Replay),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+async fn replay_execution(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<ExecutionId>,
+    ApiJsonOrDefault(options): ApiJsonOrDefault<ReplayOptions>,
+) -> ApiResult<Json<Replay>> {
+    Ok(Json(m.replay(&caller.principal, id, options).await?))
+}
+
 /// Executions listed per page at most.
 pub const MAX_EXECUTIONS_LIMIT: u32 = 1000;
 
@@ -841,6 +897,33 @@ async fn get_app(
     ApiPath(app): ApiPath<String>,
 ) -> ApiResult<Json<App>> {
     Ok(Json(m.app(&caller.principal, &app).await?))
+}
+
+/// Changes an app's description and which of its requests are kept with
+/// their execution records for replay (editors; fields left out stay).
+#[utoipa::path(
+    patch,
+    path = "/admin/apps/{app}",
+    tag = "apps",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    request_body = AppUpdate,
+    responses(
+        (status = 200, body = App),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+async fn update_app(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(app): ApiPath<String>,
+    ApiJson(body): ApiJson<AppUpdate>,
+) -> ApiResult<Json<App>> {
+    Ok(Json(m.update_app(&caller.principal, &app, body).await?))
 }
 
 /// Deletes an app and everything it owns (not `default`).

@@ -268,7 +268,9 @@ impl DataCache {
                 }
             }
         }
+        let recording = self.db.app_recordings().await?;
         let (routing, skipped) = Routing::new(DEFAULT_APP_ID, claims, entries);
+        let routing = routing.with_recording(recording);
         for s in skipped {
             tracing::error!(route = %s.route_id, "a stored route conflicts with an older one; ignored");
         }

@@ -24,6 +24,7 @@ pub mod kv;
 pub mod members;
 pub mod openapi;
 pub mod releases;
+pub mod replay;
 pub mod repo;
 pub mod routes;
 pub mod secrets;

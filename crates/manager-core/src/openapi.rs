@@ -64,6 +64,7 @@ pub const COOKIE: &str = "session_cookie";
         (name = "kv", description = "The scripts' key-value store"),
         (name = "secrets", description = "Apps' secrets (names only; values are write-only)"),
         (name = "releases", description = "Snapshots of an app: its scripts at their versions, routes, domains, triggers"),
+        (name = "executions", description = "Execution records one by one, and replay"),
         (name = "triggers", description = "KV and cron triggers, dead letters"),
         (name = "users", description = "Instance users"),
         (name = "tokens", description = "API tokens"),

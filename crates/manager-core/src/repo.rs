@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use picloud_shared::{
-    AppId, DomainId, ExecStatus, ExecutionId, ExecutionRecord, LogEntry, RequestId, RouteId,
-    SandboxOverrides, Script, ScriptId, ScriptName, UserId,
+    AppId, DomainId, ExecStatus, ExecutionId, ExecutionRecord, LogEntry, RecordRequests, RequestId,
+    RouteId, SandboxOverrides, Script, ScriptId, ScriptName, UserId,
 };
 use serde::Serialize;
 use sqlx::types::Json;
@@ -29,6 +29,12 @@ pub struct App {
     pub description: String,
     #[serde(with = "picloud_shared::timestamp")]
     pub created_at: OffsetDateTime,
+    /// Which requests are kept with their execution records, for replay.
+    pub record_requests: RecordRequests,
+    /// Headers taken out of kept requests besides `authorization`,
+    /// `proxy-authorization`, `cookie` and `PICLOUD_RECORD_REDACT_HEADERS`
+    /// (lower-case names).
+    pub redact_headers: Vec<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -37,6 +43,8 @@ struct AppRow {
     name: String,
     description: String,
     created_at: OffsetDateTime,
+    record_requests: String,
+    redact_headers: Json<Vec<String>>,
 }
 
 impl From<AppRow> for App {
@@ -46,9 +54,13 @@ impl From<AppRow> for App {
             name: r.name,
             description: r.description,
             created_at: r.created_at,
+            record_requests: RecordRequests::parse(&r.record_requests).unwrap_or_default(),
+            redact_headers: r.redact_headers.0,
         }
     }
 }
+
+const APP_COLUMNS: &str = "id, name, description, created_at, record_requests, redact_headers";
 
 /// A user route as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -296,7 +308,15 @@ struct ExecutionRow {
     script_version: Option<i64>,
     operations: Option<i64>,
     cpu_ms: Option<f64>,
+    request: Option<Json<picloud_shared::RecordedRequest>>,
+    replay_of: Option<Uuid>,
+    dry_run: bool,
 }
+
+/// The columns of an [`ExecutionRow`].
+pub(crate) const EXECUTION_COLUMNS: &str = "id, app_id, script_id, request_id, invocation_type, \
+     status, status_code, started_at, duration_ms, error, logs, event, outbound, script_version, \
+     operations, cpu_ms, request, replay_of, dry_run";
 
 impl From<ExecutionRow> for ExecutionRecord {
     fn from(r: ExecutionRow) -> Self {
@@ -317,11 +337,14 @@ impl From<ExecutionRow> for ExecutionRecord {
             script_version: r.script_version,
             operations: r.operations.and_then(|o| u64::try_from(o).ok()),
             cpu_ms: r.cpu_ms,
+            request: r.request.map(|r| r.0),
+            replay_of: r.replay_of.map(Into::into),
+            dry_run: r.dry_run,
         }
     }
 }
 
-/// Execution records per SQLite insert statement (16 bound values each).
+/// Execution records per SQLite insert statement (19 bound values each).
 const SQLITE_CHUNK: usize = 64;
 
 /// Execution records per SQLite transaction at most: a batch is written in
@@ -338,12 +361,12 @@ fn sqlite_insert_sql(rows: usize) -> &'static str {
     let all = SQL.get_or_init(|| {
         (0..=SQLITE_CHUNK)
             .map(|n| {
-                let row = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                let row = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
                 let values = vec![row; n].join(",");
                 format!(
                     "INSERT INTO executions (id, app_id, script_id, request_id, invocation_type, \
                      status, status_code, started_at, duration_ms, error, logs, event, outbound, \
-                     script_version, operations, cpu_ms) \
+                     script_version, operations, cpu_ms, request, replay_of, dry_run) \
                      SELECT * FROM (VALUES {values}) AS v \
                      WHERE EXISTS (SELECT 1 FROM scripts s WHERE s.id = v.column3) \
                      ON CONFLICT (script_id, id) DO NOTHING"
@@ -439,6 +462,15 @@ impl Change for RecordsChange {
                 bind(&r.script_version)?;
                 bind(&r.operations.map(|o| i64::try_from(o).unwrap_or(i64::MAX)))?;
                 bind(&r.cpu_ms)?;
+                bind(&match &r.request {
+                    None => None,
+                    Some(request) => Some(
+                        serde_json::to_string(request)
+                            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+                    ),
+                })?;
+                bind(&r.replay_of.map(|id| id.0.as_bytes().to_vec()))?;
+                bind(&r.dry_run)?;
             }
             insert.raw_execute()?;
         }
@@ -606,29 +638,31 @@ impl Db {
     // ----- apps -----
 
     pub async fn app_by_id(&self, id: AppId) -> Result<Option<App>> {
-        const SQL: &str = "SELECT id, name, description, created_at FROM apps WHERE id = $1";
+        let sql = format!("SELECT {APP_COLUMNS} FROM apps WHERE id = $1");
         let row: Option<AppRow> =
-            with_db!(self, pool => sqlx::query_as(SQL).bind(id.0).fetch_optional(pool).await)?;
+            with_db!(self, pool => sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await)?;
         Ok(row.map(App::from))
     }
 
     pub async fn app_by_name(&self, name: &str) -> Result<Option<App>> {
-        const SQL: &str = "SELECT id, name, description, created_at FROM apps WHERE name = $1";
+        let sql = format!("SELECT {APP_COLUMNS} FROM apps WHERE name = $1");
         let row: Option<AppRow> =
-            with_db!(self, pool => sqlx::query_as(SQL).bind(name).fetch_optional(pool).await)?;
+            with_db!(self, pool => sqlx::query_as(&sql).bind(name).fetch_optional(pool).await)?;
         Ok(row.map(App::from))
     }
 
     pub async fn apps(&self) -> Result<Vec<App>> {
-        const SQL: &str = "SELECT id, name, description, created_at FROM apps ORDER BY name";
-        let rows: Vec<AppRow> = with_db!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+        let sql = format!("SELECT {APP_COLUMNS} FROM apps ORDER BY name");
+        let rows: Vec<AppRow> = with_db!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(App::from).collect())
     }
 
     pub async fn insert_app(&self, app: &App) -> Result<App> {
-        const SQL: &str = "INSERT INTO apps (id, name, description, created_at) \
-             VALUES ($1, $2, $3, $4) RETURNING id, name, description, created_at";
-        let row: std::result::Result<AppRow, sqlx::Error> = with_db!(self, pool => sqlx::query_as(SQL)
+        let sql = format!(
+            "INSERT INTO apps (id, name, description, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING {APP_COLUMNS}"
+        );
+        let row: std::result::Result<AppRow, sqlx::Error> = with_db!(self, pool => sqlx::query_as(&sql)
             .bind(app.id.0).bind(&app.name).bind(&app.description).bind(app.created_at)
             .fetch_one(pool).await);
         match row {
@@ -639,6 +673,47 @@ impl Db {
             ))),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// What the apps that keep requests keep (for the data plane's routing
+    /// snapshot).
+    pub async fn app_recordings(&self) -> Result<Vec<(AppId, picloud_shared::Recording)>> {
+        let sql = format!("SELECT {APP_COLUMNS} FROM apps WHERE record_requests <> 'off'");
+        let rows: Vec<AppRow> = with_db!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(App::from)
+            .map(|a| {
+                let recording = picloud_shared::Recording {
+                    mode: a.record_requests,
+                    redact: a.redact_headers,
+                };
+                (a.id, recording)
+            })
+            .collect())
+    }
+
+    /// Sets what an app keeps of its requests and its description; the app
+    /// as it is now, `None` when it is gone.
+    pub async fn update_app(
+        &self,
+        id: AppId,
+        description: &str,
+        record_requests: RecordRequests,
+        redact_headers: &[String],
+    ) -> Result<Option<App>> {
+        let sql = format!(
+            "UPDATE apps SET description = $2, record_requests = $3, redact_headers = $4 \
+             WHERE id = $1 RETURNING {APP_COLUMNS}"
+        );
+        let row: Option<AppRow> = with_db!(self, pool => sqlx::query_as(&sql)
+            .bind(id.0)
+            .bind(description)
+            .bind(record_requests.as_str())
+            .bind(Json(redact_headers))
+            .fetch_optional(pool)
+            .await)?;
+        Ok(row.map(App::from))
     }
 
     /// Runs a `DELETE ... WHERE id = $1`; whether a row went.
@@ -1048,14 +1123,15 @@ impl Db {
     pub async fn insert_executions(&self, batch: Arc<[ExecutionRecord]>, keep: u32) -> Result<()> {
         const POSTGRES_INSERT: &str = "INSERT INTO executions (id, app_id, script_id, request_id, \
              invocation_type, status, status_code, started_at, duration_ms, error, logs, event, outbound, \
-             script_version, operations, cpu_ms) \
+             script_version, operations, cpu_ms, request, replay_of, dry_run) \
              SELECT j.id, j.app_id, j.script_id, j.request_id, j.invocation_type, j.status, j.status_code, \
              j.started_at, j.duration_ms, j.error, j.logs, j.event, j.outbound, \
-             j.script_version, j.operations, j.cpu_ms \
+             j.script_version, j.operations, j.cpu_ms, j.request, j.replay_of, coalesce(j.dry_run, false) \
              FROM jsonb_to_recordset($1::jsonb) AS j(id uuid, app_id uuid, script_id uuid, request_id uuid, \
              invocation_type text, status text, status_code integer, started_at timestamptz, \
              duration_ms double precision, error text, logs jsonb, event jsonb, outbound jsonb, \
-             script_version bigint, operations bigint, cpu_ms double precision) \
+             script_version bigint, operations bigint, cpu_ms double precision, request jsonb, \
+             replay_of uuid, dry_run boolean) \
              WHERE EXISTS (SELECT 1 FROM scripts s WHERE s.id = j.script_id)";
         // Keep the newest `keep`: delete everything older than the keep-th newest.
         const TRIM: &str = "DELETE FROM executions WHERE script_id = $1 AND id < \
@@ -1180,11 +1256,7 @@ impl Db {
             Db::Sqlite(..) => "",
             Db::Postgres(_) => "::uuid",
         };
-        let mut sql = String::from(
-            "SELECT id, app_id, script_id, request_id, invocation_type, status, status_code, \
-             started_at, duration_ms, error, logs, event, outbound, script_version, operations, \
-             cpu_ms FROM executions WHERE script_id = $1",
-        );
+        let mut sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE script_id = $1");
         let mut next = 2;
         if filter.status.is_some() {
             sql.push_str(&format!(" AND status = ${next}"));
@@ -1206,6 +1278,14 @@ impl Db {
             q.bind(i64::from(limit)).fetch_all(pool).await
         })?;
         Ok(rows.into_iter().map(ExecutionRecord::from).collect())
+    }
+
+    /// One execution record, by id.
+    pub async fn execution(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>> {
+        let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = $1");
+        let row: Option<ExecutionRow> =
+            with_db!(self, pool => sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await)?;
+        Ok(row.map(ExecutionRecord::from))
     }
 }
 

@@ -120,6 +120,8 @@ impl Manager {
             name: name.as_str().to_owned(),
             description,
             created_at: repo::now(),
+            record_requests: Default::default(),
+            redact_headers: Vec::new(),
         };
         let _write = self.write_lock.lock().await;
         let app = self.db.insert_app(&app).await?;

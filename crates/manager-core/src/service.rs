@@ -78,6 +78,9 @@ pub struct Manager {
     /// This process's execution-record writer, flushed before records are
     /// listed (read-your-writes; set by the composition).
     records: std::sync::OnceLock<crate::executions::ExecutionWriter>,
+    /// Runs replays (the data plane of this process; set by the
+    /// composition).
+    replayer: std::sync::OnceLock<Arc<dyn crate::replay::Replayer>>,
 }
 
 /// How long listing records waits for the ones still queued in this
@@ -129,6 +132,7 @@ impl Manager {
             write_lock: Mutex::new(()),
             throttle,
             records: std::sync::OnceLock::new(),
+            replayer: std::sync::OnceLock::new(),
         }
     }
 
@@ -392,6 +396,19 @@ impl Manager {
     /// records flushes first. Set once; later calls change nothing.
     pub fn attach_records_writer(&self, writer: crate::executions::ExecutionWriter) {
         let _ = self.records.set(writer);
+    }
+
+    pub(crate) fn records(&self) -> Option<&crate::executions::ExecutionWriter> {
+        self.records.get()
+    }
+
+    /// Gives the manager what runs replays. Set once.
+    pub fn attach_replayer(&self, replayer: Arc<dyn crate::replay::Replayer>) {
+        let _ = self.replayer.set(replayer);
+    }
+
+    pub(crate) fn replayer(&self) -> Option<&Arc<dyn crate::replay::Replayer>> {
+        self.replayer.get()
     }
 
     /// The current version for the data plane (see [`DataCache`]).

@@ -60,6 +60,8 @@ async fn new_app(db: &Db, name: &str) -> AppId {
         name: name.into(),
         description: String::new(),
         created_at: now(),
+        record_requests: Default::default(),
+        redact_headers: Vec::new(),
     };
     db.insert_app(&app).await.unwrap().id
 }

@@ -31,6 +31,8 @@ async fn app(db: &Db, name: &str) -> AppId {
         name: name.into(),
         description: String::new(),
         created_at: now(),
+        record_requests: Default::default(),
+        redact_headers: Vec::new(),
     })
     .await
     .unwrap()

@@ -65,6 +65,22 @@ fn record(s: &Script, status: ExecStatus) -> ExecutionRecord {
         script_version: (status == ExecStatus::Ok).then_some(s.version),
         operations: (status == ExecStatus::Ok).then_some(1_234_567_890_123),
         cpu_ms: (status == ExecStatus::Ok).then_some(0.375),
+        // A kept request and a replay's link round-trip.
+        request: (status == ExecStatus::Ok).then(|| {
+            picloud_shared::RecordedRequest::keep(
+                picloud_shared::HttpRequest {
+                    method: "POST".into(),
+                    path: "/orders".into(),
+                    headers: [("authorization".into(), "Bearer x".into())].into(),
+                    body: picloud_shared::RequestBody::Bytes(vec![0, 255]),
+                    ..Default::default()
+                },
+                [],
+                1024,
+            )
+        }),
+        replay_of: (status == ExecStatus::Ok).then(ExecutionId::new),
+        dry_run: status == ExecStatus::Ok,
     }
 }
 
@@ -235,6 +251,11 @@ async fn executions_retention_and_cascade(db: Db) {
     let newest: Vec<ExecutionId> = batch[2..7].iter().rev().map(|r| r.id).collect();
     assert_eq!(kept.iter().map(|r| r.id).collect::<Vec<_>>(), newest);
     assert_eq!(kept[0], batch[6], "a record reads back exactly");
+    assert_eq!(
+        db.execution(batch[6].id).await.unwrap().as_ref(),
+        Some(&batch[6])
+    );
+    assert_eq!(db.execution(batch[0].id).await.unwrap(), None, "trimmed");
     assert!(kept[0].logs[0].data.as_ref().unwrap()["n"].is_i64());
     assert_eq!(
         db.executions_of(s.id, 2, &Default::default())
@@ -503,6 +524,8 @@ async fn deleting_an_app_cascades(db: Db) {
             name: "shop".into(),
             description: String::new(),
             created_at: now(),
+            record_requests: Default::default(),
+            redact_headers: Vec::new(),
         })
         .await
         .unwrap();

@@ -62,6 +62,7 @@ impl Orchestrator {
                 },
             },
             grant: None,
+            dry_run: false,
         };
         let invocation_type = exec.invocation.type_name();
         let (execution_id, request_id) = (exec.execution_id, exec.request_id);
@@ -91,6 +92,9 @@ impl Orchestrator {
                 script_version: Some(script.version),
                 operations: Some(outcome.operations),
                 cpu_ms: Some(outcome.cpu.as_secs_f64() * 1000.0),
+                request: None,
+                replay_of: None,
+                dry_run: false,
             })
             .await;
         match outcome.status {

@@ -28,8 +28,9 @@ use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::routing::RequestPath;
 use picloud_shared::web::AdminHost;
 use picloud_shared::{
-    ExecRequest, ExecStatus, ExecutionId, ExecutionRecord, ExecutionSink, ExecutorClient,
-    Invocation, RequestId, SandboxCeilings, ScriptId, ScriptResolver,
+    ExecOutcome, ExecRequest, ExecStatus, ExecutionId, ExecutionRecord, ExecutionSink,
+    ExecutorClient, HttpRequest, Invocation, RecordRequests, RecordedRequest, RequestId,
+    SandboxCeilings, Script, ScriptId, ScriptResolver,
 };
 use tokio::sync::Semaphore;
 
@@ -45,6 +46,21 @@ pub struct OrchestratorConfig {
     /// Which hosts serve the dashboard: script answers there are sandboxed,
     /// and user routes never answer on a host kept for it.
     pub admin_host: AdminHost,
+    /// Headers taken out of every kept request (lower case), besides
+    /// `picloud_shared::ALWAYS_REDACTED` and each app's own list
+    /// (`PICLOUD_RECORD_REDACT_HEADERS`).
+    pub record_redact: Vec<String>,
+    /// A kept request's body over this many bytes is not kept
+    /// (`PICLOUD_RECORD_MAX_BODY_BYTES`).
+    pub record_max_body: usize,
+}
+
+/// A replay's answer: its record and, for an HTTP request, the response
+/// the script's value converts to.
+#[derive(Debug)]
+pub struct Replayed {
+    pub record: ExecutionRecord,
+    pub response: Option<Response>,
 }
 
 /// The response header that carries a data-plane request's id.
@@ -136,12 +152,20 @@ impl Orchestrator {
             Duration::from_millis(self.config.ceilings.resolve(&script.sandbox).timeout_ms);
         let request_id = RequestId::new();
         let execution_id = ExecutionId::new();
+        // An app that keeps requests for replay: a copy, kept if the
+        // execution is one the app keeps.
+        let keep = self
+            .resolver
+            .routing()
+            .recording(script.app_id)
+            .map(|r| (Arc::clone(r), http.clone()));
         let exec = ExecRequest {
             execution_id,
             request_id,
             script,
             invocation: Invocation::Http(http),
             grant: None,
+            dry_run: false,
         };
 
         // The execution holds the slot until the script really ends and
@@ -160,33 +184,19 @@ impl Orchestrator {
                         this.sink.record(call).await;
                     }
                     let converted = response::convert(&outcome);
-                    this.sink
-                        .record(ExecutionRecord {
-                            id: execution_id,
-                            app_id: script.app_id,
-                            script_id: script.id,
-                            request_id,
-                            invocation_type: invocation_type.to_owned(),
-                            // A value that cannot be a response is the script's error;
-                            // a status the script chose (even a 5xx) is not.
-                            status: if outcome.status == ExecStatus::Ok && converted.error.is_some()
-                            {
-                                ExecStatus::Error
-                            } else {
-                                outcome.status
-                            },
-                            status_code: Some(converted.status_code),
-                            started_at: outcome.started_at,
-                            duration_ms: outcome.duration.as_secs_f64() * 1000.0,
-                            error: converted.error,
-                            logs: outcome.logs,
-                            event: None,
-                            outbound: outcome.outbound,
-                            script_version: Some(script.version),
-                            operations: Some(outcome.operations),
-                            cpu_ms: Some(outcome.cpu.as_secs_f64() * 1000.0),
-                        })
-                        .await;
+                    let mut record = http_record(
+                        &script,
+                        (execution_id, request_id, invocation_type),
+                        outcome,
+                        converted.error,
+                        converted.status_code,
+                    );
+                    if let Some((recording, http)) = keep
+                        && this.keeps(&recording, &record)
+                    {
+                        record.request = Some(this.kept(&recording, http));
+                    }
+                    this.sink.record(record).await;
                     converted.response
                 }
                 // No executor could take it (cluster mode): busy, try again.
@@ -221,6 +231,103 @@ impl Orchestrator {
         Ok(response)
     }
 
+    /// Whether an app that keeps `recording` keeps the request of
+    /// `record`: every one, or those that failed (not `ok`, or a 5xx).
+    fn keeps(&self, recording: &picloud_shared::Recording, record: &ExecutionRecord) -> bool {
+        match recording.mode {
+            RecordRequests::Off => false,
+            RecordRequests::All => true,
+            RecordRequests::Failed => {
+                record.status != ExecStatus::Ok || record.status_code.is_some_and(|c| c >= 500)
+            }
+        }
+    }
+
+    fn kept(&self, recording: &picloud_shared::Recording, http: HttpRequest) -> RecordedRequest {
+        RecordedRequest::keep(
+            http,
+            [
+                recording.redact.as_slice(),
+                self.config.record_redact.as_slice(),
+            ],
+            self.config.record_max_body,
+        )
+    }
+
+    /// Runs `script` again with what an earlier execution (`of`) was given:
+    /// its recorded request or event. A dry run (`dry_run`) keeps its KV
+    /// writes to itself and sends no outbound call. Waits for a slot.
+    /// The replay is recorded like any execution, naming `of`.
+    pub async fn replay(
+        self: &Arc<Self>,
+        script: Arc<Script>,
+        invocation: Invocation,
+        dry_run: bool,
+        of: ExecutionId,
+    ) -> Result<Replayed, ApiError> {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::new(ErrorCode::Overloaded, "the server is shutting down"))?;
+        let timeout =
+            Duration::from_millis(self.config.ceilings.resolve(&script.sandbox).timeout_ms);
+        let exec = ExecRequest {
+            execution_id: ExecutionId::new(),
+            request_id: RequestId::new(),
+            script: Arc::clone(&script),
+            invocation,
+            grant: None,
+            dry_run,
+        };
+        let ids = (
+            exec.execution_id,
+            exec.request_id,
+            exec.invocation.type_name(),
+        );
+        let event = exec.invocation.event().cloned();
+        let http = matches!(exec.invocation, Invocation::Http(_));
+        let this = Arc::clone(self);
+        // As for a request: the record is written even if the caller goes.
+        let work = Detached::new(async move {
+            let _permit = permit;
+            let mut outcome = this.executor.execute(exec).await?;
+            for mut call in std::mem::take(&mut outcome.calls) {
+                call.dry_run = dry_run;
+                this.sink.record(call).await;
+            }
+            let (mut record, response) = if http {
+                let converted = response::convert(&outcome);
+                let status_code = converted.status_code;
+                let record = http_record(&script, ids, outcome, converted.error, status_code);
+                (record, Some(converted.response))
+            } else {
+                let error = outcome.error.as_ref().map(|e| e.describe());
+                let mut record = http_record(&script, ids, outcome, error, 0);
+                record.status_code = None;
+                record.event = event;
+                (record, None)
+            };
+            record.replay_of = Some(of);
+            record.dry_run = dry_run;
+            this.sink.record(record.clone()).await;
+            Ok::<_, picloud_shared::Error>(Replayed { record, response })
+        });
+        match tokio::time::timeout(timeout + WATCHDOG_GRACE, work).await {
+            Ok(Ok(replayed)) => Ok(replayed),
+            Ok(Err(picloud_shared::Error::ExecutorUnavailable(why))) => {
+                Err(ApiError::new(ErrorCode::Overloaded, why))
+            }
+            Ok(Err(e)) => Err(ApiError::internal(e)),
+            Err(_) => Err(ApiError::new(
+                ErrorCode::Timeout,
+                format!(
+                    "the replay ran longer than {} ms; its record is written when it ends",
+                    timeout.as_millis()
+                ),
+            )),
+        }
+    }
+
     /// The data-plane routes under the API prefix (e.g. `/api/v1`). They
     /// take full paths rather than being nested: a nested route rebuilds
     /// each request's URI, which is measurable on the hot path.
@@ -233,6 +340,44 @@ impl Orchestrator {
                 any(execute_rest),
             )
             .with_state(self)
+    }
+}
+
+/// The record of an execution that answered an HTTP request (or, with its
+/// status code taken out, any other).
+fn http_record(
+    script: &Script,
+    (id, request_id, invocation_type): (ExecutionId, RequestId, &str),
+    outcome: ExecOutcome,
+    error: Option<String>,
+    status_code: u16,
+) -> ExecutionRecord {
+    ExecutionRecord {
+        id,
+        app_id: script.app_id,
+        script_id: script.id,
+        request_id,
+        invocation_type: invocation_type.to_owned(),
+        // A value that cannot be a response is the script's error; a
+        // status the script chose (even a 5xx) is not.
+        status: if outcome.status == ExecStatus::Ok && error.is_some() {
+            ExecStatus::Error
+        } else {
+            outcome.status
+        },
+        status_code: Some(status_code),
+        started_at: outcome.started_at,
+        duration_ms: outcome.duration.as_secs_f64() * 1000.0,
+        error,
+        logs: outcome.logs,
+        event: None,
+        outbound: outcome.outbound,
+        script_version: Some(script.version),
+        operations: Some(outcome.operations),
+        cpu_ms: Some(outcome.cpu.as_secs_f64() * 1000.0),
+        request: None,
+        replay_of: None,
+        dry_run: false,
     }
 }
 

@@ -230,6 +230,22 @@ pub struct ServeArgs {
         value_parser = parse_metrics_token
     )]
     pub metrics_token: Option<String>,
+    /// Headers taken out of the requests every app keeps for replay, besides
+    /// Authorization, Proxy-Authorization, Cookie and the app's own list;
+    /// comma-separated.
+    #[arg(
+        long,
+        env = "PICLOUD_RECORD_REDACT_HEADERS",
+        value_name = "PICLOUD_RECORD_REDACT_HEADERS",
+        value_delimiter = ',',
+        value_parser = picloud_shared::exec::redacted_header_name
+    )]
+    pub record_redact_headers: Vec<String>,
+    /// A request kept for replay keeps its body up to this many bytes (a
+    /// larger one is left out, and the request cannot be replayed).
+    #[arg(long, env = "PICLOUD_RECORD_MAX_BODY_BYTES", value_name = "PICLOUD_RECORD_MAX_BODY_BYTES",
+          default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(0..=(16 << 20)))]
+    pub record_max_body_bytes: u32,
     /// Execution records kept per script (newest first).
     #[arg(long, env = "PICLOUD_EXECUTION_RETENTION", value_name = "PICLOUD_EXECUTION_RETENTION",
           default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]

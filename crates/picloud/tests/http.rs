@@ -24,7 +24,7 @@ async fn surfaces_outside_the_api() {
     assert_eq!(v["product"], env!("CARGO_PKG_VERSION"));
     assert_eq!(v["sdk"], "1.1");
     assert_eq!(v["api"], 1);
-    assert_eq!(v["wire"], 4);
+    assert_eq!(v["wire"], picloud_shared::version::WIRE_VERSION);
     assert_eq!(v["schema"], picloud_manager_core::schema_version());
     assert_eq!(v["public_base_url"], serde_json::Value::Null);
 

@@ -85,6 +85,8 @@ const TABLE: &[Row] = &[
     row("put",    "/admin/scripts/{id}",                    [401, 404, 403, 200, 200, 200]),
     row("delete", "/admin/scripts/{id}",                    [401, 404, 403, 204, 204, 204]),
     row("get",    "/admin/scripts/{id}/executions",         [401, 404, 200, 200, 200, 200]),
+    row("get",    "/admin/executions/{id}",                 [401, 404, 200, 200, 200, 200]),
+    row("post",   "/admin/executions/{id}/replay",          [401, 404, 403, 200, 200, 200]),
     row("get",    "/admin/scripts/{id}/usage",              [401, 404, 200, 200, 200, 200]),
     row("get",    "/admin/scripts/{id}/versions",           [401, 404, 200, 200, 200, 200]),
     row("get",    "/admin/scripts/{id}/versions/{version}", [401, 404, 200, 200, 200, 200]),
@@ -92,6 +94,7 @@ const TABLE: &[Row] = &[
     row("post",   "/admin/apps",                            [401, 403, 403, 403, 403, 201]),
     row("get",    "/admin/apps",                            [401, 200, 200, 200, 200, 200]),
     row("get",    "/admin/apps/{app}",                      [401, 404, 200, 200, 200, 200]),
+    row("patch",  "/admin/apps/{app}",                      [401, 404, 403, 200, 200, 200]),
     row("delete", "/admin/apps/{app}",                      [401, 404, 403, 403, 204, 204]),
     row("post",   "/admin/apps/{app}/domains",              [401, 404, 403, 403, 201, 201]),
     row("get",    "/admin/apps/{app}/domains",              [401, 404, 200, 200, 200, 200]),
@@ -359,6 +362,30 @@ impl World {
         panic!("no dead letter appeared");
     }
 
+    /// An execution of the fixture's script whose request its app kept.
+    async fn execution(&self, f: &Fixture) -> String {
+        let a = self
+            .app
+            .admin(
+                Method::PATCH,
+                &format!("/apps/{}", f.app),
+                Some(json!({"record_requests": "all"})),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        let a = self.app.on_host(Method::GET, "/hello", Some(&f.host)).await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        let id = a.headers["picloud-execution-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let record = self
+            .admin(Method::GET, &format!("/executions/{id}"), None)
+            .await;
+        assert!(record["request"].is_object(), "{record}");
+        id
+    }
+
     /// Everything a refused change could have touched, as the admin sees it.
     async fn snapshot(&self, f: &Fixture) -> Vec<Value> {
         let mut all = Vec::new();
@@ -435,6 +462,18 @@ impl World {
             ("get", "/admin/scripts/{id}/versions/{version}") => {
                 (format!("/admin/scripts/{}/versions/1", f.script), None)
             }
+            ("get", "/admin/executions/{id}") => (
+                format!("/admin/executions/{}", self.execution(f).await),
+                None,
+            ),
+            ("post", "/admin/executions/{id}/replay") => (
+                format!("/admin/executions/{}/replay", self.execution(f).await),
+                Some(json!({})),
+            ),
+            ("patch", "/admin/apps/{app}") => (
+                format!("/admin/apps/{}", f.app),
+                Some(json!({"record_requests": "failed", "redact_headers": ["x-api-key"]})),
+            ),
             ("get", "/admin/scripts/{id}/executions") => {
                 (format!("/admin/scripts/{}/executions", f.script), None)
             }

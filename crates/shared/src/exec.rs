@@ -20,6 +20,10 @@ pub struct ExecRequest {
     /// for its script's app at its depth (signed by whoever sent the
     /// execution; see the `wire` module). `None` within one process.
     pub grant: Option<String>,
+    /// A dry run (a replay's default): KV writes go to an overlay the
+    /// execution alone sees and that is dropped when it ends (so they fire
+    /// no events), and outbound HTTP calls are not sent.
+    pub dry_run: bool,
 }
 
 /// Why the script runs, with what it is given. (`function`, the fourth
@@ -89,6 +93,121 @@ pub struct HttpRequest {
     /// The client's address (behind `PICLOUD_TRUSTED_PROXIES`, the one they
     /// forwarded for); empty when unknown. SDK 1.1.
     pub ip: String,
+}
+
+/// Which of an app's requests are kept with their execution records, for
+/// replay (`PATCH /apps/{app}`): none by default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RecordRequests {
+    #[default]
+    Off,
+    /// Those whose execution did not end `ok` with a status below 500.
+    Failed,
+    All,
+}
+
+impl RecordRequests {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordRequests::Off => "off",
+            RecordRequests::Failed => "failed",
+            RecordRequests::All => "all",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "off" => RecordRequests::Off,
+            "failed" => RecordRequests::Failed,
+            "all" => RecordRequests::All,
+            _ => return None,
+        })
+    }
+}
+
+/// A request as kept for replay: `ctx.request` without the headers that
+/// carry credentials, and without its body when that was over the bound.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordedRequest {
+    #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub request: HttpRequest,
+    /// The headers taken out (lower-case names): a replay runs without them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted_headers: Vec<String>,
+    /// The size in bytes of a body that was not kept (over
+    /// `PICLOUD_RECORD_MAX_BODY_BYTES`); such a request cannot be replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_dropped: Option<u64>,
+}
+
+/// What an app keeps of its requests, as the data plane caches it (with
+/// routing).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recording {
+    pub mode: RecordRequests,
+    /// Lower-case names of headers taken out besides [`ALWAYS_REDACTED`].
+    pub redact: Vec<String>,
+}
+
+/// A header name to take out of kept requests, lower-cased: 1 to 100 of
+/// the characters HTTP allows in a name.
+pub fn redacted_header_name(name: &str) -> Result<String, String> {
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if ok {
+        Ok(name.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "{name:?} is not a header name (1 to 100 of A-Z, a-z, 0-9 and !#$%&'*+-.^_`|~)"
+        ))
+    }
+}
+
+/// Headers never kept with a request: they carry credentials.
+pub const ALWAYS_REDACTED: [&str; 3] = ["authorization", "proxy-authorization", "cookie"];
+
+impl RecordedRequest {
+    /// `request` as it is kept: without the headers of
+    /// [`ALWAYS_REDACTED`] and those named in `redact` (lower case), and
+    /// without its body when that is over `max_body` bytes.
+    pub fn keep<'a>(
+        mut request: HttpRequest,
+        redact: impl IntoIterator<Item = &'a [String]>,
+        max_body: usize,
+    ) -> Self {
+        let lists: Vec<&[String]> = redact.into_iter().collect();
+        let mut redacted_headers = Vec::new();
+        request.headers.retain(|name, _| {
+            let out = ALWAYS_REDACTED.contains(&name.as_str())
+                || lists.iter().any(|l| l.iter().any(|r| r == name));
+            if out {
+                redacted_headers.push(name.clone());
+            }
+            !out
+        });
+        let size = match &request.body {
+            RequestBody::Empty => 0,
+            RequestBody::Text(t) => t.len(),
+            RequestBody::Bytes(b) => b.len(),
+            RequestBody::Json(v) => serde_json::to_vec(v).map_or(usize::MAX, |j| j.len()),
+        };
+        let body_dropped = (size > max_body).then(|| {
+            request.body = RequestBody::Empty;
+            size as u64
+        });
+        RecordedRequest {
+            request,
+            redacted_headers,
+            body_dropped,
+        }
+    }
 }
 
 /// `ctx.request.body`.
@@ -231,7 +350,8 @@ pub struct OutboundCall {
     pub status: Option<u16>,
     /// `ok` (an answer came, whatever its status), `refused` (by the SSRF
     /// guard, nothing sent), `failed` (connection, TLS, a body over the
-    /// limit) or `timeout` (the call's or the execution's).
+    /// limit), `timeout` (the call's or the execution's) or `not_sent`
+    /// (a dry-run replay).
     pub outcome: String,
     pub duration_ms: f64,
 }
@@ -270,4 +390,67 @@ pub struct ExecutionRecord {
     /// `operations`).
     #[serde(default)]
     pub cpu_ms: Option<f64>,
+    /// The request, when the app keeps requests for replay
+    /// ([`RecordRequests`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RecordedRequest>,
+    /// For a replay: the execution it replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<ExecutionId>,
+    /// A dry run: its KV writes were discarded and its outbound calls not
+    /// sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_requests_lose_credentials_and_big_bodies() {
+        let request = HttpRequest {
+            method: "POST".into(),
+            headers: BTreeMap::from([
+                ("authorization".into(), "Bearer secret".into()),
+                ("cookie".into(), "a=b".into()),
+                ("proxy-authorization".into(), "Basic x".into()),
+                ("x-api-key".into(), "k".into()),
+                ("x-trace".into(), "t".into()),
+                ("content-type".into(), "text/plain".into()),
+            ]),
+            body: RequestBody::Text("hello".into()),
+            ..HttpRequest::default()
+        };
+        let app = vec!["x-api-key".to_owned()];
+        let kept = RecordedRequest::keep(request.clone(), [app.as_slice()], 5);
+        assert_eq!(
+            kept.request.headers.keys().collect::<Vec<_>>(),
+            ["content-type", "x-trace"]
+        );
+        assert_eq!(
+            kept.redacted_headers,
+            [
+                "authorization",
+                "cookie",
+                "proxy-authorization",
+                "x-api-key"
+            ]
+        );
+        assert_eq!(kept.request.body, RequestBody::Text("hello".into()));
+        assert_eq!(kept.body_dropped, None);
+
+        let kept = RecordedRequest::keep(request, [], 4);
+        assert!(kept.request.headers.contains_key("x-api-key"));
+        assert_eq!(kept.request.body, RequestBody::Empty);
+        assert_eq!(kept.body_dropped, Some(5));
+        // What the API shows: the request's fields at the top level.
+        let json = serde_json::to_value(&kept).unwrap();
+        assert_eq!(json["method"], "POST");
+        assert_eq!(json["body_dropped"], 5);
+        assert_eq!(
+            serde_json::from_value::<RecordedRequest>(json).unwrap(),
+            kept
+        );
+    }
 }

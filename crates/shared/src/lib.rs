@@ -27,7 +27,7 @@ pub use error::{Error, Result};
 pub use events::{Delivery, EventKind, EventQueue, PendingEvent};
 pub use exec::{
     ExecOutcome, ExecRequest, ExecStatus, ExecutionRecord, HttpRequest, Invocation, LogEntry,
-    LogLevel, OutboundCall, RequestBody, ScriptError,
+    LogLevel, OutboundCall, RecordRequests, RecordedRequest, Recording, RequestBody, ScriptError,
 };
 pub use ids::{
     AppId, DeadLetterId, DomainId, ExecutionId, RequestId, RouteId, ScriptId, TriggerId, UserId,

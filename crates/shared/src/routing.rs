@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -791,6 +792,8 @@ pub struct Routing {
     default_app: AppId,
     hosts: HostTable<AppId>,
     apps: HashMap<AppId, RouteTable<RouteTarget>>,
+    /// What the apps that keep requests keep (absent: nothing).
+    recording: HashMap<AppId, Arc<crate::Recording>>,
 }
 
 /// Where a request goes: the app its Host reaches, and the route in that
@@ -809,6 +812,7 @@ impl Routing {
             default_app,
             hosts: HostTable::default(),
             apps: HashMap::new(),
+            recording: HashMap::new(),
         }
     }
 
@@ -833,8 +837,31 @@ impl Routing {
             default_app,
             hosts: HostTable::new(claims),
             apps,
+            recording: HashMap::new(),
         };
         (routing, skipped)
+    }
+
+    /// The same, with what each app keeps of its requests (apps that keep
+    /// none may be left out).
+    pub fn with_recording(
+        mut self,
+        recording: impl IntoIterator<Item = (AppId, crate::Recording)>,
+    ) -> Routing {
+        self.recording = recording
+            .into_iter()
+            .filter(|(_, r)| r.mode != crate::RecordRequests::Off)
+            .map(|(app, r)| (app, Arc::new(r)))
+            .collect();
+        self
+    }
+
+    /// What `app` keeps of its requests; `None`: nothing.
+    pub fn recording(&self, app: AppId) -> Option<&Arc<crate::Recording>> {
+        if self.recording.is_empty() {
+            return None;
+        }
+        self.recording.get(&app)
     }
 
     /// The app a (normalised) Host reaches: the most specific claim, else

@@ -13,7 +13,7 @@ pub const SDK_VERSION: &str = "1.1";
 pub const API_VERSION: u32 = 1;
 
 /// The cluster wire protocol between the services' remote implementations.
-pub const WIRE_VERSION: u32 = 4;
+pub const WIRE_VERSION: u32 = 5;
 
 /// The prefix every API route is nested under.
 pub fn api_prefix() -> String {

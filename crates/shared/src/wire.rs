@@ -40,6 +40,9 @@ pub struct ExecuteCall {
     pub invocation: Invocation,
     /// The execution's grant (see [`crate::ExecRequest::grant`]).
     pub grant: String,
+    /// See [`crate::ExecRequest::dry_run`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 /// The executor's answer to an [`ExecuteCall`].

@@ -108,6 +108,9 @@ fn samples() -> BTreeMap<&'static str, Value> {
             script_version: Some(2),
             operations: Some(17),
             cpu_ms: Some(0.25),
+            request: None,
+            replay_of: None,
+            dry_run: true,
         }],
         outbound: vec![
             OutboundCall {
@@ -139,6 +142,7 @@ fn samples() -> BTreeMap<&'static str, Value> {
                 script: Some(script()),
                 invocation: http(),
                 grant: "GRANT".into(),
+                dry_run: false,
             }),
         ),
         (
@@ -154,6 +158,7 @@ fn samples() -> BTreeMap<&'static str, Value> {
                     depth: 2,
                 },
                 grant: "GRANT".into(),
+                dry_run: true,
             }),
         ),
         (

@@ -9,6 +9,7 @@
 import type {
 	ApiToken,
 	App,
+	AppChange,
 	AppRole,
 	CreatedToken,
 	DeadLetter,
@@ -35,6 +36,8 @@ import type {
 	ScriptChange,
 	ScriptSummary,
 	Release,
+	Replay,
+	ReplayOptions,
 	ScriptVersion,
 	ScriptVersionSummary,
 	UsageSeries,
@@ -294,6 +297,17 @@ export async function listReleases(app: string): Promise<Release[]> {
  *  the newest release, the server makes none and answers that one. */
 export function createRelease(app: string, message: string): Promise<Release> {
 	return request('POST', `/apps/${seg(app)}/releases`, { body: message ? { message } : {} });
+}
+
+/** Changes an app's description or what it keeps of its requests (editors). */
+export function updateApp(app: string, change: AppChange): Promise<App> {
+	return request('PATCH', `/apps/${seg(app)}`, { body: change });
+}
+
+/** Runs an execution again with its kept request (or event): a dry run
+ *  unless `dry_run: false`. Answers the replay's record and response. */
+export function replayExecution(id: string, options: ReplayOptions = {}): Promise<Replay> {
+	return request('POST', `/executions/${seg(id)}/replay`, { body: options });
 }
 
 /** Makes the app match one of its releases again; answers the release

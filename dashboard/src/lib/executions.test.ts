@@ -5,6 +5,7 @@ import {
 	formatOperations,
 	invocationLabel,
 	mergeExecutions,
+	replayable,
 	statusLabel,
 	toJson
 } from './executions';
@@ -85,5 +86,30 @@ describe('usage', () => {
 		expect(formatDuration(12.34)).toBe('12.3 ms');
 		expect(formatDuration(1234.5)).toBe('1235 ms');
 		expect(formatDuration(undefined)).toBe('–');
+	});
+});
+
+describe('replayable', () => {
+	const kept = {
+		method: 'POST',
+		path: '/orders',
+		headers: {},
+		query: {},
+		params: {},
+		rest: '',
+		host: 'localhost',
+		host_params: {},
+		body: { kind: 'empty' as const },
+		ip: ''
+	};
+	it('is a kept request with its body, or an event', () => {
+		expect(replayable(ex('1', 't'))).toBe(false);
+		expect(replayable(ex('1', 't', { request: kept }))).toBe(true);
+		expect(replayable(ex('1', 't', { request: { ...kept, body_dropped: 70000 } }))).toBe(false);
+		expect(replayable(ex('1', 't', { invocation_type: 'trigger', event: { kind: 'kv' } }))).toBe(
+			true
+		);
+		expect(replayable(ex('1', 't', { invocation_type: 'scheduled', event: {} }))).toBe(true);
+		expect(replayable(ex('1', 't', { invocation_type: 'function' }))).toBe(false);
 	});
 });

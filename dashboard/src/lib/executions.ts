@@ -77,3 +77,14 @@ export function formatDuration(ms: number | null | undefined): string {
 	if (ms >= 1) return `${Math.round(ms * 10) / 10} ms`;
 	return `${Math.round(ms * 1000) / 1000} ms`;
 }
+
+/** Whether an execution can be replayed: a request its app kept (with its
+ *  body), or a trigger's or cron run's event (docs/releases.md). */
+export function replayable(e: Execution): boolean {
+	if (e.invocation_type === 'http') {
+		return e.request !== undefined && e.request.body_dropped === undefined;
+	}
+	return (
+		(e.invocation_type === 'trigger' || e.invocation_type === 'scheduled') && e.event !== undefined
+	);
+}

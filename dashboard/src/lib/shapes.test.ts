@@ -38,6 +38,8 @@ describe('the API shapes match the client types', () => {
 			same<Shape<T.UsageSeries>, typeof shapes.usageSeries>(shapes.usageSeries, true),
 			same<Shape<T.UsagePoint>, typeof shapes.usagePoint>(shapes.usagePoint, true),
 			same<Shape<T.Execution>, typeof shapes.execution>(shapes.execution, true),
+			same<Shape<T.Replay>, typeof shapes.replay>(shapes.replay, true),
+			same<Shape<T.ReplayResponse>, typeof shapes.replayResponse>(shapes.replayResponse, true),
 			same<Shape<T.ScriptVersionSummary>, typeof shapes.scriptVersionSummary>(
 				shapes.scriptVersionSummary,
 				true
@@ -72,7 +74,9 @@ describe('the API shapes match the client types', () => {
 		]);
 		// Optional fields may be absent.
 		expect(misfits('execution', { ...Object.fromEntries(
-			Object.keys(shapes.execution).filter((k) => k !== 'event' && k !== 'outbound').map((k) => [k, null])
+			Object.keys(shapes.execution)
+				.filter((k) => !['event', 'outbound', 'request', 'replay_of', 'dry_run'].includes(k))
+				.map((k) => [k, null])
 		) })).toEqual([]);
 		expect(misfits('app', null)).toEqual(['app: not an object']);
 	});

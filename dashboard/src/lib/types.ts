@@ -45,12 +45,25 @@ export interface Me {
 	roles: Grant[];
 }
 
+/** Which of an app's requests are kept with their records, for replay. */
+export type RecordRequests = 'off' | 'failed' | 'all';
+
 /** `repo::App`. */
 export interface App {
 	id: Uuid;
 	name: string;
 	description: string;
 	created_at: Timestamp;
+	record_requests: RecordRequests;
+	/** Headers left out of kept requests besides the built-in ones (lower case). */
+	redact_headers: string[];
+}
+
+/** `PATCH /apps/{app}` body: what changes. */
+export interface AppChange {
+	description?: string;
+	record_requests?: RecordRequests;
+	redact_headers?: string[];
 }
 
 /** `POST /apps` body. */
@@ -240,6 +253,52 @@ export interface Execution {
 	operations: number | null;
 	/** CPU time of the thread that ran it, in ms (null in older records). */
 	cpu_ms: number | null;
+	/** The request, when the app keeps requests for replay. */
+	request?: RecordedRequest;
+	/** For a replay: the execution it replayed. */
+	replay_of?: Uuid;
+	/** A dry run: its KV writes were discarded, its outbound calls not sent. */
+	dry_run?: boolean;
+}
+
+/** `shared::RecordedRequest`: `ctx.request` as kept, credentials left out. */
+export interface RecordedRequest {
+	method: string;
+	path: string;
+	headers: Record<string, string>;
+	query: Record<string, string>;
+	params: Record<string, string>;
+	rest: string;
+	host: string;
+	host_params: Record<string, string>;
+	body: { kind: 'empty' } | { kind: 'json' | 'text' | 'bytes'; value: unknown };
+	ip: string;
+	/** The headers taken out (lower case). */
+	redacted_headers?: string[];
+	/** The size of a body over the bound, which was not kept (no replay then). */
+	body_dropped?: number;
+}
+
+/** `POST /executions/{id}/replay` body. */
+export interface ReplayOptions {
+	/** A version of the script's history; absent: the live one. */
+	version?: number;
+	/** Default true: nothing is changed. */
+	dry_run?: boolean;
+}
+
+/** `replay::Replay`: the replay's record, and the response for a request. */
+export interface Replay {
+	execution: Execution;
+	response?: ReplayResponse;
+}
+
+/** `replay::ReplayResponse`. */
+export interface ReplayResponse {
+	status: number;
+	headers: Record<string, string>;
+	body?: string;
+	body_base64?: string;
 }
 
 /** One outbound HTTP call of an execution (never bodies or headers). */

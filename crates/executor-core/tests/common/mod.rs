@@ -61,6 +61,7 @@ pub fn request(script: Arc<Script>, http: HttpRequest) -> ExecRequest {
         script,
         invocation: Invocation::Http(http),
         grant: None,
+        dry_run: false,
     }
 }
 

@@ -335,6 +335,10 @@ impl Api {
         self.admin(Method::PUT, path, Some(body)).await
     }
 
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<Value> {
+        self.admin(Method::PATCH, path, Some(body)).await
+    }
+
     pub async fn delete(&self, path: &str) -> Result<()> {
         self.admin(Method::DELETE, path, None).await.map(drop)
     }

@@ -15,8 +15,8 @@ use super::manifest::FILE_NAME;
 use super::output::{self, Progress, cell};
 use super::{
     AppChoice, AppsArgs, AppsCommand, Common, Failure, InitArgs, InvokeArgs, KvArgs, KvCommand,
-    LoginArgs, LogsArgs, ReleasesArgs, Result, RollbackArgs, ScriptsArgs, ScriptsCommand,
-    SecretsArgs, SecretsCommand, exit,
+    LoginArgs, LogsArgs, ReleasesArgs, ReplayArgs, Result, RollbackArgs, ScriptsArgs,
+    ScriptsCommand, SecretsArgs, SecretsCommand, exit,
 };
 
 /// The app a command acts on: `--app`, else the app of `--dir`'s
@@ -366,13 +366,17 @@ fn print_execution(e: &Value) {
         .map_or_else(|| "-".to_owned(), |c| c.to_string());
     let ms = e["duration_ms"].as_f64().unwrap_or(0.0);
     println!(
-        "{}  {:<14} {:>3}  {:>9.2} ms  {:<9}  request {}",
+        "{}  {:<14} {:>3}  {:>9.2} ms  {:<9}  execution {}{}",
         cell(&e["started_at"]),
         cell(&e["status"]),
         code,
         ms,
         cell(&e["invocation_type"]),
-        cell(&e["request_id"]),
+        cell(&e["id"]),
+        match e["replay_of"].as_str() {
+            Some(of) => format!("  replay of {of}"),
+            None => String::new(),
+        },
     );
     if let Some(logs) = e["logs"].as_array() {
         for l in logs {
@@ -519,6 +523,40 @@ pub async fn apps(args: AppsArgs) -> Result<()> {
                 output::json(&json!({ "deleted": name }));
             } else {
                 println!("deleted app {name} and everything it owned");
+            }
+        }
+        AppsCommand::Record {
+            name,
+            mode,
+            redact_headers,
+        } => {
+            let mut body = json!({ "record_requests": mode });
+            if let Some(headers) = redact_headers {
+                body["redact_headers"] = json!(headers);
+            }
+            let app = api.patch(&format!("/apps/{}", enc(&name)), &body).await?;
+            if json_out {
+                output::json(&app);
+            } else {
+                let redacted: Vec<&str> = app["redact_headers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                println!(
+                    "app {name} keeps {} requests{}",
+                    match mode.as_str() {
+                        "off" => "no",
+                        "failed" => "failed",
+                        _ => "all",
+                    },
+                    if redacted.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (without {})", redacted.join(", "))
+                    }
+                );
             }
         }
     }
@@ -734,6 +772,45 @@ pub async fn rollback(args: RollbackArgs) -> Result<()> {
         }
     } else {
         println!("app {app} already matches release {which}: nothing changed");
+    }
+    Ok(())
+}
+
+pub async fn replay(args: ReplayArgs) -> Result<()> {
+    let api = Api::from_common(&args.common)?;
+    let id: uuid::Uuid = args.execution.parse().map_err(|_| {
+        Failure::usage(format!(
+            "{:?} is not an execution id (a UUID, as picloud logs shows)",
+            args.execution
+        ))
+    })?;
+    let mut options = json!({ "dry_run": !args.commit });
+    if let Some(version) = args.version {
+        options["version"] = json!(version);
+    }
+    let answer = api
+        .post(&format!("/executions/{id}/replay"), &options)
+        .await?;
+    if args.common.json {
+        output::json(&answer);
+        return Ok(());
+    }
+    let e = &answer["execution"];
+    eprintln!(
+        "replayed {id} as {}{}, version {}",
+        cell(&e["id"]),
+        if e["dry_run"].as_bool() == Some(true) {
+            " (dry run: nothing was changed)"
+        } else {
+            ""
+        },
+        cell(&e["script_version"]),
+    );
+    print_execution(e);
+    if let Some(body) = answer["response"]["body"].as_str()
+        && !body.is_empty()
+    {
+        println!("{}", body.trim_end_matches('\n'));
     }
     Ok(())
 }

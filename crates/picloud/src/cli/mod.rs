@@ -124,6 +124,9 @@ pub enum ClientCommand {
     /// Make an app match one of its releases again (default: the one
     /// before the newest).
     Rollback(RollbackArgs),
+    /// Run an execution again with the request it was given (the app must
+    /// keep requests: `picloud apps record`), as a dry run unless --commit.
+    Replay(ReplayArgs),
     /// The client's version and the server's /version.
     Version(Common),
 }
@@ -243,6 +246,18 @@ pub enum AppsCommand {
     /// Delete an app and everything it owns: scripts, routes, domains,
     /// triggers, KV data, records.
     Rm { name: String },
+    /// Which of the app's requests are kept with their execution records,
+    /// for `picloud replay`: off (the default), failed or all.
+    Record {
+        name: String,
+        #[arg(value_parser = ["off", "failed", "all"])]
+        mode: String,
+        /// Headers to leave out of kept requests besides Authorization,
+        /// Proxy-Authorization and Cookie (comma-separated; replaces the
+        /// app's list).
+        #[arg(long, value_delimiter = ',')]
+        redact_headers: Option<Vec<String>>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -319,6 +334,21 @@ pub struct RollbackArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// The execution's id (`picloud logs` shows them).
+    pub execution: String,
+    /// Run this version of the script [default: the live one].
+    #[arg(long)]
+    pub version: Option<i64>,
+    /// Act for real: keep the KV writes (and the triggers they fire) and
+    /// send the outbound HTTP calls. Without it nothing is changed.
+    #[arg(long)]
+    pub commit: bool,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
 pub struct SecretsArgs {
     #[command(subcommand)]
     pub command: SecretsCommand,
@@ -359,6 +389,7 @@ pub fn run(command: ClientCommand, runtime: &tokio::runtime::Runtime) -> ExitCod
             ClientCommand::Secrets(args) => commands::secrets(args).await,
             ClientCommand::Releases(args) => commands::releases(args).await,
             ClientCommand::Rollback(args) => commands::rollback(args).await,
+            ClientCommand::Replay(args) => commands::replay(args).await,
             ClientCommand::Version(common) => commands::version(common).await,
         }
     });

@@ -231,6 +231,7 @@ impl ExecutorClient for RemoteExecutors {
                     request.invocation.depth(),
                     timeout + GRANT_MARGIN,
                 ),
+                dry_run: request.dry_run,
             };
             let mut last = String::from("no executor is configured (PICLOUD_EXECUTOR_URLS)");
             for peer in self.order() {

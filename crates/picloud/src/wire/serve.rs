@@ -118,6 +118,7 @@ async fn execute(
         script,
         invocation: call.invocation,
         grant: Some(call.grant),
+        dry_run: call.dry_run,
     };
     match s.executor.execute(request).await {
         Ok(outcome) => axum::Json(ExecuteReply::Done {

@@ -1,12 +1,13 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
 import { grant, signedInAs } from '$lib/testing';
+import type { App } from '$lib/types';
 import AppList from './AppList.svelte';
 
-const apps = [
-	{ id: 'd', name: 'default', description: '', created_at: '2025-01-01T00:00:00Z' },
-	{ id: 's', name: 'shop', description: 'The shop', created_at: '2025-01-01T00:00:00Z' },
-	{ id: 'b', name: 'blog', description: '', created_at: '2025-01-01T00:00:00Z' }
+const apps: App[] = [
+	{ id: 'd', name: 'default', description: '', created_at: '2025-01-01T00:00:00Z', record_requests: 'off', redact_headers: [] },
+	{ id: 's', name: 'shop', description: 'The shop', created_at: '2025-01-01T00:00:00Z', record_requests: 'off', redact_headers: [] },
+	{ id: 'b', name: 'blog', description: '', created_at: '2025-01-01T00:00:00Z', record_requests: 'off', redact_headers: [] }
 ];
 
 describe('AppList', () => {

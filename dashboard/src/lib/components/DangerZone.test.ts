@@ -7,7 +7,9 @@ const shop = {
 	id: '22222222-2222-4222-8222-222222222222',
 	name: 'shop',
 	description: '',
-	created_at: '2025-01-01T00:00:00Z'
+	created_at: '2025-01-01T00:00:00Z',
+	record_requests: 'off' as const,
+	redact_headers: []
 };
 
 describe('DangerZone', () => {

@@ -1,6 +1,7 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { describe, expect, it } from 'vitest';
-import type { Execution } from '$lib/types';
+import { describe, expect, it, vi } from 'vitest';
+import { errorResponse, jsonResponse, mockApi } from '$lib/testing';
+import type { Execution, RecordedRequest } from '$lib/types';
 import ExecutionList from './ExecutionList.svelte';
 
 function execution(over: Partial<Execution> = {}): Execution {
@@ -182,5 +183,99 @@ describe('ExecutionList', () => {
 		expect(screen.getByText('hello')).toBeInTheDocument();
 		const buttons = screen.getAllByRole('button', { name: /execution started/ });
 		expect(buttons.map((b) => b.getAttribute('aria-expanded'))).toEqual(['false', 'true']);
+	});
+});
+
+const KEPT: RecordedRequest = {
+	method: 'POST',
+	path: '/orders',
+	headers: { 'x-trace': 't-1' },
+	query: {},
+	params: {},
+	rest: '',
+	host: 'localhost',
+	host_params: {},
+	body: { kind: 'json', value: { amount: 150 } },
+	ip: '127.0.0.1',
+	redacted_headers: ['authorization']
+};
+
+describe('ExecutionList replay', () => {
+	const failed = execution({
+		id: 'f1',
+		status: 'error',
+		status_code: 500,
+		error: 'amount too large',
+		request: KEPT
+	});
+
+	it('shows a kept request and what was left out of it', async () => {
+		render(ExecutionList, { executions: [failed] });
+		await fireEvent.click(screen.getByRole('button', { name: /Logs/ }));
+		expect(screen.getByRole('heading', { name: 'Request' })).toBeInTheDocument();
+		expect(screen.getByText(/"path": "\/orders"/)).toBeInTheDocument();
+		expect(screen.getByText('Not kept: authorization.')).toBeInTheDocument();
+		// No replay for whoever may not.
+		expect(screen.queryByRole('button', { name: /Replay/ })).toBeNull();
+	});
+
+	it('replays as a dry run by default and shows the answer', async () => {
+		const replayed = execution({
+			id: 'r9',
+			status: 'ok',
+			status_code: 201,
+			script_version: 2,
+			replay_of: 'f1',
+			dry_run: true
+		});
+		const calls = mockApi({
+			'POST /executions/f1/replay': () =>
+				jsonResponse(200, {
+					execution: replayed,
+					response: { status: 201, headers: {}, body: '{"ok":true}' }
+				})
+		});
+		const onReplayed = vi.fn();
+		render(ExecutionList, { executions: [failed], canReplay: true, onReplayed });
+		await fireEvent.click(screen.getByRole('button', { name: /Logs/ }));
+		expect(screen.getByRole('checkbox', { name: 'Dry run' })).toBeChecked();
+		await fireEvent.click(screen.getByRole('button', { name: 'Replay against the live version' }));
+		const status = await screen.findByRole('status');
+		expect(status).toHaveTextContent('Replayed (dry run) with version 2');
+		expect(status).toHaveTextContent('HTTP 201');
+		expect(within(status).getByText('{"ok":true}')).toBeInTheDocument();
+		expect(calls[0].body).toEqual({ dry_run: true });
+		expect(onReplayed).toHaveBeenCalledWith(expect.objectContaining({ execution: replayed }));
+	});
+
+	it('replays for real when unticked, and says why it could not', async () => {
+		const calls = mockApi({
+			'POST /executions/f1/replay': () =>
+				errorResponse(409, 'conflict', "this execution's request was not kept")
+		});
+		render(ExecutionList, { executions: [failed], canReplay: true });
+		await fireEvent.click(screen.getByRole('button', { name: /Logs/ }));
+		await fireEvent.click(screen.getByRole('checkbox', { name: 'Dry run' }));
+		expect(screen.getByText(/its outbound calls are sent/)).toBeInTheDocument();
+		await fireEvent.click(screen.getByRole('button', { name: 'Replay against the live version' }));
+		expect(await screen.findByText(/was not kept/)).toBeInTheDocument();
+		expect(calls[0].body).toEqual({ dry_run: false });
+	});
+
+	it('marks replays and offers none where nothing was kept', async () => {
+		render(ExecutionList, {
+			executions: [
+				execution({ id: 'r2', replay_of: 'f1', dry_run: true }),
+				execution({ id: 'big', request: { ...KEPT, body_dropped: 90000 } })
+			],
+			canReplay: true
+		});
+		expect(screen.getByText('dry-run replay')).toBeInTheDocument();
+		for (const button of screen.getAllByRole('button', { name: /Logs/ })) {
+			await fireEvent.click(button);
+		}
+		expect(screen.getByText(/A dry-run replay of execution/)).toBeInTheDocument();
+		expect(screen.getByText(/90000 bytes\) was over the bound/)).toBeInTheDocument();
+		expect(screen.queryByRole('button', { name: /Replay against/ })).toBeNull();
 	});
 });

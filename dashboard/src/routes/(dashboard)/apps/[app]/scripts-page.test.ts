@@ -8,7 +8,7 @@ vi.mock('$app/navigation', () => ({ goto: nav.goto }));
 vi.mock('$app/state', () => ({ page: { params: { app: 'shop' } } }));
 
 function serve() {
-	const app = { id: 'a', name: 'shop', description: '', created_at: '2025-01-01T00:00:00Z' };
+	const app = { id: 'a', name: 'shop', description: '', created_at: '2025-01-01T00:00:00Z', record_requests: 'off', redact_headers: [] };
 	const script = {
 		id: 's1',
 		app_id: 'a',

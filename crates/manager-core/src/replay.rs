@@ -1,0 +1,271 @@
+//! Replay: an app keeps its requests with their execution records (off by
+//! default; failed ones or all, [`RecordRequests`]), and an editor runs a
+//! kept request (or a trigger's or cron run's event) again, against the
+//! live version of its script or a chosen one, as a dry run unless told
+//! otherwise (docs/releases.md).
+//!
+//! The manager finds the record and the version and decides who may; the
+//! data plane runs it ([`Replayer`], the orchestrator's, attached by the
+//! composition), so a replay takes a slot like any execution and is
+//! recorded like one, naming the execution it replayed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use picloud_shared::api_error::{ApiError, ErrorCode};
+use picloud_shared::{
+    BoxFuture, ExecutionId, ExecutionRecord, Invocation, RecordRequests, Script, ScriptName,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::authz::{self, Capability, Principal};
+use crate::error::{Error, Result};
+use crate::repo::App;
+use crate::service::{MAX_DESCRIPTION_LEN, Manager};
+
+/// Most headers an app may list to take out of kept requests.
+pub const MAX_REDACTED_HEADERS: usize = 64;
+
+/// Runs a replay on the data plane (the orchestrator, in every process
+/// that has a manager).
+pub trait Replayer: Send + Sync + 'static {
+    fn replay(
+        &self,
+        script: Arc<Script>,
+        invocation: Invocation,
+        dry_run: bool,
+        of: ExecutionId,
+    ) -> BoxFuture<'_, std::result::Result<Replay, ApiError>>;
+}
+
+/// A replay's answer (`POST /executions/{id}/replay`).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Replay {
+    /// The replay's own execution record (`replay_of` names the original).
+    pub execution: ExecutionRecord,
+    /// For an HTTP request: the response the script's answer made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<ReplayResponse>,
+}
+
+/// The HTTP response a replayed request got.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ReplayResponse {
+    pub status: u16,
+    /// Lower-case names; repeated headers joined with ", ".
+    pub headers: BTreeMap<String, String>,
+    /// The body as text; absent when it is not UTF-8 (then `body_base64`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_base64: Option<String>,
+}
+
+/// `POST /executions/{id}/replay`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayOptions {
+    /// The version of the script to run (one its history keeps); absent:
+    /// the live one.
+    #[serde(default)]
+    pub version: Option<i64>,
+    /// true (the default): KV writes go to an overlay dropped at the end
+    /// (so they fire no triggers) and outbound HTTP calls are not sent.
+    /// false: the replay acts for real, as the original did.
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+}
+
+/// `PATCH /apps/{app}`: what changes (absent fields stay as they are).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppUpdate {
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Which requests are kept with their execution records for replay.
+    #[serde(default)]
+    pub record_requests: Option<RecordRequests>,
+    /// Headers to take out of kept requests besides the built-in ones
+    /// (names, any case; stored lower case). Replaces the list.
+    #[serde(default)]
+    pub redact_headers: Option<Vec<String>>,
+}
+
+impl Manager {
+    /// Changes an app's description and what it keeps of its requests.
+    /// An editor's: they can change what the scripts log anyway.
+    pub async fn update_app(&self, p: &Principal, app: &str, update: AppUpdate) -> Result<App> {
+        let app = self.resolve_app(Some(app)).await?;
+        authz::require(p, Capability::WriteScripts, app.id, "app")?;
+        let description = update.description.unwrap_or(app.description);
+        if description.len() > MAX_DESCRIPTION_LEN {
+            return Err(Error::invalid(
+                ErrorCode::BadRequest,
+                format!("the description is longer than {MAX_DESCRIPTION_LEN} bytes"),
+            ));
+        }
+        let redact = match update.redact_headers {
+            None => app.redact_headers,
+            Some(names) => {
+                if names.len() > MAX_REDACTED_HEADERS {
+                    return Err(Error::invalid(
+                        ErrorCode::BadRequest,
+                        format!("redact_headers lists at most {MAX_REDACTED_HEADERS} headers"),
+                    ));
+                }
+                let mut out = Vec::with_capacity(names.len());
+                for name in names {
+                    let name = picloud_shared::exec::redacted_header_name(&name)
+                        .map_err(|e| Error::invalid(ErrorCode::BadRequest, e))?;
+                    if !out.contains(&name) {
+                        out.push(name);
+                    }
+                }
+                out
+            }
+        };
+        let record = update.record_requests.unwrap_or(app.record_requests);
+        let _write = self.write_lock.lock().await;
+        let updated = self
+            .db
+            .update_app(app.id, &description, record, &redact)
+            .await?
+            .ok_or(Error::NotFound("app"))?;
+        // The data plane reads what apps keep with routing.
+        self.reload_routing().await?;
+        self.audit(
+            p,
+            Some(app.id),
+            "app.update",
+            Some(app.id.to_string()),
+            json!({
+                "record_requests": record.as_str(),
+                "redact_headers": redact,
+            }),
+        )
+        .await;
+        Ok(updated)
+    }
+
+    /// One execution record, for those who may read its app's.
+    pub async fn execution(&self, p: &Principal, id: ExecutionId) -> Result<ExecutionRecord> {
+        // One that answered just now may still be queued in the writer.
+        if let Some(writer) = self.records() {
+            let _ =
+                tokio::time::timeout(crate::service::READ_YOUR_WRITES_WAIT, writer.flush()).await;
+        }
+        let record = self
+            .db
+            .execution(id)
+            .await?
+            .ok_or(Error::NotFound("execution"))?;
+        authz::require(p, Capability::ReadExecutions, record.app_id, "execution")?;
+        Ok(record)
+    }
+
+    /// Runs an execution again (see the module's doc). An editor's: it
+    /// runs the app's code, and, not dry, writes its data.
+    pub async fn replay(
+        &self,
+        p: &Principal,
+        id: ExecutionId,
+        options: ReplayOptions,
+    ) -> std::result::Result<Replay, ApiError> {
+        let original = self.execution(p, id).await?;
+        authz::require(p, Capability::WriteScripts, original.app_id, "execution")?;
+        let invocation = match (original.invocation_type.as_str(), &original.request) {
+            ("http", Some(kept)) => {
+                if let Some(bytes) = kept.body_dropped {
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        format!(
+                            "this request's body ({bytes} bytes) was over PICLOUD_RECORD_MAX_BODY_BYTES and was not kept: it cannot be replayed"
+                        ),
+                    ));
+                }
+                Invocation::Http(kept.request.clone())
+            }
+            ("http", None) => {
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    "this execution's request was not kept: set the app's record_requests to \"failed\" or \"all\" (PATCH /apps/{app}) to keep the next ones",
+                ));
+            }
+            ("trigger", _) | ("scheduled", _) => match &original.event {
+                Some(event) if original.invocation_type == "trigger" => Invocation::Trigger {
+                    event: event.clone(),
+                    // Its writes' events start a chain of their own.
+                    depth: 1,
+                },
+                Some(event) => Invocation::Scheduled {
+                    event: event.clone(),
+                },
+                None => {
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        "this execution's event was not kept: it cannot be replayed",
+                    ));
+                }
+            },
+            (other, _) => {
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "a {other} execution cannot be replayed: replay the execution that invoked it"
+                    ),
+                ));
+            }
+        };
+        let live = self
+            .current_script(original.script_id)
+            .await?
+            .ok_or(Error::NotFound("script"))?;
+        let script = match options.version {
+            None => live,
+            Some(v) if v == live.version => live,
+            Some(v) => {
+                let kept = self
+                    .db
+                    .script_version(live.id, v)
+                    .await?
+                    .ok_or(Error::NotFound("version"))?;
+                let name: ScriptName = live.name.clone();
+                Arc::new(Script {
+                    id: live.id,
+                    app_id: live.app_id,
+                    name,
+                    source: kept.source,
+                    version: kept.version,
+                    description: kept.description,
+                    sandbox: kept.sandbox,
+                    created_at: live.created_at,
+                    updated_at: kept.created_at,
+                })
+            }
+        };
+        let dry_run = options.dry_run.unwrap_or(true);
+        let replayer = self.replayer().ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Overloaded,
+                "this process runs no scripts: replay from a manager or all-in-one picloud",
+            )
+        })?;
+        let version = script.version;
+        let replay = replayer.replay(script, invocation, dry_run, id).await?;
+        self.audit(
+            p,
+            Some(original.app_id),
+            "execution.replay",
+            Some(id.to_string()),
+            json!({
+                "replay": replay.execution.id.to_string(),
+                "version": version,
+                "dry_run": dry_run,
+            }),
+        )
+        .await;
+        Ok(replay)
+    }
+}
