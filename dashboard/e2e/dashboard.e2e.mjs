@@ -8,7 +8,8 @@
 // Run with `npm run e2e` after `cargo build -p picloud`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { misfits } from './shapes.mjs';
@@ -19,6 +20,7 @@ import {
 	launchChromium,
 	watchConsole,
 	login,
+	cli,
 	adminCall as call
 } from './harness.mjs';
 
@@ -59,6 +61,25 @@ function getWithHost(path, host) {
 		});
 		req.on('error', fail);
 		req.end();
+	});
+}
+
+/** A request to the server with another Host header; resolves to
+ *  `{ status, headers, text }`. */
+function sendWithHost(method, path, host, body, headers = {}) {
+	return new Promise((done, fail) => {
+		const req = httpRequest(
+			`${base}${path}`,
+			{ method, headers: { host, 'content-type': 'application/json', ...headers } },
+			(res) => {
+				let text = '';
+				res.setEncoding('utf8');
+				res.on('data', (chunk) => (text += chunk));
+				res.on('end', () => done({ status: res.statusCode, headers: res.headers, text }));
+			}
+		);
+		req.on('error', fail);
+		req.end(body === undefined ? undefined : JSON.stringify(body));
 	});
 }
 
@@ -244,6 +265,13 @@ test('the whole journey: sign in, app, script with an error then fixed, route, d
 	);
 	await shot(page, 'activity');
 
+	// The app's scripts at a glance: the same two runs, as the day's bars.
+	await page.goto(`${base}/admin/apps/shop`);
+	const bars = page.getByRole('img', { name: /^2 executions in the last 24 hours/ });
+	await bars.waitFor();
+	assert.ok((await bars.locator('rect').count()) >= 1, 'an hour has a bar');
+	await shot(page, 'scripts');
+
 	// History: a change saved in the editor, the two versions side by side
 	// with the change marked, and the first restored as version 3.
 	await page.goto(scriptUrl);
@@ -323,6 +351,100 @@ test('the whole journey: sign in, app, script with an error then fixed, route, d
 		[]
 	);
 	await context.close();
+});
+
+test('a bad deploy is rolled back with the CLI and its failed request replayed from the dashboard', async () => {
+	const home = mkdtempSync(join(tmpdir(), 'picloud-e2e-cli-'));
+	const project = join(home, 'orders');
+	mkdirSync(project);
+	const env = { PICLOUD_CONFIG_DIR: join(home, 'config'), PICLOUD_URL: base };
+	const picloud = (...args) => cli(args, { env, cwd: project });
+	try {
+		cli(['login', '--username', USER, '--password-stdin'], { env, input: `${PASSWORD}\n` });
+		writeFileSync(
+			join(project, 'picloud.toml'),
+			[
+				'[app]',
+				'name = "orders"',
+				'domains = ["orders.example.com"]',
+				'',
+				'[[scripts]]',
+				'name = "checkout"',
+				'file = "checkout.rhai"',
+				'routes = ["/checkout"]'
+			].join('\n')
+		);
+		const good = [
+			'let order = ctx.request.body;',
+			'kv::collection("orders").set("last", order);',
+			'log::info("checked out", order);',
+			'#{ statusCode: 201, body: #{ ok: true, total: order.qty * 2 } }'
+		].join('\n');
+		writeFileSync(join(project, 'checkout.rhai'), good);
+		assert.match(picloud('deploy', '-m', 'checkout').stdout, /release 1 of app orders/);
+		assert.match(picloud('apps', 'record', 'orders', 'failed').stdout, /keeps failed requests/);
+
+		// The bad deploy, and a customer's request that fails on it.
+		writeFileSync(join(project, 'checkout.rhai'), 'throw "checkout is broken";\n' + good);
+		assert.match(picloud('deploy', '-m', 'oops').stdout, /release 2 of app orders/);
+		const failed = await sendWithHost('POST', '/checkout', 'orders.example.com', { qty: 5 }, {
+			authorization: 'Bearer customer-token'
+		});
+		assert.equal(failed.status, 500, failed.text);
+		const failedId = failed.headers['picloud-execution-id'];
+
+		// Restored with the CLI; the next order goes through.
+		const rolled = picloud('rollback');
+		assert.match(rolled.stdout, /rolled app orders back to release 1: release 3 records it/);
+		const ok = await sendWithHost('POST', '/checkout', 'orders.example.com', { qty: 3 });
+		assert.equal(ok.status, 201, ok.text);
+
+		// The failed request, replayed from the dashboard against the fix.
+		const token = await adminToken();
+		const script = (await adminCall(token, 'GET', '/scripts?app=orders')).items[0];
+		const context = await browser.newContext();
+		const page = await context.newPage();
+		const errors = watchConsole(page);
+		await page.goto(`${base}/admin/apps/orders/scripts/${script.id}/executions`);
+		await page.waitForURL(/\/admin\/login/);
+		await page.getByLabel('Username').fill(USER);
+		await page.getByLabel('Password').fill(PASSWORD);
+		await page.getByRole('button', { name: 'Sign in' }).click();
+		await page.waitForURL(/\/executions$/);
+		const rows = page.locator('tbody tr', { has: page.getByRole('button', { name: /^Logs/ }) });
+		await rows.nth(1).waitFor();
+		const failedRow = rows.filter({ hasText: 'checkout is broken' });
+		await failedRow.getByRole('button', { name: /^Logs/ }).click();
+		await page.getByRole('heading', { name: 'Request' }).waitFor();
+		await page.getByText('Not kept: authorization.').waitFor();
+		assert.ok(!(await page.content()).includes('customer-token'), 'no credential is shown');
+		await page.getByRole('button', { name: 'Replay against the live version' }).click();
+		const result = page.getByRole('status').filter({ hasText: 'Replayed (dry run)' });
+		await result.waitFor();
+		assert.match(await result.innerText(), /with version 3: OK HTTP 201/);
+		await result.getByText('{"ok":true,"total":10}').waitFor();
+		// The replay joins the list, with its operations and CPU time.
+		const replayRow = rows.filter({ hasText: 'dry-run replay' });
+		await replayRow.waitFor();
+		const cells = await replayRow.locator('td.num').allInnerTexts();
+		assert.equal(cells.length, 3, 'duration, CPU, operations');
+		for (const cell of cells) assert.notEqual(cell.trim(), '–', `a figure: ${cells}`);
+		await shot(page, 'replay');
+
+		// Nothing was changed by the dry run: the last order is still 3.
+		const last = await adminCall(token, 'GET', '/apps/orders/kv/orders/last');
+		assert.deepEqual(last.value, { qty: 3 });
+		// And the CLI shows both, with the replay's link to the original.
+		const logs = picloud('logs', 'checkout', '--app', 'orders').stdout;
+		assert.ok(logs.includes(`replay of ${failedId}`), logs);
+		assert.deepEqual(
+			errors.filter((e) => /Content Security Policy|page error/i.test(e)),
+			[]
+		);
+		await context.close();
+	} finally {
+		rmSync(home, { recursive: true, force: true });
+	}
 });
 
 test('a viewer sees the app read-only, on a phone-width screen', async () => {
@@ -458,6 +580,7 @@ test('the admin API answers the shapes the client types declare', async () => {
 	fits('secret', await call('PUT', '/apps/shapes/secrets/SHAPE_KEY', { value: 'a value' }));
 	for (const s of (await call('GET', '/apps/shapes/secrets')).items) fits('secret', s);
 
+	fits('app', await call('PATCH', '/apps/shapes', { record_requests: 'all' }));
 	const run = await fetch(`${base}/api/v1/execute/${script.id}`);
 	assert.equal(run.status, 200);
 	const requestId = run.headers.get('picloud-request-id');
@@ -483,6 +606,11 @@ test('the admin API answers the shapes the client types declare', async () => {
 	assert.equal(executions.length, 1);
 	fits('execution', executions[0]);
 	fits('logEntry', executions[0].logs[0]);
+	assert.ok(executions[0].request, 'the app keeps its requests');
+	const replayed = await call('POST', `/executions/${executions[0].id}/replay`, {});
+	fits('replay', replayed);
+	fits('execution', replayed.execution);
+	fits('replayResponse', replayed.response);
 	const triggered = await someOf(`/scripts/${failing.id}/executions`);
 	fits('execution', triggered[0]);
 
@@ -491,6 +619,7 @@ test('the admin API answers the shapes the client types declare', async () => {
 		fits('scriptSummary', s);
 		fits('scriptStats', s.stats);
 		fits('dayUsage', s.stats.last_day);
+		for (const h of s.stats.last_day.hourly) fits('hourCount', h);
 		fits('percentiles', s.stats.last_day.duration_ms);
 		fits('percentiles', s.stats.last_day.operations);
 	}

@@ -5,7 +5,7 @@
 //   PICLOUD_BIN   the server binary (default ../target/debug/picloud)
 //   CHROMIUM      the browser (default /usr/bin/chromium)
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -108,4 +108,21 @@ export async function adminCall(base, token, method, path, body) {
 	const text = await r.text();
 	assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
 	return text ? JSON.parse(text) : undefined;
+}
+
+/** Runs the picloud CLI (the same binary) with `args`, `input` on stdin and
+ *  `env` added; resolves to `{ status, stdout, stderr }`. Fails the test
+ *  on a non-zero exit unless `allowFailure`. */
+export function cli(args, { env = {}, input = '', cwd, allowFailure = false } = {}) {
+	const r = spawnSync(BIN, args, {
+		env: { PATH: process.env.PATH, ...env },
+		input,
+		cwd,
+		encoding: 'utf8',
+		timeout: 60_000
+	});
+	if (!allowFailure) {
+		assert.equal(r.status, 0, `picloud ${args.join(' ')}: ${r.stderr}${r.stdout}`);
+	}
+	return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -51,7 +51,8 @@ export const shapes = /** @type {const} */ ({
 		stats: R
 	},
 	scriptStats: { invocations: R, errors: R, last_status: R, last_run_at: R, last_day: R },
-	dayUsage: { invocations: R, errors: R, duration_ms: R, operations: R },
+	dayUsage: { invocations: R, errors: R, duration_ms: R, operations: R, hourly: R },
+	hourCount: { invocations: R, errors: R },
 	percentiles: { p50: R, p95: R, p99: R },
 	usageSeries: { window: R, step_seconds: R, points: R },
 	usagePoint: { at: R, invocations: R, errors: R, duration_ms: R, operations: R },

@@ -189,7 +189,20 @@ pub struct DayUsage {
     pub errors: i64,
     pub duration_ms: Percentiles,
     pub operations: Percentiles,
+    /// Per clock hour, the last 24, the current one last (the app page's
+    /// bars); empty when the script did not run in the last day.
+    pub hourly: Vec<HourCount>,
 }
+
+/// The executions that started in one hour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct HourCount {
+    pub invocations: i64,
+    pub errors: i64,
+}
+
+/// Hours in [`DayUsage::hourly`].
+pub const HOURS: usize = 24;
 
 /// Counts per bucket, summed over some minutes.
 #[derive(Default)]
@@ -217,6 +230,7 @@ impl Histograms {
             errors: self.errors,
             duration_ms: percentiles(&self.duration, 1.0 / 1000.0),
             operations: percentiles(&self.operations, 1.0),
+            hourly: Vec::new(),
         }
     }
 }
@@ -317,16 +331,30 @@ impl Db {
         app: AppId,
         now: OffsetDateTime,
     ) -> Result<HashMap<ScriptId, DayUsage>> {
-        let mut by_script: HashMap<ScriptId, Histograms> = HashMap::new();
+        let mut by_script: HashMap<ScriptId, (Histograms, Vec<HourCount>)> = HashMap::new();
+        // The hours end with the current one.
+        let first_hour = minute_of(now).div_euclid(60) - (HOURS as i64 - 1);
         for r in self.bucket_rows("app_id", app.0, first_kept(now)).await? {
-            by_script
+            let (h, hourly) = by_script
                 .entry(ScriptId(r.script_id))
-                .or_default()
-                .add(&r.metric, r.bucket, r.count);
+                .or_insert_with(|| (Histograms::default(), vec![HourCount::default(); HOURS]));
+            h.add(&r.metric, r.bucket, r.count);
+            let hour = usize::try_from(r.minute.div_euclid(60) - first_hour).ok();
+            if let Some(slot) = hour.and_then(|i| hourly.get_mut(i)) {
+                match r.metric.as_str() {
+                    EXECUTIONS => slot.invocations += r.count,
+                    ERRORS => slot.errors += r.count,
+                    _ => {}
+                }
+            }
         }
         Ok(by_script
             .into_iter()
-            .map(|(id, h)| (id, h.day_usage()))
+            .map(|(id, (h, hourly))| {
+                let mut usage = h.day_usage();
+                usage.hourly = hourly;
+                (id, usage)
+            })
             .collect())
     }
 }

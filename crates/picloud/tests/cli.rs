@@ -1144,3 +1144,97 @@ file = "scripts/hello.rhai"
     let line = u.run(&["deploy"]).await.fails(1);
     assert!(line.contains("app.secrets"), "{line}");
 }
+
+#[tokio::test]
+async fn deploy_keeps_failed_requests_and_replay_reruns_one_as_a_dry_run() {
+    let t = TestApp::spawn().await;
+    let u = User::with_token(&t);
+    let manifest = |mode: &str| {
+        format!(
+            r#"
+[app]
+name = "default"
+record_requests = "{mode}"
+redact_headers = ["X-Api-Key"]
+
+[[scripts]]
+name = "order"
+file = "order.rhai"
+routes = ["/order"]
+"#
+        )
+    };
+    let fixed =
+        r#"kv::collection("orders").set("last", ctx.request.query.n); "ok " + ctx.request.query.n"#;
+    u.write("order.rhai", r#"throw "broken""#);
+    u.write("picloud.toml", &manifest("failed"));
+    let out = u.run(&["deploy"]).await.ok();
+    assert!(
+        out.contains("~ app default (keeps failed requests; leaves out x-api-key)"),
+        "{out}"
+    );
+    let app = t.admin(Method::GET, "/apps/default", None).await.json();
+    assert_eq!(app["record_requests"], "failed");
+    assert_eq!(app["redact_headers"], serde_json::json!(["x-api-key"]));
+
+    let failed = t
+        .client
+        .get(t.url("/order?n=7"))
+        .header("x-api-key", "k-secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 500);
+    let id = failed.headers()["picloud-execution-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    // The fix; the setting stays (the manifest still says it).
+    u.write("order.rhai", fixed);
+    let out = u.run(&["deploy"]).await.ok();
+    assert!(!out.contains("~ app default"), "{out}");
+    let logs = u.run(&["logs", "order"]).await.ok();
+    assert!(logs.contains(&format!("execution {id}")), "{logs}");
+
+    let out = u.run(&["replay", &id]).await;
+    let text = out.ok();
+    assert!(text.contains("ok 7"), "{text}");
+    assert!(
+        out.stderr()
+            .contains("(dry run: nothing was changed), version 2"),
+        "{}",
+        out.stderr()
+    );
+    let a = t
+        .admin(Method::GET, "/apps/default/kv/orders/last", None)
+        .await;
+    assert_eq!(a.status, 404, "a dry run writes nothing: {}", a.text);
+
+    let json = u
+        .run(&["replay", &id, "--version", "1", "--json"])
+        .await
+        .json();
+    assert_eq!(json["execution"]["status"], "error");
+    assert_eq!(json["execution"]["replay_of"], id.as_str());
+    assert_eq!(json["response"]["status"], 500);
+
+    u.run(&["replay", &id, "--commit"]).await.ok();
+    let a = t
+        .admin(Method::GET, "/apps/default/kv/orders/last", None)
+        .await;
+    assert_eq!(a.json()["value"], "7");
+
+    // Mistakes: not an id (caught here), an execution that is not there.
+    let line = u.run(&["replay", "nope"]).await.fails(2);
+    assert!(line.contains("not an execution id"), "{line}");
+    let line = u
+        .run(&["replay", &uuid::Uuid::now_v7().to_string()])
+        .await
+        .fails(1);
+    assert!(line.contains("not found"), "{line}");
+
+    // Turned off from the command line.
+    let out = u.run(&["apps", "record", "default", "off"]).await.ok();
+    assert!(out.contains("app default keeps no requests"), "{out}");
+}

@@ -128,6 +128,22 @@ async fn series_and_percentiles_add_up_the_executions(t: TestApp) {
         (f["invocations"].clone(), f["errors"].clone()),
         (2.into(), 2.into())
     );
+    // Per hour, the last 24: what ran just now is in the current (last)
+    // hour, or the one before when the hour turned meanwhile.
+    for (usage, runs, errors) in [(&w, 6, 0), (&f, 2, 2)] {
+        let hourly = usage["hourly"].as_array().unwrap();
+        assert_eq!(hourly.len(), 24, "{usage}");
+        let sum = |key: &str| -> i64 { hourly.iter().map(|h| h[key].as_i64().unwrap()).sum() };
+        assert_eq!(
+            (sum("invocations"), sum("errors")),
+            (runs, errors),
+            "{usage}"
+        );
+        assert!(
+            hourly[..22].iter().all(|h| h["invocations"] == 0),
+            "{usage}"
+        );
+    }
 
     // Bad input.
     t.admin(

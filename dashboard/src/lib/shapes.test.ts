@@ -34,6 +34,7 @@ describe('the API shapes match the client types', () => {
 			same<Shape<T.ScriptSummary>, typeof shapes.scriptSummary>(shapes.scriptSummary, true),
 			same<Shape<T.ScriptStats>, typeof shapes.scriptStats>(shapes.scriptStats, true),
 			same<Shape<T.DayUsage>, typeof shapes.dayUsage>(shapes.dayUsage, true),
+			same<Shape<T.HourCount>, typeof shapes.hourCount>(shapes.hourCount, true),
 			same<Shape<T.Percentiles>, typeof shapes.percentiles>(shapes.percentiles, true),
 			same<Shape<T.UsageSeries>, typeof shapes.usageSeries>(shapes.usageSeries, true),
 			same<Shape<T.UsagePoint>, typeof shapes.usagePoint>(shapes.usagePoint, true),

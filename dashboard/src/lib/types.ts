@@ -143,6 +143,15 @@ export interface DayUsage {
 	errors: number;
 	duration_ms: Percentiles;
 	operations: Percentiles;
+	/** Per clock hour, the last 24 (the current one last); empty when the
+	 *  script did not run in the last day. */
+	hourly: HourCount[];
+}
+
+/** The executions that started in one hour. */
+export interface HourCount {
+	invocations: number;
+	errors: number;
 }
 
 /** One point of `GET /scripts/{id}/usage`: the executions that started in

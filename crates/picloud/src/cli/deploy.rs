@@ -18,7 +18,8 @@ use std::sync::Arc;
 use picloud_executor_core::{ExecutorConfig, LocalExecutor};
 use picloud_shared::routing::{Methods, RoutePattern};
 use picloud_shared::{
-    AppId, SandboxCeilings, SandboxOverrides, Script, ScriptCompiler, ScriptId, ScriptName,
+    AppId, RecordRequests, SandboxCeilings, SandboxOverrides, Script, ScriptCompiler, ScriptId,
+    ScriptName,
 };
 use serde_json::{Value, json};
 
@@ -37,6 +38,10 @@ pub struct Current {
     /// `(id, pattern)`; empty when the manifest does not list domains.
     pub domains: Vec<(String, String)>,
     pub triggers: Vec<CurrentTrigger>,
+    /// Which requests the app keeps for replay, and the headers it leaves
+    /// out of them.
+    pub record_requests: RecordRequests,
+    pub redact_headers: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +90,9 @@ pub struct Plan {
     pub create_domains: Vec<String>,
     pub delete_triggers: Vec<(String, TriggerSpec)>,
     pub create_triggers: Vec<TriggerSpec>,
+    /// What the app keeps of its requests, when the manifest changes it.
+    pub record_requests: Option<RecordRequests>,
+    pub redact_headers: Option<Vec<String>>,
 }
 
 impl Plan {
@@ -100,6 +108,11 @@ impl Plan {
             && self.create_domains.is_empty()
             && self.delete_triggers.is_empty()
             && self.create_triggers.is_empty()
+            && !self.changes_recording()
+    }
+
+    fn changes_recording(&self) -> bool {
+        self.record_requests.is_some() || self.redact_headers.is_some()
     }
 
     /// One line per change, `+` create, `~` update, `-` delete.
@@ -107,6 +120,20 @@ impl Plan {
         let mut out = Vec::new();
         if self.create_app {
             out.push(format!("+ app {}", self.app));
+        }
+        if self.changes_recording() {
+            let mut what = Vec::new();
+            if let Some(mode) = self.record_requests {
+                what.push(format!("keeps {} requests", mode.as_str()));
+            }
+            if let Some(headers) = &self.redact_headers {
+                what.push(if headers.is_empty() {
+                    "leaves out no more headers".to_owned()
+                } else {
+                    format!("leaves out {}", headers.join(", "))
+                });
+            }
+            out.push(format!("~ app {} ({})", self.app, what.join("; ")));
         }
         for name in &self.created {
             out.push(format!("+ script {name}"));
@@ -149,6 +176,7 @@ impl Plan {
             + self.create_domains.len()
             + self.delete_triggers.len()
             + self.create_triggers.len()
+            + usize::from(self.changes_recording())
     }
 }
 
@@ -283,6 +311,15 @@ pub fn plan(m: &Manifest, current: &Current, prune: bool) -> Result<Plan, Failur
         }
     }
 
+    // What the app keeps of its requests, when the manifest says.
+    p.record_requests = m
+        .record_requests
+        .filter(|mode| *mode != current.record_requests);
+    p.redact_headers = m
+        .redact_headers
+        .clone()
+        .filter(|headers| *headers != current.redact_headers);
+
     // Domains: exactly the listed ones, when the manifest lists them.
     if let Some(domains) = &m.domains {
         let have: HashSet<&str> = current.domains.iter().map(|(_, d)| d.as_str()).collect();
@@ -354,11 +391,16 @@ async fn compile_check(m: &Manifest, progress: &Progress) -> Result<()> {
 /// Reads what the server has for the app.
 async fn fetch(api: &Api, m: &Manifest) -> Result<Current> {
     let app = enc(&m.app);
-    if api.get_opt(&format!("/apps/{app}")).await?.is_none() {
+    let Some(found) = api.get_opt(&format!("/apps/{app}")).await? else {
         return Ok(Current::default());
-    }
+    };
     let mut current = Current {
         app_exists: true,
+        record_requests: found["record_requests"]
+            .as_str()
+            .and_then(RecordRequests::parse)
+            .unwrap_or_default(),
+        redact_headers: serde_json::from_value(found["redact_headers"].clone()).unwrap_or_default(),
         ..Current::default()
     };
     for s in api.items(&format!("/scripts?app={app}")).await? {
@@ -480,6 +522,19 @@ async fn apply(
         step!(
             format!("create app {}", m.app),
             api.post("/apps", &json!({ "name": m.app }))
+        );
+    }
+    if p.changes_recording() {
+        let mut body = serde_json::Map::new();
+        if let Some(mode) = p.record_requests {
+            body.insert("record_requests".into(), json!(mode));
+        }
+        if let Some(headers) = &p.redact_headers {
+            body.insert("redact_headers".into(), json!(headers));
+        }
+        step!(
+            format!("set what app {} keeps of its requests", m.app),
+            api.patch(&format!("/apps/{app}"), &Value::Object(body))
         );
     }
     for s in &m.scripts {
@@ -906,7 +961,31 @@ script = "audit"
                     dead_letter_script: None,
                 },
             }],
+            record_requests: RecordRequests::Off,
+            redact_headers: Vec::new(),
         }
+    }
+
+    #[test]
+    fn what_the_app_keeps_of_its_requests_changes_only_when_the_manifest_says() {
+        let mut m = manifest();
+        m.record_requests = Some(RecordRequests::Failed);
+        m.redact_headers = Some(vec!["x-api-key".into()]);
+        let p = plan(&m, &deployed(), false).unwrap();
+        assert_eq!(p.record_requests, Some(RecordRequests::Failed));
+        assert_eq!(p.redact_headers, Some(vec!["x-api-key".to_owned()]));
+        assert_eq!(p.steps(), 1);
+        assert_eq!(
+            p.lines(),
+            ["~ app shop (keeps failed requests; leaves out x-api-key)"]
+        );
+        // Already so: nothing to do.
+        let mut now = deployed();
+        now.record_requests = RecordRequests::Failed;
+        now.redact_headers = vec!["x-api-key".into()];
+        assert!(plan(&m, &now, false).unwrap().is_empty());
+        // Not in the manifest: left as it is on the server.
+        assert!(plan(&manifest(), &now, false).unwrap().is_empty());
     }
 
     #[test]

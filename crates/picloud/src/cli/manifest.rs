@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use picloud_shared::routing::{DomainPattern, Methods, RoutePattern};
-use picloud_shared::{SandboxCeilings, SandboxOverrides, ScriptName};
+use picloud_shared::{RecordRequests, SandboxCeilings, SandboxOverrides, ScriptName};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::Spanned;
@@ -30,6 +30,11 @@ pub struct Manifest {
     /// The secrets the app's scripts need (names only: values are never in
     /// a manifest); deploy warns about the ones the server lacks.
     pub secrets: Vec<String>,
+    /// Which requests the app keeps for replay; `None`: left as it is.
+    pub record_requests: Option<RecordRequests>,
+    /// The headers left out of kept requests (lower case); `None`: left
+    /// as they are.
+    pub redact_headers: Option<Vec<String>>,
     pub scripts: Vec<ScriptSpec>,
     pub triggers: Vec<TriggerSpec>,
     /// Where each key is, for errors found later (a file that cannot be
@@ -137,6 +142,8 @@ struct RawApp {
     domains: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     secrets: Vec<Spanned<String>>,
+    record_requests: Option<Spanned<String>>,
+    redact_headers: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -373,6 +380,33 @@ impl Manifest {
         }
         check_route_conflicts(&cx, &scripts)?;
 
+        let record_requests = match &raw.app.record_requests {
+            None => None,
+            Some(mode) => Some(RecordRequests::parse(mode.get_ref()).ok_or_else(|| {
+                cx.at(
+                    &mode.span(),
+                    format!(
+                        "app.record_requests: {:?} is not one of \"off\", \"failed\", \"all\"",
+                        mode.get_ref()
+                    ),
+                )
+            })?),
+        };
+        let redact_headers = match &raw.app.redact_headers {
+            None => None,
+            Some(list) => {
+                let mut out: Vec<String> = Vec::new();
+                for h in list {
+                    let name = picloud_shared::exec::redacted_header_name(h.get_ref())
+                        .map_err(|e| cx.at(&h.span(), format!("app.redact_headers: {e}")))?;
+                    if !out.contains(&name) {
+                        out.push(name);
+                    }
+                }
+                Some(out)
+            }
+        };
+
         let mut triggers = Vec::new();
         for t in raw.triggers {
             triggers.push(check_trigger(&cx, &t, &names)?);
@@ -384,6 +418,8 @@ impl Manifest {
             app,
             domains,
             secrets,
+            record_requests,
+            redact_headers,
             scripts,
             triggers,
             text: text.to_owned(),
@@ -684,6 +720,28 @@ script = "hello"
                     script: "hello".into()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn what_an_app_keeps_of_its_requests_is_checked() {
+        let m = parse("[app]\nname = \"a\"\n").unwrap();
+        assert_eq!((m.record_requests, m.redact_headers), (None, None));
+        let m = parse(
+            "[app]\nname = \"a\"\nrecord_requests = \"failed\"\nredact_headers = [\"X-Api-Key\", \"x-api-key\"]\n",
+        )
+        .unwrap();
+        assert_eq!(m.record_requests, Some(RecordRequests::Failed));
+        assert_eq!(m.redact_headers, Some(vec!["x-api-key".to_owned()]));
+        let e = err("[app]\nname = \"a\"\nrecord_requests = \"some\"\n");
+        assert!(
+            e.starts_with("picloud.toml:3:19: app.record_requests: \"some\""),
+            "{e}"
+        );
+        let e = err("[app]\nname = \"a\"\nredact_headers = [\"a b\"]\n");
+        assert!(
+            e.starts_with("picloud.toml:3:19: app.redact_headers: "),
+            "{e}"
         );
     }
 

@@ -26,7 +26,12 @@ const scripts: ScriptSummary[] = [
 				invocations: 30,
 				errors: 1,
 				duration_ms: { p50: 1.19, p95: 12.7, p99: 40 },
-				operations: { p50: 26.9, p95: 1510.2, p99: 3000 }
+				operations: { p50: 26.9, p95: 1510.2, p99: 3000 },
+				hourly: [
+					...Array.from({ length: 22 }, () => ({ invocations: 0, errors: 0 })),
+					{ invocations: 20, errors: 1 },
+					{ invocations: 10, errors: 0 }
+				]
 			}
 		}
 	},
@@ -44,7 +49,8 @@ const scripts: ScriptSummary[] = [
 				invocations: 0,
 				errors: 0,
 				duration_ms: { p50: null, p95: null, p99: null },
-				operations: { p50: null, p95: null, p99: null }
+				operations: { p50: null, p95: null, p99: null },
+				hourly: []
 			}
 		}
 	}
@@ -67,6 +73,7 @@ describe('ScriptList', () => {
 			'Last status',
 			'Invocations',
 			'Errors',
+			'Last 24 h',
 			'Duration p50 / p95 (24 h)',
 			'Operations p50 / p95 (24 h)',
 			'Updated',
@@ -83,15 +90,26 @@ describe('ScriptList', () => {
 		expect(cells[1].querySelector('time')).toHaveAttribute('datetime', '2025-02-04T00:00:00Z');
 		expect(cells[2]).toHaveTextContent('120');
 		expect(cells[3]).toHaveTextContent('4');
-		expect(cells[4]).toHaveTextContent('1.2 ms / 12.7 ms');
-		expect(cells[5]).toHaveTextContent('27 / 1,510');
-		expect(cells[6].querySelector('time')).toHaveAttribute('datetime', '2025-02-03T04:05:06Z');
+		// The last day at a glance: a bar per hour, said in words.
+		const spark = within(cells[4]).getByRole('img', {
+			name: '30 executions in the last 24 hours, 1 failed; the busiest hour had 20'
+		});
+		expect(spark.querySelectorAll('rect.ok')).toHaveLength(2);
+		expect(spark.querySelectorAll('rect.failed')).toHaveLength(1);
+		const heights = [...spark.querySelectorAll('rect')].map((r) => Number(r.getAttribute('height')));
+		// The busiest hour fills the height; the other is half as tall.
+		expect(heights[0] + heights[1]).toBeCloseTo(24);
+		expect(heights[2]).toBeCloseTo(12);
+		expect(cells[5]).toHaveTextContent('1.2 ms / 12.7 ms');
+		expect(cells[6]).toHaveTextContent('27 / 1,510');
+		expect(cells[7].querySelector('time')).toHaveAttribute('datetime', '2025-02-03T04:05:06Z');
 
 		const quiet = within(rowOf('quiet')).getAllByRole('cell');
 		expect(quiet[1]).toHaveTextContent('never run');
 		expect(quiet[2]).toHaveTextContent('0');
-		expect(quiet[4]).toHaveTextContent('none today');
+		expect(within(quiet[4]).queryByRole('img')).toBeNull();
 		expect(quiet[5]).toHaveTextContent('none today');
+		expect(quiet[6]).toHaveTextContent('none today');
 	});
 
 	it('offers named Delete buttons to editors', async () => {

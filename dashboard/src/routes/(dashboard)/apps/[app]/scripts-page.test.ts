@@ -19,7 +19,7 @@ function serve() {
 		sandbox: {},
 		created_at: '2025-01-01T00:00:00Z',
 		updated_at: '2025-01-01T00:00:00Z',
-		stats: { invocations: 5, errors: 1, last_status: 'ok', last_run_at: '2025-01-02T00:00:00Z', last_day: { invocations: 0, errors: 0, duration_ms: { p50: null, p95: null, p99: null }, operations: { p50: null, p95: null, p99: null } } }
+		stats: { invocations: 5, errors: 1, last_status: 'ok', last_run_at: '2025-01-02T00:00:00Z', last_day: { invocations: 0, errors: 0, duration_ms: { p50: null, p95: null, p99: null }, operations: { p50: null, p95: null, p99: null }, hourly: [] } }
 	};
 	stubFetch((url) =>
 		jsonResponse(200, url.startsWith('/api/v1/admin/apps/shop') ? app : { items: [script] })

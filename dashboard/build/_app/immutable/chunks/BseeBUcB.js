@@ -1,1 +1,0 @@
-import"./BGrH0pjK.js";

@@ -1,1 +1,0 @@
-import"./xihTtKlq.js";import{A as e,G as t,M as n,O as r,Q as i,Z as a,h as o,j as s,k as c}from"./wXnADCZL.js";var l=n(`<p class="error" role="alert"> </p>`);function u(n,u){var d=s(),f=a(d),p=n=>{var r=l(),a=i(r,!0);t(()=>{o(r,`id`,u.id),c(a,u.message)}),e(n,r)};r(f,e=>{u.message&&e(p)}),e(n,d)}export{u as t};

@@ -1,0 +1,1 @@
+import{mt as e}from"./D6vEOdBl.js";e();
