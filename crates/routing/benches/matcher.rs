@@ -3,16 +3,14 @@
 //! of 1,000 claims. Each lookup includes splitting and decoding the path,
 //! as on the request path.
 //!
-//! Run: `cargo bench -p picloud-shared --bench matcher`. Figures are in
+//! Run: `cargo bench -p picloud-routing --bench matcher`. Figures are in
 //! docs/performance.md.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use picloud_shared::routing::{
-    DomainPattern, HostTable, Methods, RequestPath, RoutePattern, RouteTable,
-};
+use picloud_routing::{DomainPattern, HostTable, Methods, RequestPath, RoutePattern, RouteTable};
 
 fn methods(list: &[&str]) -> Methods {
     let list: Vec<String> = list.iter().map(|m| (*m).to_owned()).collect();

@@ -1,0 +1,107 @@
+//! Per-app roles.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use picloud_shared::UserId;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::responses::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+};
+use crate::authz::AppRole;
+use crate::extract::{ApiJson, ApiPath};
+use crate::members::Member;
+use crate::service::Manager;
+
+use super::common::{ApiResult, Caller, Items, items};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MemberBody {
+    /// A user id or username.
+    user_id: String,
+    role: AppRole,
+}
+
+/// Adds a member (201) or changes a member's role (200).
+#[utoipa::path(
+    post,
+    path = "/admin/apps/{app}/members",
+    tag = "members",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    request_body = MemberBody,
+    responses(
+        (status = 200, description = "The member's role changed", body = Member),
+        (status = 201, description = "Added", body = Member),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+pub(super) async fn set_member(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(app): ApiPath<String>,
+    ApiJson(body): ApiJson<MemberBody>,
+) -> ApiResult<(StatusCode, Json<Member>)> {
+    let (member, created) = m
+        .set_member(&caller.principal, &app, &body.user_id, body.role)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(member)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/admin/apps/{app}/members",
+    tag = "members",
+    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    responses(
+        (status = 200, body = Items<Member>),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
+pub(super) async fn list_members(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath(app): ApiPath<String>,
+) -> ApiResult<Json<Items<Member>>> {
+    Ok(items(m.members(&caller.principal, &app).await?))
+}
+
+/// Removes a member (not the app's last owner).
+#[utoipa::path(
+    delete,
+    path = "/admin/apps/{app}/members/{user}",
+    tag = "members",
+    params(("app" = String, Path, description = "An app id or name", example = "default"), ("user" = UserId, Path, description = "The member's user id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub(super) async fn remove_member(
+    State(m): State<Arc<Manager>>,
+    caller: Caller,
+    ApiPath((app, user)): ApiPath<(String, UserId)>,
+) -> ApiResult<StatusCode> {
+    m.remove_member(&caller.principal, &app, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
