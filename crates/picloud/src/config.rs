@@ -504,3 +504,33 @@ fn parse_peer_url(s: &str) -> Result<String, String> {
     }
     Ok(s.trim_end_matches('/').to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+    use crate::cli::{AppsCommand, ClientCommand};
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn common_options_go_before_or_after_a_nested_command() {
+        for args in [
+            &["picloud", "apps", "--json", "ls"][..],
+            &["picloud", "apps", "ls", "--json"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let Some(Command::Client(ClientCommand::Apps(apps))) = cli.command else {
+                panic!("not apps: {args:?}");
+            };
+            assert!(apps.common.json, "{args:?}");
+            assert!(matches!(apps.command, AppsCommand::Ls));
+        }
+        // No subcommand is still the server.
+        assert!(Cli::try_parse_from(["picloud"]).unwrap().command.is_none());
+    }
+}

@@ -3,7 +3,7 @@
 //! with behaviour lives in the service crates.
 
 pub mod backup;
-pub mod cli;
+pub use picloud_cli as cli;
 pub mod config;
 pub mod conn;
 #[cfg(feature = "dashboard")]

@@ -404,33 +404,3 @@ pub fn run(command: ClientCommand, runtime: &tokio::runtime::Runtime) -> ExitCod
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use clap::{CommandFactory, Parser};
-
-    use super::*;
-    use crate::config::{Cli, Command};
-
-    #[test]
-    fn the_command_line_is_well_formed() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn common_options_go_before_or_after_a_nested_command() {
-        for args in [
-            &["picloud", "apps", "--json", "ls"][..],
-            &["picloud", "apps", "ls", "--json"],
-        ] {
-            let cli = Cli::try_parse_from(args).unwrap();
-            let Some(Command::Client(ClientCommand::Apps(apps))) = cli.command else {
-                panic!("not apps: {args:?}");
-            };
-            assert!(apps.common.json, "{args:?}");
-            assert!(matches!(apps.command, AppsCommand::Ls));
-        }
-        // No subcommand is still the server.
-        assert!(Cli::try_parse_from(["picloud"]).unwrap().command.is_none());
-    }
-}
