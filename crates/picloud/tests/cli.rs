@@ -1071,13 +1071,10 @@ async fn secrets_set_from_stdin_list_delete_and_deploy_warns_about_unset_ones() 
     assert!(set.contains("STRIPE_KEY"), "{set}");
     assert!(!set.contains("sk_test_value"), "{set}");
     let id = t
-        .deploy_with(serde_json::json!({
+        .deploy_with_id(serde_json::json!({
             "name": "reader", "app": "shop", "source": r#"secrets::get("STRIPE_KEY")"#,
         }))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     assert_eq!(t.invoke(&id).await.text, "sk_test_value");
 
     let list = u

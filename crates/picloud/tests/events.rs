@@ -39,13 +39,6 @@ macro_rules! both {
     };
 }
 
-async fn deploy(t: &TestApp, name: &str, source: &str) -> String {
-    t.deploy(name, source).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn trigger(t: &TestApp, body: Value) -> Value {
     let a = t
         .admin(Method::POST, "/apps/default/triggers", Some(body))
@@ -110,9 +103,7 @@ async fn stats(t: &TestApp, id: &str) -> Value {
 }
 
 async fn each_write_delivers_its_event(t: TestApp) {
-    let handler = deploy(
-        &t,
-        "on-order",
+    let handler = t.deploy_id("on-order",
         r#"let e = ctx.event;
            kv::collection("seen").set(e.key + ":" + e.op, #{ event: e, type: ctx.invocation_type });"#,
     )
@@ -124,17 +115,17 @@ async fn each_write_delivers_its_event(t: TestApp) {
     .await;
     assert_eq!(tr["events"], json!(["set", "delete"]));
     assert_eq!(tr["max_attempts"], 3);
-    let writer = deploy(
-        &t,
-        "writer",
-        r#"let c = kv::collection("orders");
+    let writer = t
+        .deploy_id(
+            "writer",
+            r#"let c = kv::collection("orders");
            c.set("o1", #{ qty: 2, price: 1.5 });
            c.delete("o1");
            c.delete("never-there");
            kv::collection("other").set("x", 1);
            ()"#,
-    )
-    .await;
+        )
+        .await;
     assert_eq!(t.invoke(&writer).await.status, 204);
 
     let seen = wait_for_keys(&t, "seen", 2).await;
@@ -182,10 +173,10 @@ async fn each_write_delivers_its_event(t: TestApp) {
 both!(each_write_delivers_its_event);
 
 async fn failures_are_retried_then_dead_lettered(t: TestApp) {
-    let handler = deploy(&t, "flaky", r#"throw "handler down: " + ctx.event.key"#).await;
-    let dl_handler = deploy(
-        &t,
-        "on-dead",
+    let handler = t
+        .deploy_id("flaky", r#"throw "handler down: " + ctx.event.key"#)
+        .await;
+    let dl_handler = t.deploy_id("on-dead",
         r#"kv::collection("dead").set(ctx.event.event.key, #{ event: ctx.event, type: ctx.invocation_type });"#,
     )
     .await;
@@ -196,7 +187,9 @@ async fn failures_are_retried_then_dead_lettered(t: TestApp) {
     )
     .await;
     let id = tr["id"].as_str().unwrap().to_owned();
-    let writer = deploy(&t, "writer", r#"kv::collection("jobs").set("j1", 42); ()"#).await;
+    let writer = t
+        .deploy_id("writer", r#"kv::collection("jobs").set("j1", 42); ()"#)
+        .await;
     assert_eq!(t.invoke(&writer).await.status, 204);
 
     let letters = dead_letters(&t, 1).await;
@@ -257,32 +250,32 @@ both!(failures_are_retried_then_dead_lettered);
 async fn events_of_one_key_arrive_in_order(t: TestApp) {
     // The handler appends each value to a list per key, and fails the
     // first attempt at 5: 6 and later must wait for 5's retry.
-    let handler = deploy(
-        &t,
-        "append",
-        r#"let e = ctx.event;
+    let handler = t
+        .deploy_id(
+            "append",
+            r#"let e = ctx.event;
            let flags = kv::collection("flags");
            if e.value == 5 && !flags.has(e.key) { flags.set(e.key, true); throw "not yet"; }
            let log = kv::collection("log");
            let list = log.get(e.key) ?? [];
            list.push(e.value);
            log.set(e.key, list);"#,
-    )
-    .await;
+        )
+        .await;
     trigger(
         &t,
         json!({"kind": "kv", "collection": "counter", "events": ["set"], "script_id": handler,
                "max_attempts": 5}),
     )
     .await;
-    let writer = deploy(
-        &t,
-        "writer",
-        r#"let c = kv::collection("counter");
+    let writer = t
+        .deploy_id(
+            "writer",
+            r#"let c = kv::collection("counter");
            for i in 0..12 { c.set("a", i); c.set("b", i); }
            ()"#,
-    )
-    .await;
+        )
+        .await;
     assert_eq!(t.invoke(&writer).await.status, 204);
     let expected: Vec<i64> = (0..12).collect();
     for _ in 0..400 {
@@ -301,19 +294,21 @@ both!(events_of_one_key_arrive_in_order);
 
 async fn trigger_loops_are_cut_off(t: TestApp) {
     // A handler that writes to the collection that triggers it.
-    let handler = deploy(
-        &t,
-        "again",
-        r#"let c = kv::collection("ping");
+    let handler = t
+        .deploy_id(
+            "again",
+            r#"let c = kv::collection("ping");
            c.set("n", ctx.event.value + 1);"#,
-    )
-    .await;
+        )
+        .await;
     let tr = trigger(
         &t,
         json!({"kind": "kv", "collection": "ping", "events": ["set"], "script_id": handler}),
     )
     .await;
-    let start = deploy(&t, "start", r#"kv::collection("ping").set("n", 0); ()"#).await;
+    let start = t
+        .deploy_id("start", r#"kv::collection("ping").set("n", 0); ()"#)
+        .await;
     assert_eq!(t.invoke(&start).await.status, 204);
     let letters = dead_letters(&t, 1).await;
     assert!(
@@ -338,7 +333,7 @@ async fn trigger_loops_are_cut_off(t: TestApp) {
 both!(trigger_loops_are_cut_off);
 
 async fn bad_triggers_are_refused_and_nothing_is_created(t: TestApp) {
-    let handler = deploy(&t, "h", "()").await;
+    let handler = t.deploy_id("h", "()").await;
     assert_eq!(
         t.admin(Method::POST, "/apps", Some(json!({"name": "other"})))
             .await
@@ -346,11 +341,8 @@ async fn bad_triggers_are_refused_and_nothing_is_created(t: TestApp) {
         201
     );
     let foreign = t
-        .deploy_with(json!({"name": "foreign", "source": "()", "app": "other"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .deploy_with_id(json!({"name": "foreign", "source": "()", "app": "other"}))
+        .await;
     let cases = [
         (
             json!({"kind": "kv", "collection": "a/b", "events": ["set"], "script_id": handler}),
@@ -468,14 +460,14 @@ async fn bad_triggers_are_refused_and_nothing_is_created(t: TestApp) {
 both!(bad_triggers_are_refused_and_nothing_is_created);
 
 async fn cron_triggers_run_on_schedule(t: TestApp) {
-    let handler = deploy(
-        &t,
-        "tick",
-        r#"let e = ctx.event;
+    let handler = t
+        .deploy_id(
+            "tick",
+            r#"let e = ctx.event;
            kv::collection("ticks").set(e.scheduled_at, #{ event: e, type: ctx.invocation_type,
                                                          has_request: "request" in ctx });"#,
-    )
-    .await;
+        )
+        .await;
     let tr = trigger(
         &t,
         json!({"kind": "cron", "schedule": "* * * * * *", "script_id": handler}),
@@ -512,9 +504,7 @@ both!(cron_triggers_run_on_schedule);
 
 async fn a_flood_of_events_leaves_room_for_requests(t: TestApp) {
     // Four execution slots; a burst of slow handlers may hold two of them.
-    let handler = deploy(
-        &t,
-        "slow",
+    let handler = t.deploy_id("slow",
         r#"let i = 0; while i < 300000 { i += 1; } kv::collection("done").set(ctx.event.key, true);"#,
     )
     .await;
@@ -523,14 +513,14 @@ async fn a_flood_of_events_leaves_room_for_requests(t: TestApp) {
         json!({"kind": "kv", "collection": "flood", "events": ["set"], "script_id": handler}),
     )
     .await;
-    let writer = deploy(
-        &t,
-        "flood",
-        r#"let c = kv::collection("flood"); for i in 0..40 { c.set(`k${i}`, i); } ()"#,
-    )
-    .await;
+    let writer = t
+        .deploy_id(
+            "flood",
+            r#"let c = kv::collection("flood"); for i in 0..40 { c.set(`k${i}`, i); } ()"#,
+        )
+        .await;
     assert_eq!(t.invoke(&writer).await.status, 204);
-    let hello = deploy(&t, "hello", r#""hi""#).await;
+    let hello = t.deploy_id("hello", r#""hi""#).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     // While the flood is being delivered, every request is served.
     let mut served = 0;

@@ -12,13 +12,6 @@ use common::TestApp;
 use reqwest::Method;
 use serde_json::Value;
 
-async fn deploy(t: &TestApp, name: &str, source: &str) -> String {
-    t.deploy(name, source).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn executions(t: &TestApp, id: &str, query: &str) -> Vec<Value> {
     let a = t
         .admin(
@@ -32,13 +25,13 @@ async fn executions(t: &TestApp, id: &str, query: &str) -> Vec<Value> {
 }
 
 async fn request_id_header_names_the_execution_and_its_calls(t: TestApp) {
-    let callee = deploy(&t, "callee", r#"log::info("called"); 2"#).await;
-    let caller = deploy(
-        &t,
-        "caller",
-        r#"log::info("calling"); invoke("callee", #{}) + 1"#,
-    )
-    .await;
+    let callee = t.deploy_id("callee", r#"log::info("called"); 2"#).await;
+    let caller = t
+        .deploy_id(
+            "caller",
+            r#"log::info("calling"); invoke("callee", #{}) + 1"#,
+        )
+        .await;
     let first = t.invoke(&caller).await;
     let second = t.invoke(&caller).await;
     assert_eq!(first.status, 200, "{}", first.text);
@@ -65,7 +58,7 @@ async fn request_id_header_names_the_execution_and_its_calls(t: TestApp) {
     let none = executions(&t, &caller, &format!("request_id={}", uuid::Uuid::nil())).await;
     assert!(none.is_empty(), "{none:?}");
     // An error answer names its execution too.
-    let failing = deploy(&t, "failing", r#"throw "no""#).await;
+    let failing = t.deploy_id("failing", r#"throw "no""#).await;
     let a = t.invoke(&failing).await;
     assert_eq!(a.status, 500, "{}", a.text);
     let r = rid(&a);
@@ -80,9 +73,11 @@ both_backends!(request_id_header_names_the_execution_and_its_calls);
 /// its CPU time: the same count for the same input, more for more work,
 /// and a caller's count holds its callee's.
 async fn records_carry_the_version_and_what_it_used(t: TestApp) {
-    let callee = deploy(&t, "sum", "let s = 0; for i in 0..ctx.args.n { s += i; } s").await;
+    let callee = t
+        .deploy_id("sum", "let s = 0; for i in 0..ctx.args.n { s += i; } s")
+        .await;
     let source = r#"let n = parse_int(ctx.request.query.n); invoke("sum", #{ n: n })"#;
-    let caller = deploy(&t, "caller", source).await;
+    let caller = t.deploy_id("caller", source).await;
     for n in [10, 10, 2000] {
         let a = t
             .send(
@@ -153,12 +148,12 @@ async fn records_carry_the_version_and_what_it_used(t: TestApp) {
 both_backends!(records_carry_the_version_and_what_it_used);
 
 async fn the_status_filter_lists_only_that_status(t: TestApp) {
-    let id = deploy(
-        &t,
-        "maybe",
-        r#"if ctx.request.query.fail == "1" { throw "failed" } "fine""#,
-    )
-    .await;
+    let id = t
+        .deploy_id(
+            "maybe",
+            r#"if ctx.request.query.fail == "1" { throw "failed" } "fine""#,
+        )
+        .await;
     for path in ["", "?fail=1", "", "?fail=1", ""] {
         t.send(
             Method::GET,
@@ -225,13 +220,13 @@ async fn stats_after(t: &TestApp, name: &str, n: i64) -> Vec<Value> {
 }
 
 async fn stats_count_every_execution_past_retention(t: TestApp) {
-    let id = deploy(
-        &t,
-        "counted",
-        r#"if ctx.request.query.fail == "1" { throw "failed" } "fine""#,
-    )
-    .await;
-    deploy(&t, "idle", "1").await;
+    let id = t
+        .deploy_id(
+            "counted",
+            r#"if ctx.request.query.fail == "1" { throw "failed" } "fine""#,
+        )
+        .await;
+    t.deploy_id("idle", "1").await;
     for path in ["", "?fail=1", "", "?fail=1", "", ""] {
         t.send(
             Method::GET,
@@ -277,7 +272,7 @@ async fn stats_count_every_execution_past_retention(t: TestApp) {
     // of the same name starts from zero).
     t.admin(Method::DELETE, &format!("/scripts/{id}"), None)
         .await;
-    deploy(&t, "counted", "1").await;
+    t.deploy_id("counted", "1").await;
     stats_after(&t, "counted", 0).await;
 }
 

@@ -9,17 +9,6 @@ use common::TestApp;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-async fn deploy(t: &TestApp, name: &str, source: &str) -> String {
-    t.deploy(name, source).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn deploy_with(t: &TestApp, body: Value) -> String {
-    t.deploy_with(body).await["id"].as_str().unwrap().to_owned()
-}
-
 async fn ok(t: &TestApp, id: &str) -> Value {
     let a = t.invoke(id).await;
     assert_eq!(a.status, 200, "{}", a.text);
@@ -27,8 +16,7 @@ async fn ok(t: &TestApp, id: &str) -> Value {
 }
 
 async fn values_pass_as_is_and_the_callee_sees_a_function_ctx(t: TestApp) {
-    deploy(
-        &t,
+    t.deploy_id(
         "callee",
         r#"log::info("in the callee");
            #{ statusCode: 201, args: ctx.args, type: ctx.invocation_type,
@@ -37,16 +25,16 @@ async fn values_pass_as_is_and_the_callee_sees_a_function_ctx(t: TestApp) {
               float: 2.0, unit: () }"#,
     )
     .await;
-    let caller = deploy(
-        &t,
-        "caller",
-        r#"log::info("in the caller");
+    let caller = t
+        .deploy_id(
+            "caller",
+            r#"log::info("in the caller");
            let got = invoke("callee", #{ n: 1, list: [1.5, ()], s: "x" });
            #{ got: got, types: [type_of(got.statusCode), type_of(got.float), type_of(got.unit)],
               same_request: got.request_id == ctx.request_id,
               other_execution: got.execution_id != ctx.execution_id }"#,
-    )
-    .await;
+        )
+        .await;
     let v = ok(&t, &caller).await;
     // The callee's map is a value, not an HTTP response.
     assert_eq!(v["got"]["statusCode"], 201);
@@ -91,23 +79,21 @@ async fn values_pass_as_is_and_the_callee_sees_a_function_ctx(t: TestApp) {
 both_backends!(values_pass_as_is_and_the_callee_sees_a_function_ctx);
 
 async fn failures_in_the_callee_are_catchable(t: TestApp) {
-    deploy(&t, "thrower", r#"throw #{ code: 42, why: "boom" }"#).await;
-    deploy(&t, "divider", "let x = 1;\nx / 0").await;
-    deploy_with(
-        &t,
-        json!({"name": "slow", "source": "loop {}", "sandbox": {"timeout_ms": 100}}),
-    )
-    .await;
-    let caller = deploy(
-        &t,
-        "catcher",
-        r#"let out = [];
+    t.deploy_id("thrower", r#"throw #{ code: 42, why: "boom" }"#)
+        .await;
+    t.deploy_id("divider", "let x = 1;\nx / 0").await;
+    t.deploy_with_id(json!({"name": "slow", "source": "loop {}", "sandbox": {"timeout_ms": 100}}))
+        .await;
+    let caller = t
+        .deploy_id(
+            "catcher",
+            r#"let out = [];
            for name in ["thrower", "divider", "slow", "missing", "Not A Name"] {
                try { invoke(name, ()); out.push("no error"); } catch (e) { out.push(e); }
            }
            out"#,
-    )
-    .await;
+        )
+        .await;
     let v = ok(&t, &caller).await;
     assert_eq!(
         v[0],
@@ -155,9 +141,7 @@ async fn failures_in_the_callee_are_catchable(t: TestApp) {
 both_backends!(failures_in_the_callee_are_catchable);
 
 async fn calls_nest_at_most_8_deep(t: TestApp) {
-    deploy(
-        &t,
-        "dive",
+    t.deploy_id("dive",
         r#"let depth = ctx.args;
            if depth == 20 { return depth; }
            let r = ();
@@ -165,7 +149,7 @@ async fn calls_nest_at_most_8_deep(t: TestApp) {
            r"#,
     )
     .await;
-    let top = deploy(&t, "top", r#"invoke("dive", 1)"#).await;
+    let top = t.deploy_id("top", r#"invoke("dive", 1)"#).await;
     let v = ok(&t, &top).await;
     // top is level 0; dive runs at levels 1..=8, and the 8th cannot call on.
     assert_eq!(v["stopped_at"], 8, "{v}");
@@ -178,10 +162,9 @@ both_backends!(calls_nest_at_most_8_deep);
 
 async fn the_callee_spends_the_callers_budget(t: TestApp) {
     // Operations: each alone fits the caller's budget, together they do not.
-    deploy(&t, "work", "let i = 0; while i < 30000 { i += 1; } i").await;
-    let caller = deploy_with(
-        &t,
-        json!({
+    t.deploy_id("work", "let i = 0; while i < 30000 { i += 1; } i")
+        .await;
+    let caller = t.deploy_with_id(json!({
             "name": "budget",
             "source": r#"let done = invoke("work", ()); let i = 0; while i < 30000 { i += 1; } done"#,
             "sandbox": {"max_operations": 150000},
@@ -190,9 +173,7 @@ async fn the_callee_spends_the_callers_budget(t: TestApp) {
     .await;
     t.invoke(&caller).await.error(500, "limit_exceeded");
     // ... and a caller with room for both succeeds.
-    let roomy = deploy_with(
-        &t,
-        json!({
+    let roomy = t.deploy_with_id(json!({
             "name": "roomy",
             "source": r#"let done = invoke("work", ()); let i = 0; while i < 30000 { i += 1; } done"#,
             "sandbox": {"max_operations": 1000000},
@@ -203,20 +184,17 @@ async fn the_callee_spends_the_callers_budget(t: TestApp) {
 
     // Time: a callee with a long timeout cannot outlive its caller, and
     // catching does not help the caller.
-    deploy_with(
-        &t,
+    t.deploy_with_id(
         json!({"name": "forever", "source": "loop {}", "sandbox": {"timeout_ms": 5000}}),
     )
     .await;
-    let hasty = deploy_with(
-        &t,
-        json!({
+    let hasty = t
+        .deploy_with_id(json!({
             "name": "hasty",
             "source": r#"let r = (); try { invoke("forever", ()); } catch (e) { r = "caught"; } r"#,
             "sandbox": {"timeout_ms": 200},
-        }),
-    )
-    .await;
+        }))
+        .await;
     let started = std::time::Instant::now();
     t.invoke(&hasty).await.error(504, "timeout");
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
@@ -232,12 +210,12 @@ async fn only_scripts_of_the_same_app_can_be_invoked(t: TestApp) {
     );
     t.deploy_with(json!({"name": "secret", "source": "\"other app's secret\"", "app": "other"}))
         .await;
-    let prober = deploy(
-        &t,
-        "prober",
-        r#"let r = (); try { r = invoke("secret", ()); } catch (e) { r = e; } r"#,
-    )
-    .await;
+    let prober = t
+        .deploy_id(
+            "prober",
+            r#"let r = (); try { r = invoke("secret", ()); } catch (e) { r = e; } r"#,
+        )
+        .await;
     let a = t.invoke(&prober).await;
     assert!(
         a.text.contains("there is no script named \"secret\""),
@@ -249,11 +227,7 @@ async fn only_scripts_of_the_same_app_can_be_invoked(t: TestApp) {
     t.deploy_with(json!({"name": "store", "source": r#"kv::collection("c").set("k", ctx.args); ()"#, "app": "other"}))
         .await;
     let main = t
-        .deploy_with(json!({"name": "main", "source": r#"invoke("store", 7); kv::collection("c").get("k")"#, "app": "other"}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .deploy_with_id(json!({"name": "main", "source": r#"invoke("store", 7); kv::collection("c").get("k")"#, "app": "other"})).await;
     assert_eq!(ok(&t, &main).await, 7);
     let default_view = t.admin(Method::GET, "/apps/default/kv", None).await.json();
     assert_eq!(default_view["items"], json!([]));
@@ -261,16 +235,16 @@ async fn only_scripts_of_the_same_app_can_be_invoked(t: TestApp) {
 both_backends!(only_scripts_of_the_same_app_can_be_invoked);
 
 async fn an_execution_makes_at_most_1000_calls(t: TestApp) {
-    deploy(&t, "noop", "()").await;
-    let looper = deploy(
-        &t,
-        "looper",
-        r#"let n = 0;
+    t.deploy_id("noop", "()").await;
+    let looper = t
+        .deploy_id(
+            "looper",
+            r#"let n = 0;
            let r = ();
            try { loop { invoke("noop", ()); n += 1; } } catch (e) { r = #{ n: n, e: e }; }
            r"#,
-    )
-    .await;
+        )
+        .await;
     let v = ok(&t, &looper).await;
     assert_eq!(v["n"], 1000);
     assert!(
@@ -297,12 +271,9 @@ async fn every_level_of_nesting_has_a_whole_stack(t: TestApp) {
            f(120, ctx.args)"#
     );
     let sandbox = json!({"max_call_levels": 128, "max_expr_depth": 128});
-    deploy_with(
-        &t,
-        json!({"name": "deep", "source": source, "sandbox": sandbox}),
-    )
-    .await;
-    let top = deploy(&t, "deep-top", r#"invoke("deep", 1)"#).await;
+    t.deploy_with_id(json!({"name": "deep", "source": source, "sandbox": sandbox}))
+        .await;
+    let top = t.deploy_id("deep-top", r#"invoke("deep", 1)"#).await;
     assert_eq!(ok(&t, &top).await, 8);
     // The server is still here.
     assert_eq!(ok(&t, &top).await, 8);

@@ -11,11 +11,8 @@ use serde_json::{Value, json};
 
 /// Deploys `source` into `app` and returns the script id.
 async fn deploy_in(t: &TestApp, app: &str, name: &str, source: &str) -> String {
-    t.deploy_with(json!({"name": name, "source": source, "app": app}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    t.deploy_with_id(json!({"name": name, "source": source, "app": app}))
+        .await
 }
 
 /// Runs a script and returns its JSON answer, which must be a 200.
@@ -204,10 +201,7 @@ async fn bad_input_is_a_catchable_error_that_changes_nothing(t: TestApp) {
                try {{ {expr}; }} catch (e) {{ outcome = e; }}
                #{{ outcome: outcome, keys: kv::collection("c").list().items.map(|e| e.key) }}"#
         );
-        let id = t.deploy(&format!("bad-{i}"), &source).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = t.deploy_id(&format!("bad-{i}"), &source).await;
         let v = run(&t, &id).await;
         let outcome = v["outcome"].as_str().unwrap_or_default();
         assert!(outcome.contains(words), "{expr}: {v}");
@@ -231,11 +225,8 @@ async fn bad_input_is_a_catchable_error_that_changes_nothing(t: TestApp) {
     }
     // Uncaught, a bad call is a script error with its position.
     let id = t
-        .deploy("uncaught", "let c = kv::collection(\"c\");\nc.set(1, 2)")
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .deploy_id("uncaught", "let c = kv::collection(\"c\");\nc.set(1, 2)")
+        .await;
     let a = t.invoke(&id).await;
     let e = a.error(500, "script_error");
     assert!(
@@ -251,17 +242,14 @@ both_backends!(bad_input_is_a_catchable_error_that_changes_nothing);
 
 async fn the_admin_view_reads_and_writes_what_scripts_see(t: TestApp) {
     let script = t
-        .deploy(
+        .deploy_id(
             "counter",
             r#"let c = kv::collection("counters");
                let n = c.get("hits") ?? 0;
                c.set("hits", n + 1);
                c.get("note")"#,
         )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     assert_eq!(t.invoke(&script).await.status, 204);
 
     // Read what the script wrote.
@@ -443,16 +431,13 @@ async fn a_script_busy_with_kv_calls_still_meets_its_deadline(t: TestApp) {
     // Each call blocks the script thread on the store; the deadline bounds
     // the calls as it bounds the script's own operations.
     let id = t
-        .deploy_with(json!({
+        .deploy_with_id(json!({
             "name": "spin",
             "source": r#"let c = kv::collection("spin"); let i = 0;
                          loop { c.set("k" + i, i); c.get("k" + i); i += 1; }"#,
             "sandbox": {"timeout_ms": 300},
         }))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     let started = std::time::Instant::now();
     let a = t.invoke(&id).await;
     a.error(504, "timeout");

@@ -210,10 +210,7 @@ async fn scripts_call_an_allowed_server_and_read_its_answer() {
         "{text}"
     );
     // A record without calls has no `outbound`.
-    let plain = app.deploy("plain", "1").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let plain = app.deploy_id("plain", "1").await;
     app.invoke(&plain).await;
     assert!(app.executions(&plain, 1).await[0].get("outbound").is_none());
 

@@ -38,10 +38,7 @@ async fn login_from(app: &TestApp, client: &str, password: &str) -> Answer {
 }
 
 async fn ip_script(app: &TestApp) -> String {
-    let id = app.deploy("ip", "ctx.request.ip").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.deploy_id("ip", "ctx.request.ip").await;
     format!("/api/v1/execute/{id}")
 }
 

@@ -146,10 +146,7 @@ async fn replay(t: &TestApp, id: &str, body: Value) -> common::Answer {
 async fn a_failed_request_is_kept_and_replayed_against_the_fix(t: TestApp) {
     let (base, hits) = upstream().await;
     let script = t.deploy_at("orders", &orders(&base, true), "/orders").await;
-    let audit = t.deploy("audit", AUDIT).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let audit = t.deploy_id("audit", AUDIT).await;
     let a = t
         .admin(
             Method::POST,

@@ -15,10 +15,7 @@ use common::TestApp;
 use serde_json::json;
 
 async fn run(t: &TestApp, name: &str, source: &str) -> serde_json::Value {
-    let id = t.deploy(name, source).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = t.deploy_id(name, source).await;
     let a = t.invoke(&id).await;
     assert_eq!(a.status, 200, "{}", a.text);
     a.json()
@@ -223,7 +220,7 @@ both_backends!(invoke_behaves_as_sdk_1_0_says);
 /// `ctx` of triggered runs: a KV event, a dead letter, a cron tick.
 async fn events_behave_as_sdk_1_0_says(t: TestApp) {
     let keep = t
-        .deploy(
+        .deploy_id(
             "keep",
             r#"let e = ctx.event;
                let name = if e.kind == "kv" { "kv-" + e.op } else { e.kind };
@@ -231,15 +228,8 @@ async fn events_behave_as_sdk_1_0_says(t: TestApp) {
                    && k != "script_id" && k != "app_id");
                keys.sort();
                kv::collection("ctx").set(name, #{ type: ctx.invocation_type, event: e, keys: keys });"#,
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let fail = t.deploy("fail", r#"throw "no""#).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        ).await;
+    let fail = t.deploy_id("fail", r#"throw "no""#).await;
     for body in [
         json!({"kind": "kv", "collection": "c", "events": ["set", "delete"], "script_id": keep}),
         json!({"kind": "kv", "collection": "d", "events": ["set"], "script_id": fail,

@@ -29,11 +29,8 @@ async fn put(app: &TestApp, app_name: &str, name: &str, value: &str) -> common::
 
 /// Deploys `source` in `app_name` and returns its id.
 async fn script(app: &TestApp, app_name: &str, name: &str, source: &str) -> String {
-    app.deploy_with(json!({"name": name, "source": source, "app": app_name}))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    app.deploy_with_id(json!({"name": name, "source": source, "app": app_name}))
+        .await
 }
 
 async fn secrets_are_set_listed_replaced_and_deleted_never_shown(app: TestApp) {

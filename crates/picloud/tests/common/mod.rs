@@ -252,6 +252,20 @@ impl TestApp {
             .await
     }
 
+    /// Deploys a script; its id.
+    pub async fn deploy_id(&self, name: &str, source: &str) -> String {
+        self.deploy_with_id(json!({"name": name, "source": source}))
+            .await
+    }
+
+    /// Deploys a script described by `body`; its id.
+    pub async fn deploy_with_id(&self, body: Value) -> String {
+        self.deploy_with(body).await["id"]
+            .as_str()
+            .expect("a script id")
+            .to_owned()
+    }
+
     pub async fn deploy_with(&self, body: Value) -> Value {
         let a = self.admin(Method::POST, "/scripts", Some(body)).await;
         assert_eq!(a.status, 201, "{}", a.text);
@@ -260,10 +274,7 @@ impl TestApp {
 
     /// Deploys a script in `default` with a route at `path`; returns its id.
     pub async fn deploy_at(&self, name: &str, source: &str, path: &str) -> String {
-        let id = self.deploy(name, source).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = self.deploy_id(name, source).await;
         let a = self
             .admin(
                 Method::POST,
