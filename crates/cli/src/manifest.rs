@@ -622,7 +622,7 @@ fn check_trigger(
                     "triggers: a cron trigger needs schedule = \"0 * * * *\"",
                 )
             })?;
-            picloud_manager_core::cron::parse(schedule.get_ref())
+            picloud_shared::cron::parse(schedule.get_ref())
                 .map_err(|e| cx.at(&schedule.span(), format!("triggers.schedule: {e}")))?;
             Ok(TriggerSpec::Cron {
                 schedule: schedule.get_ref().clone(),

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use croner::Cron;
-use croner::parser::{CronParser, Seconds, Year};
 use picloud_shared::TriggerId;
 use serde_json::json;
 use sqlx::types::Json;
@@ -29,23 +28,7 @@ use crate::error::Result;
 use crate::repo;
 use crate::with_db;
 
-/// Parses a schedule: 5 fields (minute hour day-of-month month day-of-week),
-/// or 6 with seconds first; in UTC.
-pub fn parse(schedule: &str) -> Result<Cron, String> {
-    let fields = schedule.split_whitespace().count();
-    if fields != 5 && fields != 6 {
-        return Err(format!(
-            "a schedule has 5 fields (minute hour day-of-month month day-of-week), or 6 with \
-             seconds first; {schedule:?} has {fields}"
-        ));
-    }
-    CronParser::builder()
-        .seconds(Seconds::Optional)
-        .year(Year::Disallowed)
-        .build()
-        .parse(schedule)
-        .map_err(|e| format!("{schedule:?} is not a valid schedule: {e}"))
-}
+pub use picloud_shared::cron::parse;
 
 /// The first tick strictly after `after` (milliseconds since the epoch).
 pub fn next_after(cron: &Cron, after_ms: i64) -> Option<i64> {

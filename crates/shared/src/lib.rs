@@ -8,6 +8,8 @@
 
 #[cfg(feature = "http")]
 pub mod api_error;
+#[cfg(feature = "cron")]
+pub mod cron;
 pub mod error;
 pub mod events;
 pub mod exec;
