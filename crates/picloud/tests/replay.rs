@@ -366,13 +366,17 @@ async fn a_failed_request_is_kept_and_replayed_against_the_fix(t: TestApp) {
     assert_eq!(kv_value(&t, "orders", "stale").await, None);
     // Its two writes' events, and no more: the dry runs fired none (the
     // same keys' events are delivered in order, so theirs would be in).
+    // The queue is written with the writes that fill it: once it is empty,
+    // every event queued so far has been handled.
     within(
         Duration::from_secs(10),
-        "the handler ran for the replay",
-        || async { (audited(&t).await == 7).then_some(()) },
+        "the handler ran for the replay and the queue is empty",
+        || async {
+            let (queued, _) = t.manager.events.backlog().await.unwrap();
+            (queued == 0 && audited(&t).await >= 7).then_some(())
+        },
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(audited(&t).await, 7);
 
     // A handler's execution replays with its event, as a dry run.
