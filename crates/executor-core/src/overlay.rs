@@ -5,6 +5,7 @@
 //! store's pages, in key order).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use picloud_shared::kv::{
@@ -18,12 +19,20 @@ use serde_json::Value;
 /// The marker of the cursors this store makes.
 const CURSOR_PREFIX: &str = "dry:";
 
+/// The most a dry run may write (keys and values, as JSON, overwrites
+/// counted again): its writes are held in memory, where a store would have
+/// taken them to disk, so without a bound a script could fill the server's
+/// memory in its time.
+pub(crate) const MAX_DRY_RUN_BYTES: usize = 64 << 20;
+
 /// Writes of one dry run: `None` is a delete.
 type Writes = BTreeMap<(String, String), Option<Value>>;
 
 pub(crate) struct DryRunKv {
     inner: Arc<dyn KvService>,
     writes: Mutex<Writes>,
+    /// Bytes written so far, against [`MAX_DRY_RUN_BYTES`].
+    held: AtomicUsize,
 }
 
 /// Where the next page of a merged listing starts.
@@ -47,6 +56,7 @@ impl DryRunKv {
         DryRunKv {
             inner,
             writes: Mutex::new(BTreeMap::new()),
+            held: AtomicUsize::new(0),
         }
     }
 
@@ -65,10 +75,23 @@ impl DryRunKv {
             .insert((collection.to_owned(), key.to_owned()), value);
     }
 
-    fn check_set(key: &str, value: &Value) -> Result<()> {
+    /// Counts `bytes` more against the dry run's bound.
+    fn reserve(&self, bytes: usize) -> Result<()> {
+        let before = self.held.fetch_add(bytes, Ordering::Relaxed);
+        if before.saturating_add(bytes) > MAX_DRY_RUN_BYTES {
+            return Err(invalid(format!(
+                "a dry run keeps its writes in memory, at most {} MiB of them; this one wrote more",
+                MAX_DRY_RUN_BYTES >> 20
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_set(&self, key: &str, value: &Value) -> Result<()> {
         check_key(key).map_err(invalid)?;
         let len = serde_json::to_vec(value).map_or(usize::MAX, |j| j.len());
-        check_value_size(len).map_err(invalid)
+        check_value_size(len).map_err(invalid)?;
+        self.reserve(key.len() + len)
     }
 
     /// This execution's writes to `collection` under `prefix`, after
@@ -241,7 +264,10 @@ impl KvService for DryRunKv {
         value: &Value,
         _deadline: std::time::Instant,
     ) -> Option<Result<()>> {
-        Some(Self::check_set(key, value).map(|()| self.write(collection, key, Some(value.clone()))))
+        Some(
+            self.check_set(key, value)
+                .map(|()| self.write(collection, key, Some(value.clone()))),
+        )
     }
 
     fn delete_now(
@@ -251,6 +277,9 @@ impl KvService for DryRunKv {
         key: &str,
         _deadline: std::time::Instant,
     ) -> Option<Result<bool>> {
+        if let Err(e) = self.reserve(key.len()) {
+            return Some(Err(e));
+        }
         let existed = match self.written(collection, key) {
             Some(value) => Ok(value.is_some()),
             None => self.inner.has_now(cx, collection, key)?,
@@ -266,7 +295,7 @@ impl KvService for DryRunKv {
         value: Value,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            Self::check_set(key, &value)?;
+            self.check_set(key, &value)?;
             self.write(collection, key, Some(value));
             Ok(())
         })
@@ -293,6 +322,7 @@ impl KvService for DryRunKv {
         key: &'a str,
     ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
+            self.reserve(key.len())?;
             let existed = match self.written(collection, key) {
                 Some(value) => value.is_some(),
                 None => self.inner.has(cx, collection, key).await?,
@@ -309,5 +339,90 @@ impl KvService for DryRunKv {
         options: KvListOptions,
     ) -> BoxFuture<'a, Result<KvPage>> {
         Box::pin(self.merged_list(cx, collection, options))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use picloud_shared::{AppId, ExecutionId, RequestId, ScriptId};
+
+    use super::*;
+
+    /// A store that refuses every call: a dry run's writes never reach it.
+    struct Refusing;
+
+    impl KvService for Refusing {
+        fn get<'a>(
+            &'a self,
+            _: &'a SdkCallCx,
+            _: &'a str,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<Option<Value>>> {
+            Box::pin(async { Err(Error::Backend("reached".into())) })
+        }
+        fn set<'a>(
+            &'a self,
+            _: &'a SdkCallCx,
+            _: &'a str,
+            _: &'a str,
+            _: Value,
+        ) -> BoxFuture<'a, Result<()>> {
+            Box::pin(async { Err(Error::Backend("reached".into())) })
+        }
+        fn has<'a>(
+            &'a self,
+            _: &'a SdkCallCx,
+            _: &'a str,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<bool>> {
+            Box::pin(async { Err(Error::Backend("reached".into())) })
+        }
+        fn delete<'a>(
+            &'a self,
+            _: &'a SdkCallCx,
+            _: &'a str,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<bool>> {
+            Box::pin(async { Err(Error::Backend("reached".into())) })
+        }
+        fn list<'a>(
+            &'a self,
+            _: &'a SdkCallCx,
+            _: &'a str,
+            _: KvListOptions,
+        ) -> BoxFuture<'a, Result<KvPage>> {
+            Box::pin(async { Err(Error::Backend("reached".into())) })
+        }
+    }
+
+    #[test]
+    fn a_dry_run_holds_a_bounded_amount_of_writes() {
+        let kv = DryRunKv::new(Arc::new(Refusing));
+        let cx = SdkCallCx {
+            app_id: AppId::new(),
+            script_id: ScriptId::new(),
+            execution_id: ExecutionId::new(),
+            request_id: RequestId::new(),
+            depth: 0,
+            grant: None,
+        };
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        // Just under 1 MiB as JSON; the same value written again still counts.
+        let big = Value::String("x".repeat((1 << 20) - 16));
+        let per_write = serde_json::to_vec(&big).unwrap().len() + "k".len();
+        let fits = MAX_DRY_RUN_BYTES / per_write;
+        for _ in 0..fits {
+            let answer = kv.set_now(&cx, "c", "k", &big, deadline).unwrap();
+            assert!(answer.is_ok(), "{answer:?}");
+        }
+        let over = kv.set_now(&cx, "c", "k", &big, deadline).unwrap();
+        match over {
+            Err(Error::Invalid(message)) => assert!(message.contains("64 MiB"), "{message}"),
+            other => panic!("not refused: {other:?}"),
+        }
+        // What was written reads back, from the overlay alone.
+        assert_eq!(kv.get_now(&cx, "c", "k").unwrap().unwrap(), Some(big));
     }
 }
