@@ -35,17 +35,17 @@ pub fn json_to_dynamic(value: &Value) -> Dynamic {
 }
 
 /// Rhai → JSON, refusing values nested deeper than
-/// [`MAX_JSON_DEPTH`](crate::sandbox::fixed::MAX_JSON_DEPTH) levels (their
+/// [`MAX_JSON_DEPTH`](crate::limits::MAX_JSON_DEPTH) levels (their
 /// conversion, serialisation and drop would all recurse that deep).
 pub fn dynamic_to_json(value: &Dynamic) -> Result<Value, String> {
     to_json(value, 0)
 }
 
 fn to_json(value: &Dynamic, depth: usize) -> Result<Value, String> {
-    if depth > crate::sandbox::fixed::MAX_JSON_DEPTH {
+    if depth > crate::limits::MAX_JSON_DEPTH {
         return Err(format!(
             "the value is nested more than {} levels deep",
-            crate::sandbox::fixed::MAX_JSON_DEPTH
+            crate::limits::MAX_JSON_DEPTH
         ));
     }
     // No value is shared: Rhai is built without closures (`no_closure`).

@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
 use crate::convert::{dynamic_to_json, json_to_dynamic};
-use crate::sandbox::before_long_call;
+use crate::frame::before_long_call;
 
 /// `crypto::random_hex(n)` accepts `1..=MAX_RANDOM_BYTES`.
 pub const MAX_RANDOM_BYTES: INT = 1024;
@@ -421,14 +421,14 @@ impl TimeBudget {
     fn start() -> Self {
         TimeBudget {
             started: Instant::now(),
-            left: crate::sandbox::time_left(),
+            left: crate::frame::time_left(),
         }
     }
 
     fn check(&self, ctx: &NativeCallContext) -> Res<()> {
         let elapsed = self.started.elapsed();
         if elapsed >= self.left {
-            return Err(crate::sandbox::deadline_passed());
+            return Err(crate::frame::deadline_passed());
         }
         if elapsed > REGEX_TIME_BUDGET {
             return Err(fail(

@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use picloud_executor_core::sandbox::fixed;
+use picloud_executor_core::limits as fixed;
 use picloud_shared::{ExecStatus, HttpRequest, SandboxLimits, SandboxOverrides};
 
 /// Runs with the default limits and checks it ended as a limit or timeout,

@@ -1,89 +1,47 @@
-//! `invoke(name, args)`: a script calls another script of its own app,
-//! in-process, and gets its value back as is.
-//!
-//! The callee runs on the caller's thread, in a frame of its own (see
-//! `sandbox::begin_nested`): its deadline is the caller's or its own,
-//! whichever comes first, and the operations and log entries it spends are
-//! the caller's. It runs on a fresh stack as large as a script thread's
-//! (`stacker`), so the stack guarantee of one execution (pool.rs) holds at
-//! every level of nesting. Each call is recorded as an execution of its
-//! own (`function`, under the caller's request id), and handed back with
-//! the caller's outcome.
+//! How the executor runs an `invoke`: the callee runs on the caller's
+//! thread, in a frame of its own (see `frame::begin_nested`): its deadline
+//! is the caller's or its own, whichever comes first, and the operations and
+//! log entries it spends are the caller's. It runs on a fresh stack as large
+//! as a script thread's (`stacker`), so the stack guarantee of one execution
+//! (pool.rs) holds at every level of nesting. Each call is recorded as an
+//! execution of its own (`function`, under the caller's request id), and
+//! handed back with the caller's outcome.
 
-use std::cell::RefCell;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use picloud_shared::kv::SdkCallCx;
 use picloud_shared::{ExecStatus, ExecutionId, ExecutionRecord, Script, ScriptError};
-use rhai::{Dynamic, EvalAltResult, Module, Scope, Shared};
+use rhai::{Dynamic, EvalAltResult, Scope};
 
+use crate::context::{self, CallSdk, Nest, RhaiResult};
+use crate::convert;
+use crate::frame::{self, NestError, begin_nested};
+use crate::limits as fixed;
+use crate::local::Inner;
 use crate::pool::SCRIPT_STACK_SIZE;
-use crate::sandbox::{self, NestError, begin_nested, classify, fixed};
-use crate::sdk::{self, CallSdk};
-use crate::{Inner, convert};
+use crate::sandbox::classify;
 
-type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
-
-thread_local! {
-    /// The records of the calls made by the execution running on this thread.
-    static CALLS: RefCell<Vec<ExecutionRecord>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Starts collecting the records of an execution's calls.
-pub(crate) fn begin_recording() -> Recording {
-    CALLS.with(|c| c.borrow_mut().clear());
-    Recording
-}
-
-pub(crate) struct Recording;
-
-impl Recording {
-    pub(crate) fn take(&self) -> Vec<ExecutionRecord> {
-        CALLS.with(|c| std::mem::take(&mut *c.borrow_mut()))
+impl Nest for Inner {
+    fn call(
+        &self,
+        caller: &CallSdk,
+        what: &str,
+        script: Arc<Script>,
+        args: Dynamic,
+    ) -> RhaiResult<Dynamic> {
+        // A fresh stack for the callee: as large as a script thread's, or as
+        // its own limits need (deep.rs).
+        let stack = crate::deep::stack_for(&self.ceilings.resolve(&script.sandbox))
+            .unwrap_or(SCRIPT_STACK_SIZE);
+        stacker::grow(stack, move || self.run_call(caller, what, &script, args))
     }
-}
-
-impl Drop for Recording {
-    fn drop(&mut self) {
-        CALLS.with(|c| c.borrow_mut().clear());
-    }
-}
-
-/// `invoke(name, args)`, a global function.
-pub(crate) fn invoke_module() -> Shared<Module> {
-    static MODULE: OnceLock<Shared<Module>> = OnceLock::new();
-    MODULE
-        .get_or_init(|| {
-            let mut m = Module::new();
-            m.set_native_fn("invoke", |name: &str, args: Dynamic| invoke(name, args));
-            m.build_index();
-            m.into()
-        })
-        .clone()
-}
-
-fn invoke(name: &str, args: Dynamic) -> RhaiResult<Dynamic> {
-    let caller = sdk::current()?;
-    let what = format!("invoke({name:?})");
-    let script = caller
-        .block_on(&what, |s, cx| s.scripts.resolve_for(cx, name))?
-        .filter(|s| s.app_id == caller.cx.app_id)
-        .ok_or_else(|| format!("{what}: there is no script named {name:?} in this app"))?;
-    let executor = Arc::clone(&caller.executor);
-    // A fresh stack for the callee: as large as a script thread's, or as
-    // its own limits need (deep.rs).
-    let stack = crate::deep::stack_for(&executor.ceilings.resolve(&script.sandbox))
-        .unwrap_or(SCRIPT_STACK_SIZE);
-    stacker::grow(stack, move || {
-        executor.run_call(&caller, &what, &script, args)
-    })
 }
 
 impl Inner {
     /// Runs `script` as a call made by the execution on this thread.
     fn run_call(
-        self: &Arc<Self>,
+        &self,
         caller: &CallSdk,
         what: &str,
         script: &Arc<Script>,
@@ -116,10 +74,10 @@ impl Inner {
             grant: caller.cx.grant.clone(),
         };
         let (execution_id, request_id) = (cx.execution_id, cx.request_id);
-        let sdk_frame = sdk::enter(CallSdk {
+        let sdk_frame = context::enter(CallSdk {
             cx: Arc::new(cx),
             connected: caller.connected.clone(),
-            executor: Arc::clone(self),
+            executor: Arc::clone(&caller.executor),
         });
 
         let result: Result<Dynamic, Failure> = match self.cached(script) {
@@ -171,7 +129,7 @@ impl Inner {
             replay_of: None,
             dry_run: false,
         };
-        CALLS.with(|c| c.borrow_mut().push(record));
+        context::record_call(record);
         drop(sdk_frame);
         // Back in the caller's frame, charged with what the call spent.
         drop(frame);
@@ -186,7 +144,7 @@ impl Inner {
         match e {
             // The caller's own time or operations ran out inside the call:
             // the caller ends too, as it would have on its own.
-            e if !e.is_catchable() && !sandbox::budget_left() => Err(e.into()),
+            e if !e.is_catchable() && !frame::budget_left() => Err(e.into()),
             // What the callee threw, the caller catches as thrown.
             EvalAltResult::ErrorRuntime(value, _) => {
                 Err(EvalAltResult::ErrorRuntime(value, rhai::Position::NONE).into())

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use rhai::{Blob, Dynamic, EvalAltResult, INT, Map, Module, NativeCallContext, Shared};
 
+use crate::context;
 use crate::convert::{dynamic_to_json, json_to_dynamic};
+use crate::frame;
 use crate::outbound::{Call, Outbound};
-use crate::sandbox;
-use crate::sdk;
 
 type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 
@@ -115,7 +115,7 @@ fn parse(spec: &Map, outbound: &Outbound) -> RhaiResult<Call> {
     let timeout = asked.unwrap_or(outbound.config.default_timeout);
     // Past the execution's own deadline the call ends as the execution
     // does (see `CallSdk::block_on`); a shorter timeout is the call's.
-    let timeout = (timeout < sandbox::time_left()).then_some(timeout);
+    let timeout = (timeout < frame::time_left()).then_some(timeout);
     Ok(Call {
         method,
         url,
@@ -130,7 +130,7 @@ fn parse(spec: &Map, outbound: &Outbound) -> RhaiResult<Call> {
 }
 
 fn request(ctx: NativeCallContext, spec: Map) -> RhaiResult<Dynamic> {
-    let sdk = sdk::current()?;
+    let sdk = context::current()?;
     let outbound: Arc<Outbound> = sdk
         .http()
         .ok_or_else(|| format!("{WHAT} is not available in this executor"))?;
@@ -141,7 +141,7 @@ fn request(ctx: NativeCallContext, spec: Map) -> RhaiResult<Dynamic> {
     if strings > 0 && strings < call.max_body.0 {
         call.max_body = (strings, "the sandbox's max_string_size");
     }
-    if !sandbox::count_http_call(outbound.config.max_calls) {
+    if !frame::count_http_call(outbound.config.max_calls) {
         return fail(format!(
             "an execution makes at most {} calls (PICLOUD_HTTP_MAX_CALLS)",
             outbound.config.max_calls
@@ -155,7 +155,7 @@ fn request(ctx: NativeCallContext, spec: Map) -> RhaiResult<Dynamic> {
     };
     let started = std::time::Instant::now();
     let record = |status: Option<u16>, outcome: &str| {
-        sandbox::record_outbound(picloud_shared::OutboundCall {
+        frame::record_outbound(picloud_shared::OutboundCall {
             method: method.clone(),
             host: host.clone(),
             status,
