@@ -333,7 +333,7 @@ impl ScriptResolver for Resolver {
             self.0
                 .script(id)
                 .await
-                .map_err(|e| picloud_shared::Error::Backend(e.to_string()))
+                .map_err(|e| e.into_shared("the script store"))
         })
     }
 
@@ -346,7 +346,7 @@ impl ScriptResolver for Resolver {
             self.0
                 .script_named(app, name)
                 .await
-                .map_err(|e| picloud_shared::Error::Backend(e.to_string()))
+                .map_err(|e| e.into_shared("the script store"))
         })
     }
 

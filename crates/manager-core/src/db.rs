@@ -17,7 +17,7 @@ use sqlx::sqlite::{
 };
 
 use crate::error::{Error, Result};
-use crate::sqlite_writer::SqliteWriter;
+use crate::sqlite_writer::{SQLITE_BUSY_TIMEOUT, SqliteWriter};
 
 pub static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 pub static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -78,10 +78,6 @@ impl DbTarget {
         }
     }
 }
-
-/// How long an SQLite connection waits for another's write lock, for the
-/// pool's connections and the writer's (sqlite_writer.rs).
-pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A connection pool to one of the two backends. On SQLite, beside the
 /// pool, the one connection that makes the frequent writes (scripts' KV

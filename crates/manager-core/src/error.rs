@@ -44,6 +44,29 @@ impl Error {
     }
 }
 
+impl Error {
+    /// This error as a service answers it across a seam (a script's SDK
+    /// call, a process of the split layout): the caller's mistakes (and a
+    /// thing gone meanwhile) as `Invalid`, with a message for the script;
+    /// anything else logged here and answered as `Backend`, naming only
+    /// what failed (`what`: "the KV store"): the database's own words stay
+    /// in this server's log.
+    pub fn into_shared(self, what: &str) -> picloud_shared::Error {
+        match self {
+            Error::Invalid { message, .. } | Error::Conflict(message) => {
+                picloud_shared::Error::Invalid(message)
+            }
+            Error::NotFound(thing) => {
+                picloud_shared::Error::Invalid(format!("the {thing} is gone"))
+            }
+            other => {
+                tracing::error!(error = %other, "{what} failed");
+                picloud_shared::Error::Backend(format!("{what} failed; see the server log"))
+            }
+        }
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         if nul_in_text(&e) {

@@ -30,6 +30,10 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 
+/// How long an SQLite connection waits for another's write lock, for the
+/// pool's connections and the writer's (db.rs).
+pub(crate) const SQLITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Changes in one transaction at most.
 const WRITE_BATCH: usize = 512;
 
@@ -118,7 +122,7 @@ impl SqliteWriter {
             // As the pool's connections (db.rs): a commit is synced, and
             // waits up to 10 s for another writer (the admin API, events,
             // cron) to finish.
-            conn.busy_timeout(crate::db::SQLITE_BUSY_TIMEOUT)?;
+            conn.busy_timeout(SQLITE_BUSY_TIMEOUT)?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", true)?;
             // A commit that crosses the autocheckpoint threshold runs the

@@ -222,7 +222,7 @@ pub enum RequestBody {
     /// Any other content type, valid UTF-8: a string.
     Text(String),
     /// Any other content type, not UTF-8: a blob (base64 on the wire).
-    Bytes(#[serde(with = "crate::wire::base64_bytes")] Vec<u8>),
+    Bytes(#[serde(with = "crate::serde_formats::base64_bytes")] Vec<u8>),
 }
 
 /// How an execution ended.
@@ -320,7 +320,7 @@ pub struct ExecOutcome {
     #[serde(with = "crate::timestamp")]
     pub started_at: OffsetDateTime,
     /// Time spent running the script, including compiling it on a cache miss.
-    #[serde(with = "crate::wire::micros")]
+    #[serde(with = "crate::serde_formats::micros")]
     pub duration: std::time::Duration,
     /// The records of the scripts it called with `invoke`, in the order
     /// they ended; each is an execution of its own (`function`), under the
@@ -334,7 +334,7 @@ pub struct ExecOutcome {
     pub operations: u64,
     /// CPU time of the thread that ran it, the scripts it invoked and the
     /// services it waited on in that thread included.
-    #[serde(with = "crate::wire::micros")]
+    #[serde(with = "crate::serde_formats::micros")]
     pub cpu: std::time::Duration,
 }
 

@@ -13,12 +13,14 @@ pub mod cron;
 pub mod error;
 pub mod events;
 pub mod exec;
+pub mod future;
 pub mod ids;
 pub mod kv;
 pub mod routing;
 pub mod sandbox;
 pub mod script;
 pub mod secrets;
+pub mod serde_formats;
 pub mod timestamp;
 pub mod traits;
 pub mod version;
@@ -31,6 +33,7 @@ pub use exec::{
     ExecOutcome, ExecRequest, ExecStatus, ExecutionRecord, HttpRequest, Invocation, LogEntry,
     LogLevel, OutboundCall, RecordRequests, RecordedRequest, Recording, RequestBody, ScriptError,
 };
+pub use future::BoxFuture;
 pub use ids::{
     AppId, DeadLetterId, DomainId, ExecutionId, RequestId, RouteId, ScriptId, TriggerId, UserId,
 };
@@ -38,4 +41,4 @@ pub use kv::{KvEntry, KvListOptions, KvPage, KvService, SdkCallCx};
 pub use sandbox::{SandboxCeilings, SandboxLimits, SandboxOverrides};
 pub use script::{Script, ScriptName};
 pub use secrets::SecretService;
-pub use traits::{BoxFuture, ExecutionSink, ExecutorClient, ScriptCompiler, ScriptResolver};
+pub use traits::{ExecutionSink, ExecutorClient, ScriptCompiler, ScriptResolver};

@@ -1,16 +1,13 @@
 //! The seams. In one process each has a local implementation; in cluster
 //! mode a remote one (HTTP, versioned by `WIRE_VERSION`) takes its place.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::{
     AppId, ExecOutcome, ExecRequest, ExecutionRecord, Result, Script, ScriptError, ScriptId,
 };
 
-/// A boxed, sendable future: the traits below are used as trait objects.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::future::BoxFuture;
 
 /// Runs scripts. The orchestrator depends on this trait, never on the
 /// executor crate.

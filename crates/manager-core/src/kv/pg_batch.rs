@@ -33,7 +33,7 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
-use super::WriteOp;
+use super::write::{WriteOp, gone_app};
 use crate::error::{Error, Result};
 use crate::events::{KvWrite, set_kv_postgres};
 use picloud_shared::AppId;
@@ -230,7 +230,7 @@ async fn set_batch(pool: PgPool, events: Arc<Notify>, mut batch: Vec<Set>) {
                     if matches!(result, Ok(fired) if fired > 0) {
                         events.notify_one();
                     }
-                    let _ = set.reply.send(result.map(drop).map_err(super::gone_app));
+                    let _ = set.reply.send(result.map(drop).map_err(gone_app));
                 }
             }
             // The connection failed: whether it committed is unknown, as
@@ -271,7 +271,7 @@ fn answer_all<T>(replies: impl Iterator<Item = oneshot::Sender<Result<T>>>, e: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kv::WriteKind;
+    use crate::kv::write::WriteKind;
 
     fn set(app: AppId, key: &str, n: u32) -> Set {
         Set {

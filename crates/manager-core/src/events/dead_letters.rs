@@ -1,0 +1,165 @@
+//! Dead letters: the events whose trigger ran out of attempts, and the
+//! admin API's operations on them.
+
+use picloud_shared::{AppId, DeadLetterId, TriggerId};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::Row;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::authz::{self, Capability, Principal};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::service::Manager;
+use crate::with_db;
+
+use super::*;
+
+/// A dead letter as the admin API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DeadLetter {
+    pub id: DeadLetterId,
+    pub app_id: AppId,
+    pub trigger_id: TriggerId,
+    /// The event that failed (`ctx.event` of its attempts).
+    pub event: Value,
+    /// The last attempt's error.
+    pub error: String,
+    pub attempts: u32,
+    #[serde(with = "picloud_shared::timestamp")]
+    pub created_at: OffsetDateTime,
+}
+
+impl Manager {
+    pub async fn dead_letters(&self, p: &Principal, app: &str) -> Result<Vec<DeadLetter>> {
+        let app = self.resolve_app(Some(app)).await?;
+        authz::require(p, Capability::ReadTriggers, app.id, "app")?;
+        const SQL: &str = "SELECT id, app_id, trigger_id, event, error, attempts, created_at \
+             FROM dead_letters WHERE app_id = $1 ORDER BY id";
+        with_db!(&self.db, pool => {
+            let rows = sqlx::query(SQL).bind(app.id.0).fetch_all(pool).await?;
+            rows.iter().map(|r| dead_letter_of(&self.db, r)).collect()
+        })
+    }
+
+    async fn dead_letter_by_id(&self, id: DeadLetterId) -> Result<Option<(DeadLetter, u32)>> {
+        const SQL: &str = "SELECT id, app_id, trigger_id, event, error, attempts, created_at, depth \
+             FROM dead_letters WHERE id = $1";
+        with_db!(&self.db, pool => {
+            let row = sqlx::query(SQL).bind(id.0).fetch_optional(pool).await?;
+            let Some(row) = row else { return Ok(None) };
+            let depth: i32 = row.try_get("depth")?;
+            Ok(Some((
+                dead_letter_of(&self.db, &row)?,
+                u32::try_from(depth).unwrap_or(1),
+            )))
+        })
+    }
+
+    /// Puts a dead letter's event back in the queue, with fresh attempts.
+    pub async fn retry_dead_letter(&self, p: &Principal, id: DeadLetterId) -> Result<()> {
+        let (dl, depth) = self
+            .dead_letter_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("dead letter"))?;
+        authz::require(p, Capability::WriteTriggers, dl.app_id, "dead letter")?;
+        const REQUEUE: &str = "INSERT INTO events (app_id, trigger_id, kind, script_id, \
+             collection, key, event, depth, max_attempts, due_at) \
+             SELECT d.app_id, d.trigger_id, 'kv', t.script_id, d.collection, d.key, d.event, d.depth, \
+             t.max_attempts, $2 FROM dead_letters d JOIN triggers t ON t.id = d.trigger_id \
+             WHERE d.id = $1";
+        const DELETE: &str = "DELETE FROM dead_letters WHERE id = $1";
+        let now = now_ms();
+        let requeued = match &self.db {
+            Db::Sqlite(pool, _) => {
+                let mut tx = pool.begin().await?;
+                let n = sqlx::query(REQUEUE)
+                    .bind(id.0)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query(DELETE).bind(id.0).execute(&mut *tx).await?;
+                tx.commit().await?;
+                n
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let n = sqlx::query(REQUEUE)
+                    .bind(id.0)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query(DELETE).bind(id.0).execute(&mut *tx).await?;
+                if n > 0 {
+                    notify_postgres(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                n
+            }
+        };
+        if requeued == 0 {
+            return Err(Error::NotFound("dead letter"));
+        }
+        self.events.notify.notify_one();
+        self.audit(
+            p,
+            Some(dl.app_id),
+            "dead_letter.retry",
+            Some(id.to_string()),
+            json!({ "trigger_id": dl.trigger_id, "depth": depth }),
+        )
+        .await;
+        Ok(())
+    }
+
+    pub async fn delete_dead_letter(&self, p: &Principal, id: DeadLetterId) -> Result<()> {
+        let (dl, _) = self
+            .dead_letter_by_id(id)
+            .await?
+            .ok_or(Error::NotFound("dead letter"))?;
+        authz::require(p, Capability::WriteTriggers, dl.app_id, "dead letter")?;
+        const SQL: &str = "DELETE FROM dead_letters WHERE id = $1";
+        let n = with_db!(&self.db, pool => sqlx::query(SQL).bind(id.0).execute(pool).await
+            .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(Error::NotFound("dead letter"));
+        }
+        self.audit(
+            p,
+            Some(dl.app_id),
+            "dead_letter.delete",
+            Some(id.to_string()),
+            json!({ "trigger_id": dl.trigger_id }),
+        )
+        .await;
+        Ok(())
+    }
+}
+
+fn dead_letter_of<R: Row>(db: &Db, r: &R) -> Result<DeadLetter>
+where
+    Uuid: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i32: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    OffsetDateTime: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Json<Value>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+{
+    let event = match db {
+        Db::Sqlite(..) => parse_json(&r.try_get::<String, _>("event")?)?,
+        Db::Postgres(_) => r.try_get::<Json<Value>, _>("event")?.0,
+    };
+    Ok(DeadLetter {
+        id: DeadLetterId(r.try_get("id")?),
+        app_id: AppId(r.try_get("app_id")?),
+        trigger_id: TriggerId(r.try_get("trigger_id")?),
+        event,
+        error: r.try_get("error")?,
+        attempts: u32::try_from(r.try_get::<i32, _>("attempts")?).unwrap_or(0),
+        created_at: r.try_get("created_at")?,
+    })
+}
