@@ -74,7 +74,7 @@ pub enum AuditScope {
 const AUDIT_COLUMNS: &str = "id, at, actor_id, actor_name, app_id, action, target_id, detail";
 
 impl Db {
-    pub async fn insert_audit(&self, e: &AuditEntry) -> Result<()> {
+    pub(crate) async fn insert_audit(&self, e: &AuditEntry) -> Result<()> {
         let sql = format!(
             "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         );
@@ -85,7 +85,7 @@ impl Db {
     }
 
     /// Newest first, older than `before` if given.
-    pub async fn audit_entries(
+    pub(crate) async fn audit_entries(
         &self,
         scope: &AuditScope,
         before: Option<Uuid>,

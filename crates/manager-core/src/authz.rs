@@ -99,7 +99,8 @@ pub enum Need {
 }
 
 impl Capability {
-    /// Every capability, for the role matrix (docs and tests).
+    /// Every capability, for the role matrix's tests.
+    #[cfg(test)]
     pub const ALL: [Capability; 21] = [
         Capability::ReadApp,
         Capability::ReadScripts,

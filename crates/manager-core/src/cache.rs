@@ -228,6 +228,12 @@ impl DataCache {
         self.catalog.remove(id);
     }
 
+    /// An app's name (for the metrics of its scripts' first records);
+    /// `None` for an app deleted meanwhile.
+    pub async fn app_name(&self, app: AppId) -> Result<Option<String>> {
+        Ok(self.db.app_by_id(app).await?.map(|a| a.name))
+    }
+
     pub fn routing(&self) -> Arc<Routing> {
         Arc::clone(&self.routing.read().unwrap_or_else(|p| p.into_inner()))
     }

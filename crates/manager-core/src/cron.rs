@@ -57,7 +57,7 @@ pub struct CronScheduler {
 }
 
 impl CronScheduler {
-    pub fn new(db: Db, events: Arc<Notify>) -> Arc<CronScheduler> {
+    pub(crate) fn new(db: Db, events: Arc<Notify>) -> Arc<CronScheduler> {
         Arc::new(CronScheduler {
             db,
             changed: Notify::new(),
@@ -67,7 +67,7 @@ impl CronScheduler {
 
     /// Starts the scheduler task: it sleeps until the next tick, or until
     /// cron triggers change.
-    pub fn spawn(self: &Arc<Self>) {
+    pub(crate) fn spawn(self: &Arc<Self>) {
         let this = Arc::clone(self);
         tokio::spawn(async move {
             loop {
@@ -100,7 +100,7 @@ impl CronScheduler {
     /// Fires every cron trigger due at `now` (once each, however many ticks
     /// it missed), and returns when the next tick is due. Public so tests
     /// can drive it with a clock of their own.
-    pub async fn fire_due(&self, now: OffsetDateTime) -> Result<Option<OffsetDateTime>> {
+    pub(crate) async fn fire_due(&self, now: OffsetDateTime) -> Result<Option<OffsetDateTime>> {
         const LIST: &str = "SELECT id, schedule, next_due FROM triggers WHERE kind = 'cron'";
         let rows: Vec<(Uuid, Option<String>, Option<i64>)> =
             with_db!(&self.db, pool => sqlx::query_as(LIST).fetch_all(pool).await)?;

@@ -90,7 +90,6 @@ pub enum Db {
 
 /// Runs `$body` with `$pool` bound to whichever pool `$db` holds. The body is
 /// compiled once per backend.
-#[macro_export]
 macro_rules! with_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
@@ -99,6 +98,7 @@ macro_rules! with_db {
         }
     };
 }
+pub(crate) use with_db;
 
 impl Db {
     /// Connects, creating the SQLite file (and its directory) if needed.

@@ -130,7 +130,10 @@ const LIVE: &str =
 
 impl Db {
     /// A script's saved versions, newest first, without their sources.
-    pub async fn script_versions(&self, script: ScriptId) -> Result<Vec<ScriptVersionSummary>> {
+    pub(crate) async fn script_versions(
+        &self,
+        script: ScriptId,
+    ) -> Result<Vec<ScriptVersionSummary>> {
         // octet_length on PostgreSQL; SQLite's length() of a blob is bytes.
         let bytes = match self {
             Db::Sqlite(..) => "length(CAST(v.source AS BLOB))",
@@ -159,7 +162,7 @@ impl Db {
     }
 
     /// One saved version of a script, if it is kept.
-    pub async fn script_version(
+    pub(crate) async fn script_version(
         &self,
         script: ScriptId,
         version: i64,

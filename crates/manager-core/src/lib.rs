@@ -8,37 +8,45 @@
 //! seam ([`executions::ExecutionWriter`]).
 
 pub mod api;
-pub mod audit;
-pub mod auth;
-pub mod authz;
+mod audit;
+mod auth;
+mod authz;
 pub mod bus;
 pub mod cache;
-pub mod cron;
+mod cron;
 pub mod db;
 pub mod error;
-pub mod events;
+mod events;
 pub mod executions;
-pub mod extract;
+mod extract;
 pub mod history;
-pub mod kv;
-pub mod members;
+mod kv;
+mod members;
 pub mod openapi;
-pub mod releases;
+mod releases;
 pub mod replay;
-pub mod repo;
-pub mod routes;
+mod repo;
+mod routes;
 pub mod secrets;
 pub mod service;
 mod sqlite_writer;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
+#[cfg(test)]
+mod tests;
 pub mod throttle;
-pub mod usage;
+mod usage;
 
 pub use cache::{DataCache, Resolver};
+pub(crate) use db::with_db;
 pub use db::{Db, DbTarget, schema_version};
 pub use error::{Error, Result};
 pub use events::EventStore;
 pub use executions::ExecutionWriter;
 pub use kv::KvStore;
+/// The records the manager answers with (its queries stay private).
+pub use repo::{
+    ApiToken, App, DEFAULT_APP_ID, Domain, ExecutionFilter, Route, ScriptStats, User, UserRole,
+};
 pub use secrets::{SecretKey, SecretStore};
 pub use service::{Manager, ManagerConfig};

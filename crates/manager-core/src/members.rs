@@ -52,7 +52,7 @@ impl TryFrom<MemberRow> for Member {
 
 impl Db {
     /// The roles a user holds, with the apps' names.
-    pub async fn grants_of(&self, user: UserId) -> Result<Vec<Grant>> {
+    pub(crate) async fn grants_of(&self, user: UserId) -> Result<Vec<Grant>> {
         const SQL: &str = "SELECT m.app_id, a.name, m.role FROM memberships m \
                            JOIN apps a ON a.id = m.app_id WHERE m.user_id = $1 ORDER BY a.name";
         let rows: Vec<(Uuid, String, String)> =
@@ -69,7 +69,7 @@ impl Db {
     }
 
     /// An app's members, by username.
-    pub async fn members_of(&self, app: AppId) -> Result<Vec<Member>> {
+    pub(crate) async fn members_of(&self, app: AppId) -> Result<Vec<Member>> {
         const SQL: &str = "SELECT m.app_id, m.user_id, u.username, m.role, m.created_at \
                            FROM memberships m JOIN users u ON u.id = m.user_id \
                            WHERE m.app_id = $1 ORDER BY u.username";
@@ -79,7 +79,7 @@ impl Db {
     }
 
     /// Sets a user's role in an app (adding them if needed).
-    pub async fn set_membership(
+    pub(crate) async fn set_membership(
         &self,
         app: AppId,
         user: UserId,
@@ -94,7 +94,7 @@ impl Db {
         Ok(())
     }
 
-    pub async fn delete_membership(&self, app: AppId, user: UserId) -> Result<bool> {
+    pub(crate) async fn delete_membership(&self, app: AppId, user: UserId) -> Result<bool> {
         const SQL: &str = "DELETE FROM memberships WHERE app_id = $1 AND user_id = $2";
         let n = with_db!(self, pool => sqlx::query(SQL).bind(app.0).bind(user.0).execute(pool)
             .await.map(|r| r.rows_affected()))?;

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use picloud_shared::api_error::ErrorCode;
+use picloud_shared::secrets::SecretService;
 use picloud_shared::web::AdminHost;
 use picloud_shared::{
     AppId, BoxFuture, ExecutionRecord, SandboxCeilings, SandboxOverrides, Script, ScriptCompiler,
     ScriptId, ScriptName, UserId,
 };
+use picloud_shared::{EventQueue, KvService};
 use serde_json::json;
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
@@ -58,17 +60,17 @@ pub const MAX_DESCRIPTION_LEN: usize = 4096;
 
 /// The manager service.
 pub struct Manager {
-    pub db: Db,
-    pub config: ManagerConfig,
+    pub(crate) db: Db,
+    pub(crate) config: ManagerConfig,
     pub(crate) compiler: Arc<dyn ScriptCompiler>,
     /// The scripts' KV store, also behind the admin KV view.
-    pub kv: Arc<KvStore>,
+    pub(crate) kv: Arc<KvStore>,
     /// Triggers' events: the queue the dispatcher takes them from.
-    pub events: Arc<EventStore>,
-    /// Cron triggers' scheduler (started with [`CronScheduler::spawn`]).
-    pub cron: Arc<CronScheduler>,
+    pub(crate) events: Arc<EventStore>,
+    /// Cron triggers' scheduler (started with [`Manager::start_cron`]).
+    pub(crate) cron: Arc<CronScheduler>,
     /// Apps' secrets (what scripts read through `secrets::get`).
-    pub secrets: Arc<crate::secrets::SecretStore>,
+    pub(crate) secrets: Arc<crate::secrets::SecretStore>,
     /// Scripts and the routing snapshot, as the data plane reads them.
     cache: Arc<DataCache>,
     /// Script writes are serialised: the compile-then-store sequence relies
@@ -134,6 +136,45 @@ impl Manager {
             records: std::sync::OnceLock::new(),
             replayer: std::sync::OnceLock::new(),
         }
+    }
+
+    // ----- the composition's view -----
+
+    /// The KV store as scripts reach it: every call acts on the app of the
+    /// call's `SdkCallCx`.
+    pub fn kv_service(&self) -> Arc<dyn KvService> {
+        self.kv.clone()
+    }
+
+    /// Apps' secrets as scripts reach them (`secrets::get`).
+    pub fn secret_service(&self) -> Arc<dyn SecretService> {
+        self.secrets.clone()
+    }
+
+    /// The event queue the dispatcher claims triggers' events from.
+    pub fn event_queue(&self) -> Arc<dyn EventQueue> {
+        self.events.clone()
+    }
+
+    /// Starts the cron scheduler (once, with the dispatcher).
+    pub fn start_cron(&self) {
+        self.cron.spawn();
+    }
+
+    /// Scripts' KV calls since start, by operation (for `/metrics`).
+    pub fn kv_op_counts(&self) -> [(&'static str, u64); 5] {
+        self.kv.op_counts()
+    }
+
+    /// Events waiting (or being delivered) and dead letters, over every app
+    /// (for `/metrics`).
+    pub async fn event_backlog(&self) -> Result<(i64, i64)> {
+        self.events.backlog().await
+    }
+
+    /// How many users exist (start-up warns when there are none).
+    pub async fn user_count(&self) -> Result<i64> {
+        self.db.count_users().await
     }
 
     // ----- apps -----

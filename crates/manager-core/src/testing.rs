@@ -210,3 +210,42 @@ fn start_throwaway(
         .push((child, stdin));
     Ok(dir)
 }
+
+// ----- past the authorized API -----
+//
+// Other crates reach the data only through the manager's calls, which
+// check the caller's rights. A test sometimes checks what is stored
+// underneath; these are its only ways in, and exist only with the
+// `testing` feature.
+
+/// The manager's database, for a test's own statements (aging a
+/// credential, reading every table).
+pub fn database(manager: &crate::Manager) -> &crate::Db {
+    &manager.db
+}
+
+/// A script as stored, deleted or not.
+pub async fn stored_script(
+    manager: &crate::Manager,
+    id: picloud_shared::ScriptId,
+) -> crate::Result<Option<picloud_shared::Script>> {
+    manager.db.script_by_id(id).await
+}
+
+/// The versions of a script kept in its history, as stored.
+pub async fn stored_versions(
+    manager: &crate::Manager,
+    id: picloud_shared::ScriptId,
+) -> crate::Result<Vec<crate::history::ScriptVersionSummary>> {
+    manager.db.script_versions(id).await
+}
+
+/// A KV value as stored.
+pub async fn stored_value(
+    manager: &crate::Manager,
+    app: picloud_shared::AppId,
+    collection: &str,
+    key: &str,
+) -> crate::Result<Option<serde_json::Value>> {
+    manager.kv.value(app, collection, key).await
+}

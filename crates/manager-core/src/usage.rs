@@ -282,7 +282,7 @@ impl Db {
     }
 
     /// A script's series over `window`, ending with the minute of `now`.
-    pub async fn usage_series(
+    pub(crate) async fn usage_series(
         &self,
         script: ScriptId,
         window: Window,
@@ -326,7 +326,7 @@ impl Db {
     }
 
     /// What each script of `app` that ran in the last day used.
-    pub async fn day_usage(
+    pub(crate) async fn day_usage(
         &self,
         app: AppId,
         now: OffsetDateTime,

@@ -226,7 +226,7 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
     cache.reload_routing().await?;
 
     if let Some(manager) = &manager {
-        bootstrap(manager, args, &db, hashing).await?;
+        bootstrap(manager, args, hashing).await?;
     }
 
     // The key executions' grants are signed and checked with (cluster
@@ -239,9 +239,9 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
         (Role::AllInOne, Some(local)) => {
             let manager = manager.as_ref().expect("all-in-one has a manager");
             local.connect(SdkServices {
-                kv: manager.kv.clone(),
+                kv: manager.kv_service(),
                 scripts: Arc::new(Resolver(manager.cache())),
-                secrets: Some(manager.secrets.clone()),
+                secrets: Some(manager.secret_service()),
                 http: Some(Arc::new(picloud_executor_core::outbound::Outbound::new(
                     args.outbound(),
                 ))),
@@ -274,7 +274,6 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
             inner: Arc::new(writer.clone()),
             metrics: Arc::clone(&metrics),
             cache: Arc::clone(&cache),
-            db: db.clone(),
         }),
         OrchestratorConfig {
             max_concurrent,
@@ -288,8 +287,8 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
 
     if let Some(manager) = &manager {
         manager.attach_replayer(Arc::new(Replays(Arc::clone(&orchestrator))));
-        orchestrator.spawn_dispatcher(manager.events.clone());
-        manager.cron.spawn();
+        orchestrator.spawn_dispatcher(manager.event_queue());
+        manager.start_cron();
     }
 
     let surface = Surface {
@@ -324,8 +323,8 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
     if let Role::Manager(link) = &role {
         let manager = manager.as_ref().expect("a manager");
         router = router.merge(wire::manager_router(
-            manager.kv.clone(),
-            manager.secrets.clone(),
+            manager.kv_service(),
+            manager.secret_service(),
             Arc::clone(&cache),
             grants.expect("a cluster role has a grant key"),
             Arc::clone(&link.secret),
@@ -441,7 +440,6 @@ pub async fn build_executor(
 async fn bootstrap(
     manager: &Manager,
     args: &ServeArgs,
-    db: &Db,
     hashing: Option<picloud_manager_core::service::Prehashed>,
 ) -> anyhow::Result<()> {
     match (&args.admin_user, &args.admin_password) {
@@ -461,7 +459,7 @@ async fn bootstrap(
             anyhow::bail!("PICLOUD_ADMIN_PASSWORD is set but PICLOUD_ADMIN_USER is not")
         }
         (None, None) => {
-            if db.count_users().await? == 0 {
+            if manager.user_count().await? == 0 {
                 tracing::warn!(
                     "no admin user exists: set PICLOUD_ADMIN_USER and PICLOUD_ADMIN_PASSWORD, or run `picloud admin create-user`"
                 );

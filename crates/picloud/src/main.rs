@@ -13,7 +13,7 @@ use clap::Parser;
 use picloud::config::{
     AdminCommand, BackupArgs, Cli, ClientCli, Command, CreateUserArgs, ServeArgs,
 };
-use picloud_manager_core::repo::UserRole;
+use picloud_manager_core::UserRole;
 use picloud_manager_core::{Db, DbTarget};
 
 use picloud::roles::{parse_failure, runtime};

@@ -245,7 +245,6 @@ pub struct MeteredSink {
     pub metrics: Arc<Metrics>,
     /// Where the script's and app's names are read (once per script).
     pub cache: Arc<picloud_manager_core::DataCache>,
-    pub db: picloud_manager_core::Db,
 }
 
 impl ExecutionSink for MeteredSink {
@@ -260,11 +259,11 @@ impl ExecutionSink for MeteredSink {
             // A script's first record in this process: its names, once (the
             // script is in the data plane's cache: it ran).
             let script = self.cache.script(record.script_id).await;
-            let app = self.db.app_by_id(record.app_id).await;
+            let app = self.cache.app_name(record.app_id).await;
             let counters = match (script, app) {
                 (Ok(Some(script)), Ok(Some(app))) => {
                     self.metrics
-                        .admit(record.script_id, &app.name, script.name.as_str())
+                        .admit(record.script_id, &app, script.name.as_str())
                 }
                 // Deleted meanwhile, or the database failed: not worth a
                 // series of its own.
@@ -386,12 +385,12 @@ async fn render(s: &Scrape) -> anyhow::Result<String> {
             ),
             &["op"],
         )?;
-        for (op, n) in manager.kv.op_counts() {
+        for (op, n) in manager.kv_op_counts() {
             kv.with_label_values(&[op]).inc_by(n);
         }
         families.extend(kv.collect());
 
-        let (pending, dead) = manager.events.backlog().await?;
+        let (pending, dead) = manager.event_backlog().await?;
         families.extend(gauge(
             "picloud_events_pending",
             "Trigger events waiting for delivery or being delivered.",

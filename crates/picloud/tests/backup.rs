@@ -5,6 +5,7 @@
 
 mod common;
 
+use picloud_manager_core::testing;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -103,23 +104,24 @@ async fn a_backup_taken_while_serving_restores_whole() {
         .await
         .expect("the restored database serves");
     let manager = server.manager.clone().expect("all-in-one has a manager");
-    let counted = manager
-        .kv
-        .value(picloud_manager_core::repo::DEFAULT_APP_ID, "counts", "n")
-        .await
-        .unwrap()
-        .expect("the key is there");
+    let counted = testing::stored_value(
+        &manager,
+        picloud_manager_core::DEFAULT_APP_ID,
+        "counts",
+        "n",
+    )
+    .await
+    .unwrap()
+    .expect("the key is there");
     let n = counted.as_i64().unwrap();
     assert!((3..=23).contains(&n), "a snapshot of some moment: {n}");
-    let s = manager
-        .db
-        .script_by_id(id.parse().unwrap())
+    let s = testing::stored_script(&manager, id.parse().unwrap())
         .await
         .unwrap()
         .expect("the script is there");
     assert_eq!(s.name.as_str(), "counter");
     assert!(
-        manager.db.count_users().await.unwrap() >= 1,
+        manager.user_count().await.unwrap() >= 1,
         "the admin came along"
     );
     drop(manager);

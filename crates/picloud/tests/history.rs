@@ -125,9 +125,7 @@ async fn bad_version_requests_are_refused_and_change_nothing(t: TestApp) {
     assert_eq!(a.status, 204);
     let script = picloud_shared::ScriptId(uuid::Uuid::parse_str(id).unwrap());
     assert!(
-        t.manager
-            .db
-            .script_versions(script)
+        picloud_manager_core::testing::stored_versions(&t.manager, script)
             .await
             .unwrap()
             .is_empty()

@@ -915,13 +915,15 @@ async fn shutdown_flushes_queued_execution_records() {
     ))
     .await
     .unwrap();
-    assert_eq!(
-        db.executions_of(id, 100, &Default::default())
-            .await
-            .unwrap()
-            .len(),
-        20
-    );
+    let picloud_manager_core::Db::Sqlite(pool, _) = &db else {
+        unreachable!("an SQLite file")
+    };
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM executions WHERE script_id = ?")
+        .bind(id.0)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 20);
 }
 
 #[tokio::test]

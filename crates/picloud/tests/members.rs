@@ -375,7 +375,7 @@ both_backends!(the_audit_log_says_who_changed_what);
 /// Every row of every table, as text, for a search.
 async fn database_text(app: &TestApp) -> String {
     use picloud_manager_core::Db;
-    match &app.manager.db {
+    match picloud_manager_core::testing::database(&app.manager) {
         Db::Postgres(pool) => {
             let tables: Vec<String> = sqlx::query_scalar(
                 "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",

@@ -126,12 +126,12 @@ async fn a_release_holds_the_app_and_says_what_changed(t: TestApp) {
     assert_eq!(numbers, [2, 1], "newest first");
 
     // The deleted script's version is kept while release 1 names it.
-    let kept = t
-        .manager
-        .db
-        .script_versions(picloud_shared::ScriptId(old.parse().unwrap()))
-        .await
-        .unwrap();
+    let kept = picloud_manager_core::testing::stored_versions(
+        &t.manager,
+        picloud_shared::ScriptId(old.parse().unwrap()),
+    )
+    .await
+    .unwrap();
     assert_eq!(kept.iter().map(|v| v.version).collect::<Vec<_>>(), [1]);
 
     // Bad input changes nothing.

@@ -372,7 +372,7 @@ async fn a_failed_request_is_kept_and_replayed_against_the_fix(t: TestApp) {
         Duration::from_secs(10),
         "the handler ran for the replay and the queue is empty",
         || async {
-            let (queued, _) = t.manager.events.backlog().await.unwrap();
+            let (queued, _) = t.manager.event_backlog().await.unwrap();
             (queued == 0 && audited(&t).await >= 7).then_some(())
         },
     )

@@ -446,7 +446,7 @@ postgres_test! {
         let executor = l.executors[0].as_ref().unwrap().url();
         let prefix = picloud_shared::wire::prefix();
         let wire = picloud_shared::version::WIRE_VERSION.to_string();
-        let app = picloud_manager_core::repo::DEFAULT_APP_ID;
+        let app = picloud_manager_core::DEFAULT_APP_ID;
         let cx = |grant: &str| json!({
             "app_id": app, "script_id": uuid::Uuid::now_v7(), "execution_id": uuid::Uuid::now_v7(),
             "request_id": uuid::Uuid::now_v7(), "depth": 0, "grant": grant,

@@ -224,7 +224,7 @@ async fn api_tokens_act_as_their_creator_until_revoked(app: TestApp) {
 /// Runs one statement on the server's database (to age a credential).
 async fn execute(app: &TestApp, sql: &str) {
     use picloud_manager_core::Db;
-    match &app.manager.db {
+    match picloud_manager_core::testing::database(&app.manager) {
         Db::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(drop),
         Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
     }
@@ -233,7 +233,7 @@ async fn execute(app: &TestApp, sql: &str) {
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
     use picloud_manager_core::Db;
-    match &app.manager.db {
+    match picloud_manager_core::testing::database(&app.manager) {
         Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await,
         Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
     }

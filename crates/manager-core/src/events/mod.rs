@@ -29,7 +29,7 @@ pub(crate) use outbox::{
     KvWrite, delete_kv_postgres, fire_kv_sqlite, notify_postgres, set_kv_postgres,
 };
 pub use queue::EventStore;
-pub use triggers::{NewTrigger, Trigger, TriggerStats};
+pub use triggers::{NewTrigger, Trigger};
 
 fn parse_json(s: &str) -> Result<Value> {
     serde_json::from_str(s).map_err(|e| Error::Internal(format!("stored JSON is damaged: {e}")))

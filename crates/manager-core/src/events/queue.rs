@@ -58,7 +58,7 @@ impl crate::bus::Subscriber for EventStore {
 impl EventStore {
     /// Events waiting for delivery (or being delivered) and dead letters,
     /// over every app (for `/metrics`).
-    pub async fn backlog(&self) -> Result<(i64, i64)> {
+    pub(crate) async fn backlog(&self) -> Result<(i64, i64)> {
         const SQL: &str =
             "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM dead_letters)";
         Ok(with_db!(&self.db, pool => sqlx::query_as(SQL).fetch_one(pool).await)?)

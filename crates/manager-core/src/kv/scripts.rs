@@ -34,7 +34,7 @@ pub(super) fn written(outcome: Option<Result<bool>>) -> picloud_shared::Result<b
 impl KvStore {
     /// Scripts' KV calls since start, by operation (`get`, `set`, `has`,
     /// `delete`, `list`); the admin view's are not counted.
-    pub fn op_counts(&self) -> [(&'static str, u64); 5] {
+    pub(crate) fn op_counts(&self) -> [(&'static str, u64); 5] {
         let o = &self.ops;
         [
             ("get", o.get.load(Ordering::Relaxed)),

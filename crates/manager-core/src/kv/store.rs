@@ -204,16 +204,26 @@ impl KvStore {
 
     /// A KV trigger is about to be stored on `collection`: writes to it must
     /// run the outbox statement from now on.
-    pub fn watch(&self, app: AppId, collection: &str) {
+    pub(crate) fn watch(&self, app: AppId, collection: &str) {
         self.watched.add(app, collection);
     }
 
-    pub async fn value(&self, app: AppId, collection: &str, key: &str) -> Result<Option<Value>> {
+    pub(crate) async fn value(
+        &self,
+        app: AppId,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Value>> {
         Ok(self.item(app, collection, key).await?.map(|i| i.value))
     }
 
     /// A key with its last write time.
-    pub async fn item(&self, app: AppId, collection: &str, key: &str) -> Result<Option<KvItem>> {
+    pub(crate) async fn item(
+        &self,
+        app: AppId,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<KvItem>> {
         check_collection(collection)?;
         check_key(key)?;
         const SQL: &str = "SELECT value, updated_at FROM kv \
@@ -238,7 +248,7 @@ impl KvStore {
         }))
     }
 
-    pub async fn contains(&self, app: AppId, collection: &str, key: &str) -> Result<bool> {
+    pub(crate) async fn contains(&self, app: AppId, collection: &str, key: &str) -> Result<bool> {
         check_collection(collection)?;
         check_key(key)?;
         const SQL: &str = "SELECT EXISTS (SELECT 1 FROM kv \
@@ -251,7 +261,7 @@ impl KvStore {
     /// Creates or replaces a key, firing the triggers on it in the same
     /// transaction; returns the time written. `depth` is the writer's
     /// trigger depth (0 for a request or the admin API).
-    pub async fn put(
+    pub(crate) async fn put(
         &self,
         app: AppId,
         collection: &str,
@@ -272,7 +282,7 @@ impl KvStore {
 
     /// Deletes a key, firing the triggers on it in the same transaction if
     /// it was there; returns whether it was.
-    pub async fn remove(
+    pub(crate) async fn remove(
         &self,
         app: AppId,
         collection: &str,
@@ -326,7 +336,7 @@ impl KvStore {
     }
 
     /// A page of a collection, keys ascending.
-    pub async fn page(
+    pub(crate) async fn page(
         &self,
         app: AppId,
         collection: &str,
@@ -408,7 +418,7 @@ impl KvStore {
     }
 
     /// An app's collections with their number of keys, by name.
-    pub async fn collections(&self, app: AppId) -> Result<Vec<KvCollection>> {
+    pub(crate) async fn collections(&self, app: AppId) -> Result<Vec<KvCollection>> {
         const SQL: &str = "SELECT collection, COUNT(*) FROM kv WHERE app_id = $1 \
                            GROUP BY collection ORDER BY collection";
         let rows: Vec<(String, i64)> = crate::with_db!(&self.db, pool => sqlx::query_as(SQL)

@@ -27,7 +27,7 @@ struct VersionRow {
 impl Db {
     /// The sources of the script versions `release` names that differ from
     /// the app's live ones (those a rollback to it would save again).
-    pub async fn restored_sources(&self, release: &Release) -> Result<Vec<RestoredSource>> {
+    pub(crate) async fn restored_sources(&self, release: &Release) -> Result<Vec<RestoredSource>> {
         let mut out = Vec::new();
         for s in &release.snapshot.scripts {
             let live: Option<i64> = with_db!(self, pool => sqlx::query_scalar(
@@ -72,7 +72,7 @@ impl Db {
     /// routes, domain claims and triggers become `target`'s (a trigger kept
     /// keeps its counters and queued events). The rollback is recorded as a
     /// new release, numbered after `previous`.
-    pub async fn rollback_to(
+    pub(crate) async fn rollback_to(
         &self,
         target: &Release,
         by: &str,

@@ -84,7 +84,7 @@ pub(super) const RELEASE_COLUMNS: &str = "id, app_id, number, kind, message, cre
 impl Db {
     /// What `app` is made of now, read in one transaction (on PostgreSQL
     /// a repeatable-read one, so every table is read at the same moment).
-    pub async fn app_snapshot(&self, app: AppId) -> Result<Snapshot> {
+    pub(crate) async fn app_snapshot(&self, app: AppId) -> Result<Snapshot> {
         let postgres = matches!(self, Db::Postgres(_));
         let (scripts, routes, domains, triggers) = with_db!(self, pool => async {
             let mut tx = pool.begin().await?;
@@ -165,7 +165,7 @@ impl Db {
     }
 
     /// An app's releases, newest first.
-    pub async fn releases(&self, app: AppId) -> Result<Vec<Release>> {
+    pub(crate) async fn releases(&self, app: AppId) -> Result<Vec<Release>> {
         let sql = format!(
             "SELECT {RELEASE_COLUMNS} FROM releases WHERE app_id = $1 ORDER BY number DESC"
         );
@@ -175,7 +175,7 @@ impl Db {
     }
 
     /// An app's newest release, if it has one.
-    pub async fn latest_release(&self, app: AppId) -> Result<Option<Release>> {
+    pub(crate) async fn latest_release(&self, app: AppId) -> Result<Option<Release>> {
         let sql = format!(
             "SELECT {RELEASE_COLUMNS} FROM releases WHERE app_id = $1 ORDER BY number DESC LIMIT 1"
         );
@@ -189,7 +189,7 @@ impl Db {
     /// conflict when another release took that number meanwhile, or when a
     /// version the snapshot names is no longer kept (the app changed
     /// meanwhile).
-    pub async fn insert_release(
+    pub(crate) async fn insert_release(
         &self,
         new: &NewRelease<'_>,
         snapshot: &Snapshot,
@@ -238,7 +238,7 @@ impl Db {
     }
 
     /// A release of `app` by id or number.
-    pub async fn release_of(&self, app: AppId, which: &str) -> Result<Option<Release>> {
+    pub(crate) async fn release_of(&self, app: AppId, which: &str) -> Result<Option<Release>> {
         let by_number = which.parse::<i64>().ok();
         let by_id = which.parse::<Uuid>().ok();
         if by_number.is_none() && by_id.is_none() {

@@ -53,27 +53,27 @@ const APP_COLUMNS: &str = "id, name, description, created_at, record_requests, r
 impl Db {
     // ----- apps -----
 
-    pub async fn app_by_id(&self, id: AppId) -> Result<Option<App>> {
+    pub(crate) async fn app_by_id(&self, id: AppId) -> Result<Option<App>> {
         let sql = format!("SELECT {APP_COLUMNS} FROM apps WHERE id = $1");
         let row: Option<AppRow> =
             with_db!(self, pool => sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await)?;
         Ok(row.map(App::from))
     }
 
-    pub async fn app_by_name(&self, name: &str) -> Result<Option<App>> {
+    pub(crate) async fn app_by_name(&self, name: &str) -> Result<Option<App>> {
         let sql = format!("SELECT {APP_COLUMNS} FROM apps WHERE name = $1");
         let row: Option<AppRow> =
             with_db!(self, pool => sqlx::query_as(&sql).bind(name).fetch_optional(pool).await)?;
         Ok(row.map(App::from))
     }
 
-    pub async fn apps(&self) -> Result<Vec<App>> {
+    pub(crate) async fn apps(&self) -> Result<Vec<App>> {
         let sql = format!("SELECT {APP_COLUMNS} FROM apps ORDER BY name");
         let rows: Vec<AppRow> = with_db!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(App::from).collect())
     }
 
-    pub async fn insert_app(&self, app: &App) -> Result<App> {
+    pub(crate) async fn insert_app(&self, app: &App) -> Result<App> {
         let sql = format!(
             "INSERT INTO apps (id, name, description, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING {APP_COLUMNS}"
@@ -93,7 +93,7 @@ impl Db {
 
     /// What the apps that keep requests keep (for the data plane's routing
     /// snapshot).
-    pub async fn app_recordings(&self) -> Result<Vec<(AppId, picloud_shared::Recording)>> {
+    pub(crate) async fn app_recordings(&self) -> Result<Vec<(AppId, picloud_shared::Recording)>> {
         let sql = format!("SELECT {APP_COLUMNS} FROM apps WHERE record_requests <> 'off'");
         let rows: Vec<AppRow> = with_db!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
         Ok(rows
@@ -111,7 +111,7 @@ impl Db {
 
     /// Sets what an app keeps of its requests and its description; the app
     /// as it is now, `None` when it is gone.
-    pub async fn update_app(
+    pub(crate) async fn update_app(
         &self,
         id: AppId,
         description: &str,
@@ -140,7 +140,7 @@ impl Db {
     }
 
     /// Deletes an app and, by cascade, everything it owns.
-    pub async fn delete_app(&self, id: AppId) -> Result<bool> {
+    pub(crate) async fn delete_app(&self, id: AppId) -> Result<bool> {
         self.delete_by_id("DELETE FROM apps WHERE id = $1", id.0)
             .await
     }

@@ -43,7 +43,7 @@ const DOMAIN_COLUMNS: &str = "id, app_id, pattern, created_at";
 impl Db {
     // ----- domains -----
 
-    pub async fn insert_domain(&self, d: &Domain) -> Result<Domain> {
+    pub(crate) async fn insert_domain(&self, d: &Domain) -> Result<Domain> {
         let sql = format!(
             "INSERT INTO domains ({DOMAIN_COLUMNS}) VALUES ($1, $2, $3, $4) RETURNING {DOMAIN_COLUMNS}"
         );
@@ -61,14 +61,14 @@ impl Db {
     }
 
     /// Every claim of every app.
-    pub async fn domains(&self) -> Result<Vec<Domain>> {
+    pub(crate) async fn domains(&self) -> Result<Vec<Domain>> {
         let sql = format!("SELECT {DOMAIN_COLUMNS} FROM domains ORDER BY id");
         let rows: Vec<DomainRow> =
             with_db!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(Domain::from).collect())
     }
 
-    pub async fn domains_of_app(&self, app: AppId) -> Result<Vec<Domain>> {
+    pub(crate) async fn domains_of_app(&self, app: AppId) -> Result<Vec<Domain>> {
         let sql =
             format!("SELECT {DOMAIN_COLUMNS} FROM domains WHERE app_id = $1 ORDER BY pattern");
         let rows: Vec<DomainRow> =
@@ -78,7 +78,7 @@ impl Db {
 
     /// Deletes a claim of `app` (a claim of another app is not touched);
     /// the released pattern, if there was such a claim.
-    pub async fn delete_domain(&self, app: AppId, id: DomainId) -> Result<Option<String>> {
+    pub(crate) async fn delete_domain(&self, app: AppId, id: DomainId) -> Result<Option<String>> {
         const SQL: &str = "DELETE FROM domains WHERE id = $1 AND app_id = $2 RETURNING pattern";
         Ok(
             with_db!(self, pool => sqlx::query_scalar(SQL).bind(id.0).bind(app.0)

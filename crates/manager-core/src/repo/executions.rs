@@ -372,7 +372,11 @@ impl Db {
     /// in SQL cost more than the inserts there); the counters come with
     /// the last commit, and a batch tried again after a failure skips the
     /// records written already.
-    pub async fn insert_executions(&self, batch: Arc<[ExecutionRecord]>, keep: u32) -> Result<()> {
+    pub(crate) async fn insert_executions(
+        &self,
+        batch: Arc<[ExecutionRecord]>,
+        keep: u32,
+    ) -> Result<()> {
         const POSTGRES_INSERT: &str = "INSERT INTO executions (id, app_id, script_id, request_id, \
              invocation_type, status, status_code, started_at, duration_ms, error, logs, event, outbound, \
              script_version, operations, cpu_ms, request, replay_of, dry_run) \
@@ -474,7 +478,7 @@ impl Db {
 
     /// The counters of an app's scripts (`script_stats`); scripts that
     /// never ran have no entry.
-    pub async fn script_stats(&self, app: AppId) -> Result<HashMap<ScriptId, ScriptStats>> {
+    pub(crate) async fn script_stats(&self, app: AppId) -> Result<HashMap<ScriptId, ScriptStats>> {
         const SQL: &str = "SELECT script_id, invocations, errors, last_status, last_run_at \
              FROM script_stats WHERE app_id = $1";
         let rows: Vec<StatsRow> =
@@ -498,7 +502,7 @@ impl Db {
 
     /// A script's newest executions, newest first, optionally only those
     /// that ended in `status` or belong to one request.
-    pub async fn executions_of(
+    pub(crate) async fn executions_of(
         &self,
         script: ScriptId,
         limit: u32,
@@ -533,7 +537,7 @@ impl Db {
     }
 
     /// One execution record, by id.
-    pub async fn execution(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>> {
+    pub(crate) async fn execution(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>> {
         let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = $1");
         let row: Option<ExecutionRow> =
             with_db!(self, pool => sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await)?;

@@ -57,7 +57,7 @@ const ROUTE_COLUMNS: &str = "id, app_id, script_id, path, methods, created_at";
 impl Db {
     // ----- routes -----
 
-    pub async fn insert_route(&self, r: &Route) -> Result<Route> {
+    pub(crate) async fn insert_route(&self, r: &Route) -> Result<Route> {
         let sql = format!(
             "INSERT INTO routes ({ROUTE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ROUTE_COLUMNS}"
         );
@@ -72,28 +72,28 @@ impl Db {
     }
 
     /// Every route of every app, oldest first.
-    pub async fn routes(&self) -> Result<Vec<Route>> {
+    pub(crate) async fn routes(&self) -> Result<Vec<Route>> {
         let sql = format!("SELECT {ROUTE_COLUMNS} FROM routes ORDER BY id");
         let rows: Vec<RouteRow> =
             with_db!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
         rows.into_iter().map(Route::try_from).collect()
     }
 
-    pub async fn routes_in_app(&self, app: AppId) -> Result<Vec<Route>> {
+    pub(crate) async fn routes_in_app(&self, app: AppId) -> Result<Vec<Route>> {
         let sql = format!("SELECT {ROUTE_COLUMNS} FROM routes WHERE app_id = $1 ORDER BY path, id");
         let rows: Vec<RouteRow> =
             with_db!(self, pool => sqlx::query_as(&sql).bind(app.0).fetch_all(pool).await)?;
         rows.into_iter().map(Route::try_from).collect()
     }
 
-    pub async fn route_by_id(&self, id: RouteId) -> Result<Option<Route>> {
+    pub(crate) async fn route_by_id(&self, id: RouteId) -> Result<Option<Route>> {
         let sql = format!("SELECT {ROUTE_COLUMNS} FROM routes WHERE id = $1");
         let row: Option<RouteRow> =
             with_db!(self, pool => sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await)?;
         row.map(Route::try_from).transpose()
     }
 
-    pub async fn delete_route(&self, id: RouteId) -> Result<bool> {
+    pub(crate) async fn delete_route(&self, id: RouteId) -> Result<bool> {
         self.delete_by_id("DELETE FROM routes WHERE id = $1", id.0)
             .await
     }

@@ -69,7 +69,7 @@ impl Db {
     // ----- scripts -----
 
     /// Stores a new script and its first version, in one transaction.
-    pub async fn insert_script(&self, s: &Script, note: &VersionNote) -> Result<Script> {
+    pub(crate) async fn insert_script(&self, s: &Script, note: &VersionNote) -> Result<Script> {
         let sql = format!(
             "INSERT INTO scripts ({SCRIPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              RETURNING {SCRIPT_COLUMNS}"
@@ -97,7 +97,7 @@ impl Db {
     /// Writes a new version, only if the stored one is `s.version - 1`, and
     /// keeps it in the script's history, trimmed to the newest `keep`.
     /// Returns `None` when the script is gone or was changed meanwhile.
-    pub async fn update_script(
+    pub(crate) async fn update_script(
         &self,
         s: &Script,
         note: &VersionNote,
@@ -126,21 +126,21 @@ impl Db {
         row.map(Script::try_from).transpose()
     }
 
-    pub async fn script_by_id(&self, id: ScriptId) -> Result<Option<Script>> {
+    pub(crate) async fn script_by_id(&self, id: ScriptId) -> Result<Option<Script>> {
         let sql = format!("SELECT {SCRIPT_COLUMNS} FROM scripts WHERE id = $1");
         let row: Option<ScriptRow> =
             with_db!(self, pool => sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await)?;
         row.map(Script::try_from).transpose()
     }
 
-    pub async fn script_by_name(&self, app: AppId, name: &str) -> Result<Option<Script>> {
+    pub(crate) async fn script_by_name(&self, app: AppId, name: &str) -> Result<Option<Script>> {
         let sql = format!("SELECT {SCRIPT_COLUMNS} FROM scripts WHERE app_id = $1 AND name = $2");
         let row: Option<ScriptRow> = with_db!(self, pool => sqlx::query_as(&sql)
             .bind(app.0).bind(name).fetch_optional(pool).await)?;
         row.map(Script::try_from).transpose()
     }
 
-    pub async fn scripts_in_app(&self, app: AppId) -> Result<Vec<Script>> {
+    pub(crate) async fn scripts_in_app(&self, app: AppId) -> Result<Vec<Script>> {
         let sql = format!("SELECT {SCRIPT_COLUMNS} FROM scripts WHERE app_id = $1 ORDER BY name");
         let rows: Vec<ScriptRow> =
             with_db!(self, pool => sqlx::query_as(&sql).bind(app.0).fetch_all(pool).await)?;
@@ -148,7 +148,7 @@ impl Db {
     }
 
     /// Deletes a script and its history.
-    pub async fn delete_script(&self, id: ScriptId) -> Result<bool> {
+    pub(crate) async fn delete_script(&self, id: ScriptId) -> Result<bool> {
         let deleted = with_db!(self, pool => async {
             let mut tx = pool.begin().await?;
             sqlx::query(history::DELETE_VERSIONS).bind(id.0).execute(&mut *tx).await?;

@@ -103,45 +103,45 @@ impl From<UserRow> for User {
 impl Db {
     // ----- users and sessions -----
 
-    pub async fn count_users(&self) -> Result<i64> {
+    pub(crate) async fn count_users(&self) -> Result<i64> {
         const SQL: &str = "SELECT COUNT(*) FROM users";
         Ok(with_db!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await)?)
     }
 
     /// Every user, by username.
-    pub async fn users(&self) -> Result<Vec<User>> {
+    pub(crate) async fn users(&self) -> Result<Vec<User>> {
         const SQL: &str = "SELECT id, username, role, created_at FROM users ORDER BY username";
         let rows: Vec<UserRow> = with_db!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(User::from).collect())
     }
 
-    pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
+    pub(crate) async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
         const SQL: &str = "SELECT id, username, role, created_at FROM users WHERE id = $1";
         let row: Option<UserRow> =
             with_db!(self, pool => sqlx::query_as(SQL).bind(id.0).fetch_optional(pool).await)?;
         Ok(row.map(User::from))
     }
 
-    pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+    pub(crate) async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
         const SQL: &str = "SELECT id, username, role, created_at FROM users WHERE username = $1";
         let row: Option<UserRow> =
             with_db!(self, pool => sqlx::query_as(SQL).bind(username).fetch_optional(pool).await)?;
         Ok(row.map(User::from))
     }
 
-    pub async fn count_admins(&self) -> Result<i64> {
+    pub(crate) async fn count_admins(&self) -> Result<i64> {
         const SQL: &str = "SELECT COUNT(*) FROM users WHERE role = 'admin'";
         Ok(with_db!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await)?)
     }
 
     /// Deletes a user; their sessions go with them (cascade).
-    pub async fn delete_user(&self, id: UserId) -> Result<bool> {
+    pub(crate) async fn delete_user(&self, id: UserId) -> Result<bool> {
         self.delete_by_id("DELETE FROM users WHERE id = $1", id.0)
             .await
     }
 
     /// Creates a user; a taken username is a conflict.
-    pub async fn insert_user(
+    pub(crate) async fn insert_user(
         &self,
         username: &str,
         password_hash: &str,
@@ -163,7 +163,7 @@ impl Db {
     }
 
     /// The user and their password hash, by username.
-    pub async fn user_credentials(&self, username: &str) -> Result<Option<(User, String)>> {
+    pub(crate) async fn user_credentials(&self, username: &str) -> Result<Option<(User, String)>> {
         const SQL: &str =
             "SELECT id, username, role, created_at, password_hash FROM users WHERE username = $1";
         #[derive(sqlx::FromRow)]
@@ -177,7 +177,7 @@ impl Db {
         Ok(row.map(|r| (r.user.into(), r.password_hash)))
     }
 
-    pub async fn insert_session(
+    pub(crate) async fn insert_session(
         &self,
         user: UserId,
         token_hash: &[u8],
@@ -193,7 +193,7 @@ impl Db {
 
     /// The session's user, its last use and expiry, if the token hash is
     /// known and the session has not expired.
-    pub async fn session_user(
+    pub(crate) async fn session_user(
         &self,
         token_hash: &[u8],
         at: OffsetDateTime,
@@ -214,7 +214,7 @@ impl Db {
     }
 
     /// Slides a session's expiry.
-    pub async fn touch_session(
+    pub(crate) async fn touch_session(
         &self,
         token_hash: &[u8],
         at: OffsetDateTime,
@@ -227,7 +227,7 @@ impl Db {
         Ok(())
     }
 
-    pub async fn delete_session(&self, token_hash: &[u8]) -> Result<bool> {
+    pub(crate) async fn delete_session(&self, token_hash: &[u8]) -> Result<bool> {
         const SQL: &str = "DELETE FROM sessions WHERE token_hash = $1";
         let done = with_db!(self, pool => sqlx::query(SQL).bind(token_hash).execute(pool).await
             .map(|r| r.rows_affected()))?;
@@ -236,7 +236,7 @@ impl Db {
 
     // ----- API tokens -----
 
-    pub async fn insert_api_token(&self, t: &ApiToken, token_hash: &[u8]) -> Result<()> {
+    pub(crate) async fn insert_api_token(&self, t: &ApiToken, token_hash: &[u8]) -> Result<()> {
         const SQL: &str = "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) \
                            VALUES ($1, $2, $3, $4, $5, $6)";
         with_db!(self, pool => sqlx::query(SQL).bind(t.id).bind(t.user_id.0).bind(&t.name)
@@ -245,7 +245,7 @@ impl Db {
     }
 
     /// A user's tokens, newest first.
-    pub async fn api_tokens_of(&self, user: UserId) -> Result<Vec<ApiToken>> {
+    pub(crate) async fn api_tokens_of(&self, user: UserId) -> Result<Vec<ApiToken>> {
         const SQL: &str = "SELECT id, user_id, name, created_at, last_used_at, expires_at \
                            FROM api_tokens WHERE user_id = $1 ORDER BY id DESC";
         let rows: Vec<ApiTokenRow> =
@@ -254,7 +254,7 @@ impl Db {
     }
 
     /// The token's user and its last use, if it is known and not expired.
-    pub async fn api_token_user(
+    pub(crate) async fn api_token_user(
         &self,
         token_hash: &[u8],
         at: OffsetDateTime,
@@ -273,7 +273,11 @@ impl Db {
         Ok(row.map(|r| (r.user.into(), r.last_used_at)))
     }
 
-    pub async fn touch_api_token(&self, token_hash: &[u8], at: OffsetDateTime) -> Result<()> {
+    pub(crate) async fn touch_api_token(
+        &self,
+        token_hash: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<()> {
         const SQL: &str = "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1";
         with_db!(self, pool => sqlx::query(SQL).bind(token_hash).bind(at)
             .execute(pool).await.map(drop))?;
@@ -281,7 +285,7 @@ impl Db {
     }
 
     /// Revokes one of `user`'s tokens (another user's is not touched).
-    pub async fn delete_api_token(&self, user: UserId, id: Uuid) -> Result<bool> {
+    pub(crate) async fn delete_api_token(&self, user: UserId, id: Uuid) -> Result<bool> {
         const SQL: &str = "DELETE FROM api_tokens WHERE id = $1 AND user_id = $2";
         let n = with_db!(self, pool => sqlx::query(SQL).bind(id).bind(user.0).execute(pool).await
             .map(|r| r.rows_affected()))?;
@@ -290,7 +294,7 @@ impl Db {
 
     /// Removes every expired session (done at each sign-in, so they never
     /// pile up and no timer is needed; an expired token is refused anyway).
-    pub async fn purge_expired_sessions(&self, at: OffsetDateTime) -> Result<()> {
+    pub(crate) async fn purge_expired_sessions(&self, at: OffsetDateTime) -> Result<()> {
         const SQL: &str = "DELETE FROM sessions WHERE expires_at <= $1";
         with_db!(self, pool => sqlx::query(SQL).bind(at).execute(pool).await.map(drop))?;
         Ok(())

@@ -54,7 +54,7 @@ impl std::fmt::Debug for SecretStore {
 const NO_KEY: &str = "secrets are off on this server: it has no PICLOUD_SECRETS_KEY (required with PostgreSQL; see docs/secrets.md)";
 
 impl SecretStore {
-    pub fn new(db: Db, key: Option<SecretKey>) -> Arc<SecretStore> {
+    pub(crate) fn new(db: Db, key: Option<SecretKey>) -> Arc<SecretStore> {
         Arc::new(SecretStore { db, key })
     }
 
@@ -125,7 +125,7 @@ impl SecretStore {
     }
 
     /// The value of `name` in `app`, decrypted.
-    pub async fn value(&self, app: AppId, name: &str) -> Result<Option<String>> {
+    pub(crate) async fn value(&self, app: AppId, name: &str) -> Result<Option<String>> {
         let key = self.key()?;
         const SQL: &str = "SELECT value FROM secrets WHERE app_id = $1 AND name = $2";
         let stored: Option<Vec<u8>> = with_db!(&self.db, pool =>

@@ -2,16 +2,11 @@
 //! reset on success, are per address and per user, are forgotten after a
 //! quiet hour, and two processes sharing a database count together.
 
-#[macro_use]
-mod common;
-
 use std::net::IpAddr;
 
-use picloud_manager_core::testing::fresh_postgres_url;
-use picloud_manager_core::throttle::{
-    FIRST_BACKOFF, FORGET_AFTER, FREE_FAILURES, LoginThrottle, MAX_BACKOFF,
-};
-use picloud_manager_core::{Db, DbTarget};
+use crate::testing::fresh_postgres_url;
+use crate::throttle::{FIRST_BACKOFF, FORGET_AFTER, FREE_FAILURES, LoginThrottle, MAX_BACKOFF};
+use crate::{Db, DbTarget};
 use time::OffsetDateTime;
 
 fn at(seconds: i64) -> OffsetDateTime {
@@ -84,7 +79,7 @@ async fn refusals_grow_reset_on_success_and_are_per_address(db: Db) {
         t.failed("cy", a, start).await.unwrap();
     }
     assert_eq!(t.failed("cy", a, later + FORGET_AFTER).await.unwrap(), None);
-    let kept: i64 = picloud_manager_core::with_db!(&db, pool => sqlx::query_scalar(
+    let kept: i64 = crate::with_db!(&db, pool => sqlx::query_scalar(
         "SELECT count(*) FROM login_failures").fetch_one(pool).await)
     .unwrap();
     assert_eq!(

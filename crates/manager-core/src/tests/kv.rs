@@ -1,15 +1,12 @@
 //! The KV store suite, one body run on SQLite and on PostgreSQL: what
 //! scripts see through `KvService`, held to contract.md's KV rules.
 
-#[macro_use]
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use picloud_manager_core::repo::{App, DEFAULT_APP_ID, now};
-use picloud_manager_core::testing::fresh_postgres_url;
-use picloud_manager_core::{Db, DbTarget, KvStore};
+use crate::repo::{App, DEFAULT_APP_ID, now};
+use crate::testing::fresh_postgres_url;
+use crate::{Db, DbTarget, KvStore};
 use picloud_shared::kv::{KvListOptions, KvService, MAX_VALUE_BYTES, SdkCallCx};
 use picloud_shared::{AppId, Error, ExecutionId, RequestId, ScriptId};
 use serde_json::{Value, json};

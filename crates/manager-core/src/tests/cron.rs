@@ -2,15 +2,12 @@
 //! on both backends: ticks fire when due and not before, a run missed while
 //! the server was down fires once, and a run is never started twice.
 
-#[macro_use]
-mod common;
-
 use std::sync::Arc;
 
-use picloud_manager_core::cron::CronScheduler;
-use picloud_manager_core::repo::{DEFAULT_APP_ID, now};
-use picloud_manager_core::testing::fresh_postgres_url;
-use picloud_manager_core::{Db, DbTarget, with_db};
+use crate::cron::CronScheduler;
+use crate::repo::{DEFAULT_APP_ID, now};
+use crate::testing::fresh_postgres_url;
+use crate::{Db, DbTarget, with_db};
 use picloud_shared::{SandboxOverrides, Script, ScriptId, ScriptName, TriggerId};
 use serde_json::Value;
 use time::OffsetDateTime;

@@ -2,15 +2,12 @@
 //! its events commit together (a failed write fires none), and on
 //! PostgreSQL a write in one process wakes the dispatcher of another.
 
-#[macro_use]
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use picloud_manager_core::repo::{App, DEFAULT_APP_ID, now};
-use picloud_manager_core::testing::fresh_postgres_url;
-use picloud_manager_core::{Db, DbTarget, EventStore, KvStore, with_db};
+use crate::repo::{App, DEFAULT_APP_ID, now};
+use crate::testing::fresh_postgres_url;
+use crate::{Db, DbTarget, EventStore, KvStore, with_db};
 use picloud_shared::{
     AppId, EventQueue, SandboxOverrides, Script, ScriptId, ScriptName, TriggerId,
 };
@@ -251,7 +248,7 @@ async fn a_write_in_one_process_wakes_the_dispatcher_of_another() {
     let db_b = Db::connect(&DbTarget::Postgres(url)).await.unwrap();
     let a = store(&db_a).await;
     let b = store(&db_b).await;
-    picloud_manager_core::bus::listen(&db_b, "picloud test b", b.clone())
+    crate::bus::listen(&db_b, "picloud test b", b.clone())
         .await
         .unwrap();
     kv_trigger(&db_a, DEFAULT_APP_ID, "watched").await;

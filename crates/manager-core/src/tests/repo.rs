@@ -1,14 +1,11 @@
 //! The repository suite, one body run on SQLite and on PostgreSQL.
 
-#[macro_use]
-mod common;
-
 use std::sync::Arc;
 
-use picloud_manager_core::history::VersionNote;
-use picloud_manager_core::repo::{App, DEFAULT_APP_ID, Domain, Route, UserRole, now};
-use picloud_manager_core::testing::fresh_postgres_url;
-use picloud_manager_core::{Db, DbTarget, Error, with_db};
+use crate::history::VersionNote;
+use crate::repo::{App, DEFAULT_APP_ID, Domain, Route, UserRole, now};
+use crate::testing::fresh_postgres_url;
+use crate::{Db, DbTarget, Error, with_db};
 use picloud_shared::{
     AppId, DomainId, ExecStatus, ExecutionId, ExecutionRecord, LogEntry, LogLevel, RequestId,
     RouteId, SandboxOverrides, Script, ScriptId, ScriptName,
@@ -376,7 +373,7 @@ async fn stats_add_up_across_batches(db: Db) {
 both_backends!(stats_suite, stats_add_up_across_batches);
 
 async fn the_writer_never_drops_records_under_a_burst(db: Db) {
-    use picloud_manager_core::executions::{ExecutionWriter, QUEUE_CAPACITY};
+    use crate::executions::{ExecutionWriter, QUEUE_CAPACITY};
     use picloud_shared::ExecutionSink;
     // More records than the queue holds, sent at once from many tasks: the
     // senders wait for room instead of losing any. The writer's complaints,
@@ -412,7 +409,7 @@ async fn the_writer_never_drops_records_under_a_burst(db: Db) {
 both_backends!(writer_suite, the_writer_never_drops_records_under_a_burst);
 
 async fn records_the_database_refuses_are_counted(db: Db) {
-    use picloud_manager_core::executions::ExecutionWriter;
+    use crate::executions::ExecutionWriter;
     use picloud_shared::ExecutionSink;
     let s = db
         .insert_script(&script("counted"), &Default::default())
@@ -449,7 +446,7 @@ both_backends!(
     ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
 )]
 async fn a_script_deleted_while_its_records_are_written_costs_only_its_own() {
-    use picloud_manager_core::executions::ExecutionWriter;
+    use crate::executions::ExecutionWriter;
     use picloud_shared::ExecutionSink;
     use sqlx::{Connection, PgConnection};
     let url = fresh_postgres_url("a_script_deleted_while_its_records_are_written").await;

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use picloud_manager_core::db::{POSTGRES_MIGRATOR, SQLITE_MIGRATOR};
-use picloud_manager_core::testing::fresh_postgres_url;
-use picloud_manager_core::{Db, DbTarget, schema_version};
+use crate::db::{POSTGRES_MIGRATOR, SQLITE_MIGRATOR};
+use crate::testing::fresh_postgres_url;
+use crate::{Db, DbTarget, schema_version};
 
 type Schema = BTreeMap<String, Vec<String>>;
 
