@@ -18,12 +18,12 @@ use chrono::{DateTime, Utc};
 use croner::Cron;
 use picloud_shared::TriggerId;
 use serde_json::json;
-use sqlx::types::Json;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::db::Db;
+use crate::dialect::{Announce as _, Dialect as _};
 use crate::error::Result;
 use crate::repo;
 use crate::with_db;
@@ -173,55 +173,31 @@ impl CronScheduler {
             "scheduled_at": repo::rfc3339(time_of(due)),
         });
         let now = ms_of(OffsetDateTime::now_utc());
-        let queued = match &self.db {
-            Db::Sqlite(pool, _) => {
-                let mut tx = pool.begin().await?;
-                let moved = sqlx::query(ADVANCE)
-                    .bind(id.0)
-                    .bind(next)
-                    .bind(due)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if moved == 0 {
-                    return Ok(false);
-                }
-                let n = sqlx::query(&QUEUE.replace("{EVENT}", "json($2)"))
-                    .bind(id.0)
-                    .bind(event.to_string())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                tx.commit().await?;
-                n
+        let queued = with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let moved = sqlx::query(ADVANCE)
+                .bind(id.0)
+                .bind(next)
+                .bind(due)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if moved == 0 {
+                return Ok(false);
             }
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let moved = sqlx::query(ADVANCE)
-                    .bind(id.0)
-                    .bind(next)
-                    .bind(due)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if moved == 0 {
-                    return Ok(false);
-                }
-                let n = sqlx::query(&QUEUE.replace("{EVENT}", "$2"))
-                    .bind(id.0)
-                    .bind(Json(&event))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if n > 0 {
-                    crate::events::notify_postgres(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                n
+            let n = sqlx::query(&QUEUE.replace("{EVENT}", &pool.json_param(2)))
+                .bind(id.0)
+                .bind(event.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n > 0 {
+                tx.announce_events().await?;
             }
-        };
+            tx.commit().await?;
+            n
+        });
         if queued == 0 {
             tracing::info!(trigger = %id, "a cron tick was skipped: the previous run has not ended");
         }

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db::Db;
+use crate::dialect::Dialect as _;
 use crate::error::{Error, Result};
 use crate::with_db;
 
@@ -134,18 +135,15 @@ impl Db {
         &self,
         script: ScriptId,
     ) -> Result<Vec<ScriptVersionSummary>> {
-        // octet_length on PostgreSQL; SQLite's length() of a blob is bytes.
-        let bytes = match self {
-            Db::Sqlite(..) => "length(CAST(v.source AS BLOB))",
-            Db::Postgres(_) => "octet_length(v.source)::bigint",
-        };
-        let sql = format!(
-            "SELECT v.version, v.description, v.sandbox, v.message, v.created_by, v.created_at, \
-             {bytes} AS source_bytes, {LIVE} AS live \
-             FROM script_versions v WHERE v.script_id = $1 ORDER BY v.version DESC"
-        );
-        let rows: Vec<SummaryRow> =
-            with_db!(self, pool => sqlx::query_as(&sql).bind(script.0).fetch_all(pool).await)?;
+        let rows: Vec<SummaryRow> = with_db!(self, pool => {
+            let sql = format!(
+                "SELECT v.version, v.description, v.sandbox, v.message, v.created_by, \
+                 v.created_at, {} AS source_bytes, {LIVE} AS live \
+                 FROM script_versions v WHERE v.script_id = $1 ORDER BY v.version DESC",
+                pool.byte_length("v.source")
+            );
+            sqlx::query_as(&sql).bind(script.0).fetch_all(pool).await
+        })?;
         Ok(rows
             .into_iter()
             .map(|r| ScriptVersionSummary {

@@ -15,6 +15,7 @@ pub mod bus;
 pub mod cache;
 mod cron;
 pub mod db;
+mod dialect;
 pub mod error;
 mod events;
 pub mod executions;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::authz::{self, Capability, Principal};
 use crate::db::Db;
+use crate::dialect::Announce as _;
 use crate::error::{Error, Result};
 use crate::service::Manager;
 use crate::with_db;
@@ -72,35 +73,21 @@ impl Manager {
              WHERE d.id = $1";
         const DELETE: &str = "DELETE FROM dead_letters WHERE id = $1";
         let now = now_ms();
-        let requeued = match &self.db {
-            Db::Sqlite(pool, _) => {
-                let mut tx = pool.begin().await?;
-                let n = sqlx::query(REQUEUE)
-                    .bind(id.0)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                sqlx::query(DELETE).bind(id.0).execute(&mut *tx).await?;
-                tx.commit().await?;
-                n
+        let requeued = with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(REQUEUE)
+                .bind(id.0)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query(DELETE).bind(id.0).execute(&mut *tx).await?;
+            if n > 0 {
+                tx.announce_events().await?;
             }
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let n = sqlx::query(REQUEUE)
-                    .bind(id.0)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                sqlx::query(DELETE).bind(id.0).execute(&mut *tx).await?;
-                if n > 0 {
-                    notify_postgres(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                n
-            }
-        };
+            tx.commit().await?;
+            n
+        });
         if requeued == 0 {
             return Err(Error::NotFound("dead letter"));
         }

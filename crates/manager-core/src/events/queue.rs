@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::db::Db;
+use crate::dialect::{Announce as _, Dialect as _};
 use crate::error::{Error, Result};
 use crate::repo;
 use crate::with_db;
@@ -110,30 +111,17 @@ impl EventStore {
         let now = now_ms();
         let until = now.saturating_add(ms(self.lease));
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
-        let mut events = match &self.db {
-            Db::Sqlite(pool, _) => {
-                let rows = sqlx::query(&CLAIM.replace("{LOCK}", ""))
-                    .bind(until)
-                    .bind(now)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await?;
-                rows.iter()
-                    .map(|r| pending(r, parse_json(&r.try_get::<String, _>("event")?)?))
-                    .collect::<Result<Vec<_>>>()?
-            }
-            Db::Postgres(pool) => {
-                let rows = sqlx::query(&CLAIM.replace("{LOCK}", "FOR UPDATE SKIP LOCKED"))
-                    .bind(until)
-                    .bind(now)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await?;
-                rows.iter()
-                    .map(|r| pending(r, r.try_get::<Json<Value>, _>("event")?.0))
-                    .collect::<Result<Vec<_>>>()?
-            }
-        };
+        let mut events = with_db!(&self.db, pool => {
+            let rows = sqlx::query(&CLAIM.replace("{LOCK}", pool.skip_locked()))
+                .bind(until)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| pending(r, r.try_get::<Json<Value>, _>("event")?.0))
+                .collect::<Result<Vec<_>>>()?
+        });
         events.sort_by_key(|e| e.seq);
         Ok(events)
     }
@@ -222,65 +210,36 @@ impl EventStore {
         })
         .to_string();
         let depth = i32::try_from(ev.depth).unwrap_or(i32::MAX);
-        let queued = match &self.db {
-            Db::Sqlite(pool, _) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(INSERT)
-                    .bind(ev.seq)
-                    .bind(id.0)
-                    .bind(error)
-                    .bind(attempts_i)
-                    .bind(repo::now())
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(DELETE).bind(ev.seq).execute(&mut *tx).await?;
-                sqlx::query(COUNT)
-                    .bind(ev.trigger_id.0)
-                    .execute(&mut *tx)
-                    .await?;
-                let n = sqlx::query(&HANDLER.replace("{EVENT}", "json($3)"))
-                    .bind(ev.trigger_id.0)
-                    .bind(id.0.to_string())
-                    .bind(&handler_event)
-                    .bind(depth)
-                    .bind(now_ms())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                tx.commit().await?;
-                n
+        let queued = with_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(INSERT)
+                .bind(ev.seq)
+                .bind(id.0)
+                .bind(error)
+                .bind(attempts_i)
+                .bind(repo::now())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(DELETE).bind(ev.seq).execute(&mut *tx).await?;
+            sqlx::query(COUNT)
+                .bind(ev.trigger_id.0)
+                .execute(&mut *tx)
+                .await?;
+            let n = sqlx::query(&HANDLER.replace("{EVENT}", &pool.json_param(3)))
+                .bind(ev.trigger_id.0)
+                .bind(id.0.to_string())
+                .bind(&handler_event)
+                .bind(depth)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n > 0 {
+                tx.announce_events().await?;
             }
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(INSERT)
-                    .bind(ev.seq)
-                    .bind(id.0)
-                    .bind(error)
-                    .bind(attempts_i)
-                    .bind(repo::now())
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(DELETE).bind(ev.seq).execute(&mut *tx).await?;
-                sqlx::query(COUNT)
-                    .bind(ev.trigger_id.0)
-                    .execute(&mut *tx)
-                    .await?;
-                let n = sqlx::query(&HANDLER.replace("{EVENT}", "$3::jsonb"))
-                    .bind(ev.trigger_id.0)
-                    .bind(id.0.to_string())
-                    .bind(&handler_event)
-                    .bind(depth)
-                    .bind(now_ms())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if n > 0 {
-                    notify_postgres(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                n
-            }
-        };
+            tx.commit().await?;
+            n
+        });
         if queued > 0 {
             self.notify.notify_one();
         }

@@ -366,46 +366,25 @@ impl KvStore {
             "SELECT key, value FROM kv WHERE app_id = $1 AND collection = $2 \
              AND key > $3 AND key >= $4 AND $5 IS NULL ORDER BY key LIMIT $6"
         };
-        let mut items = match &self.db {
-            Db::Sqlite(pool, _) => {
-                let rows = sqlx::query(sql)
-                    .bind(app.0)
-                    .bind(collection)
-                    .bind(&after)
-                    .bind(prefix)
-                    .bind(end.as_deref())
-                    .bind(fetch)
-                    .fetch_all(pool)
-                    .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(KvEntry {
-                            key: r.try_get("key")?,
-                            value: parse_stored(r.try_get::<&str, _>("value")?)?,
-                        })
+        let mut items = crate::with_db!(&self.db, pool => {
+            let rows = sqlx::query(sql)
+                .bind(app.0)
+                .bind(collection)
+                .bind(&after)
+                .bind(prefix)
+                .bind(end.as_deref())
+                .bind(fetch)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(KvEntry {
+                        key: r.try_get("key")?,
+                        value: r.try_get::<Json<Value>, _>("value")?.0,
                     })
-                    .collect::<Result<Vec<_>>>()?
-            }
-            Db::Postgres(pool) => {
-                let rows = sqlx::query(sql)
-                    .bind(app.0)
-                    .bind(collection)
-                    .bind(&after)
-                    .bind(prefix)
-                    .bind(end.as_deref())
-                    .bind(fetch)
-                    .fetch_all(pool)
-                    .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(KvEntry {
-                            key: r.try_get("key")?,
-                            value: r.try_get::<Json<Value>, _>("value")?.0,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?
-            }
-        };
+                })
+                .collect::<Result<Vec<_>>>()?
+        });
         let cursor = if items.len() > limit as usize {
             items.truncate(limit as usize);
             items

@@ -151,8 +151,6 @@ struct RecordsChange {
 
 impl Change for RecordsChange {
     fn apply(&self, conn: &rusqlite::Connection) -> rusqlite::Result<Result<Applied>> {
-        const TRIM: &str = "DELETE FROM executions WHERE script_id = ?1 AND id < \
-             (SELECT id FROM executions WHERE script_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)";
         let mut logs = Vec::new();
         for chunk in self.rows.chunks(SQLITE_CHUNK) {
             let mut insert = conn.prepare_cached(sqlite_insert_sql(chunk.len()))?;
@@ -310,6 +308,14 @@ fn batch_stats(batch: &[ExecutionRecord]) -> Vec<BatchStats> {
     stats
 }
 
+/// Keeps a script's newest records: deletes everything older than the
+/// (`$2` + 1)-th newest. Like every statement the records writer runs on
+/// both backends (rusqlite on SQLite, sqlx on PostgreSQL), written once:
+/// SQLite numbers `$N` parameters in order of first appearance, so binding
+/// by position works there too.
+const TRIM: &str = "DELETE FROM executions WHERE script_id = $1 AND id < \
+     (SELECT id FROM executions WHERE script_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)";
+
 /// Adds a batch's share to a script's counters, unless the script is gone.
 /// The same statement on both backends (the ids are bound as UUIDs).
 const STATS_UPSERT: &str = "INSERT INTO script_stats \
@@ -389,9 +395,6 @@ impl Db {
              script_version bigint, operations bigint, cpu_ms double precision, request jsonb, \
              replay_of uuid, dry_run boolean) \
              WHERE EXISTS (SELECT 1 FROM scripts s WHERE s.id = j.script_id)";
-        // Keep the newest `keep`: delete everything older than the keep-th newest.
-        const TRIM: &str = "DELETE FROM executions WHERE script_id = $1 AND id < \
-             (SELECT id FROM executions WHERE script_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)";
         if batch.is_empty() {
             return Ok(());
         }
