@@ -9,6 +9,7 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::app_ref::AppRef;
 use crate::authz::{self, AppRole, Capability, Principal};
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -149,7 +150,7 @@ impl Manager {
     pub async fn audit_log(
         &self,
         p: &Principal,
-        app: Option<&str>,
+        app: Option<&AppRef>,
         before: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<AuditEntry>> {
@@ -161,8 +162,7 @@ impl Manager {
         }
         let scope = match app {
             Some(app) => {
-                let app = self.resolve_app(Some(app)).await?;
-                authz::require(p, Capability::ReadAudit, app.id, "app")?;
+                let app = self.app_for(p, app, Capability::ReadAudit).await?;
                 AuditScope::Apps(vec![app.id])
             }
             None if authz::can_instance(p, Capability::ReadInstanceAudit) => AuditScope::Everything,

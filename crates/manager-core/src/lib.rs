@@ -8,6 +8,7 @@
 //! seam ([`executions::ExecutionWriter`]).
 
 pub mod api;
+mod app_ref;
 mod audit;
 mod auth;
 mod authz;
@@ -38,6 +39,7 @@ mod tests;
 pub mod throttle;
 mod usage;
 
+pub use app_ref::AppRef;
 pub use cache::{DataCache, Resolver};
 pub(crate) use db::with_db;
 pub use db::{Db, DbTarget, schema_version};

@@ -6,7 +6,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::authz::{self, AppRole, Capability, Grant, Principal};
+use crate::app_ref::AppRef;
+use crate::authz::{AppRole, Capability, Grant, Principal};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::repo::{self, User};
@@ -113,9 +114,8 @@ impl Manager {
         found.ok_or(Error::NotFound("user"))
     }
 
-    pub async fn members(&self, p: &Principal, app: &str) -> Result<Vec<Member>> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::ReadMembers, app.id, "app")?;
+    pub async fn members(&self, p: &Principal, app: &AppRef) -> Result<Vec<Member>> {
+        let app = self.app_for(p, app, Capability::ReadMembers).await?;
         self.db.members_of(app.id).await
     }
 
@@ -125,12 +125,11 @@ impl Manager {
     pub async fn set_member(
         &self,
         p: &Principal,
-        app: &str,
+        app: &AppRef,
         user: &str,
         role: AppRole,
     ) -> Result<(Member, bool)> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::ManageMembers, app.id, "app")?;
+        let app = self.app_for(p, app, Capability::ManageMembers).await?;
         let user = self.resolve_user(user).await?;
         let _write = self.write_lock.lock().await;
         let members = self.db.members_of(app.id).await?;
@@ -165,9 +164,8 @@ impl Manager {
     }
 
     /// Takes `user`'s role in `app` away, effective for their next request.
-    pub async fn remove_member(&self, p: &Principal, app: &str, user: UserId) -> Result<()> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::ManageMembers, app.id, "app")?;
+    pub async fn remove_member(&self, p: &Principal, app: &AppRef, user: UserId) -> Result<()> {
+        let app = self.app_for(p, app, Capability::ManageMembers).await?;
         let _write = self.write_lock.lock().await;
         let members = self.db.members_of(app.id).await?;
         let member = members

@@ -16,6 +16,7 @@ use picloud_shared::{AppId, DomainId, RouteId, ScriptId, ScriptName};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::app_ref::AppRef;
 use crate::authz::{self, Capability, Principal};
 use crate::error::{Error, Result};
 use crate::repo::{self, App, DEFAULT_APP_ID, Domain, Route};
@@ -144,16 +145,14 @@ impl Manager {
     }
 
     /// An app `p` may see, by id or name.
-    pub async fn app(&self, p: &Principal, app: &str) -> Result<App> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::ReadApp, app.id, "app")?;
+    pub async fn app(&self, p: &Principal, app: &AppRef) -> Result<App> {
+        let app = self.app_for(p, app, Capability::ReadApp).await?;
         Ok(app)
     }
 
     /// Deletes an app with everything it owns; `default` cannot go.
-    pub async fn delete_app(&self, p: &Principal, app: &str) -> Result<()> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::DeleteApp, app.id, "app")?;
+    pub async fn delete_app(&self, p: &Principal, app: &AppRef) -> Result<()> {
+        let app = self.app_for(p, app, Capability::DeleteApp).await?;
         if app.id == DEFAULT_APP_ID {
             return Err(Error::Conflict("the default app cannot be deleted".into()));
         }
@@ -181,9 +180,8 @@ impl Manager {
 
     // ----- domains -----
 
-    pub async fn claim_domain(&self, p: &Principal, app: &str, pattern: &str) -> Result<Domain> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::ManageDomains, app.id, "app")?;
+    pub async fn claim_domain(&self, p: &Principal, app: &AppRef, pattern: &str) -> Result<Domain> {
+        let app = self.app_for(p, app, Capability::ManageDomains).await?;
         let pattern = DomainPattern::parse(pattern).map_err(|e| match e {
             PatternError::Reserved(m) | PatternError::Malformed(m) => {
                 Error::invalid(ErrorCode::BadRequest, m)
@@ -218,15 +216,13 @@ impl Manager {
         Ok(stored)
     }
 
-    pub async fn domains(&self, p: &Principal, app: &str) -> Result<Vec<Domain>> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::ReadDomains, app.id, "app")?;
+    pub async fn domains(&self, p: &Principal, app: &AppRef) -> Result<Vec<Domain>> {
+        let app = self.app_for(p, app, Capability::ReadDomains).await?;
         self.db.domains_of_app(app.id).await
     }
 
-    pub async fn release_domain(&self, p: &Principal, app: &str, id: DomainId) -> Result<()> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::ManageDomains, app.id, "app")?;
+    pub async fn release_domain(&self, p: &Principal, app: &AppRef, id: DomainId) -> Result<()> {
+        let app = self.app_for(p, app, Capability::ManageDomains).await?;
         let _write = self.write_lock.lock().await;
         let Some(pattern) = self.db.delete_domain(app.id, id).await? else {
             return Err(Error::NotFound("domain"));
@@ -309,12 +305,13 @@ impl Manager {
     pub async fn check_route(
         &self,
         p: &Principal,
-        app: Option<&str>,
+        app: Option<&AppRef>,
         path: &str,
         methods: Option<Vec<String>>,
     ) -> Result<RouteCheck> {
-        let app = self.resolve_app(app).await?;
-        authz::require(p, Capability::ReadRoutes, app.id, "app")?;
+        let app = self
+            .app_for(p, app.unwrap_or(&AppRef::DEFAULT), Capability::ReadRoutes)
+            .await?;
         Ok(match Self::parse_route(path, methods.as_deref()) {
             Err(e) => RouteCheck {
                 ok: false,
@@ -332,9 +329,10 @@ impl Manager {
         })
     }
 
-    pub async fn routes(&self, p: &Principal, app: Option<&str>) -> Result<Vec<Route>> {
-        let app = self.resolve_app(app).await?;
-        authz::require(p, Capability::ReadRoutes, app.id, "app")?;
+    pub async fn routes(&self, p: &Principal, app: Option<&AppRef>) -> Result<Vec<Route>> {
+        let app = self
+            .app_for(p, app.unwrap_or(&AppRef::DEFAULT), Capability::ReadRoutes)
+            .await?;
         self.db.routes_in_app(app.id).await
     }
 

@@ -18,6 +18,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
+use crate::app_ref::AppRef;
 use crate::auth;
 use crate::authz::{self, Capability, Principal};
 use crate::cache::DataCache;
@@ -27,9 +28,7 @@ use crate::error::{Error, Result};
 use crate::events::EventStore;
 use crate::history::{self, ScriptVersion, ScriptVersionSummary, VersionNote};
 use crate::kv::KvStore;
-use crate::repo::{
-    self, ApiToken, App, DEFAULT_APP_ID, ExecutionFilter, ScriptStats, User, UserRole,
-};
+use crate::repo::{self, ApiToken, App, ExecutionFilter, ScriptStats, User, UserRole};
 use crate::usage;
 
 /// The manager's settings.
@@ -94,7 +93,7 @@ pub const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(2);
 pub struct NewScript {
     pub name: ScriptName,
     pub source: String,
-    pub app: Option<String>,
+    pub app: Option<AppRef>,
     pub description: Option<String>,
     pub sandbox: Option<SandboxOverrides>,
     /// Kept with the first version in the script's history.
@@ -179,16 +178,17 @@ impl Manager {
 
     // ----- apps -----
 
-    /// An app by id or name; `None` means `default`.
-    pub async fn resolve_app(&self, app: Option<&str>) -> Result<App> {
+    /// The app `app` names, if the caller may `cap` in it: resolved and
+    /// checked once, at the start of every call on an app (no such app, or
+    /// no role in it: 404; too small a role: 403).
+    pub async fn app_for(&self, p: &Principal, app: &AppRef, cap: Capability) -> Result<App> {
         let found = match app {
-            None => self.db.app_by_id(DEFAULT_APP_ID).await?,
-            Some(s) => match s.parse::<AppId>() {
-                Ok(id) => self.db.app_by_id(id).await?,
-                Err(_) => self.db.app_by_name(s).await?,
-            },
+            AppRef::Id(id) => self.db.app_by_id(*id).await?,
+            AppRef::Name(name) => self.db.app_by_name(name).await?,
         };
-        found.ok_or(Error::NotFound("app"))
+        let app = found.ok_or(Error::NotFound("app"))?;
+        authz::require(p, cap, app.id, "app")?;
+        Ok(app)
     }
 
     // ----- scripts -----
@@ -236,8 +236,13 @@ impl Manager {
     }
 
     pub async fn create_script(&self, p: &Principal, new: NewScript) -> Result<Script> {
-        let app = self.resolve_app(new.app.as_deref()).await?;
-        authz::require(p, Capability::WriteScripts, app.id, "app")?;
+        let app = self
+            .app_for(
+                p,
+                new.app.as_ref().unwrap_or(&AppRef::DEFAULT),
+                Capability::WriteScripts,
+            )
+            .await?;
         let description = new.description.unwrap_or_default();
         let sandbox = new.sandbox.unwrap_or_default();
         self.check_parts(&new.source, &description, &sandbox)?;
@@ -382,10 +387,11 @@ impl Manager {
     pub async fn scripts(
         &self,
         p: &Principal,
-        app: Option<&str>,
+        app: Option<&AppRef>,
     ) -> Result<Vec<(Script, ScriptStats)>> {
-        let app = self.resolve_app(app).await?;
-        authz::require(p, Capability::ReadScripts, app.id, "app")?;
+        let app = self
+            .app_for(p, app.unwrap_or(&AppRef::DEFAULT), Capability::ReadScripts)
+            .await?;
         let scripts = self.db.scripts_in_app(app.id).await?;
         let mut stats = self.db.script_stats(app.id).await?;
         let mut day = self.db.day_usage(app.id, OffsetDateTime::now_utc()).await?;

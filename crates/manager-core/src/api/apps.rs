@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
 };
+use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiPath};
 use crate::replay::AppUpdate;
 use crate::repo::{App, Domain};
@@ -86,7 +87,7 @@ pub(super) async fn list_apps(
 pub(super) async fn get_app(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
 ) -> ApiResult<Json<App>> {
     Ok(Json(m.app(&caller.principal, &app).await?))
 }
@@ -112,7 +113,7 @@ pub(super) async fn get_app(
 pub(super) async fn update_app(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
     ApiJson(body): ApiJson<AppUpdate>,
 ) -> ApiResult<Json<App>> {
     Ok(Json(m.update_app(&caller.principal, &app, body).await?))
@@ -135,7 +136,7 @@ pub(super) async fn update_app(
 pub(super) async fn delete_app(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
 ) -> ApiResult<StatusCode> {
     m.delete_app(&caller.principal, &app).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -171,7 +172,7 @@ pub(super) struct ClaimBody {
 pub(super) async fn claim_domain(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
     ApiJson(body): ApiJson<ClaimBody>,
 ) -> ApiResult<(StatusCode, Json<Domain>)> {
     let domain = m
@@ -194,7 +195,7 @@ pub(super) async fn claim_domain(
 pub(super) async fn list_domains(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
 ) -> ApiResult<Json<Items<Domain>>> {
     Ok(items(m.domains(&caller.principal, &app).await?))
 }
@@ -216,7 +217,7 @@ pub(super) async fn list_domains(
 pub(super) async fn release_domain(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath((app, id)): ApiPath<(String, DomainId)>,
+    ApiPath((app, id)): ApiPath<(AppRef, DomainId)>,
 ) -> ApiResult<StatusCode> {
     m.release_domain(&caller.principal, &app, id).await?;
     Ok(StatusCode::NO_CONTENT)

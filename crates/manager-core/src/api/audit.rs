@@ -8,6 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
+use crate::app_ref::AppRef;
 use crate::audit::AuditEntry;
 use crate::extract::ApiQuery;
 use crate::service::Manager;
@@ -20,7 +21,8 @@ use super::common::{ApiResult, Caller, Items, items};
 pub(super) struct AuditQuery {
     /// An app id or name; absent: every app the caller owns (everything,
     /// for an instance admin).
-    app: Option<String>,
+    #[param(value_type = Option<String>)]
+    app: Option<AppRef>,
     /// Only entries older than this entry id (the next page).
     before: Option<uuid::Uuid>,
     /// How many, newest first (default 100).
@@ -50,7 +52,7 @@ pub(super) async fn audit_log(
     let list: Vec<AuditEntry> = m
         .audit_log(
             &caller.principal,
-            q.app.as_deref(),
+            q.app.as_ref(),
             q.before,
             q.limit.unwrap_or(100),
         )

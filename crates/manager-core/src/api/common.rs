@@ -13,6 +13,7 @@ use picloud_shared::web::AdminHost;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::app_ref::AppRef;
 use crate::auth::SESSION_COOKIE;
 use crate::authz::Principal;
 use crate::service::Manager;
@@ -34,7 +35,8 @@ pub(super) fn items<T>(items: Vec<T>) -> Json<Items<T>> {
 #[into_params(parameter_in = Query)]
 pub(super) struct AppQuery {
     /// An app id or name; absent: every app the caller can see.
-    pub(super) app: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub(super) app: Option<AppRef>,
 }
 
 /// An authenticated caller: a valid session or API token from the

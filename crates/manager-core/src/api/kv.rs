@@ -12,6 +12,7 @@ use utoipa::IntoParams;
 use super::responses::{
     BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
 };
+use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::kv::{KvCollection, KvItem};
 use crate::service::Manager;
@@ -33,7 +34,7 @@ use super::common::{ApiResult, Caller, Items, items};
 pub(super) async fn kv_collections(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
 ) -> ApiResult<Json<Items<KvCollection>>> {
     Ok(items(m.kv_collections(&caller.principal, &app).await?))
 }
@@ -67,7 +68,7 @@ pub(super) struct KvPageQuery {
 pub(super) async fn kv_page(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath((app, collection)): ApiPath<(String, String)>,
+    ApiPath((app, collection)): ApiPath<(AppRef, String)>,
     ApiQuery(q): ApiQuery<KvPageQuery>,
 ) -> ApiResult<Json<KvPage>> {
     let options = KvListOptions {
@@ -96,7 +97,7 @@ pub(super) async fn kv_page(
 pub(super) async fn kv_get(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath((app, collection, key)): ApiPath<(String, String, String)>,
+    ApiPath((app, collection, key)): ApiPath<(AppRef, String, String)>,
 ) -> ApiResult<Json<KvItem>> {
     Ok(Json(
         m.kv_get(&caller.principal, &app, &collection, &key).await?,
@@ -124,7 +125,7 @@ pub(super) async fn kv_get(
 pub(super) async fn kv_put(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath((app, collection, key)): ApiPath<(String, String, String)>,
+    ApiPath((app, collection, key)): ApiPath<(AppRef, String, String)>,
     ApiJson(value): ApiJson<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<KvItem>)> {
     let (item, created) = m
@@ -154,7 +155,7 @@ pub(super) async fn kv_put(
 pub(super) async fn kv_delete(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath((app, collection, key)): ApiPath<(String, String, String)>,
+    ApiPath((app, collection, key)): ApiPath<(AppRef, String, String)>,
 ) -> ApiResult<StatusCode> {
     m.kv_delete(&caller.principal, &app, &collection, &key)
         .await?;

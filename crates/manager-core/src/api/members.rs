@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
 };
+use crate::app_ref::AppRef;
 use crate::authz::AppRole;
 use crate::extract::{ApiJson, ApiPath};
 use crate::members::Member;
@@ -49,7 +50,7 @@ pub(super) struct MemberBody {
 pub(super) async fn set_member(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
     ApiJson(body): ApiJson<MemberBody>,
 ) -> ApiResult<(StatusCode, Json<Member>)> {
     let (member, created) = m
@@ -77,7 +78,7 @@ pub(super) async fn set_member(
 pub(super) async fn list_members(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
 ) -> ApiResult<Json<Items<Member>>> {
     Ok(items(m.members(&caller.principal, &app).await?))
 }
@@ -100,7 +101,7 @@ pub(super) async fn list_members(
 pub(super) async fn remove_member(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath((app, user)): ApiPath<(String, UserId)>,
+    ApiPath((app, user)): ApiPath<(AppRef, UserId)>,
 ) -> ApiResult<StatusCode> {
     m.remove_member(&caller.principal, &app, user).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
 };
+use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiPath};
 use crate::releases::{Release, ReleaseKind};
 use crate::service::Manager;
@@ -43,7 +44,7 @@ pub(super) struct NewReleaseBody {
 pub(super) async fn list_releases(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
 ) -> ApiResult<Json<Items<Release>>> {
     Ok(items(m.releases(&caller.principal, &app).await?))
 }
@@ -71,7 +72,7 @@ pub(super) async fn list_releases(
 pub(super) async fn create_release(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
     ApiJson(body): ApiJson<NewReleaseBody>,
 ) -> ApiResult<(StatusCode, Json<Release>)> {
     let kind = match body.kind.as_deref() {
@@ -121,7 +122,7 @@ pub(super) async fn create_release(
 pub(super) async fn rollback_release(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath((app, release)): ApiPath<(String, String)>,
+    ApiPath((app, release)): ApiPath<(AppRef, String)>,
 ) -> ApiResult<(StatusCode, Json<Release>)> {
     let (release, done) = m.rollback(&caller.principal, &app, &release).await?;
     let status = if done {

@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
 };
+use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::repo::Route;
 use crate::routes::{RouteCheck, RouteConflict, RouteError, RouteLookup};
@@ -87,7 +88,8 @@ pub(super) async fn create_route(
 #[serde(deny_unknown_fields)]
 pub(super) struct CheckRouteBody {
     /// An app id or name; absent: `default`.
-    app: Option<String>,
+    #[schema(value_type = Option<String>)]
+    app: Option<AppRef>,
     path: String,
     methods: Option<Vec<String>>,
 }
@@ -116,7 +118,7 @@ pub(super) async fn check_route(
     Ok(Json(
         m.check_route(
             &caller.principal,
-            body.app.as_deref(),
+            body.app.as_ref(),
             &body.path,
             body.methods,
         )
@@ -141,7 +143,7 @@ pub(super) async fn list_routes(
     caller: Caller,
     ApiQuery(q): ApiQuery<AppQuery>,
 ) -> ApiResult<Json<Items<Route>>> {
-    Ok(items(m.routes(&caller.principal, q.app.as_deref()).await?))
+    Ok(items(m.routes(&caller.principal, q.app.as_ref()).await?))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
 };
+use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiJsonOrDefault, ApiPath, ApiQuery};
 use crate::history::{self, ScriptVersion, ScriptVersionSummary};
 use crate::replay::{Replay, ReplayOptions};
@@ -32,7 +33,8 @@ pub(super) struct CreateScriptBody {
     name: String,
     source: String,
     /// An app id or name; absent: `default`.
-    app: Option<String>,
+    #[schema(value_type = Option<String>)]
+    app: Option<AppRef>,
     description: Option<String>,
     sandbox: Option<SandboxOverrides>,
     /// Kept with version 1 in the script's history (at most 1 KiB).
@@ -100,7 +102,7 @@ pub(super) async fn list_scripts(
     caller: Caller,
     ApiQuery(q): ApiQuery<AppQuery>,
 ) -> ApiResult<Json<Items<ScriptSummary>>> {
-    let list = m.scripts(&caller.principal, q.app.as_deref()).await?;
+    let list = m.scripts(&caller.principal, q.app.as_ref()).await?;
     Ok(items(
         list.into_iter()
             .map(|(script, stats)| ScriptSummary { script, stats })

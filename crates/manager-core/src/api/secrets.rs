@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
 };
+use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiPath};
 use crate::service::Manager;
 
@@ -39,7 +40,7 @@ pub struct SecretValue {
 pub(super) async fn secret_list(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
 ) -> ApiResult<Json<Items<crate::secrets::SecretInfo>>> {
     Ok(items(m.secret_list(&caller.principal, &app).await?))
 }
@@ -66,7 +67,7 @@ pub(super) async fn secret_list(
 pub(super) async fn secret_put(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath((app, name)): ApiPath<(String, String)>,
+    ApiPath((app, name)): ApiPath<(AppRef, String)>,
     ApiJson(body): ApiJson<SecretValue>,
 ) -> ApiResult<(StatusCode, Json<crate::secrets::SecretInfo>)> {
     let (info, created) = m
@@ -97,7 +98,7 @@ pub(super) async fn secret_put(
 pub(super) async fn secret_delete(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath((app, name)): ApiPath<(String, String)>,
+    ApiPath((app, name)): ApiPath<(AppRef, String)>,
 ) -> ApiResult<StatusCode> {
     m.secret_delete(&caller.principal, &app, &name).await?;
     Ok(StatusCode::NO_CONTENT)

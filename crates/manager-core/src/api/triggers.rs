@@ -10,6 +10,7 @@ use picloud_shared::{DeadLetterId, TriggerId};
 use super::responses::{
     BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
 };
+use crate::app_ref::AppRef;
 use crate::events::{DeadLetter, NewTrigger, Trigger};
 use crate::extract::{ApiJson, ApiPath};
 use crate::service::Manager;
@@ -36,7 +37,7 @@ use super::common::{ApiResult, Caller, Items, items};
 pub(super) async fn create_trigger(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
     ApiJson(body): ApiJson<NewTrigger>,
 ) -> ApiResult<(StatusCode, Json<Trigger>)> {
     let trigger = m.create_trigger(&caller.principal, &app, body).await?;
@@ -57,7 +58,7 @@ pub(super) async fn create_trigger(
 pub(super) async fn list_triggers(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
 ) -> ApiResult<Json<Items<Trigger>>> {
     Ok(items(m.triggers(&caller.principal, &app).await?))
 }
@@ -99,7 +100,7 @@ pub(super) async fn delete_trigger(
 pub(super) async fn list_dead_letters(
     State(m): State<Arc<Manager>>,
     caller: Caller,
-    ApiPath(app): ApiPath<String>,
+    ApiPath(app): ApiPath<AppRef>,
 ) -> ApiResult<Json<Items<DeadLetter>>> {
     Ok(items(m.dead_letters(&caller.principal, &app).await?))
 }

@@ -9,6 +9,7 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::app_ref::AppRef;
 use crate::authz::{self, Capability, Principal};
 use crate::db::Db;
 use crate::dialect::Announce as _;
@@ -34,9 +35,8 @@ pub struct DeadLetter {
 }
 
 impl Manager {
-    pub async fn dead_letters(&self, p: &Principal, app: &str) -> Result<Vec<DeadLetter>> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::ReadTriggers, app.id, "app")?;
+    pub async fn dead_letters(&self, p: &Principal, app: &AppRef) -> Result<Vec<DeadLetter>> {
+        let app = self.app_for(p, app, Capability::ReadTriggers).await?;
         const SQL: &str = "SELECT id, app_id, trigger_id, event, error, attempts, created_at \
              FROM dead_letters WHERE app_id = $1 ORDER BY id";
         with_db!(&self.db, pool => {

@@ -8,6 +8,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::app_ref::AppRef;
 use crate::authz::{self, Capability, Principal};
 use crate::error::{Error, Result};
 use crate::repo;
@@ -156,11 +157,10 @@ impl Manager {
     pub async fn create_trigger(
         &self,
         p: &Principal,
-        app: &str,
+        app: &AppRef,
         new: NewTrigger,
     ) -> Result<Trigger> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::WriteTriggers, app.id, "app")?;
+        let app = self.app_for(p, app, Capability::WriteTriggers).await?;
         let id = TriggerId::new();
         let at = repo::now();
         let row = match new {
@@ -257,9 +257,8 @@ impl Manager {
         Ok(row.map(Trigger::from))
     }
 
-    pub async fn triggers(&self, p: &Principal, app: &str) -> Result<Vec<Trigger>> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::ReadTriggers, app.id, "app")?;
+    pub async fn triggers(&self, p: &Principal, app: &AppRef) -> Result<Vec<Trigger>> {
+        let app = self.app_for(p, app, Capability::ReadTriggers).await?;
         let sql = format!(
             "SELECT {TRIGGER_COLUMNS} FROM triggers WHERE app_id = $1 ORDER BY created_at, id"
         );

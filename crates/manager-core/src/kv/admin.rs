@@ -4,7 +4,8 @@
 use picloud_shared::kv::{KvListOptions, KvPage};
 use serde_json::Value;
 
-use crate::authz::{self, Capability, Principal};
+use crate::app_ref::AppRef;
+use crate::authz::{Capability, Principal};
 use crate::error::{Error, Result};
 
 use super::store::{KvCollection, KvItem};
@@ -13,33 +14,30 @@ use crate::service::Manager;
 // ----- the admin view -----
 
 impl Manager {
-    pub async fn kv_collections(&self, p: &Principal, app: &str) -> Result<Vec<KvCollection>> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::ReadKv, app.id, "app")?;
+    pub async fn kv_collections(&self, p: &Principal, app: &AppRef) -> Result<Vec<KvCollection>> {
+        let app = self.app_for(p, app, Capability::ReadKv).await?;
         self.kv.collections(app.id).await
     }
 
     pub async fn kv_page(
         &self,
         p: &Principal,
-        app: &str,
+        app: &AppRef,
         collection: &str,
         options: &KvListOptions,
     ) -> Result<KvPage> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::ReadKv, app.id, "app")?;
+        let app = self.app_for(p, app, Capability::ReadKv).await?;
         self.kv.page(app.id, collection, options).await
     }
 
     pub async fn kv_get(
         &self,
         p: &Principal,
-        app: &str,
+        app: &AppRef,
         collection: &str,
         key: &str,
     ) -> Result<KvItem> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::ReadKv, app.id, "app")?;
+        let app = self.app_for(p, app, Capability::ReadKv).await?;
         self.kv
             .item(app.id, collection, key)
             .await?
@@ -50,13 +48,12 @@ impl Manager {
     pub async fn kv_put(
         &self,
         p: &Principal,
-        app: &str,
+        app: &AppRef,
         collection: &str,
         key: &str,
         value: Value,
     ) -> Result<(KvItem, bool)> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::WriteKv, app.id, "app")?;
+        let app = self.app_for(p, app, Capability::WriteKv).await?;
         let existed = self.kv.contains(app.id, collection, key).await?;
         let updated_at = self.kv.put(app.id, collection, key, &value, 0).await?;
         self.audit(
@@ -80,12 +77,11 @@ impl Manager {
     pub async fn kv_delete(
         &self,
         p: &Principal,
-        app: &str,
+        app: &AppRef,
         collection: &str,
         key: &str,
     ) -> Result<()> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::WriteKv, app.id, "app")?;
+        let app = self.app_for(p, app, Capability::WriteKv).await?;
         if !self.kv.remove(app.id, collection, key, 0).await? {
             return Err(Error::NotFound("key"));
         }

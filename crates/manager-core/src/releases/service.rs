@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::{NewRelease, Release, ReleaseKind, Snapshot, changes, same_state};
+use crate::app_ref::AppRef;
 use crate::error::{Error, Result};
 
 impl crate::service::Manager {
@@ -12,12 +13,13 @@ impl crate::service::Manager {
     pub async fn create_release(
         &self,
         p: &crate::authz::Principal,
-        app: &str,
+        app: &AppRef,
         kind: ReleaseKind,
         message: Option<String>,
     ) -> Result<(Release, bool)> {
-        let app = self.resolve_app(Some(app)).await?;
-        crate::authz::require(p, crate::authz::Capability::WriteScripts, app.id, "app")?;
+        let app = self
+            .app_for(p, app, crate::authz::Capability::WriteScripts)
+            .await?;
         let message = message.unwrap_or_default();
         crate::history::check_message(&message)
             .map_err(|e| Error::invalid(picloud_shared::api_error::ErrorCode::BadRequest, e))?;
@@ -71,11 +73,12 @@ impl crate::service::Manager {
     pub async fn rollback(
         &self,
         p: &crate::authz::Principal,
-        app: &str,
+        app: &AppRef,
         which: &str,
     ) -> Result<(Release, bool)> {
-        let app = self.resolve_app(Some(app)).await?;
-        crate::authz::require(p, crate::authz::Capability::WriteScripts, app.id, "app")?;
+        let app = self
+            .app_for(p, app, crate::authz::Capability::WriteScripts)
+            .await?;
         let _write = self.write_lock.lock().await;
         let target = self
             .db
@@ -157,9 +160,14 @@ impl crate::service::Manager {
     }
 
     /// An app's releases, newest first. Viewers and up.
-    pub async fn releases(&self, p: &crate::authz::Principal, app: &str) -> Result<Vec<Release>> {
-        let app = self.resolve_app(Some(app)).await?;
-        crate::authz::require(p, crate::authz::Capability::ReadScripts, app.id, "app")?;
+    pub async fn releases(
+        &self,
+        p: &crate::authz::Principal,
+        app: &AppRef,
+    ) -> Result<Vec<Release>> {
+        let app = self
+            .app_for(p, app, crate::authz::Capability::ReadScripts)
+            .await?;
         self.db.releases(app.id).await
     }
 }

@@ -7,6 +7,7 @@ use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::{ExecutionId, ExecutionRecord, Invocation, Script, ScriptName};
 use serde_json::json;
 
+use crate::app_ref::AppRef;
 use crate::authz::{self, Capability, Principal};
 use crate::error::{Error, Result};
 use crate::repo::App;
@@ -17,9 +18,8 @@ use super::*;
 impl Manager {
     /// Changes an app's description and what it keeps of its requests.
     /// An editor's: they can change what the scripts log anyway.
-    pub async fn update_app(&self, p: &Principal, app: &str, update: AppUpdate) -> Result<App> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::WriteScripts, app.id, "app")?;
+    pub async fn update_app(&self, p: &Principal, app: &AppRef, update: AppUpdate) -> Result<App> {
+        let app = self.app_for(p, app, Capability::WriteScripts).await?;
         let description = update.description.unwrap_or(app.description);
         if description.len() > MAX_DESCRIPTION_LEN {
             return Err(Error::invalid(

@@ -3,7 +3,8 @@
 use picloud_shared::api_error::ErrorCode;
 use picloud_shared::secrets::{check_secret_name, check_secret_value};
 
-use crate::authz::{self, Capability, Principal};
+use crate::app_ref::AppRef;
+use crate::authz::{Capability, Principal};
 use crate::error::{Error, Result};
 use crate::service::Manager;
 
@@ -18,12 +19,11 @@ impl Manager {
     pub async fn secret_put(
         &self,
         p: &Principal,
-        app: &str,
+        app: &AppRef,
         name: &str,
         value: &str,
     ) -> Result<(SecretInfo, bool)> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::WriteSecrets, app.id, "app")?;
+        let app = self.app_for(p, app, Capability::WriteSecrets).await?;
         parse_name(name)?;
         check_secret_value(value).map_err(|why| Error::invalid(ErrorCode::BadRequest, why))?;
         let (info, created) = self
@@ -46,16 +46,14 @@ impl Manager {
     }
 
     /// The names of an app's secrets. Viewers and up.
-    pub async fn secret_list(&self, p: &Principal, app: &str) -> Result<Vec<SecretInfo>> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::ReadSecrets, app.id, "app")?;
+    pub async fn secret_list(&self, p: &Principal, app: &AppRef) -> Result<Vec<SecretInfo>> {
+        let app = self.app_for(p, app, Capability::ReadSecrets).await?;
         self.secrets.list(app.id).await
     }
 
     /// Deletes a secret. Editors and owners.
-    pub async fn secret_delete(&self, p: &Principal, app: &str, name: &str) -> Result<()> {
-        let app = self.resolve_app(Some(app)).await?;
-        authz::require(p, Capability::WriteSecrets, app.id, "app")?;
+    pub async fn secret_delete(&self, p: &Principal, app: &AppRef, name: &str) -> Result<()> {
+        let app = self.app_for(p, app, Capability::WriteSecrets).await?;
         parse_name(name)?;
         if !self.secrets.remove(app.id, name).await? {
             return Err(Error::NotFound("secret"));
