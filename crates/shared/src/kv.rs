@@ -75,6 +75,71 @@ pub fn check_key(key: &str) -> Result<(), String> {
     }
 }
 
+/// A text checked once, where it comes in, so what holds one needs no
+/// check again.
+macro_rules! checked_text {
+    ($(#[$doc:meta])* $name:ident, $check:path) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks `text`; the error says why it is refused, for the
+            /// script or the caller.
+            pub fn parse(text: &str) -> Result<Self, String> {
+                $check(text)?;
+                Ok($name(text.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+
+            fn try_from(text: String) -> Result<Self, String> {
+                $check(&text)?;
+                Ok($name(text))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+checked_text!(
+    /// A collection name ([`check_collection`]).
+    CollectionName,
+    check_collection
+);
+
+checked_text!(
+    /// A key ([`check_key`]).
+    KvKey,
+    check_key
+);
+
 /// A value's JSON text: at most 1 MiB.
 pub fn check_value_size(json_len: usize) -> Result<(), String> {
     if json_len > MAX_VALUE_BYTES {
@@ -240,5 +305,20 @@ mod tests {
         assert_eq!(check_limit(Some(1000)), Ok(1000));
         assert!(check_limit(Some(0)).is_err());
         assert!(check_limit(Some(1001)).is_err());
+    }
+
+    #[test]
+    fn checked_names_and_keys_hold_only_what_the_rules_allow() {
+        assert_eq!(CollectionName::parse("orders").unwrap().as_str(), "orders");
+        assert!(
+            CollectionName::parse("a/b")
+                .unwrap_err()
+                .contains("\"a/b\"")
+        );
+        assert!(KvKey::parse("").is_err());
+        let name: CollectionName = serde_json::from_str("\"orders.v2\"").unwrap();
+        assert_eq!(&*name, "orders.v2");
+        assert!(serde_json::from_str::<CollectionName>("\"a b\"").is_err());
+        assert_eq!(serde_json::to_string(&name).unwrap(), "\"orders.v2\"");
     }
 }

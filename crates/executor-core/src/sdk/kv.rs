@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use picloud_shared::kv::KvListOptions;
+use picloud_shared::kv::{CollectionName, KvListOptions};
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map, Module, Shared};
 
 use crate::context::{CallSdk, RhaiResult, current, service_answer};
@@ -11,10 +11,12 @@ use crate::convert::{dynamic_to_json, json_to_dynamic};
 /// `kv::collection(name)`: a handle on one collection of the app's store.
 #[derive(Clone)]
 pub struct Collection {
-    name: ImmutableString,
+    name: CollectionName,
     sdk: CallSdk,
 }
 
+/// A key a script passed; the store checks it (it is the authority: a
+/// remote executor is not trusted to have checked).
 fn key_of(what: &str, key: &Dynamic) -> RhaiResult<ImmutableString> {
     key.clone()
         .into_immutable_string()
@@ -22,10 +24,10 @@ fn key_of(what: &str, key: &Dynamic) -> RhaiResult<ImmutableString> {
 }
 
 fn collection(name: &str) -> RhaiResult<Collection> {
-    picloud_shared::kv::check_collection(name)
+    let name = CollectionName::parse(name)
         .map_err(|e| Box::<EvalAltResult>::from(format!("kv::collection: {e}")))?;
     Ok(Collection {
-        name: name.into(),
+        name,
         sdk: current()?,
     })
 }

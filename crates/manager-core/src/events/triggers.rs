@@ -171,7 +171,7 @@ impl Manager {
                 max_attempts,
                 dead_letter_script_id,
             } => {
-                picloud_shared::kv::check_collection(&collection)
+                picloud_shared::kv::CollectionName::parse(&collection)
                     .map_err(|e| invalid(format!("collection: {e}")))?;
                 if events.is_empty() {
                     return Err(invalid(

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 
 use super::cache::Known;
 use super::store::{GET_NOW, KvStore};
-use super::write::{WriteOp, check_collection, check_key, delete_op, parse_stored, set_op};
+use super::write::{Place, WriteOp, delete_op, parse_stored, set_op};
 
 // ----- the scripts' side -----
 
@@ -60,7 +60,7 @@ impl KvStore {
             Ok(known) => return Some(known),
             Err(miss) => miss,
         };
-        if check_collection(collection).is_err() || check_key(key).is_err() {
+        if Place::parse(collection, key).is_err() {
             return None;
         }
         let app = cx.app_id.0.as_bytes().as_slice();
@@ -135,7 +135,7 @@ impl KvService for KvStore {
         value: &Value,
         deadline: Instant,
     ) -> Option<picloud_shared::Result<()>> {
-        let op = || set_op(cx.app_id, collection, key, value, cx.depth);
+        let op = || set_op(cx.app_id, Place::parse(collection, key)?, value, cx.depth);
         self.write_now(&self.ops.set, op, deadline)
             .map(|r| r.map(drop))
     }
@@ -147,7 +147,7 @@ impl KvService for KvStore {
         key: &str,
         deadline: Instant,
     ) -> Option<picloud_shared::Result<bool>> {
-        let op = || delete_op(cx.app_id, collection, key, cx.depth);
+        let op = || delete_op(cx.app_id, Place::parse(collection, key)?, cx.depth);
         self.write_now(&self.ops.delete, op, deadline)
     }
 

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use picloud_shared::AppId;
-use picloud_shared::kv::{self as rules, KvEntry, KvListOptions, KvPage};
+use picloud_shared::kv::{self as rules, CollectionName, KvEntry, KvListOptions, KvPage};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::Sha256;
@@ -24,8 +24,8 @@ use crate::events::delete_kv_postgres;
 use super::cache::KvCache;
 use super::pg_batch::PgBatch;
 use super::write::{
-    KvChange, Watched, WriteOp, check_collection, check_key, delete_op, invalid, parse_stored,
-    prefix_end, set_op, sqlite_path,
+    KvChange, Place, Watched, WriteOp, delete_op, invalid, parse_stored, prefix_end, set_op,
+    sqlite_path,
 };
 use crate::sqlite_writer::{Applied, Change, SqliteWriter};
 
@@ -224,8 +224,7 @@ impl KvStore {
         collection: &str,
         key: &str,
     ) -> Result<Option<KvItem>> {
-        check_collection(collection)?;
-        check_key(key)?;
+        Place::parse(collection, key)?;
         const SQL: &str = "SELECT value, updated_at FROM kv \
                            WHERE app_id = $1 AND collection = $2 AND key = $3";
         let value = match &self.db {
@@ -249,8 +248,7 @@ impl KvStore {
     }
 
     pub(crate) async fn contains(&self, app: AppId, collection: &str, key: &str) -> Result<bool> {
-        check_collection(collection)?;
-        check_key(key)?;
+        Place::parse(collection, key)?;
         const SQL: &str = "SELECT EXISTS (SELECT 1 FROM kv \
                            WHERE app_id = $1 AND collection = $2 AND key = $3)";
         let found: bool = crate::with_db!(&self.db, pool => sqlx::query_scalar(SQL)
@@ -269,7 +267,7 @@ impl KvStore {
         value: &Value,
         depth: u32,
     ) -> Result<OffsetDateTime> {
-        let op = set_op(app, collection, key, value, depth)?;
+        let op = set_op(app, Place::parse(collection, key)?, value, depth)?;
         let at = op.at;
         match &self.db {
             Db::Sqlite(..) => {
@@ -289,7 +287,7 @@ impl KvStore {
         key: &str,
         depth: u32,
     ) -> Result<bool> {
-        let op = delete_op(app, collection, key, depth)?;
+        let op = delete_op(app, Place::parse(collection, key)?, depth)?;
         match &self.db {
             Db::Sqlite(..) => self.write_blocking(op).await,
             Db::Postgres(pool) => {
@@ -342,7 +340,7 @@ impl KvStore {
         collection: &str,
         options: &KvListOptions,
     ) -> Result<KvPage> {
-        check_collection(collection)?;
+        CollectionName::parse(collection).map_err(invalid)?;
         let limit = rules::check_limit(options.limit.map(i64::from)).map_err(invalid)?;
         let prefix = options.prefix.as_deref().unwrap_or("");
         if prefix.len() > rules::MAX_KEY_BYTES {

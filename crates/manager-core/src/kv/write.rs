@@ -7,7 +7,7 @@ use picloud_shared::api_error::ErrorCode;
 use std::sync::Arc;
 
 use picloud_shared::AppId;
-use picloud_shared::kv::{self as rules};
+use picloud_shared::kv::{self as rules, CollectionName, KvKey};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -48,12 +48,20 @@ pub(super) fn invalid(message: impl Into<String>) -> Error {
     Error::invalid(ErrorCode::BadRequest, message)
 }
 
-pub(super) fn check_collection(c: &str) -> Result<()> {
-    rules::check_collection(c).map_err(invalid)
+/// A collection and a key, checked once, where a call comes into the
+/// store: what takes a `Place` checks nothing again.
+pub(super) struct Place {
+    pub(super) collection: CollectionName,
+    pub(super) key: KvKey,
 }
 
-pub(super) fn check_key(k: &str) -> Result<()> {
-    rules::check_key(k).map_err(invalid)
+impl Place {
+    pub(super) fn parse(collection: &str, key: &str) -> Result<Place> {
+        Ok(Place {
+            collection: CollectionName::parse(collection).map_err(invalid)?,
+            key: KvKey::parse(key).map_err(invalid)?,
+        })
+    }
 }
 
 /// The file an SQLite pool opens (for the store's own connections).
@@ -170,23 +178,15 @@ impl Change for KvChange {
     }
 }
 
-/// A set of `key` to `value`, checked.
-pub(super) fn set_op(
-    app: AppId,
-    collection: &str,
-    key: &str,
-    value: &Value,
-    depth: u32,
-) -> Result<WriteOp> {
-    check_collection(collection)?;
-    check_key(key)?;
+/// A set of `key` to `value`, the value checked.
+pub(super) fn set_op(app: AppId, place: Place, value: &Value, depth: u32) -> Result<WriteOp> {
     let json = serde_json::to_string(value)
         .map_err(|e| invalid(format!("the value cannot be stored as JSON: {e}")))?;
     rules::check_value_size(json.len()).map_err(invalid)?;
     Ok(WriteOp {
         app,
-        collection: collection.to_owned(),
-        key: key.to_owned(),
+        collection: place.collection.into(),
+        key: place.key.into(),
         kind: WriteKind::Set(json),
         at: repo::now(),
         depth,
@@ -194,13 +194,11 @@ pub(super) fn set_op(
 }
 
 /// A delete of `key`, checked.
-pub(super) fn delete_op(app: AppId, collection: &str, key: &str, depth: u32) -> Result<WriteOp> {
-    check_collection(collection)?;
-    check_key(key)?;
+pub(super) fn delete_op(app: AppId, place: Place, depth: u32) -> Result<WriteOp> {
     Ok(WriteOp {
         app,
-        collection: collection.to_owned(),
-        key: key.to_owned(),
+        collection: place.collection.into(),
+        key: place.key.into(),
         kind: WriteKind::Delete,
         at: repo::now(),
         depth,
