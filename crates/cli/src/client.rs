@@ -11,7 +11,8 @@ use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Common, Failure, Result};
+use crate::args::Common;
+use crate::failure::{Failure, Result};
 
 /// The saved login: `credentials.toml` in the config directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -428,7 +429,7 @@ mod tests {
         for bad in ["localhost:8080", "ftp://x", "", "http://x/?a=1"] {
             assert_eq!(
                 normalise_url(bad).unwrap_err().exit,
-                super::super::exit::USAGE
+                crate::failure::exit::USAGE
             );
         }
     }
