@@ -48,9 +48,9 @@ impl Error {
     /// This error as a service answers it across a seam (a script's SDK
     /// call, a process of the split layout): the caller's mistakes (and a
     /// thing gone meanwhile) as `Invalid`, with a message for the script;
-    /// anything else logged here and answered as `Backend`, naming only
-    /// what failed (`what`: "the KV store"): the database's own words stay
-    /// in this server's log.
+    /// anything else logged here and answered as `Backend`: our own
+    /// message for an `Internal` error, else only what failed (`what`: "the
+    /// KV store"): the database's own words stay in this server's log.
     pub fn into_shared(self, what: &str) -> picloud_shared::Error {
         match self {
             Error::Invalid { message, .. } | Error::Conflict(message) => {
@@ -58,6 +58,12 @@ impl Error {
             }
             Error::NotFound(thing) => {
                 picloud_shared::Error::Invalid(format!("the {thing} is gone"))
+            }
+            // Written here, for whoever reads it ("the secret … does not
+            // decrypt with this server's key").
+            Error::Internal(message) => {
+                tracing::error!(error = %message, "{what} failed");
+                picloud_shared::Error::Backend(message)
             }
             other => {
                 tracing::error!(error = %other, "{what} failed");
