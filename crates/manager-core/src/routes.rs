@@ -1,4 +1,4 @@
-//! Apps, user routes and domain claims: their rules, and the routing
+//! User routes and domain claims: their rules, and the routing
 //! snapshot the data plane reads (see `picloud_shared::routing`).
 //!
 //! Every change runs under the manager's write lock, checks against the
@@ -12,15 +12,15 @@ use picloud_shared::routing::{
     DomainPattern, Methods, PatternError, RequestPath, RouteMatch, RoutePattern, RouteTarget,
     Routing, normalise_host,
 };
-use picloud_shared::{AppId, DomainId, RouteId, ScriptId, ScriptName};
+use picloud_shared::{AppId, DomainId, RouteId, ScriptId};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::app_ref::AppRef;
 use crate::authz::{self, Capability, Principal};
 use crate::error::{Error, Result};
-use crate::repo::{self, App, DEFAULT_APP_ID, Domain, Route};
-use crate::service::{MAX_DESCRIPTION_LEN, Manager};
+use crate::repo::{self, Domain, Route};
+use crate::service::Manager;
 
 /// A route that is refused because others of its shape answer an
 /// overlapping method.
@@ -92,90 +92,6 @@ impl Manager {
     /// Called at start-up and, under the write lock, after every change.
     pub async fn reload_routing(&self) -> Result<()> {
         self.cache().reload_routing().await
-    }
-
-    // ----- apps -----
-
-    pub async fn create_app(
-        &self,
-        p: &Principal,
-        name: &str,
-        description: Option<String>,
-    ) -> Result<App> {
-        authz::require_instance(p, Capability::CreateApp)?;
-        let name = ScriptName::parse(name).map_err(|_| {
-            Error::invalid(
-                ErrorCode::InvalidName,
-                format!("app names are 1 to 64 characters of a-z, 0-9, '_' and '-'; got {name:?}"),
-            )
-        })?;
-        let description = description.unwrap_or_default();
-        if description.len() > MAX_DESCRIPTION_LEN {
-            return Err(Error::invalid(
-                ErrorCode::BadRequest,
-                format!("the description is longer than {MAX_DESCRIPTION_LEN} bytes"),
-            ));
-        }
-        let app = App {
-            id: AppId::new(),
-            name: name.as_str().to_owned(),
-            description,
-            created_at: repo::now(),
-            record_requests: Default::default(),
-            redact_headers: Vec::new(),
-        };
-        let _write = self.write_lock.lock().await;
-        let app = self.db.insert_app(&app).await?;
-        self.audit(
-            p,
-            Some(app.id),
-            "app.create",
-            Some(app.id.to_string()),
-            json!({ "name": app.name }),
-        )
-        .await;
-        Ok(app)
-    }
-
-    /// The apps `p` has a role in (every app for an instance admin).
-    pub async fn apps(&self, p: &Principal) -> Result<Vec<App>> {
-        let mut apps = self.db.apps().await?;
-        apps.retain(|a| authz::can(p, Capability::ReadApp, a.id));
-        Ok(apps)
-    }
-
-    /// An app `p` may see, by id or name.
-    pub async fn app(&self, p: &Principal, app: &AppRef) -> Result<App> {
-        let app = self.app_for(p, app, Capability::ReadApp).await?;
-        Ok(app)
-    }
-
-    /// Deletes an app with everything it owns; `default` cannot go.
-    pub async fn delete_app(&self, p: &Principal, app: &AppRef) -> Result<()> {
-        let app = self.app_for(p, app, Capability::DeleteApp).await?;
-        if app.id == DEFAULT_APP_ID {
-            return Err(Error::Conflict("the default app cannot be deleted".into()));
-        }
-        let _write = self.write_lock.lock().await;
-        let scripts = self.db.scripts_in_app(app.id).await?;
-        let deleted = self.db.delete_app(app.id).await?;
-        self.kv.forget_app(app.id);
-        for s in scripts {
-            self.forget_script(s.id);
-        }
-        self.reload_routing().await?;
-        if !deleted {
-            return Err(Error::NotFound("app"));
-        }
-        self.audit(
-            p,
-            Some(app.id),
-            "app.delete",
-            Some(app.id.to_string()),
-            json!({ "name": app.name }),
-        )
-        .await;
-        Ok(())
     }
 
     // ----- domains -----

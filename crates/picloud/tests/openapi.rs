@@ -429,7 +429,7 @@ async fn answers_fit_their_schemas() {
 
 /// The dashboard's API types are generated from a copy of the document
 /// (dashboard/src/lib/api/openapi.json, `npm run gen:api`); this keeps the
-/// copy equal to what the server serves. `PICLOUD_UPDATE_OPENAPI=1`
+/// copy equal to what the server serves. `UPDATE_OPENAPI=1`
 /// rewrites it (then run `npm run gen:api` in dashboard/).
 #[tokio::test]
 async fn the_dashboard_copy_of_the_document_is_the_served_one() {
@@ -437,7 +437,7 @@ async fn the_dashboard_copy_of_the_document_is_the_served_one() {
     let served = document(&app).await;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../dashboard/src/lib/api/openapi.json");
-    if std::env::var_os("PICLOUD_UPDATE_OPENAPI").is_some() {
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
         let text = serde_json::to_string_pretty(&served).expect("the document as JSON");
         std::fs::write(&path, text + "\n").expect("write the dashboard's copy");
     }
@@ -448,7 +448,7 @@ async fn the_dashboard_copy_of_the_document_is_the_served_one() {
     assert!(
         copy == served,
         "dashboard/src/lib/api/openapi.json is not the served document: run \
-         `PICLOUD_UPDATE_OPENAPI=1 cargo test -p picloud --test openapi`, then \
+         `UPDATE_OPENAPI=1 cargo test -p picloud --test openapi`, then \
          `npm run gen:api` in dashboard/"
     );
 }

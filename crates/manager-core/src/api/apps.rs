@@ -14,8 +14,8 @@ use super::responses::{
 };
 use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiPath};
-use crate::replay::AppUpdate;
 use crate::repo::{App, Domain};
+use crate::service::AppUpdate;
 use crate::service::Manager;
 
 use super::common::{ApiResult, Caller, Items, items};

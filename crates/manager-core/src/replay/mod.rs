@@ -17,12 +17,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use picloud_shared::api_error::ApiError;
-use picloud_shared::{BoxFuture, ExecutionId, ExecutionRecord, Invocation, RecordRequests, Script};
+use picloud_shared::{BoxFuture, ExecutionId, ExecutionRecord, Invocation, Script};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// Most headers an app may list to take out of kept requests.
-pub const MAX_REDACTED_HEADERS: usize = 64;
 
 /// Runs a replay on the data plane (the orchestrator, in every process
 /// that has a manager).
@@ -72,19 +69,4 @@ pub struct ReplayOptions {
     /// false: the replay acts for real, as the original did.
     #[serde(default)]
     pub dry_run: Option<bool>,
-}
-
-/// `PATCH /apps/{app}`: what changes (absent fields stay as they are).
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AppUpdate {
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Which requests are kept with their execution records for replay.
-    #[serde(default)]
-    pub record_requests: Option<RecordRequests>,
-    /// Headers to take out of kept requests besides the built-in ones
-    /// (names, any case; stored lower case). Replaces the list.
-    #[serde(default)]
-    pub redact_headers: Option<Vec<String>>,
 }

@@ -1,5 +1,5 @@
-//! The manager's side of replay: an app's recording setting, reading an
-//! execution's record, and replaying it.
+//! The manager's side of replay: reading an execution's record, and
+//! replaying it.
 
 use std::sync::Arc;
 
@@ -7,69 +7,13 @@ use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::{ExecutionId, ExecutionRecord, Invocation, Script, ScriptName};
 use serde_json::json;
 
-use crate::app_ref::AppRef;
 use crate::authz::{self, Capability, Principal};
 use crate::error::{Error, Result};
-use crate::repo::App;
-use crate::service::{MAX_DESCRIPTION_LEN, Manager};
+use crate::service::Manager;
 
 use super::*;
 
 impl Manager {
-    /// Changes an app's description and what it keeps of its requests.
-    /// An editor's: they can change what the scripts log anyway.
-    pub async fn update_app(&self, p: &Principal, app: &AppRef, update: AppUpdate) -> Result<App> {
-        let app = self.app_for(p, app, Capability::WriteScripts).await?;
-        let description = update.description.unwrap_or(app.description);
-        if description.len() > MAX_DESCRIPTION_LEN {
-            return Err(Error::invalid(
-                ErrorCode::BadRequest,
-                format!("the description is longer than {MAX_DESCRIPTION_LEN} bytes"),
-            ));
-        }
-        let redact = match update.redact_headers {
-            None => app.redact_headers,
-            Some(names) => {
-                if names.len() > MAX_REDACTED_HEADERS {
-                    return Err(Error::invalid(
-                        ErrorCode::BadRequest,
-                        format!("redact_headers lists at most {MAX_REDACTED_HEADERS} headers"),
-                    ));
-                }
-                let mut out = Vec::with_capacity(names.len());
-                for name in names {
-                    let name = picloud_shared::exec::redacted_header_name(&name)
-                        .map_err(|e| Error::invalid(ErrorCode::BadRequest, e))?;
-                    if !out.contains(&name) {
-                        out.push(name);
-                    }
-                }
-                out
-            }
-        };
-        let record = update.record_requests.unwrap_or(app.record_requests);
-        let _write = self.write_lock.lock().await;
-        let updated = self
-            .db
-            .update_app(app.id, &description, record, &redact)
-            .await?
-            .ok_or(Error::NotFound("app"))?;
-        // The data plane reads what apps keep with routing.
-        self.reload_routing().await?;
-        self.audit(
-            p,
-            Some(app.id),
-            "app.update",
-            Some(app.id.to_string()),
-            json!({
-                "record_requests": record.as_str(),
-                "redact_headers": redact,
-            }),
-        )
-        .await;
-        Ok(updated)
-    }
-
     /// One execution record, for those who may read its app's.
     pub async fn execution(&self, p: &Principal, id: ExecutionId) -> Result<ExecutionRecord> {
         // One that answered just now may still be queued in the writer.
