@@ -3,8 +3,10 @@
 //! server through its admin API, as the dashboard does.
 //!
 //! The modules form layers, each using only the ones below it:
-//! - `commands/` (one file per command or group) and `deploy/` (the compile
-//!   check, the plan (pure, unit-tested), applying it);
+//! - `commands/`: one file per command or group;
+//! - `deploy/`: the steps of a deploy (the compile check, what the server
+//!   has, the plan (pure, unit-tested), applying it, where the routes
+//!   answer);
 //! - `client.rs`: the HTTP client, where the server and token come from,
 //!   the saved login, and how answers become exit codes; `manifest/`:
 //!   `picloud.toml`, parsed and checked before anything reaches the server;
@@ -37,7 +39,7 @@ pub fn run(command: ClientCommand, runtime: &tokio::runtime::Runtime) -> ExitCod
             ClientCommand::Login(args) => commands::login(args).await,
             ClientCommand::Logout(common) => commands::logout(common).await,
             ClientCommand::Init(args) => commands::init(args),
-            ClientCommand::Deploy(args) => deploy::run(args).await,
+            ClientCommand::Deploy(args) => commands::deploy(args).await,
             ClientCommand::Invoke(args) => commands::invoke(args).await,
             ClientCommand::Logs(args) => commands::logs(args).await,
             ClientCommand::Apps(args) => commands::apps(args).await,

@@ -1,8 +1,10 @@
-//! Every client command but `deploy`: login, logout, init, invoke, logs,
-//! apps, scripts, kv, secrets, releases, rollback, replay, version
-//! (docs/cli.md), one file per command or group.
+//! Every client command: login, logout, init, deploy, invoke, logs, apps,
+//! scripts, kv, secrets, releases, rollback, replay, version (docs/cli.md),
+//! one file per command or group. `deploy.rs` runs the steps that
+//! `crate::deploy` holds.
 
 mod apps;
+mod deploy;
 mod init;
 mod invoke;
 mod kv;
@@ -13,6 +15,7 @@ mod secrets;
 mod version;
 
 pub use apps::{apps, scripts};
+pub use deploy::deploy;
 pub use init::init;
 pub use invoke::invoke;
 pub use kv::kv;

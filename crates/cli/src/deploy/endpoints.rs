@@ -10,7 +10,7 @@ use crate::output::cell;
 /// server's own, with the `Host` an app other than `default` needs (its
 /// first exact claim, else its first wildcard one as the pattern; none when
 /// it claims none, and then no host reaches it).
-pub(super) fn endpoints(m: &Manifest, base: &str, hosts: &[String]) -> Vec<Value> {
+pub(crate) fn endpoints(m: &Manifest, base: &str, hosts: &[String]) -> Vec<Value> {
     let base = base.trim_end_matches('/');
     let host = if m.app == DEFAULT_APP {
         None
@@ -36,7 +36,7 @@ pub(super) fn endpoints(m: &Manifest, base: &str, hosts: &[String]) -> Vec<Value
         .collect()
 }
 
-pub(super) fn print_endpoints(m: &Manifest, endpoints: &[Value]) {
+pub(crate) fn print_endpoints(m: &Manifest, endpoints: &[Value]) {
     let routes = m.scripts.iter().map(|s| s.routes.len()).sum::<usize>();
     if routes == 0 {
         return;

@@ -12,14 +12,21 @@
 //! 5. Apply it, creations and updates of scripts first, deletions before
 //!    the creations that could collide with them.
 //!
-//! `plan.rs` is step 3, `apply.rs` the rest, `endpoints.rs` what is printed
-//! at the end.
+//! `compile.rs` is step 2, `fetch.rs` (what the server has) and `plan.rs`
+//! step 3, `apply.rs` step 5, `endpoints.rs` where the deployed routes
+//! answer. The command, `commands/deploy.rs`, runs the steps in order and
+//! prints; nothing here knows of it.
 
 mod apply;
+mod compile;
 mod endpoints;
+mod fetch;
 mod plan;
 #[cfg(test)]
 mod tests;
 
-pub use apply::run;
+pub(crate) use apply::{apply, with_message};
+pub(crate) use compile::compile_check;
+pub(crate) use endpoints::{endpoints, print_endpoints};
+pub(crate) use fetch::fetch;
 pub use plan::{Current, CurrentRoute, CurrentScript, CurrentTrigger, Plan, plan};

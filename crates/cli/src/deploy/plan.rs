@@ -161,18 +161,6 @@ impl Plan {
     }
 }
 
-pub(super) fn normalise_route(
-    path: &str,
-    methods: Option<&[String]>,
-) -> Option<(String, Option<Vec<String>>)> {
-    let pattern = RoutePattern::parse(path).ok()?;
-    let methods = Methods::parse(methods).ok()?;
-    Some((
-        pattern.as_str().to_owned(),
-        methods.as_list().map(<[String]>::to_vec),
-    ))
-}
-
 /// Computes what a deploy of `m` onto `current` does. Fails (changing
 /// nothing) when a route of the manifest would collide with a route the
 /// deploy leaves on the server (one of a script the manifest does not list).
