@@ -1,14 +1,18 @@
 //! `picloud.toml`, the project manifest (docs/manifest.md): parsed with
 //! unknown keys refused, then checked whole (names, routes, domains,
 //! triggers, sandboxes) before `deploy` reaches the server. Every error is
-//! one line, `FILE:LINE:COLUMN: key: what is wrong`.//!
+//! one line, `FILE:LINE:COLUMN: key: what is wrong`.
+//!
 //! This file is the checked manifest's types; `raw.rs` the file as
-//! written, `parse.rs` reading and checking it.
+//! written, `position.rs` where in it an error is, `parse.rs` reading and
+//! checking it, `triggers.rs` the checks of a trigger.
 
 mod parse;
+mod position;
 mod raw;
 #[cfg(test)]
 mod tests;
+mod triggers;
 
 use std::fmt;
 use std::ops::Range;

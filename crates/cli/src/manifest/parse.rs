@@ -7,35 +7,11 @@ use std::path::{Path, PathBuf};
 
 use picloud_shared::routing::{DomainPattern, Methods, RoutePattern};
 use picloud_shared::{RecordRequests, SandboxCeilings, SandboxOverrides, ScriptName};
-use toml::Spanned;
 
+use super::position::{Ctx, shown};
 use super::raw::*;
+use super::triggers::check_trigger;
 use super::*;
-
-/// Line and column (1-based, in characters) of a byte offset.
-pub(super) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[start..].chars().count() + 1)
-}
-
-pub(super) struct Ctx<'a> {
-    pub(super) path: &'a Path,
-    pub(super) text: &'a str,
-}
-
-impl Ctx<'_> {
-    fn at(&self, span: &Range<usize>, message: impl fmt::Display) -> ManifestError {
-        let (line, col) = line_col(self.text, span.start);
-        ManifestError(format!("{}:{line}:{col}: {message}", self.path.display()))
-    }
-
-    fn line_of(&self, span: &Range<usize>) -> usize {
-        line_col(self.text, span.start).0
-    }
-}
 
 impl Manifest {
     /// Reads `DIR/picloud.toml` and checks it (not the script files yet).
@@ -251,13 +227,6 @@ impl Manifest {
     }
 }
 
-/// `./x` → `x`: paths as a person would type them.
-pub(super) fn shown(p: &Path) -> PathBuf {
-    p.strip_prefix(".")
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| p.to_path_buf())
-}
-
 /// Two routes of one manifest with the same shape and overlapping methods
 /// would be refused by the server halfway through a deploy: refuse them
 /// first.
@@ -289,140 +258,4 @@ pub(super) fn check_route_conflicts(cx: &Ctx, scripts: &[ScriptSpec]) -> Result<
         }
     }
     Ok(())
-}
-
-pub(super) fn check_trigger(
-    cx: &Ctx,
-    t: &Spanned<RawTrigger>,
-    names: &HashMap<String, Range<usize>>,
-) -> Result<TriggerSpec, ManifestError> {
-    let raw = t.get_ref();
-    let script = raw.script.get_ref().clone();
-    if !names.contains_key(&script) {
-        return Err(cx.at(
-            &raw.script.span(),
-            format!("triggers.script: no script named {script:?} in this manifest"),
-        ));
-    }
-    // A key that the kind does not take.
-    let refuse = |key: &str, span: Option<Range<usize>>, kind: &str| -> Result<(), ManifestError> {
-        match span {
-            Some(span) => Err(cx.at(
-                &span,
-                format!("triggers.{key}: not a key of a {kind:?} trigger"),
-            )),
-            None => Ok(()),
-        }
-    };
-    match raw.kind.get_ref().as_str() {
-        "kv" => {
-            refuse("schedule", raw.schedule.as_ref().map(Spanned::span), "kv")?;
-            let collection = raw.collection.as_ref().ok_or_else(|| {
-                cx.at(
-                    &t.span(),
-                    "triggers: a kv trigger needs collection = \"...\"",
-                )
-            })?;
-            picloud_shared::kv::check_collection(collection.get_ref())
-                .map_err(|e| cx.at(&collection.span(), format!("triggers.collection: {e}")))?;
-            let events = raw.events.as_ref().ok_or_else(|| {
-                cx.at(
-                    &t.span(),
-                    "triggers: a kv trigger needs events = [\"set\", \"delete\"] (either or both)",
-                )
-            })?;
-            let mut list = events.get_ref().clone();
-            if list.is_empty() {
-                return Err(cx.at(
-                    &events.span(),
-                    "triggers.events: empty; list \"set\", \"delete\" or both",
-                ));
-            }
-            if let Some(bad) = list
-                .iter()
-                .find(|e| !matches!(e.as_str(), "set" | "delete"))
-            {
-                return Err(cx.at(
-                    &events.span(),
-                    format!("triggers.events: {bad:?} is not an event; use \"set\" and \"delete\""),
-                ));
-            }
-            list.sort();
-            list.dedup();
-            let max_attempts = match &raw.max_attempts {
-                None => picloud_shared::events::DEFAULT_MAX_ATTEMPTS,
-                Some(m) => {
-                    let range = picloud_shared::events::MAX_ATTEMPTS_RANGE;
-                    if !range.contains(m.get_ref()) {
-                        return Err(cx.at(
-                            &m.span(),
-                            format!(
-                                "triggers.max_attempts: {} to {}; got {}",
-                                range.start(),
-                                range.end(),
-                                m.get_ref()
-                            ),
-                        ));
-                    }
-                    *m.get_ref()
-                }
-            };
-            let dead_letter_script = match &raw.dead_letter_script {
-                None => None,
-                Some(d) => {
-                    if !names.contains_key(d.get_ref()) {
-                        return Err(cx.at(
-                            &d.span(),
-                            format!(
-                                "triggers.dead_letter_script: no script named {:?} in this manifest",
-                                d.get_ref()
-                            ),
-                        ));
-                    }
-                    Some(d.get_ref().clone())
-                }
-            };
-            Ok(TriggerSpec::Kv {
-                collection: collection.get_ref().clone(),
-                events: list,
-                script,
-                max_attempts,
-                dead_letter_script,
-            })
-        }
-        "cron" => {
-            refuse(
-                "collection",
-                raw.collection.as_ref().map(Spanned::span),
-                "cron",
-            )?;
-            refuse("events", raw.events.as_ref().map(Spanned::span), "cron")?;
-            refuse(
-                "max_attempts",
-                raw.max_attempts.as_ref().map(Spanned::span),
-                "cron",
-            )?;
-            refuse(
-                "dead_letter_script",
-                raw.dead_letter_script.as_ref().map(Spanned::span),
-                "cron",
-            )?;
-            let schedule = raw.schedule.as_ref().ok_or_else(|| {
-                cx.at(
-                    &t.span(),
-                    "triggers: a cron trigger needs schedule = \"0 * * * *\"",
-                )
-            })?;
-            picloud_shared::cron::parse(schedule.get_ref())
-                .map_err(|e| cx.at(&schedule.span(), format!("triggers.schedule: {e}")))?;
-            Ok(TriggerSpec::Cron {
-                schedule: schedule.get_ref().clone(),
-                script,
-            })
-        }
-        other => Err(cx.at(
-            &raw.kind.span(),
-            format!("triggers.kind: {other:?}: a trigger is kind = \"kv\" or kind = \"cron\""),
-        )),
-    }
 }

@@ -1,7 +1,6 @@
 //! Manifests good and bad, and the one-line errors they get.
 use std::path::Path;
 
-use super::parse::line_col;
 use super::*;
 
 fn parse(text: &str) -> Result<Manifest, ManifestError> {
@@ -295,11 +294,4 @@ fn missing_files_are_named_with_the_line_that_lists_them() {
     m.read_sources().unwrap();
     assert_eq!(m.scripts[0].source, "1");
     assert_eq!(m.scripts[1].source, "2");
-}
-
-#[test]
-fn positions_count_characters_from_one() {
-    assert_eq!(line_col("ab\ncdé f", 0), (1, 1));
-    assert_eq!(line_col("ab\ncdé f", 3), (2, 1));
-    assert_eq!(line_col("ab\ncdé f", "ab\ncdé ".len()), (2, 5));
 }
