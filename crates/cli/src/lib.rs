@@ -8,9 +8,10 @@
 //!   has, the plan (pure, unit-tested), applying it, where the routes
 //!   answer);
 //! - `client.rs`: the HTTP client, where the server and token come from,
-//!   the saved login, and how answers become exit codes; `manifest/`:
-//!   `picloud.toml`, parsed and checked before anything reaches the server;
-//!   `output.rs`: tables, JSON, and progress on a terminal;
+//!   and how answers become exit codes; `manifest/`: `picloud.toml`,
+//!   parsed and checked before anything reaches the server; `output.rs`:
+//!   tables, JSON, and progress on a terminal;
+//! - `credentials.rs`: the saved login;
 //! - `args.rs`: the commands and their arguments, as clap reads them;
 //!   `failure.rs`: the exit codes and the one-line error.
 //!
@@ -20,6 +21,7 @@
 mod args;
 mod client;
 mod commands;
+mod credentials;
 mod deploy;
 mod failure;
 pub mod manifest;

@@ -7,7 +7,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::args::{Common, LoginArgs};
-use crate::client::{self, Api, Credentials, answer_failure, normalise_url};
+use crate::client::{Api, answer_failure, normalise_url};
+use crate::credentials::{self, Credentials};
 use crate::failure::{Failure, Result, exit};
 use crate::output::{self};
 
@@ -55,7 +56,7 @@ pub async fn login(args: LoginArgs) -> Result<()> {
         username: args.username.clone(),
         expires_at: answer["expires_at"].as_str().unwrap_or_default().to_owned(),
     };
-    let path = client::save_credentials(&creds)?;
+    let path = credentials::save_credentials(&creds)?;
     if args.common.json {
         output::json(&json!({
             "url": base,
@@ -75,11 +76,11 @@ pub async fn login(args: LoginArgs) -> Result<()> {
 }
 
 pub async fn logout(common: Common) -> Result<()> {
-    let saved = match client::load_credentials() {
+    let saved = match credentials::load_credentials() {
         Ok(saved) => saved,
         // A damaged file: no session to end, but forget it.
         Err(_) => {
-            client::remove_credentials()?;
+            credentials::remove_credentials()?;
             if common.json {
                 output::json(&json!({ "logged_out": true, "url": null }));
             } else {
@@ -100,7 +101,7 @@ pub async fn logout(common: Common) -> Result<()> {
     let api = Api::new(base.clone(), Some(saved.token))?;
     let ended = api.admin(Method::POST, "/auth/logout", None).await;
     // The login is forgotten whatever the server says.
-    client::remove_credentials()?;
+    credentials::remove_credentials()?;
     match ended {
         Ok(_) => {}
         // The session had ended already (expired or revoked).
