@@ -6,7 +6,7 @@
 //!    built-in ceilings): one broken file stops the deploy before the
 //!    server is changed.
 //! 3. Read the app's scripts, routes, domains and triggers, and compute a
-//!    [`Plan`] ([`plan`], pure, unit-tested): what to create, update,
+//!    [`Plan`] ([`plan`](fn@plan), pure, unit-tested): what to create, update,
 //!    delete, leave alone.
 //! 4. Print it; `--dry-run` stops here.
 //! 5. Apply it, creations and updates of scripts first, deletions before

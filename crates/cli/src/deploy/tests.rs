@@ -1,11 +1,14 @@
 //! The plan and the endpoints, on manifests and server states made up here.
+
 use std::path::Path;
+
+use picloud_shared::{RecordRequests, SandboxOverrides};
+use serde_json::{Value, json};
+
+use crate::manifest::{Manifest, TriggerSpec};
 
 use super::endpoints::endpoints;
 use super::*;
-use crate::manifest::{Manifest, TriggerSpec};
-use picloud_shared::{RecordRequests, SandboxOverrides};
-use serde_json::{Value, json};
 
 const MANIFEST: &str = r#"
 [app]

@@ -1,4 +1,5 @@
 //! Manifests good and bad, and the one-line errors they get.
+
 use std::path::Path;
 
 use super::*;
