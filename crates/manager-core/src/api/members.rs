@@ -15,7 +15,7 @@ use super::responses::{
 use crate::app_ref::AppRef;
 use crate::authz::AppRole;
 use crate::extract::{ApiJson, ApiPath};
-use crate::members::Member;
+use crate::repo::Member;
 use crate::service::Manager;
 
 use super::common::{ApiResult, Caller, Items, items};

@@ -4,6 +4,7 @@
 mod apps;
 mod domains;
 mod executions;
+mod members;
 mod routes;
 mod scripts;
 mod users;
@@ -15,6 +16,7 @@ use uuid::Uuid;
 pub use apps::App;
 pub use domains::Domain;
 pub use executions::{ExecutionFilter, ScriptStats};
+pub use members::Member;
 pub use routes::Route;
 pub use users::{ApiToken, User, UserRole};
 
