@@ -9,8 +9,8 @@ use utoipa::IntoParams;
 
 use super::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
 use crate::app_ref::AppRef;
-use crate::audit::AuditEntry;
 use crate::extract::ApiQuery;
+use crate::repo::AuditEntry;
 use crate::service::Manager;
 
 use super::common::{ApiResult, Caller, Items, items};

@@ -2,6 +2,7 @@
 //! per table family; the types they answer are re-exported here.
 
 mod apps;
+mod audit;
 mod domains;
 mod executions;
 mod members;
@@ -14,6 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use apps::App;
+pub use audit::{AuditEntry, AuditScope};
 pub use domains::Domain;
 pub use executions::{ExecutionFilter, ScriptStats};
 pub use members::Member;
