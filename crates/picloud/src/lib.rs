@@ -8,8 +8,10 @@ pub mod config;
 pub mod conn;
 #[cfg(feature = "dashboard")]
 pub mod dashboard;
+mod edge;
 pub mod keys;
 pub mod metrics;
+mod replays;
 pub mod roles;
 pub mod wire;
 
@@ -19,9 +21,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
 use axum::routing::get;
 use picloud_executor_core::sdk::SdkServices;
 use picloud_executor_core::{ExecutorConfig, LocalExecutor};
@@ -32,12 +32,16 @@ use picloud_orchestrator_core::{Orchestrator, OrchestratorConfig};
 use picloud_shared::ExecutorClient;
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::version;
-use picloud_shared::web::{AdminHost, TrustedProxies};
-use serde_json::json;
+use picloud_shared::web::TrustedProxies;
 
 use crate::config::ServeArgs;
 use crate::conn::{ConnectionLimits, ConnectionStats};
+use crate::edge::{
+    Surface, api_not_found, dashboard_routes, front_door, healthz, manager_fallback,
+    method_not_allowed, version_info,
+};
 use crate::metrics::{MeteredSink, Metrics, Scrape};
+use crate::replays::Replays;
 use crate::wire::{GrantKey, RemoteExecutors, RemoteServices};
 
 /// A built server, ready to serve on a listener.
@@ -55,13 +59,6 @@ pub struct Server {
     shutdown_timeout: Duration,
     /// Released when the server has stopped.
     _data_lock: Option<backup::DataLock>,
-}
-
-#[derive(Clone)]
-struct Surface {
-    public_base_url: Option<String>,
-    schema: Option<i64>,
-    role: &'static str,
 }
 
 /// Which of PiCloud's processes this is.
@@ -532,116 +529,6 @@ pub fn node_name(role: &str) -> String {
     name
 }
 
-/// A manager serves no user routes: say where they are.
-async fn manager_fallback(req: axum::extract::Request) -> ApiError {
-    ApiError::new(
-        ErrorCode::NotFound,
-        format!(
-            "no route {} {} on this picloud-manager: scripts' routes are served by the orchestrators",
-            req.method(),
-            req.uri().path()
-        ),
-    )
-}
-
-/// `GET /` where no user route answers it: a browser is sent to the
-/// dashboard, anything else gets the 404 with where to look. A user's own
-/// `/` route (even one answering 404) is left alone: only the orchestrator's
-/// no-route answer carries `NoRoute`.
-async fn front_door(
-    admin_host: AdminHost,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let root = req.uri().path() == "/"
-        && matches!(
-            *req.method(),
-            axum::http::Method::GET | axum::http::Method::HEAD
-        );
-    if !root {
-        return next.run(req).await;
-    }
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(picloud_shared::routing::normalise_host)
-        .unwrap_or_default();
-    let browser = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    let response = next.run(req).await;
-    let dashboard = cfg!(feature = "dashboard") && admin_host.serves_dashboard(&host);
-    if response
-        .extensions()
-        .get::<picloud_orchestrator_core::NoRoute>()
-        .is_none()
-        || !dashboard
-    {
-        return response;
-    }
-    if browser {
-        return axum::response::Redirect::to("/admin/").into_response();
-    }
-    ApiError::new(
-        ErrorCode::NotFound,
-        format!(
-            "no route matches GET /: this is PiCloud; the dashboard is at /admin/, \
-             the admin API is described at {}/openapi.json",
-            version::api_prefix()
-        ),
-    )
-    .into_response()
-}
-
-#[cfg(feature = "dashboard")]
-fn dashboard_routes(admin_host: AdminHost) -> Router {
-    dashboard::router(admin_host)
-}
-
-/// Built without the dashboard: `/admin` is not served.
-#[cfg(not(feature = "dashboard"))]
-fn dashboard_routes(_: AdminHost) -> Router {
-    Router::new()
-}
-
-async fn healthz() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok")
-}
-
-async fn version_info(State(s): State<Surface>) -> axum::Json<serde_json::Value> {
-    axum::Json(json!({
-        "product": version::PRODUCT_VERSION,
-        "sdk": version::SDK_VERSION,
-        "api": version::API_VERSION,
-        "schema": s.schema,
-        "wire": version::WIRE_VERSION,
-        "role": s.role,
-        "public_base_url": s.public_base_url,
-    }))
-}
-
-async fn api_not_found(req: axum::extract::Request) -> ApiError {
-    ApiError::new(
-        ErrorCode::NotFound,
-        format!(
-            "no API route {} {}; this server speaks {}",
-            req.method(),
-            req.uri().path(),
-            version::api_prefix()
-        ),
-    )
-}
-
-async fn method_not_allowed(req: axum::extract::Request) -> ApiError {
-    ApiError::new(
-        ErrorCode::MethodNotAllowed,
-        format!("{} is not allowed on {}", req.method(), req.uri().path()),
-    )
-}
-
 impl Server {
     /// Serves until `shutdown` resolves, then stops accepting, lets running
     /// scripts finish (bounded), and flushes queued execution records.
@@ -716,66 +603,4 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
-}
-
-/// Replays run on this process's data plane (its executors, its slots).
-struct Replays(Arc<Orchestrator>);
-
-/// The most of a replayed response's body the answer shows.
-const REPLAY_BODY_LIMIT: usize = 1 << 20;
-
-impl picloud_manager_core::replay::Replayer for Replays {
-    fn replay(
-        &self,
-        script: Arc<picloud_shared::Script>,
-        invocation: picloud_shared::Invocation,
-        dry_run: bool,
-        of: picloud_shared::ExecutionId,
-    ) -> picloud_shared::BoxFuture<
-        '_,
-        Result<picloud_manager_core::replay::Replay, picloud_shared::api_error::ApiError>,
-    > {
-        Box::pin(async move {
-            use base64::Engine as _;
-            use picloud_manager_core::replay::{Replay, ReplayResponse};
-            let replayed = self.0.replay(script, invocation, dry_run, of).await?;
-            let response = match replayed.response {
-                None => None,
-                Some(response) => {
-                    let (parts, body) = response.into_parts();
-                    let mut headers = std::collections::BTreeMap::<String, String>::new();
-                    for (name, value) in &parts.headers {
-                        let value = String::from_utf8_lossy(value.as_bytes());
-                        headers
-                            .entry(name.as_str().to_owned())
-                            .and_modify(|v| {
-                                v.push_str(", ");
-                                v.push_str(&value);
-                            })
-                            .or_insert_with(|| value.into_owned());
-                    }
-                    let bytes = axum::body::to_bytes(body, REPLAY_BODY_LIMIT)
-                        .await
-                        .unwrap_or_default();
-                    let (body, body_base64) = match std::str::from_utf8(&bytes) {
-                        Ok(text) => (Some(text.to_owned()), None),
-                        Err(_) => (
-                            None,
-                            Some(base64::engine::general_purpose::STANDARD.encode(&bytes)),
-                        ),
-                    };
-                    Some(ReplayResponse {
-                        status: parts.status.as_u16(),
-                        headers,
-                        body,
-                        body_base64,
-                    })
-                }
-            };
-            Ok(Replay {
-                execution: replayed.record,
-                response,
-            })
-        })
-    }
 }
