@@ -1,8 +1,14 @@
 //! `TestApp`: the real server on port 0 with a fresh database.
 #![allow(dead_code)]
 
+mod wait;
+
 use std::net::SocketAddr;
 use std::time::Duration;
+
+// Not every test file waits in every way.
+#[allow(unused_imports)]
+pub use wait::{assert_stays, within, within_blocking};
 
 /// Runs `$body(app)` on a fresh SQLite server and on a fresh PostgreSQL
 /// one (ignored, and reported so, where there is no PostgreSQL).
@@ -299,23 +305,29 @@ impl TestApp {
             .len()
     }
 
-    /// Waits (bounded) until the script has at least `n` execution records.
+    /// Waits (up to 5 s) until the script has at least `n` execution
+    /// records: they are written in batches, a moment after each answer.
     pub async fn executions(&self, id: &str, n: usize) -> Vec<Value> {
-        for _ in 0..200 {
-            let a = self
-                .admin(
-                    Method::GET,
-                    &format!("/scripts/{id}/executions?limit=1000"),
-                    None,
-                )
-                .await;
-            let items = a.json()["items"].as_array().unwrap().clone();
-            if items.len() >= n {
-                return items;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("fewer than {n} execution records for {id}");
+        within(
+            Duration::from_secs(5),
+            &format!("{n} execution records for {id}"),
+            || async {
+                let a = self
+                    .admin(
+                        Method::GET,
+                        &format!("/scripts/{id}/executions?limit=1000"),
+                        None,
+                    )
+                    .await;
+                let items = a.json()["items"].as_array().unwrap().clone();
+                if items.len() >= n {
+                    Ok(items)
+                } else {
+                    Err(format!("{} records", items.len()))
+                }
+            },
+        )
+        .await
     }
 
     /// Stops the server and starts a new one on the same data (and
@@ -384,31 +396,9 @@ pub fn value(s: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 /// Scrapes until `ok` holds (records are counted as they are written, a
 /// moment after each response).
 pub async fn scrape_until(t: &TestApp, ok: impl Fn(&Scrape) -> bool) -> Scrape {
-    for _ in 0..200 {
+    within(Duration::from_secs(5), "the metrics got there", || async {
         let s = scrape(t).await;
-        if ok(&s) {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the metrics never got there");
-}
-
-/// Waits until `check` gives a value, at most `deadline`, asking again
-/// every 10 ms; panics naming `what` if it never does.
-pub async fn within<T, F: std::future::Future<Output = Option<T>>>(
-    deadline: Duration,
-    what: &str,
-    mut check: impl FnMut() -> F,
-) -> T {
-    let started = tokio::time::Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        if started.elapsed() > deadline {
-            panic!("{what}: not within {deadline:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        ok(&s).then_some(s)
+    })
+    .await
 }
