@@ -7,36 +7,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::TestApp;
+use common::{TestApp, assert_stays, within};
+use picloud::config::ServeArgs;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// A server whose retries come quickly (10 ms, 20 ms, ...).
-async fn spawn() -> TestApp {
-    TestApp::spawn_with(|a| a.event_retry_base_ms = 10).await
-}
-
-async fn spawn_postgres(test: &str) -> TestApp {
-    TestApp::spawn_postgres_with(test, |a| a.event_retry_base_ms = 10).await
-}
-
-/// Runs `$body` on SQLite and PostgreSQL with quick retries.
-macro_rules! both {
-    ($body:ident) => {
-        mod $body {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$body(super::spawn().await).await;
-            }
-
-            #[tokio::test]
-            #[cfg_attr(not(picloud_postgres), ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)")]
-            async fn postgres() {
-                let test = concat!(stringify!($body), "::postgres");
-                super::$body(super::spawn_postgres(test).await).await;
-            }
-        }
-    };
+/// Retries that come quickly (10 ms, 20 ms, ...), for `both_backends!`.
+fn quick_retries(args: &mut ServeArgs) {
+    args.event_retry_base_ms = 10;
 }
 
 async fn trigger(t: &TestApp, body: Value) -> Value {
@@ -48,44 +26,53 @@ async fn trigger(t: &TestApp, body: Value) -> Value {
 }
 
 /// The keys and values of a collection, once it has at least `n` keys
-/// (waits up to 20 s).
+/// (waits up to 20 s: events are delivered after the write's answer).
 async fn wait_for_keys(t: &TestApp, collection: &str, n: usize) -> Vec<(String, Value)> {
-    for _ in 0..400 {
-        let page = t
-            .admin(
-                Method::GET,
-                &format!("/apps/default/kv/{collection}?limit=1000"),
-                None,
-            )
-            .await
-            .json();
-        let items = page["items"].as_array().unwrap();
-        if items.len() >= n {
-            return items
+    within(
+        Duration::from_secs(20),
+        &format!("{collection} has {n} keys"),
+        || async {
+            let page = t
+                .admin(
+                    Method::GET,
+                    &format!("/apps/default/kv/{collection}?limit=1000"),
+                    None,
+                )
+                .await
+                .json();
+            let items = page["items"].as_array().unwrap();
+            if items.len() < n {
+                return Err(format!("{} keys", items.len()));
+            }
+            Ok(items
                 .iter()
                 .map(|e| (e["key"].as_str().unwrap().to_owned(), e["value"].clone()))
-                .collect();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{collection} never reached {n} keys");
+                .collect())
+        },
+    )
+    .await
 }
 
+/// The dead letters, once there are at least `n` (waits up to 20 s).
 async fn dead_letters(t: &TestApp, n: usize) -> Vec<Value> {
-    for _ in 0..400 {
-        let items = t
-            .admin(Method::GET, "/apps/default/dead-letters", None)
-            .await
-            .json()["items"]
-            .as_array()
-            .unwrap()
-            .clone();
-        if items.len() >= n {
-            return items;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("never {n} dead letters");
+    within(
+        Duration::from_secs(20),
+        &format!("{n} dead letters"),
+        || async {
+            let items = t
+                .admin(Method::GET, "/apps/default/dead-letters", None)
+                .await
+                .json()["items"]
+                .as_array()
+                .unwrap()
+                .clone();
+            if items.len() < n {
+                return Err(format!("{} dead letters", items.len()));
+            }
+            Ok(items)
+        },
+    )
+    .await
 }
 
 async fn stats(t: &TestApp, id: &str) -> Value {
@@ -155,9 +142,21 @@ async fn each_write_delivers_its_event(t: TestApp) {
     assert!(e["at"].as_str().unwrap().ends_with('Z'), "{e}");
     assert_eq!(delete["event"]["op"], "delete");
     assert_eq!(delete["event"]["value"], Value::Null);
-    // A delete of a missing key and a write elsewhere fire nothing.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(wait_for_keys(&t, "seen", 2).await.len(), 2);
+    // A delete of a missing key and a write elsewhere fire nothing: had
+    // they fired, their events would have come within 300 ms.
+    assert_stays(
+        Duration::from_millis(300),
+        "the handler saw only the two events",
+        || async {
+            let n = wait_for_keys(&t, "seen", 2).await.len();
+            if n == 2 {
+                Ok(())
+            } else {
+                Err(format!("{n} keys"))
+            }
+        },
+    )
+    .await;
 
     let id = tr["id"].as_str().unwrap();
     assert_eq!(
@@ -170,7 +169,7 @@ async fn each_write_delivers_its_event(t: TestApp) {
     assert_eq!(runs[0]["status_code"], Value::Null);
     assert_eq!(runs[0]["event"]["kind"], "kv");
 }
-both!(each_write_delivers_its_event);
+both_backends!(each_write_delivers_its_event, quick_retries);
 
 async fn failures_are_retried_then_dead_lettered(t: TestApp) {
     let handler = t
@@ -209,12 +208,19 @@ async fn failures_are_retried_then_dead_lettered(t: TestApp) {
     assert_eq!(got["event"]["attempts"], 3);
     assert_eq!(got["event"]["error"], dl["error"]);
     assert_eq!(got["event"]["event"], dl["event"]);
-    for _ in 0..100 {
-        if stats(&t, &id).await["dead_lettered"] == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    within(
+        Duration::from_secs(2),
+        "the trigger counts its dead letter",
+        || async {
+            let stats = stats(&t, &id).await;
+            if stats["dead_lettered"] == 1 {
+                Ok(())
+            } else {
+                Err(stats)
+            }
+        },
+    )
+    .await;
     assert_eq!(
         stats(&t, &id).await,
         json!({"delivered": 0, "retried": 2, "dead_lettered": 1})
@@ -245,7 +251,7 @@ async fn failures_are_retried_then_dead_lettered(t: TestApp) {
         .await
         .error(404, "not_found");
 }
-both!(failures_are_retried_then_dead_lettered);
+both_backends!(failures_are_retried_then_dead_lettered, quick_retries);
 
 async fn events_of_one_key_arrive_in_order(t: TestApp) {
     // The handler appends each value to a list per key, and fails the
@@ -278,19 +284,22 @@ async fn events_of_one_key_arrive_in_order(t: TestApp) {
         .await;
     assert_eq!(t.invoke(&writer).await.status, 204);
     let expected: Vec<i64> = (0..12).collect();
-    for _ in 0..400 {
-        let log = wait_for_keys(&t, "log", 2).await;
-        if log.iter().all(|(_, v)| v.as_array().unwrap().len() == 12) {
-            for (key, list) in log {
-                assert_eq!(list, json!(expected), "key {key}");
-            }
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let log = within(
+        Duration::from_secs(20),
+        "every event was delivered",
+        || async {
+            let log = wait_for_keys(&t, "log", 2).await;
+            log.iter()
+                .all(|(_, v)| v.as_array().unwrap().len() == 12)
+                .then_some(log)
+        },
+    )
+    .await;
+    for (key, list) in log {
+        assert_eq!(list, json!(expected), "key {key}");
     }
-    panic!("not every event was delivered");
 }
-both!(events_of_one_key_arrive_in_order);
+both_backends!(events_of_one_key_arrive_in_order, quick_retries);
 
 async fn trigger_loops_are_cut_off(t: TestApp) {
     // A handler that writes to the collection that triggers it.
@@ -330,7 +339,7 @@ async fn trigger_loops_are_cut_off(t: TestApp) {
     assert_eq!(stats(&t, id).await["delivered"], 8);
     assert_eq!(stats(&t, id).await["dead_lettered"], 1);
 }
-both!(trigger_loops_are_cut_off);
+both_backends!(trigger_loops_are_cut_off, quick_retries);
 
 async fn bad_triggers_are_refused_and_nothing_is_created(t: TestApp) {
     let handler = t.deploy_id("h", "()").await;
@@ -457,7 +466,10 @@ async fn bad_triggers_are_refused_and_nothing_is_created(t: TestApp) {
     .await
     .error(404, "not_found");
 }
-both!(bad_triggers_are_refused_and_nothing_is_created);
+both_backends!(
+    bad_triggers_are_refused_and_nothing_is_created,
+    quick_retries
+);
 
 async fn cron_triggers_run_on_schedule(t: TestApp) {
     let handler = t
@@ -495,12 +507,27 @@ async fn cron_triggers_run_on_schedule(t: TestApp) {
         )
         .await;
     assert_eq!(deleted.status, 204);
+    // A tick under way as the trigger was deleted may still land: the
+    // deletion's promise starts 300 ms later (nothing says when that tick
+    // is done).
     tokio::time::sleep(Duration::from_millis(300)).await;
     let settled = wait_for_keys(&t, "ticks", 0).await.len();
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(wait_for_keys(&t, "ticks", 0).await.len(), settled);
+    // Two ticks of the schedule pass, and neither runs.
+    assert_stays(
+        Duration::from_millis(2100),
+        "no tick after the deletion",
+        || async {
+            let n = wait_for_keys(&t, "ticks", 0).await.len();
+            if n == settled {
+                Ok(())
+            } else {
+                Err(format!("{n} ticks, not {settled}"))
+            }
+        },
+    )
+    .await;
 }
-both!(cron_triggers_run_on_schedule);
+both_backends!(cron_triggers_run_on_schedule, quick_retries);
 
 async fn a_flood_of_events_leaves_room_for_requests(t: TestApp) {
     // Four execution slots; a burst of slow handlers may hold two of them.
@@ -521,7 +548,18 @@ async fn a_flood_of_events_leaves_room_for_requests(t: TestApp) {
         .await;
     assert_eq!(t.invoke(&writer).await.status, 204);
     let hello = t.deploy_id("hello", r#""hi""#).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    within(
+        Duration::from_secs(20),
+        "the flood is being delivered",
+        || async {
+            let done = t
+                .admin(Method::GET, "/apps/default/kv/done?limit=1000", None)
+                .await
+                .json();
+            (!done["items"].as_array().unwrap().is_empty()).then_some(())
+        },
+    )
+    .await;
     // While the flood is being delivered, every request is served.
     let mut served = 0;
     for _ in 0..20 {

@@ -11,7 +11,9 @@ use std::time::Duration;
 pub use wait::{assert_stays, within, within_blocking};
 
 /// Runs `$body(app)` on a fresh SQLite server and on a fresh PostgreSQL
-/// one (ignored, and reported so, where there is no PostgreSQL).
+/// one (ignored, and reported so, where there is no PostgreSQL). The one
+/// definition for this crate's tests (manager-core has its own, for its
+/// unit tests).
 #[allow(unused_macros)]
 macro_rules! both_backends {
     ($body:ident) => {
@@ -26,6 +28,24 @@ macro_rules! both_backends {
             async fn postgres() {
                 let test = concat!(stringify!($body), "::postgres");
                 super::$body(super::TestApp::spawn_postgres(test).await).await;
+            }
+        }
+    };
+    // The same on servers set up by `$configure`, a `fn(&mut ServeArgs)`
+    // of the calling file (quicker retries, say).
+    ($body:ident, $configure:ident) => {
+        mod $body {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$body(super::TestApp::spawn_with(super::$configure).await).await;
+            }
+
+            #[tokio::test]
+            #[cfg_attr(not(picloud_postgres), ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)")]
+            async fn postgres() {
+                let test = concat!(stringify!($body), "::postgres");
+                super::$body(super::TestApp::spawn_postgres_with(test, super::$configure).await)
+                    .await;
             }
         }
     };
