@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{PASSWORD, TestApp};
+use common::{PASSWORD, TestApp, within};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -352,17 +352,18 @@ async fn login_init_deploy_invoke_logs_redeploy_prune_logout() {
     assert_eq!(v["headers"]["content-type"], "application/json");
 
     // logs: the executions with their log lines.
-    let mut seen = Value::Null;
-    for _ in 0..100 {
-        seen = u
-            .run(&["logs", "hello", "--app", "shop", "--json"])
-            .await
-            .json();
-        if seen["items"].as_array().unwrap().len() >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let seen = within(
+        Duration::from_secs(5),
+        "logs lists the 3 executions",
+        || async {
+            let seen = u
+                .run(&["logs", "hello", "--app", "shop", "--json"])
+                .await
+                .json();
+            (seen["items"].as_array().unwrap().len() >= 3).then_some(seen)
+        },
+    )
+    .await;
     let items = seen["items"].as_array().unwrap();
     assert_eq!(items.len(), 3, "{seen}");
     assert_eq!(items[0]["logs"][0]["message"], "greeting");

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::TestApp;
+use common::{TestApp, within};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -199,24 +199,30 @@ async fn the_status_filter_lists_only_that_status(t: TestApp) {
 }
 both_backends!(the_status_filter_lists_only_that_status);
 
-/// The scripts list's `stats` of each script, waiting (bounded) until
-/// `name` has counted `n` invocations.
+/// The scripts list's `stats` of each script, waiting (up to 5 s) until
+/// `name` has counted `n` invocations: they are counted as the records
+/// are written, a moment after each answer.
 async fn stats_after(t: &TestApp, name: &str, n: i64) -> Vec<Value> {
-    for _ in 0..200 {
-        let items = t.admin(Method::GET, "/scripts", None).await.json()["items"]
-            .as_array()
-            .unwrap()
-            .clone();
-        let counted = items
-            .iter()
-            .find(|s| s["name"] == name)
-            .and_then(|s| s["stats"]["invocations"].as_i64());
-        if counted == Some(n) {
-            return items;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("{name} never counted {n} invocations");
+    within(
+        Duration::from_secs(5),
+        &format!("{name} counted {n} invocations"),
+        || async {
+            let items = t.admin(Method::GET, "/scripts", None).await.json()["items"]
+                .as_array()
+                .unwrap()
+                .clone();
+            let counted = items
+                .iter()
+                .find(|s| s["name"] == name)
+                .and_then(|s| s["stats"]["invocations"].as_i64());
+            if counted == Some(n) {
+                Ok(items)
+            } else {
+                Err(format!("{counted:?}"))
+            }
+        },
+    )
+    .await
 }
 
 async fn stats_count_every_execution_past_retention(t: TestApp) {

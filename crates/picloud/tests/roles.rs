@@ -11,7 +11,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{ADMIN, PASSWORD, TestApp};
+use common::{ADMIN, PASSWORD, TestApp, within};
 use picloud_manager_core::api::ADMIN_ENDPOINTS;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -347,19 +347,21 @@ impl World {
             Some(json!(1)),
         )
         .await;
-        for _ in 0..400 {
-            let items = self
-                .admin(Method::GET, &format!("/apps/{}/dead-letters", f.app), None)
-                .await["items"]
-                .as_array()
-                .unwrap()
-                .clone();
-            if items.len() > before {
-                return items.last().unwrap()["id"].as_str().unwrap().to_owned();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("no dead letter appeared");
+        within(
+            std::time::Duration::from_secs(4),
+            "a dead letter appeared",
+            || async {
+                let items = self
+                    .admin(Method::GET, &format!("/apps/{}/dead-letters", f.app), None)
+                    .await["items"]
+                    .as_array()
+                    .unwrap()
+                    .clone();
+                (items.len() > before)
+                    .then(|| items.last().unwrap()["id"].as_str().unwrap().to_owned())
+            },
+        )
+        .await
     }
 
     /// An execution of the fixture's script whose request its app kept.
