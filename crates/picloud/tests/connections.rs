@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestApp, scrape, value};
+use common::{TestApp, scrape, value, within};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -257,20 +257,14 @@ async fn past_the_connection_bound_new_connections_are_refused_at_once() {
     assert!(value(&s, "picloud_connections_refused_total", &[]).unwrap() >= 1.0);
     // Closed connections free their slots: a new one is served.
     held.truncate(5);
-    let mut served = false;
-    for _ in 0..100 {
+    within(Duration::from_secs(2), "a slot came free", || async {
         let mut s = connect(&app).await;
         s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
-        let raw = read_answer(&mut s).await;
-        if raw.status == 200 {
-            served = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(served, "no slot came free");
+        (read_answer(&mut s).await.status == 200).then_some(())
+    })
+    .await;
 }
 
 /// Scrapes `/metrics` after closing one held connection (so there is a
@@ -280,21 +274,20 @@ async fn scrape_on_a_free_slot(
     held: &mut Vec<TcpStream>,
 ) -> prometheus_parse::Scrape {
     held.pop();
-    for _ in 0..100 {
-        let mut s = connect(app).await;
-        if s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .is_ok()
-        {
+    within(
+        Duration::from_secs(2),
+        "a slot came free for /metrics",
+        || async {
+            let mut s = connect(app).await;
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .ok()?;
             let raw = read_answer(&mut s).await;
-            if raw.status == 200 {
-                let lines = raw.body.lines().map(|l| Ok(l.to_owned()));
-                return prometheus_parse::Scrape::parse(lines).unwrap();
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("no slot came free for /metrics");
+            let lines = raw.body.lines().map(|l| Ok(l.to_owned()));
+            (raw.status == 200).then(|| prometheus_parse::Scrape::parse(lines).unwrap())
+        },
+    )
+    .await
 }
 
 /// Sends `head` and an 8 MiB body whole before reading, as urllib or

@@ -566,7 +566,12 @@ async fn timeouts_answer_504_and_the_server_keeps_serving() {
     let url = app.url(&format!("/api/v1/execute/{slow_id}"));
     let slow_call =
         tokio::spawn(async move { answer(client.get(url).send().await.unwrap()).await });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Once the slow one runs (a loaded machine may take a while to start
+    // it), another call is still answered.
+    scrape_until(&app, |s| {
+        value(s, "picloud_executions_in_flight", &[]) == Some(1.0)
+    })
+    .await;
     assert_eq!(
         app.invoke(hello["id"].as_str().unwrap()).await.text,
         "hello"
@@ -881,6 +886,7 @@ async fn retention_keeps_the_newest_n_per_script() {
     let app = TestApp::spawn_with(|a| a.execution_retention = 3).await;
     let s = app.deploy("many", "ctx.request.query.n").await;
     let id = s["id"].as_str().unwrap();
+    let mut last = String::new();
     for n in 0..6 {
         let a = app
             .send(
@@ -891,11 +897,27 @@ async fn retention_keeps_the_newest_n_per_script() {
             )
             .await;
         assert_eq!(a.text, n.to_string());
+        last = a.headers["picloud-execution-id"]
+            .to_str()
+            .expect("an execution id")
+            .to_owned();
         // Let each record land so retention is exercised across batches.
         app.executions(id, (n + 1).min(3)).await;
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let items = app.executions(id, 3).await;
+    // Once the last record has landed (and the batch that wrote it trimmed
+    // the rest), the newest 3 are kept.
+    let items = within(
+        Duration::from_secs(5),
+        "the last execution's record",
+        || async {
+            let items = app.executions(id, 3).await;
+            items
+                .iter()
+                .any(|r| r["id"] == last.as_str())
+                .then_some(items)
+        },
+    )
+    .await;
     assert_eq!(items.len(), 3);
 }
 
