@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ADMIN, TestApp, within};
+use common::{ADMIN, TestApp, assert_stays, within};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection as _;
@@ -206,8 +206,22 @@ async fn a_node_that_lost_its_listen_connection_reloads_its_caches() {
     .execute(&mut db)
     .await
     .unwrap();
-    // B serves from its caches: it was not told.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // B serves from its caches: it was not told (watched for 200 ms, in
+    // which it would have heard an announcement).
+    assert_stays(
+        Duration::from_millis(200),
+        "B serves v1 and no /unannounced",
+        || async {
+            let greet = b.on_host(Method::GET, "/greet", None).await;
+            let unannounced = b.on_host(Method::GET, "/unannounced", None).await;
+            if greet.text == "v1" && unannounced.status == 404 {
+                Ok(())
+            } else {
+                Err(format!("{:?}, {}", greet.text, unannounced.status))
+            }
+        },
+    )
+    .await;
     assert_eq!(b.on_host(Method::GET, "/greet", None).await.text, "v1");
     b.on_host(Method::GET, "/unannounced", None)
         .await

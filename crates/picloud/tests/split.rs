@@ -10,6 +10,7 @@ mod common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{ADMIN, PASSWORD, answer, within};
@@ -393,19 +394,25 @@ postgres_test! {
         l.serves("/work", 200, "1999000").await;
         let killed = l.executors[0].take().unwrap();
         let layout = Arc::new(l);
+        let answered = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..8 {
-            let layout = Arc::clone(&layout);
+            let (layout, answered) = (Arc::clone(&layout), Arc::clone(&answered));
             tasks.push(tokio::spawn(async move {
                 let mut statuses = Vec::new();
                 for _ in 0..40 {
                     let a = layout.get("/work").await;
                     statuses.push((a.status.as_u16(), a.text));
+                    answered.fetch_add(1, Ordering::Relaxed);
                 }
                 statuses
             }));
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Killed mid-load: once the load is under way.
+        within(Duration::from_secs(10), "the load is under way", || async {
+            (answered.load(Ordering::Relaxed) > 0).then_some(())
+        })
+        .await;
         killed.kill();
         for task in tasks {
             for (status, text) in task.await.unwrap() {
