@@ -5,16 +5,19 @@
 //! place, the process makes no wake-ups between events.
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 #[path = "support/os.rs"]
 mod os;
-use os::{context_switches, free_port};
+#[path = "common/wait.rs"]
+mod wait;
+use os::{clean_command, context_switches, free_port};
+use wait::within;
 
 const ADMIN: &str = "admin";
 const PASSWORD: &str = "crash test password";
@@ -22,12 +25,7 @@ const PASSWORD: &str = "crash test password";
 /// Starts the server on `data_dir` (and `database_url`, if any).
 async fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> (Child, String) {
     let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_picloud"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PICLOUD_") || k == "DATABASE_URL" {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = clean_command(env!("CARGO_BIN_EXE_picloud"));
     cmd.env("PICLOUD_DATA_DIR", data_dir)
         .env("PICLOUD_BIND", format!("127.0.0.1:{port}"))
         .env("PICLOUD_LOG", "error")
@@ -45,11 +43,15 @@ async fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> (Child
     let child = cmd.spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let started = Instant::now();
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "not healthy");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    within(Duration::from_secs(30), "the server answers", || async {
+        client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .ok()
+            .map(drop)
+    })
+    .await;
     (child, base)
 }
 
@@ -78,11 +80,22 @@ async fn post(client: &reqwest::Client, base: &str, token: &str, path: &str, bod
     r.json().await.unwrap()
 }
 
+/// The keys the handlers wrote to `delivered`.
 async fn delivered(client: &reqwest::Client, base: &str, token: &str) -> BTreeSet<String> {
+    keys(client, base, token, "delivered").await
+}
+
+/// Every key of the default app's `collection`, page by page.
+async fn keys(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    collection: &str,
+) -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut url = format!("{base}/api/v1/admin/apps/default/kv/delivered?limit=1000");
+        let mut url = format!("{base}/api/v1/admin/apps/default/kv/{collection}?limit=1000");
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
@@ -179,15 +192,19 @@ async fn every_acknowledged_write_is_delivered_after_sigkill(database_url: Optio
             })
         })
         .collect();
-    let burst = Instant::now();
-    while count.load(Ordering::SeqCst) < 150 {
-        assert!(
-            burst.elapsed() < Duration::from_secs(120),
-            "only {} writes acknowledged in 120 s",
-            count.load(Ordering::SeqCst)
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    within(
+        Duration::from_secs(120),
+        "150 writes acknowledged",
+        || async {
+            let n = count.load(Ordering::SeqCst);
+            if n >= 150 {
+                Ok(())
+            } else {
+                Err(format!("{n} acknowledged"))
+            }
+        },
+    )
+    .await;
     child.kill().unwrap(); // SIGKILL
     killed.store(true, Ordering::SeqCst);
     child.wait().unwrap();
@@ -200,21 +217,23 @@ async fn every_acknowledged_write_is_delivered_after_sigkill(database_url: Optio
     // Restart on the same database: every acknowledged write's event arrives.
     let (mut child, base) = start(dir.path(), database_url.as_deref()).await;
     let token = self::token(&client, &base).await;
-    let started = Instant::now();
-    loop {
-        let got = delivered(&client, &base, &token).await;
-        let missing: Vec<_> = acknowledged.difference(&got).collect();
-        if missing.is_empty() {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{} acknowledged writes were never delivered, e.g. {:?}",
-            missing.len(),
-            &missing[..missing.len().min(5)]
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    within(
+        Duration::from_secs(60),
+        "every acknowledged write's event is delivered",
+        || async {
+            let got = delivered(&client, &base, &token).await;
+            let missing: Vec<_> = acknowledged.difference(&got).collect();
+            if missing.is_empty() {
+                return Ok(());
+            }
+            Err(format!(
+                "{} acknowledged writes not delivered, e.g. {:?}",
+                missing.len(),
+                &missing[..missing.len().min(5)]
+            ))
+        },
+    )
+    .await;
     child.kill().unwrap();
     child.wait().unwrap();
 }
@@ -275,15 +294,19 @@ async fn a_node_killed_under_writes_loses_no_acknowledged_write() {
             })
         })
         .collect();
-    let burst = Instant::now();
-    while count.load(Ordering::SeqCst) < 200 {
-        assert!(
-            burst.elapsed() < Duration::from_secs(120),
-            "only {} writes acknowledged in 120 s",
-            count.load(Ordering::SeqCst)
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    within(
+        Duration::from_secs(120),
+        "200 writes acknowledged",
+        || async {
+            let n = count.load(Ordering::SeqCst);
+            if n >= 200 {
+                Ok(())
+            } else {
+                Err(format!("{n} acknowledged"))
+            }
+        },
+    )
+    .await;
     a.kill().unwrap(); // SIGKILL
     a.wait().unwrap();
     for t in tasks {
@@ -293,30 +316,7 @@ async fn a_node_killed_under_writes_loses_no_acknowledged_write() {
 
     // Read through the other node: every acknowledged write is there.
     let token_b = token(&client, &base_b).await;
-    let mut stored = BTreeSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = format!("{base_b}/api/v1/admin/apps/default/kv/burst?limit=1000");
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let page: Value = client
-            .get(url)
-            .bearer_auth(&token_b)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        for item in page["items"].as_array().unwrap() {
-            stored.insert(item["key"].as_str().unwrap().to_owned());
-        }
-        match page["cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
+    let stored = keys(&client, &base_b, &token_b, "burst").await;
     let missing: Vec<_> = acknowledged.difference(&stored).collect();
     assert!(
         missing.is_empty(),
@@ -399,14 +399,17 @@ async fn idle_between_events(database_url: Option<String>) {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let started = Instant::now();
-    while !delivered(&client, &base, &token).await.contains("k") {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "never delivered"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    within(
+        Duration::from_secs(10),
+        "the event is delivered",
+        || async {
+            delivered(&client, &base, &token)
+                .await
+                .contains("k")
+                .then_some(())
+        },
+    )
+    .await;
     drop(client);
     // The sign-in hashed a password on a blocking thread, which the runtime
     // ends 10 s after its last use: measure after that.

@@ -7,17 +7,13 @@ use std::time::{Duration, Instant};
 
 #[path = "support/os.rs"]
 mod os;
-use os::{context_switches, free_port};
+#[path = "common/wait.rs"]
+mod wait;
+use os::{clean_command, context_switches, free_port};
+use wait::within_blocking;
 
 fn picloud() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_picloud"));
-    // A clean environment: only what each test sets.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PICLOUD_") || k == "DATABASE_URL" {
-            c.env_remove(k);
-        }
-    }
-    c
+    clean_command(env!("CARGO_BIN_EXE_picloud"))
 }
 
 #[test]
@@ -77,23 +73,20 @@ fn start(
     }
     let started = Instant::now();
     let child = cmd.spawn().unwrap();
-    loop {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+    within_blocking(
+        Duration::from_secs(30),
+        "the server becomes healthy",
+        || {
             use std::io::Read;
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
             s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
                 .unwrap();
             let mut buf = String::new();
             let _ = s.read_to_string(&mut buf);
-            if buf.ends_with("ok") {
-                return (child, port, started.elapsed());
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server did not become healthy"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+            buf.ends_with("ok").then_some(())
+        },
+    );
+    (child, port, started.elapsed())
 }
 
 fn sigterm(child: &std::process::Child) {

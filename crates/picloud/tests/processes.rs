@@ -11,13 +11,17 @@
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 #[path = "support/os.rs"]
 mod os;
-use os::{context_switches, free_port};
+#[path = "common/wait.rs"]
+mod wait;
+use os::{clean_command, context_switches, free_port};
+use wait::within;
 
 const ADMIN: &str = "admin";
 const PASSWORD: &str = "split processes password";
@@ -59,12 +63,7 @@ impl Layout {
     }
 
     fn command(&self, bin: &str, port: u16) -> Command {
-        let mut cmd = Command::new(bin);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("PICLOUD_") || k == "DATABASE_URL" {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = clean_command(bin);
         cmd.env("PICLOUD_BIND", format!("127.0.0.1:{port}"))
             .env("PICLOUD_CLUSTER_SECRET", SECRET)
             .env("PICLOUD_LOG", "error")
@@ -114,18 +113,24 @@ async fn run(mut cmd: Command, port: u16) -> Proc {
     let mut child = cmd.spawn().expect("spawn");
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let started = Instant::now();
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "{:?} exited: {status}: {}",
-                cmd.get_program(),
-                stderr(&mut child)
-            );
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "not healthy");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let healthz = format!("{base}/healthz");
+    within(
+        Duration::from_secs(30),
+        &format!("{:?} answers", cmd.get_program()),
+        || {
+            // (A process that stopped never will: say why at once.)
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "{:?} exited: {status}: {}",
+                    cmd.get_program(),
+                    stderr(&mut child)
+                );
+            }
+            let answer = client.get(&healthz).send();
+            async move { answer.await.ok().map(drop) }
+        },
+    )
+    .await;
     Proc { child, base }
 }
 
@@ -148,25 +153,27 @@ async fn serves(client: &reqwest::Client, url: &str, status: u16, body: &str) {
     serves_within(Duration::from_secs(5), client, url, status, body).await;
 }
 
+/// Polls `url` until it answers `status` with `body` (within `deadline`).
 async fn serves_within(
-    within: Duration,
+    deadline: Duration,
     client: &reqwest::Client,
     url: &str,
     status: u16,
     body: &str,
 ) {
-    let deadline = Instant::now() + within;
-    loop {
-        let answer = get(client, url).await;
-        if answer == (status, body.to_owned()) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{url}: {answer:?}, not {status} {body:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    within(
+        deadline,
+        &format!("{url} answers {status} {body:?}"),
+        || async {
+            let answer = get(client, url).await;
+            if answer == (status, body.to_owned()) {
+                Ok(())
+            } else {
+                Err(format!("{answer:?}"))
+            }
+        },
+    )
+    .await;
 }
 
 async fn login(client: &reqwest::Client, base: &str) -> String {
@@ -213,12 +220,7 @@ async fn get_text(client: &reqwest::Client, url: &str) -> String {
 
 /// An all-in-one `picloud` on the database, at `port`.
 fn node(db: &str, data: &std::path::Path, port: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_picloud"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PICLOUD_") || k == "DATABASE_URL" {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = clean_command(env!("CARGO_BIN_EXE_picloud"));
     cmd.env("DATABASE_URL", db)
         .env("PICLOUD_DATA_DIR", data)
         .env("PICLOUD_BIND", format!("127.0.0.1:{port}"))
@@ -325,23 +327,16 @@ async fn two_nodes_serve_within_a_second_what_either_changes() {
         201,
     )
     .await;
-    let deadline = Instant::now() + second;
-    loop {
+    within(second, "A routes the claimed domain", || async {
         let r = client
             .get(on(&a, "/greet"))
             .header("host", "shop.example.com")
             .send()
             .await
             .unwrap();
-        if (r.status().as_u16(), r.text().await.unwrap()) == (200, "shop".to_owned()) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "A never routed the claimed domain"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        ((r.status().as_u16(), r.text().await.unwrap()) == (200, "shop".to_owned())).then_some(())
+    })
+    .await;
 
     // KV written by a script on A is read by a script on B.
     let put = call(
@@ -384,14 +379,10 @@ async fn two_nodes_serve_within_a_second_what_either_changes() {
         204,
     )
     .await;
-    let deadline = Instant::now() + second;
-    while get(&client, &on(&b, "/greet")).await.0 != 404 {
-        assert!(
-            Instant::now() < deadline,
-            "B still routes the deleted route"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    within(second, "B no longer routes the deleted route", || async {
+        (get(&client, &on(&b, "/greet")).await.0 == 404).then_some(())
+    })
+    .await;
     call(
         &client,
         &a.base,
@@ -402,11 +393,10 @@ async fn two_nodes_serve_within_a_second_what_either_changes() {
         204,
     )
     .await;
-    let deadline = Instant::now() + second;
-    while get(&client, &execute(&b, &id)).await.0 != 404 {
-        assert!(Instant::now() < deadline, "B still runs the deleted script");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    within(second, "B no longer runs the deleted script", || async {
+        (get(&client, &execute(&b, &id)).await.0 == 404).then_some(())
+    })
+    .await;
 }
 
 async fn admin(
@@ -519,19 +509,25 @@ async fn the_split_binaries_serve_lose_any_process_and_take_it_back() {
     // An executor killed under load: no request lost (a GET is retried on
     // the other).
     let load = Arc::new((client.clone(), node("/work")));
+    let answered = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..4)
         .map(|_| {
-            let load = Arc::clone(&load);
+            let (load, answered) = (Arc::clone(&load), Arc::clone(&answered));
             tokio::spawn(async move {
                 let mut answers = Vec::new();
                 for _ in 0..60 {
                     answers.push(get(&load.0, &load.1).await);
+                    answered.fetch_add(1, Ordering::Relaxed);
                 }
                 answers
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Killed mid-load: once the load is under way.
+    within(Duration::from_secs(10), "the load is under way", || async {
+        (answered.load(Ordering::Relaxed) > 0).then_some(())
+    })
+    .await;
     drop(executors[0].take());
     for task in tasks {
         for answer in task.await.unwrap() {
@@ -646,18 +642,15 @@ async fn the_split_processes_make_no_wake_ups_when_idle() {
     )
     .await;
     let url = format!("{}/count", orchestrator.base);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
+    within(Duration::from_secs(5), "/count is served", || async {
         let answer = get(&client, &url).await;
         if answer.0 == 200 {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{answer:?}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "/count is never served: {answer:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
     for _ in 0..5 {
         assert_eq!(get(&client, &url).await.0, 200);
     }

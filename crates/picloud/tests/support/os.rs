@@ -1,6 +1,22 @@
 //! What the tests that run `picloud` as a real process ask of the OS.
 #![allow(dead_code)]
 
+use std::process::Command;
+
+/// A command for one of PiCloud's binaries (`env!("CARGO_BIN_EXE_…")`)
+/// without this environment's PiCloud settings (`PICLOUD_*`,
+/// `DATABASE_URL`), which the process would otherwise read: it runs with
+/// only what the test sets.
+pub fn clean_command(bin: &str) -> Command {
+    let mut cmd = Command::new(bin);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PICLOUD_") || k == "DATABASE_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
 /// A port free now on 127.0.0.1 (another process may take it before the
 /// caller binds it; the tests that use this start one server per port).
 pub fn free_port() -> u16 {
