@@ -4,22 +4,20 @@
 //! running server, a file that is not a PiCloud database, and PostgreSQL.
 
 mod common;
+#[path = "support/os.rs"]
+mod os;
 
 use picloud_manager_core::testing;
 use std::path::Path;
 use std::process::{Command, Output};
 
 use common::TestApp;
+use os::clean_command;
 use reqwest::Method;
 use serde_json::json;
 
 fn picloud(args: &[&str], data_dir: &Path) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_picloud"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PICLOUD_") || k == "DATABASE_URL" {
-            c.env_remove(k);
-        }
-    }
+    let mut c = clean_command(env!("CARGO_BIN_EXE_picloud"));
     c.args(args).env("PICLOUD_DATA_DIR", data_dir);
     c.output().unwrap()
 }

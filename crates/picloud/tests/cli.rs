@@ -5,6 +5,8 @@
 //! apps, scripts, kv, version, logout; bad manifests; the exit codes.
 
 mod common;
+#[path = "support/os.rs"]
+mod os;
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{PASSWORD, TestApp, within};
+use os::clean_command;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -45,14 +48,11 @@ impl User {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_picloud"));
-        // A clean environment: only what the test sets.
-        for (k, _) in std::env::vars() {
-            if k.starts_with("PICLOUD_") || k == "DATABASE_URL" || k == "XDG_CONFIG_HOME" {
-                c.env_remove(k);
-            }
-        }
-        c.env("PICLOUD_CONFIG_DIR", self.config.path())
+        // A clean environment: only what the test sets (and no other
+        // config directory).
+        let mut c = clean_command(env!("CARGO_BIN_EXE_picloud"));
+        c.env_remove("XDG_CONFIG_HOME")
+            .env("PICLOUD_CONFIG_DIR", self.config.path())
             .env("HOME", self.config.path())
             .current_dir(self.project.path())
             .args(args);

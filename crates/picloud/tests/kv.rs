@@ -9,12 +9,6 @@ use common::TestApp;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// Deploys `source` into `app` and returns the script id.
-async fn deploy_in(t: &TestApp, app: &str, name: &str, source: &str) -> String {
-    t.deploy_with_id(json!({"name": name, "source": source, "app": app}))
-        .await
-}
-
 /// Runs a script and returns its JSON answer, which must be a 200.
 async fn run(t: &TestApp, id: &str) -> Value {
     let a = t.invoke(id).await;
@@ -35,8 +29,8 @@ async fn apps_with_the_same_collections_never_see_each_other(t: TestApp) {
         c.set("only-here-" + ctx.script_name, true);
         #{ list: c.list().items.map(|e| e.key), o1: c.get("o1") }
     "#;
-    let shop = deploy_in(&t, "shop", "shop-writer", writer).await;
-    let blog = deploy_in(&t, "blog", "blog-writer", writer).await;
+    let shop = t.deploy_in("shop", "shop-writer", writer).await;
+    let blog = t.deploy_in("blog", "blog-writer", writer).await;
     let from_shop = run(&t, &shop).await;
     let from_blog = run(&t, &blog).await;
     let shop_id = t.admin(Method::GET, "/apps/shop", None).await.json()["id"].clone();
@@ -49,14 +43,14 @@ async fn apps_with_the_same_collections_never_see_each_other(t: TestApp) {
     // A cursor made in one app is refused in the other, even for the same
     // collection name: it cannot be used to read across.
     let pager = r#"#{ cursor: kv::collection("orders").list(#{limit: 1}).cursor }"#;
-    let cursor = run(&t, &deploy_in(&t, "shop", "shop-pager", pager).await).await;
+    let cursor = run(&t, &t.deploy_in("shop", "shop-pager", pager).await).await;
     let cursor = cursor["cursor"].as_str().unwrap();
     let thief = format!(
         r#"let e = "read";
            try {{ kv::collection("orders").list(#{{cursor: "{cursor}"}}); }} catch (err) {{ e = err; }}
            #{{ e: e }}"#
     );
-    let stolen = run(&t, &deploy_in(&t, "blog", "blog-thief", &thief).await).await;
+    let stolen = run(&t, &t.deploy_in("blog", "blog-thief", &thief).await).await;
     assert!(
         stolen["e"]
             .as_str()

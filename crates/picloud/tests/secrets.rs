@@ -4,8 +4,11 @@
 
 #[macro_use]
 mod common;
+#[path = "support/os.rs"]
+mod os;
 
 use common::TestApp;
+use os::clean_command;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -25,12 +28,6 @@ async fn put(app: &TestApp, app_name: &str, name: &str, value: &str) -> common::
         Some(json!({ "value": value })),
     )
     .await
-}
-
-/// Deploys `source` in `app_name` and returns its id.
-async fn script(app: &TestApp, app_name: &str, name: &str, source: &str) -> String {
-    app.deploy_with_id(json!({"name": name, "source": source, "app": app_name}))
-        .await
 }
 
 async fn secrets_are_set_listed_replaced_and_deleted_never_shown(app: TestApp) {
@@ -151,8 +148,8 @@ async fn scripts_read_their_own_apps_secrets_only(app: TestApp) {
         #{ token: secrets::get("TOKEN"), only_b: secrets::get("ONLY_B"),
            missing: secrets::get("MISSING"), bad: bad, not_string: not_string }
     "#;
-    let in_a = script(&app, "a", "reader", source).await;
-    let in_b = script(&app, "b", "reader", source).await;
+    let in_a = app.deploy_in("a", "reader", source).await;
+    let in_b = app.deploy_in("b", "reader", source).await;
 
     let a = app.invoke(&in_a).await;
     assert_eq!(a.status, 200, "{}", a.text);
@@ -188,18 +185,18 @@ both_backends!(scripts_read_their_own_apps_secrets_only);
 async fn values_are_redacted_from_execution_records(app: TestApp) {
     make_app(&app, "shop").await;
     assert_eq!(put(&app, "shop", "STRIPE_KEY", VALUE).await.status, 201);
-    let callee = script(
-        &app,
-        "shop",
-        "callee",
-        r#"log::info("callee got " + ctx.args[0]); ctx.args[0].len()"#,
-    )
-    .await;
-    let caller = script(
-        &app,
-        "shop",
-        "caller",
-        r#"
+    let callee = app
+        .deploy_in(
+            "shop",
+            "callee",
+            r#"log::info("callee got " + ctx.args[0]); ctx.args[0].len()"#,
+        )
+        .await;
+    let caller = app
+        .deploy_in(
+            "shop",
+            "caller",
+            r#"
         let k = secrets::get("STRIPE_KEY");
         log::info("the key is " + k);
         let data = #{ nested: [k, "prefix-" + k] };
@@ -211,8 +208,8 @@ async fn values_are_redacted_from_execution_records(app: TestApp) {
         invoke("callee", [k]);
         throw "failed with " + k;
         "#,
-    )
-    .await;
+        )
+        .await;
     let answer = app.invoke(&caller).await;
     assert_eq!(answer.status, 500, "{}", answer.text);
     assert!(!answer.text.contains(VALUE), "{}", answer.text);
@@ -325,7 +322,9 @@ async fn the_key_file_is_private_and_survives_a_restart() {
         assert_eq!(mode & 0o777, 0o600);
     }
     let app = app.restart().await;
-    let id = script(&app, "default", "reader", r#"secrets::get("TOKEN")"#).await;
+    let id = app
+        .deploy_in("default", "reader", r#"secrets::get("TOKEN")"#)
+        .await;
     let a = app.invoke(&id).await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.text, VALUE);
@@ -342,13 +341,13 @@ async fn another_key_fails_to_read_rather_than_answer_garbage() {
     args.admin_password = Some(common::PASSWORD.into());
     args.secrets_key = Some(picloud_manager_core::SecretKey::generate());
     let app = TestApp::start_with_args(args, dir).await;
-    let id = script(
-        &app,
-        "default",
-        "reader",
-        r#"let out = (); try { out = secrets::get("TOKEN"); } catch (e) { out = "error: " + e; } out"#,
-    )
-    .await;
+    let id = app
+        .deploy_in(
+            "default",
+            "reader",
+            r#"let out = (); try { out = secrets::get("TOKEN"); } catch (e) { out = "error: " + e; } out"#,
+        )
+        .await;
     let a = app.invoke(&id).await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert!(
@@ -381,13 +380,13 @@ async fn postgres_without_a_key_has_secrets_off_and_says_so() {
     );
     let list = app.admin(Method::GET, "/apps/default/secrets", None).await;
     assert_eq!(list.status, 200, "{}", list.text);
-    let id = script(
-        &app,
-        "default",
-        "reader",
-        r#"let out = (); try { out = secrets::get("TOKEN"); } catch (e) { out = "error: " + e; } out"#,
-    )
-    .await;
+    let id = app
+        .deploy_in(
+            "default",
+            "reader",
+            r#"let out = (); try { out = secrets::get("TOKEN"); } catch (e) { out = "error: " + e; } out"#,
+        )
+        .await;
     let a = app.invoke(&id).await;
     assert!(a.text.contains("PICLOUD_SECRETS_KEY"), "{}", a.text);
 }
@@ -399,12 +398,7 @@ fn rotate(
     stdin: Option<&str>,
 ) -> std::process::Output {
     use std::io::Write;
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_picloud"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PICLOUD_") || k == "DATABASE_URL" {
-            c.env_remove(k);
-        }
-    }
+    let mut c = clean_command(env!("CARGO_BIN_EXE_picloud"));
     c.args(["admin", "rotate-secrets-key", "--data-dir"])
         .arg(dir)
         .envs(env.iter().copied())
@@ -442,17 +436,17 @@ async fn start_on(dir: tempfile::TempDir, key: Option<&str>) -> TestApp {
 static READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 async fn reads(app: &TestApp, app_name: &str, name: &str) -> String {
-    let id = script(
-        app,
-        app_name,
-        &format!(
-            "read-{}-{}",
-            name.to_lowercase().replace('_', "-"),
-            READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ),
-        &format!(r#"let out = (); try {{ out = secrets::get("{name}"); }} catch (e) {{ out = "error: " + e; }} out"#),
-    )
-    .await;
+    let id = app
+        .deploy_in(
+            app_name,
+            &format!(
+                "read-{}-{}",
+                name.to_lowercase().replace('_', "-"),
+                READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
+            &format!(r#"let out = (); try {{ out = secrets::get("{name}"); }} catch (e) {{ out = "error: " + e; }} out"#),
+        )
+        .await;
     app.invoke(&id).await.text
 }
 

@@ -284,6 +284,12 @@ impl TestApp {
             .await
     }
 
+    /// Deploys a script into the app named `app`; its id.
+    pub async fn deploy_in(&self, app: &str, name: &str, source: &str) -> String {
+        self.deploy_with_id(json!({"name": name, "source": source, "app": app}))
+            .await
+    }
+
     /// Deploys a script described by `body`; its id.
     pub async fn deploy_with_id(&self, body: Value) -> String {
         self.deploy_with(body).await["id"]
