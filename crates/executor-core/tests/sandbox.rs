@@ -334,7 +334,14 @@ async fn one_hostile_script_does_not_block_others() {
                 .unwrap()
         }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Once the spinning script is on a script thread (the fresh
+    // executor's first job there: it was not compiled before), hello runs.
+    within(
+        Duration::from_secs(5),
+        "the spinning script went to a script thread",
+        || async { (ex.script_thread_jobs() > 0).then_some(()) },
+    )
+    .await;
     let out = ex
         .execute(request(hello, HttpRequest::default()))
         .await

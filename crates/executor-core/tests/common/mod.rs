@@ -28,6 +28,27 @@ pub fn executor_with(ceilings: SandboxCeilings) -> LocalExecutor {
     })
 }
 
+/// Waits until `check` gives a value, at most `deadline`, asking again
+/// every 10 ms; panics naming `what` if it never does. What the executor
+/// does on its script threads is seen a moment later; this waits for it
+/// rather than sleep a fixed time (as `within` of picloud's tests).
+pub async fn within<T, F: std::future::Future<Output = Option<T>>>(
+    deadline: std::time::Duration,
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let started = tokio::time::Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if started.elapsed() > deadline {
+            panic!("{what}: not within {deadline:?}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// Compiles and runs the script once on `ex`.
 pub async fn run_on(ex: &LocalExecutor, source: &str, sandbox: SandboxOverrides) -> ExecOutcome {
     let s = script(source, sandbox);
@@ -188,23 +209,29 @@ pub struct Heartbeat {
 }
 
 impl Heartbeat {
-    /// Starts it, and lets it tick before the caller takes the thread.
+    /// Starts it, and waits for its first tick before the caller takes
+    /// the thread (a heartbeat that has not started sees no stall).
     pub async fn start() -> Heartbeat {
         use std::time::{Duration, Instant};
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (ticked, first_tick) = tokio::sync::oneshot::channel();
         let task = tokio::spawn({
             let done = Arc::clone(&done);
             async move {
+                let mut ticked = Some(ticked);
                 let (mut longest, mut last) = (Duration::ZERO, Instant::now());
                 while !done.load(std::sync::atomic::Ordering::Relaxed) {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                     longest = longest.max(last.elapsed());
                     last = Instant::now();
+                    if let Some(ticked) = ticked.take() {
+                        let _ = ticked.send(());
+                    }
                 }
                 longest
             }
         });
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        first_tick.await.expect("the heartbeat ticks");
         Heartbeat { done, task }
     }
 
