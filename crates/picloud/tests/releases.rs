@@ -21,13 +21,8 @@ async fn release(t: &TestApp, app: &str, body: Value) -> common::Answer {
 async fn a_release_holds_the_app_and_says_what_changed(t: TestApp) {
     t.admin(Method::POST, "/apps", Some(json!({"name": "shop"})))
         .await;
-    let deploy = |name: &str, source: &str| {
-        t.deploy_with(json!({"app": "shop", "name": name, "source": source}))
-    };
-    let api = deploy("api", "1").await;
-    let api = api["id"].as_str().unwrap().to_owned();
-    let old = deploy("old", "2").await;
-    let old = old["id"].as_str().unwrap().to_owned();
+    let api = t.deploy_in("shop", "api", "1").await;
+    let old = t.deploy_in("shop", "old", "2").await;
     let a = t
         .admin(
             Method::POST,
@@ -209,10 +204,7 @@ async fn shop_with_routes(
     assert_eq!(a.status, 201, "{}", a.text);
     let mut ids = Vec::new();
     for name in names {
-        let s = t
-            .deploy_with(json!({"app": "shop", "name": name, "source": source(name)}))
-            .await;
-        let id = s["id"].as_str().unwrap().to_owned();
+        let id = t.deploy_in("shop", name, &source(name)).await;
         let r = t
             .admin(
                 Method::POST,
@@ -259,10 +251,7 @@ async fn rollback_restores_the_release_and_records_it(t: TestApp) {
             .status,
         204
     );
-    let extra = t
-        .deploy_with(json!({"app": "shop", "name": "extra", "source": "1"}))
-        .await;
-    let extra = extra["id"].as_str().unwrap().to_owned();
+    let extra = t.deploy_in("shop", "extra", "1").await;
     let trigger_id = kv_trigger.json()["id"].as_str().unwrap().to_owned();
     assert_eq!(
         t.admin(Method::DELETE, &format!("/triggers/{trigger_id}"), None)
