@@ -438,7 +438,24 @@ async fn the_dashboard_copy_of_the_document_is_the_served_one() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../dashboard/src/lib/api/openapi.json");
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
-        let text = serde_json::to_string_pretty(&served).expect("the document as JSON");
+        // Keys sorted, whichever map serde_json was built with, so the copy
+        // does not churn between builds.
+        fn sorted(v: &Value) -> Value {
+            match v {
+                Value::Object(m) => {
+                    let mut keys: Vec<_> = m.keys().collect();
+                    keys.sort();
+                    Value::Object(
+                        keys.into_iter()
+                            .map(|k| (k.clone(), sorted(&m[k])))
+                            .collect(),
+                    )
+                }
+                Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+                other => other.clone(),
+            }
+        }
+        let text = serde_json::to_string_pretty(&sorted(&served)).expect("the document as JSON");
         std::fs::write(&path, text + "\n").expect("write the dashboard's copy");
     }
     let copy: Value = serde_json::from_str(

@@ -51,6 +51,67 @@ impl EventKind {
     }
 }
 
+/// What a KV trigger fires on: a key's value written, or its key deleted.
+/// The admin API and the manifest spell them `"set"` and `"delete"`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum KvEvent {
+    Set,
+    Delete,
+}
+
+impl KvEvent {
+    /// The event a write fires: `Set` when it leaves a value, else `Delete`.
+    pub fn of_write(leaves_value: bool) -> Self {
+        if leaves_value {
+            KvEvent::Set
+        } else {
+            KvEvent::Delete
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KvEvent::Set => "set",
+            KvEvent::Delete => "delete",
+        }
+    }
+
+    /// The events a trigger stored as two flags fires on, in order.
+    pub fn of_flags(on_set: bool, on_delete: bool) -> Vec<KvEvent> {
+        [(KvEvent::Set, on_set), (KvEvent::Delete, on_delete)]
+            .into_iter()
+            .filter_map(|(e, on)| on.then_some(e))
+            .collect()
+    }
+}
+
+impl std::fmt::Display for KvEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A word that is not a [`KvEvent`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an event; use \"set\" and \"delete\"")]
+pub struct NotAnEvent(pub String);
+
+impl std::str::FromStr for KvEvent {
+    type Err = NotAnEvent;
+
+    fn from_str(s: &str) -> std::result::Result<Self, NotAnEvent> {
+        match s {
+            "set" => Ok(KvEvent::Set),
+            "delete" => Ok(KvEvent::Delete),
+            other => Err(NotAnEvent(other.to_owned())),
+        }
+    }
+}
+
 /// An event claimed for delivery.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PendingEvent {
@@ -101,4 +162,31 @@ pub trait EventQueue: Send + Sync + 'static {
     /// process a channel, in a cluster PostgreSQL's LISTEN). Idle, it just
     /// waits.
     fn changed(&self) -> BoxFuture<'_, ()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kv_events_read_and_write_the_words_of_the_api() {
+        for e in [KvEvent::Set, KvEvent::Delete] {
+            assert_eq!(e.as_str().parse::<KvEvent>(), Ok(e));
+            assert_eq!(
+                serde_json::to_value(e).unwrap(),
+                serde_json::json!(e.as_str())
+            );
+        }
+        assert_eq!(
+            "update".parse::<KvEvent>().unwrap_err().to_string(),
+            r#""update" is not an event; use "set" and "delete""#
+        );
+        assert!(serde_json::from_str::<KvEvent>(r#""Set""#).is_err());
+        assert_eq!(
+            KvEvent::of_flags(true, true),
+            [KvEvent::Set, KvEvent::Delete]
+        );
+        assert_eq!(KvEvent::of_flags(false, true), [KvEvent::Delete]);
+        assert_eq!(KvEvent::of_write(false), KvEvent::Delete);
+    }
 }

@@ -28,7 +28,7 @@ pub mod web;
 pub mod wire;
 
 pub use error::{Error, Result};
-pub use events::{Delivery, EventKind, EventQueue, PendingEvent};
+pub use events::{Delivery, EventKind, EventQueue, KvEvent, PendingEvent};
 pub use exec::{
     ExecOutcome, ExecRequest, ExecStatus, ExecutionRecord, HttpRequest, Invocation, LogEntry,
     LogLevel, OutboundCall, RecordRequests, RecordedRequest, Recording, RequestBody, ScriptError,

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use picloud_shared::RecordRequests;
 use picloud_shared::routing::{Methods, RoutePattern};
+use picloud_shared::{KvEvent, RecordRequests};
 use serde_json::Value;
 
 use crate::client::{Api, enc};
@@ -68,7 +68,7 @@ pub(crate) async fn fetch(api: &Api, m: &Manifest) -> Result<Current> {
         };
         let spec = match t["kind"].as_str() {
             Some("kv") => {
-                let mut events: Vec<String> =
+                let mut events: Vec<KvEvent> =
                     serde_json::from_value(t["events"].clone()).unwrap_or_default();
                 events.sort();
                 events.dedup();

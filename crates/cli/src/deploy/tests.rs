@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use picloud_shared::{RecordRequests, SandboxOverrides};
+use picloud_shared::{KvEvent, RecordRequests, SandboxOverrides};
 use serde_json::{Value, json};
 
 use crate::manifest::{Manifest, TriggerSpec};
@@ -103,7 +103,7 @@ fn deployed() -> Current {
             id: "t1".into(),
             spec: TriggerSpec::Kv {
                 collection: "orders".into(),
-                events: vec!["set".into()],
+                events: vec![KvEvent::Set],
                 script: "audit".into(),
                 max_attempts: 3,
                 dead_letter_script: None,
@@ -212,7 +212,7 @@ fn routes_domains_and_triggers_are_reconciled() {
         .domains
         .push(("d9".into(), "old.example.com".into()));
     if let TriggerSpec::Kv { events, .. } = &mut current.triggers[0].spec {
-        *events = vec!["delete".into(), "set".into()];
+        *events = vec![KvEvent::Set, KvEvent::Delete];
     }
     let p = plan(&manifest(), &current, false).unwrap();
     assert_eq!(

@@ -18,7 +18,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
 
-use picloud_shared::{RecordRequests, SandboxOverrides};
+use picloud_shared::{KvEvent, RecordRequests, SandboxOverrides};
 
 pub const FILE_NAME: &str = "picloud.toml";
 
@@ -85,7 +85,7 @@ pub enum TriggerSpec {
     Kv {
         collection: String,
         /// Sorted, without duplicates.
-        events: Vec<String>,
+        events: Vec<KvEvent>,
         script: String,
         max_attempts: u32,
         dead_letter_script: Option<String>,
@@ -117,7 +117,11 @@ impl fmt::Display for TriggerSpec {
                 write!(
                     f,
                     "kv {collection} [{}] -> {script} (max_attempts {max_attempts}",
-                    events.join(",")
+                    events
+                        .iter()
+                        .map(|e| e.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
                 )?;
                 if let Some(d) = dead_letter_script {
                     write!(f, ", dead letters -> {d}")?;

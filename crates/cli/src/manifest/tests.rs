@@ -74,7 +74,7 @@ fn the_contract_example_parses_and_is_normalised() {
         vec![
             TriggerSpec::Kv {
                 collection: "orders".into(),
-                events: vec!["set".into()],
+                events: vec![picloud_shared::KvEvent::Set],
                 script: "audit".into(),
                 max_attempts: 3,
                 dead_letter_script: Some("hello".into()),

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use picloud_shared::KvEvent;
 use toml::Spanned;
 
 use super::position::Ctx;
@@ -50,22 +51,18 @@ pub(super) fn check_trigger(
                     "triggers: a kv trigger needs events = [\"set\", \"delete\"] (either or both)",
                 )
             })?;
-            let mut list = events.get_ref().clone();
-            if list.is_empty() {
+            if events.get_ref().is_empty() {
                 return Err(cx.at(
                     &events.span(),
                     "triggers.events: empty; list \"set\", \"delete\" or both",
                 ));
             }
-            if let Some(bad) = list
+            let mut list = events
+                .get_ref()
                 .iter()
-                .find(|e| !matches!(e.as_str(), "set" | "delete"))
-            {
-                return Err(cx.at(
-                    &events.span(),
-                    format!("triggers.events: {bad:?} is not an event; use \"set\" and \"delete\""),
-                ));
-            }
+                .map(|e| e.parse::<KvEvent>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| cx.at(&events.span(), format!("triggers.events: {e}")))?;
             list.sort();
             list.dedup();
             let max_attempts = match &raw.max_attempts {

@@ -49,11 +49,7 @@ pub(crate) struct KvWrite<'a> {
 
 impl KvWrite<'_> {
     fn op(&self) -> &'static str {
-        if self.value.is_some() {
-            "set"
-        } else {
-            "delete"
-        }
+        picloud_shared::KvEvent::of_write(self.value.is_some()).as_str()
     }
 }
 

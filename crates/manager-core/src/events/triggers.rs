@@ -1,7 +1,7 @@
 //! Triggers: what they are, and the admin API's operations on them.
 
 use picloud_shared::api_error::ErrorCode;
-use picloud_shared::events::{DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_RANGE};
+use picloud_shared::events::{DEFAULT_MAX_ATTEMPTS, KvEvent, MAX_ATTEMPTS_RANGE};
 use picloud_shared::{AppId, ScriptId, TriggerId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -24,16 +24,13 @@ use super::*;
 pub struct Trigger {
     pub id: TriggerId,
     pub app_id: AppId,
-    /// `kv` or `cron`.
-    #[schema(value_type = String, pattern = "^(kv|cron)$")]
-    pub kind: &'static str,
+    pub kind: TriggerKind,
     pub script_id: ScriptId,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collection: Option<String>,
-    /// A KV trigger's events: `set`, `delete`.
+    /// A KV trigger's events.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<String>>)]
-    pub events: Option<Vec<&'static str>>,
+    pub events: Option<Vec<KvEvent>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,6 +49,16 @@ pub struct Trigger {
     pub stats: TriggerStats,
 }
 
+/// What fires a trigger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerKind {
+    /// Writes to a KV collection.
+    Kv,
+    /// A schedule.
+    Cron,
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TriggerStats {
     pub delivered: i64,
@@ -68,7 +75,7 @@ pub enum NewTrigger {
         collection: String,
         /// `set`, `delete` or both.
         #[schema(min_items = 1)]
-        events: Vec<String>,
+        events: Vec<KvEvent>,
         script_id: ScriptId,
         /// Attempts before the event becomes a dead letter (default 3).
         #[schema(minimum = 1, maximum = 20)]
@@ -109,20 +116,17 @@ struct TriggerRow {
 impl From<TriggerRow> for Trigger {
     fn from(r: TriggerRow) -> Self {
         let kv = r.kind == "kv";
-        let mut events = Vec::new();
-        if r.on_set {
-            events.push("set");
-        }
-        if r.on_delete {
-            events.push("delete");
-        }
         Trigger {
             id: TriggerId(r.id),
             app_id: AppId(r.app_id),
-            kind: if kv { "kv" } else { "cron" },
+            kind: if kv {
+                TriggerKind::Kv
+            } else {
+                TriggerKind::Cron
+            },
             script_id: ScriptId(r.script_id),
             collection: r.collection,
-            events: kv.then_some(events),
+            events: kv.then(|| KvEvent::of_flags(r.on_set, r.on_delete)),
             max_attempts: kv.then(|| u32::try_from(r.max_attempts).unwrap_or(1)),
             dead_letter_script_id: r.dead_letter_script_id.map(ScriptId),
             schedule: r.schedule,
@@ -178,19 +182,8 @@ impl Manager {
                         "events: name at least one of \"set\" and \"delete\"",
                     ));
                 }
-                let mut on_set = false;
-                let mut on_delete = false;
-                for e in &events {
-                    match e.as_str() {
-                        "set" => on_set = true,
-                        "delete" => on_delete = true,
-                        other => {
-                            return Err(invalid(format!(
-                                "events: {other:?} is not an event; use \"set\" and \"delete\""
-                            )));
-                        }
-                    }
-                }
+                let on_set = events.contains(&KvEvent::Set);
+                let on_delete = events.contains(&KvEvent::Delete);
                 let max_attempts = max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
                 if !MAX_ATTEMPTS_RANGE.contains(&max_attempts) {
                     return Err(invalid(format!(

@@ -59,10 +59,11 @@ fn meaning(s: &Snapshot) -> Meaning {
                     );
                 }
                 _ => {
-                    let events: Vec<&str> = [("set", t.on_set), ("delete", t.on_delete)]
-                        .into_iter()
-                        .filter_map(|(e, on)| on.then_some(e))
-                        .collect();
+                    let events: Vec<&str> =
+                        picloud_shared::KvEvent::of_flags(t.on_set, t.on_delete)
+                            .into_iter()
+                            .map(picloud_shared::KvEvent::as_str)
+                            .collect();
                     format!(
                         "kv trigger on {} ({})",
                         t.collection.as_deref().unwrap_or(""),

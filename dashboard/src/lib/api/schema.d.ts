@@ -1208,11 +1208,10 @@ export interface components {
                 /** Format: date-time */
                 created_at: string;
                 dead_letter_script_id?: null | components["schemas"]["ScriptId"];
-                /** @description A KV trigger's events: `set`, `delete`. */
-                events?: string[] | null;
+                /** @description A KV trigger's events. */
+                events?: components["schemas"]["KvEvent"][] | null;
                 id: components["schemas"]["TriggerId"];
-                /** @description `kv` or `cron`. */
-                kind: string;
+                kind: components["schemas"]["TriggerKind"];
                 /** Format: int32 */
                 max_attempts?: number | null;
                 /**
@@ -1247,6 +1246,12 @@ export interface components {
             key: string;
             value: unknown;
         };
+        /**
+         * @description What a KV trigger fires on: a key's value written, or its key deleted.
+         *     The admin API and the manifest spell them `"set"` and `"delete"`.
+         * @enum {string}
+         */
+        KvEvent: "set" | "delete";
         /** @description A key as the admin API shows it. */
         KvItem: {
             key: string;
@@ -1317,7 +1322,7 @@ export interface components {
             collection: string;
             dead_letter_script_id?: null | components["schemas"]["ScriptId"];
             /** @description `set`, `delete` or both. */
-            events: string[];
+            events: components["schemas"]["KvEvent"][];
             /** @enum {string} */
             kind: "kv";
             /**
@@ -1670,11 +1675,10 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             dead_letter_script_id?: null | components["schemas"]["ScriptId"];
-            /** @description A KV trigger's events: `set`, `delete`. */
-            events?: string[] | null;
+            /** @description A KV trigger's events. */
+            events?: components["schemas"]["KvEvent"][] | null;
             id: components["schemas"]["TriggerId"];
-            /** @description `kv` or `cron`. */
-            kind: string;
+            kind: components["schemas"]["TriggerKind"];
             /** Format: int32 */
             max_attempts?: number | null;
             /**
@@ -1692,6 +1696,11 @@ export interface components {
          * @description A KV or cron trigger of an app.
          */
         TriggerId: string;
+        /**
+         * @description What fires a trigger.
+         * @enum {string}
+         */
+        TriggerKind: "kv" | "cron";
         TriggerStats: {
             /** Format: int64 */
             dead_lettered: number;
