@@ -5,6 +5,8 @@
 //! counted, also past the records' retention. The dashboard's charts and
 //! the scripts list's percentiles are read from here.
 //!
+//! The table's statements are in `repo/buckets.rs`.
+//!
 //! A histogram bucket spans a quarter of a doubling (a factor of 2^¼ ≈
 //! 1.19), so a percentile read from it is within 10% of the true value.
 
@@ -13,11 +15,10 @@ use std::collections::{BTreeMap, HashMap};
 use picloud_shared::{AppId, ExecStatus, ExecutionRecord, ScriptId};
 use serde::Serialize;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::db::Db;
 use crate::error::Result;
-use crate::with_db;
+use crate::repo::BucketsOf;
 
 /// Minutes of buckets kept per script: a day.
 pub const KEPT_MINUTES: i64 = 24 * 60;
@@ -106,25 +107,14 @@ pub(crate) fn batch_buckets(batch: &[ExecutionRecord]) -> Vec<BucketCount> {
     rows
 }
 
-/// Adds one row's share, unless the script is gone. The same statement on
-/// both backends.
-pub(crate) const BUCKET_UPSERT: &str = "INSERT INTO script_buckets \
-     (script_id, app_id, minute, metric, bucket, count) \
-     SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM scripts WHERE id = $1) \
-     ON CONFLICT (script_id, minute, metric, bucket) DO UPDATE SET \
-     count = script_buckets.count + excluded.count";
-
-/// Drops a script's buckets older than a day: `$2` is the first minute kept.
-pub(crate) const BUCKET_TRIM: &str =
-    "DELETE FROM script_buckets WHERE script_id = $1 AND minute < $2";
-
 /// The first minute kept when writing at `now`.
 pub(crate) fn first_kept(now: OffsetDateTime) -> i64 {
     minute_of(now) - KEPT_MINUTES + 1
 }
 
 /// How far back a series looks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Window {
     /// 60 points, a minute each.
     Hour,
@@ -175,8 +165,7 @@ pub struct UsagePoint {
 /// every step of the window has a point, empty ones with zero invocations.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UsageSeries {
-    /// `hour` or `day`.
-    pub window: String,
+    pub window: Window,
     pub step_seconds: i64,
     pub points: Vec<UsagePoint>,
 }
@@ -261,26 +250,7 @@ fn percentiles(histogram: &BTreeMap<i64, i64>, scale: f64) -> Percentiles {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct BucketRow {
-    script_id: Uuid,
-    minute: i64,
-    metric: String,
-    bucket: i64,
-    count: i64,
-}
-
 impl Db {
-    async fn bucket_rows(&self, column: &str, id: Uuid, from: i64) -> Result<Vec<BucketRow>> {
-        let sql = format!(
-            "SELECT script_id, minute, metric, bucket, count FROM script_buckets \
-             WHERE {column} = $1 AND minute >= $2"
-        );
-        let rows: Vec<BucketRow> = with_db!(self, pool => sqlx::query_as(&sql)
-            .bind(id).bind(from).fetch_all(pool).await)?;
-        Ok(rows)
-    }
-
     /// A script's series over `window`, ending with the minute of `now`.
     pub(crate) async fn usage_series(
         &self,
@@ -293,18 +263,14 @@ impl Db {
         let last = minute_of(now).div_euclid(step) * step;
         let first = last - (points - 1) * step;
         let mut by_point: Vec<Histograms> = (0..points).map(|_| Histograms::default()).collect();
-        for r in self.bucket_rows("script_id", script.0, first).await? {
+        for r in self.bucket_rows(BucketsOf::Script(script), first).await? {
             let i = (r.minute - first).div_euclid(step);
             if let Some(h) = usize::try_from(i).ok().and_then(|i| by_point.get_mut(i)) {
                 h.add(&r.metric, r.bucket, r.count);
             }
         }
         Ok(UsageSeries {
-            window: match window {
-                Window::Hour => "hour",
-                Window::Day => "day",
-            }
-            .to_owned(),
+            window,
             step_seconds: step * 60,
             points: by_point
                 .iter()
@@ -334,7 +300,10 @@ impl Db {
         let mut by_script: HashMap<ScriptId, (Histograms, Vec<HourCount>)> = HashMap::new();
         // The hours end with the current one.
         let first_hour = minute_of(now).div_euclid(60) - (HOURS as i64 - 1);
-        for r in self.bucket_rows("app_id", app.0, first_kept(now)).await? {
+        for r in self
+            .bucket_rows(BucketsOf::App(app), first_kept(now))
+            .await?
+        {
             let (h, hourly) = by_script
                 .entry(ScriptId(r.script_id))
                 .or_insert_with(|| (Histograms::default(), vec![HourCount::default(); HOURS]));

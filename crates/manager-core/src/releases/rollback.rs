@@ -114,7 +114,7 @@ impl Db {
             let mut deleted = Vec::new();
             for c in &current {
                 if !wanted.contains_key(&ScriptId(c.id)) {
-                    sqlx::query(crate::history::DELETE_VERSIONS).bind(c.id).execute(&mut *tx).await?;
+                    sqlx::query(crate::repo::DELETE_VERSIONS).bind(c.id).execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM scripts WHERE id = $1").bind(c.id).execute(&mut *tx).await?;
                     deleted.push(ScriptId(c.id));
                 }
@@ -152,7 +152,7 @@ impl Db {
                         .bind(&v.description).bind(v.sandbox).bind(now)
                         .execute(&mut *tx).await?;
                 }
-                sqlx::query(crate::history::INSERT_VERSION)
+                sqlx::query(crate::repo::INSERT_VERSION)
                     .bind(s.id.0).bind(app.0).bind(version).bind(&v.name).bind(&v.source)
                     .bind(&v.description).bind(v.sandbox).bind(&message).bind(by).bind(now)
                     .execute(&mut *tx).await?;

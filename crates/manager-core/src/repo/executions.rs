@@ -217,11 +217,11 @@ impl Change for RecordsChange {
                 st.last_status,
                 st.last_run_at,
             ))?;
-            conn.prepare_cached(usage::BUCKET_TRIM)?
+            conn.prepare_cached(super::BUCKET_TRIM)?
                 .execute((st.script_id.0.as_bytes().as_slice(), self.first_kept))?;
         }
         for b in &self.buckets {
-            conn.prepare_cached(usage::BUCKET_UPSERT)?.execute((
+            conn.prepare_cached(super::BUCKET_UPSERT)?.execute((
                 b.script_id.0.as_bytes().as_slice(),
                 b.app_id.0.as_bytes().as_slice(),
                 b.minute,
@@ -456,14 +456,14 @@ impl Db {
                         .bind(st.last_run_at)
                         .execute(&mut *tx)
                         .await?;
-                    sqlx::query(usage::BUCKET_TRIM)
+                    sqlx::query(super::BUCKET_TRIM)
                         .bind(st.script_id.0)
                         .bind(first_kept)
                         .execute(&mut *tx)
                         .await?;
                 }
                 for b in &buckets {
-                    sqlx::query(usage::BUCKET_UPSERT)
+                    sqlx::query(super::BUCKET_UPSERT)
                         .bind(b.script_id.0)
                         .bind(b.app_id.0)
                         .bind(b.minute)

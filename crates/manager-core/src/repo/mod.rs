@@ -3,12 +3,14 @@
 
 mod apps;
 mod audit;
+mod buckets;
 mod domains;
 mod executions;
 mod members;
 mod routes;
 mod scripts;
 mod users;
+mod versions;
 
 use picloud_shared::AppId;
 use time::OffsetDateTime;
@@ -16,11 +18,14 @@ use uuid::Uuid;
 
 pub use apps::App;
 pub use audit::{AuditEntry, AuditScope};
+pub(crate) use buckets::{BUCKET_TRIM, BUCKET_UPSERT, BucketsOf};
 pub use domains::Domain;
 pub use executions::{ExecutionFilter, ScriptStats};
 pub use members::Member;
 pub use routes::Route;
 pub use users::{ApiToken, User, UserRole};
+pub(crate) use versions::{DELETE_VERSIONS, INSERT_VERSION, TRIM_VERSIONS};
+pub use versions::{ScriptVersion, ScriptVersionSummary};
 
 /// The id the first migration gives the `default` app.
 pub const DEFAULT_APP_ID: AppId = AppId(Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0000));

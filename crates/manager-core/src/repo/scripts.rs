@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::error::{Error, Result, is_unique_violation};
-use crate::history::{self, VersionNote};
+use crate::history::VersionNote;
 use crate::with_db;
 
 #[derive(sqlx::FromRow)]
@@ -46,7 +46,7 @@ impl TryFrom<ScriptRow> for Script {
 /// transaction type).
 macro_rules! insert_version {
     ($tx:ident, $s:expr, $note:expr) => {
-        sqlx::query(history::INSERT_VERSION)
+        sqlx::query(super::INSERT_VERSION)
             .bind($s.id.0)
             .bind($s.app_id.0)
             .bind($s.version)
@@ -117,7 +117,7 @@ impl Db {
                 return Ok::<_, sqlx::Error>(None);
             }
             insert_version!(tx, s, note);
-            sqlx::query(history::TRIM_VERSIONS)
+            sqlx::query(super::TRIM_VERSIONS)
                 .bind(s.id.0).bind(s.version - i64::from(keep.max(1)))
                 .execute(&mut *tx).await?;
             tx.commit().await?;
@@ -151,7 +151,7 @@ impl Db {
     pub(crate) async fn delete_script(&self, id: ScriptId) -> Result<bool> {
         let deleted = with_db!(self, pool => async {
             let mut tx = pool.begin().await?;
-            sqlx::query(history::DELETE_VERSIONS).bind(id.0).execute(&mut *tx).await?;
+            sqlx::query(super::DELETE_VERSIONS).bind(id.0).execute(&mut *tx).await?;
             let n = sqlx::query("DELETE FROM scripts WHERE id = $1")
                 .bind(id.0).execute(&mut *tx).await?.rows_affected();
             tx.commit().await?;

@@ -1744,8 +1744,7 @@ export interface components {
             points: components["schemas"]["UsagePoint"][];
             /** Format: int64 */
             step_seconds: number;
-            /** @description `hour` or `day`. */
-            window: string;
+            window: components["schemas"]["Window"];
         };
         User: {
             /** Format: date-time */
@@ -1764,6 +1763,11 @@ export interface components {
          * @enum {string}
          */
         UserRole: "admin" | "member";
+        /**
+         * @description How far back a series looks.
+         * @enum {string}
+         */
+        Window: "hour" | "day";
     };
     responses: {
         /** @description The request is not valid: `bad_request` (body, query), `invalid_id` (a path id that is not a UUID), `invalid_name`, `compile_error` (with `line` and `column`), `source_too_large`, `sandbox_ceiling`, `reserved_path` */
