@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::responses::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+    Conflict, Forbidden, JsonBodyErrors, ReadErrors, Unauthorized, WriteErrors,
 };
 use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiPath};
@@ -18,7 +18,7 @@ use crate::repo::{App, Domain};
 use crate::service::AppUpdate;
 use crate::service::Manager;
 
-use super::common::{ApiResult, Caller, Items, items};
+use super::common::{ApiResult, AppPath, Caller, Items, items};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -37,12 +37,10 @@ pub(super) struct CreateAppBody {
     request_body = CreateAppBody,
     responses(
         (status = 201, description = "Created", body = App),
-        (status = 400, response = BadRequest),
+        JsonBodyErrors,
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub(super) async fn create_app(
@@ -77,11 +75,10 @@ pub(super) async fn list_apps(
     get,
     path = "/admin/apps/{app}",
     tag = "apps",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     responses(
         (status = 200, body = App),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
+        ReadErrors,
     )
 )]
 pub(super) async fn get_app(
@@ -98,16 +95,12 @@ pub(super) async fn get_app(
     patch,
     path = "/admin/apps/{app}",
     tag = "apps",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     request_body = AppUpdate,
     responses(
         (status = 200, body = App),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
+        WriteErrors,
+        JsonBodyErrors,
     )
 )]
 pub(super) async fn update_app(
@@ -124,12 +117,11 @@ pub(super) async fn update_app(
     delete,
     path = "/admin/apps/{app}",
     tag = "apps",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
+        ReadErrors,
         (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     )
 )]
@@ -156,17 +148,13 @@ pub(super) struct ClaimBody {
     post,
     path = "/admin/apps/{app}/domains",
     tag = "apps",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     request_body = ClaimBody,
     responses(
         (status = 201, description = "Claimed", body = Domain),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
+        JsonBodyErrors,
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub(super) async fn claim_domain(
@@ -185,11 +173,10 @@ pub(super) async fn claim_domain(
     get,
     path = "/admin/apps/{app}/domains",
     tag = "apps",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     responses(
         (status = 200, body = Items<Domain>),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
+        ReadErrors,
     )
 )]
 pub(super) async fn list_domains(
@@ -205,13 +192,10 @@ pub(super) async fn list_domains(
     delete,
     path = "/admin/apps/{app}/domains/{id}",
     tag = "apps",
-    params(("app" = String, Path, description = "An app id or name", example = "default"), ("id" = DomainId, Path, description = "The claim's id")),
+    params(AppPath, ("id" = DomainId, Path, description = "The claim's id")),
     responses(
         (status = 204, description = "Released"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
     )
 )]
 pub(super) async fn release_domain(

@@ -7,7 +7,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
+use super::responses::WriteErrors;
 use crate::app_ref::AppRef;
 use crate::extract::ApiQuery;
 use crate::repo::AuditEntry;
@@ -38,10 +38,7 @@ pub(super) struct AuditQuery {
     params(AuditQuery),
     responses(
         (status = 200, body = Items<AuditEntry>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
     )
 )]
 pub(super) async fn audit_log(

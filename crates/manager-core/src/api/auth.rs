@@ -12,9 +12,7 @@ use picloud_shared::web::ClientIp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::responses::{
-    BadRequest, Forbidden, PayloadTooLarge, TooManyAttempts, Unauthorized, UnsupportedMediaType,
-};
+use super::responses::{Forbidden, JsonBodyErrors, TooManyAttempts, Unauthorized};
 use crate::auth::SESSION_COOKIE;
 use crate::authz::Grant;
 use crate::extract::ApiJson;
@@ -97,10 +95,8 @@ pub(super) struct LoginAnswer {
     responses(
         (status = 200, description = "Signed in; the token is also set as the HttpOnly session cookie",
             body = LoginAnswer, headers(("set-cookie" = String, description = "The session cookie (on a host that serves the dashboard)"))),
-        (status = 400, response = BadRequest),
+        JsonBodyErrors,
         (status = 401, response = Unauthorized),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 429, response = TooManyAttempts),
     )
 )]

@@ -39,6 +39,16 @@ pub(super) struct AppQuery {
     pub(super) app: Option<AppRef>,
 }
 
+/// The `{app}` of a path, documented once.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // a document only: the handlers read `ApiPath<AppRef>`
+pub(super) struct AppPath {
+    /// An app id or name
+    #[param(example = "default")]
+    app: String,
+}
+
 /// An authenticated caller: a valid session or API token from the
 /// `Authorization: Bearer` header or the session cookie, with the rights
 /// they hold as of this request. What they may do is decided by

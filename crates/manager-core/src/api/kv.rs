@@ -9,26 +9,36 @@ use picloud_shared::kv::{KvListOptions, KvPage};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::responses::{
-    BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use super::responses::{BadRequest, JsonBodyErrors, ReadErrors, WriteErrors};
 use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::kv::{KvCollection, KvItem};
 use crate::service::Manager;
 
-use super::common::{ApiResult, Caller, Items, items};
+use super::common::{ApiResult, AppPath, Caller, Items, items};
+
+/// The `{collection}/{key}` of a path, documented once.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // a document only: the handlers read `ApiPath<(AppRef, String, String)>`
+struct KeyPath {
+    /// A collection name
+    #[param(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
+    collection: String,
+    /// A key: 1 to 512 bytes of UTF-8
+    #[param(min_length = 1)]
+    key: String,
+}
 
 /// The app's KV collections and their sizes.
 #[utoipa::path(
     get,
     path = "/admin/apps/{app}/kv",
     tag = "kv",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     responses(
         (status = 200, body = Items<KvCollection>),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
+        ReadErrors,
     )
 )]
 pub(super) async fn kv_collections(
@@ -57,12 +67,11 @@ pub(super) struct KvPageQuery {
     get,
     path = "/admin/apps/{app}/kv/{collection}",
     tag = "kv",
-    params(("app" = String, Path, description = "An app id or name", example = "default"), ("collection" = String, Path, description = "A collection name", pattern = "^[A-Za-z0-9_.-]{1,64}$"), KvPageQuery),
+    params(AppPath, ("collection" = String, Path, description = "A collection name", pattern = "^[A-Za-z0-9_.-]{1,64}$"), KvPageQuery),
     responses(
         (status = 200, body = KvPage),
+        ReadErrors,
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
     )
 )]
 pub(super) async fn kv_page(
@@ -86,12 +95,11 @@ pub(super) async fn kv_page(
     get,
     path = "/admin/apps/{app}/kv/{collection}/{key}",
     tag = "kv",
-    params(("app" = String, Path, description = "An app id or name", example = "default"), ("collection" = String, Path, description = "A collection name", pattern = "^[A-Za-z0-9_.-]{1,64}$"), ("key" = String, Path, description = "A key: 1 to 512 bytes of UTF-8", min_length = 1)),
+    params(AppPath, KeyPath),
     responses(
         (status = 200, body = KvItem),
+        ReadErrors,
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
     )
 )]
 pub(super) async fn kv_get(
@@ -109,17 +117,13 @@ pub(super) async fn kv_get(
     put,
     path = "/admin/apps/{app}/kv/{collection}/{key}",
     tag = "kv",
-    params(("app" = String, Path, description = "An app id or name", example = "default"), ("collection" = String, Path, description = "A collection name", pattern = "^[A-Za-z0-9_.-]{1,64}$"), ("key" = String, Path, description = "A key: 1 to 512 bytes of UTF-8", min_length = 1)),
+    params(AppPath, KeyPath),
     request_body(content = serde_json::Value, description = "The value: any JSON"),
     responses(
         (status = 200, description = "Replaced", body = KvItem),
         (status = 201, description = "Created", body = KvItem),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
+        WriteErrors,
+        JsonBodyErrors,
     )
 )]
 pub(super) async fn kv_put(
@@ -143,13 +147,10 @@ pub(super) async fn kv_put(
     delete,
     path = "/admin/apps/{app}/kv/{collection}/{key}",
     tag = "kv",
-    params(("app" = String, Path, description = "An app id or name", example = "default"), ("collection" = String, Path, description = "A collection name", pattern = "^[A-Za-z0-9_.-]{1,64}$"), ("key" = String, Path, description = "A key: 1 to 512 bytes of UTF-8", min_length = 1)),
+    params(AppPath, KeyPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
     )
 )]
 pub(super) async fn kv_delete(

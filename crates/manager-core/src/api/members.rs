@@ -9,16 +9,14 @@ use picloud_shared::UserId;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::responses::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use super::responses::{Conflict, JsonBodyErrors, ReadErrors, WriteErrors};
 use crate::app_ref::AppRef;
 use crate::authz::AppRole;
 use crate::extract::{ApiJson, ApiPath};
 use crate::repo::Member;
 use crate::service::Manager;
 
-use super::common::{ApiResult, Caller, Items, items};
+use super::common::{ApiResult, AppPath, Caller, Items, items};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -33,18 +31,14 @@ pub(super) struct MemberBody {
     post,
     path = "/admin/apps/{app}/members",
     tag = "members",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     request_body = MemberBody,
     responses(
         (status = 200, description = "The member's role changed", body = Member),
         (status = 201, description = "Added", body = Member),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
+        JsonBodyErrors,
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub(super) async fn set_member(
@@ -68,11 +62,10 @@ pub(super) async fn set_member(
     get,
     path = "/admin/apps/{app}/members",
     tag = "members",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     responses(
         (status = 200, body = Items<Member>),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
+        ReadErrors,
     )
 )]
 pub(super) async fn list_members(
@@ -88,13 +81,10 @@ pub(super) async fn list_members(
     delete,
     path = "/admin/apps/{app}/members/{user}",
     tag = "members",
-    params(("app" = String, Path, description = "An app id or name", example = "default"), ("user" = UserId, Path, description = "The member's user id")),
+    params(AppPath, ("user" = UserId, Path, description = "The member's user id")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
         (status = 409, response = Conflict),
     )
 )]

@@ -9,15 +9,13 @@ use picloud_shared::api_error::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::responses::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use super::responses::{Conflict, JsonBodyErrors, ReadErrors, WriteErrors};
 use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiPath};
 use crate::releases::{Release, ReleaseKind};
 use crate::service::Manager;
 
-use super::common::{ApiResult, Caller, Items, items};
+use super::common::{ApiResult, AppPath, Caller, Items, items};
 
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,11 +32,10 @@ pub(super) struct NewReleaseBody {
     get,
     path = "/admin/apps/{app}/releases",
     tag = "releases",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     responses(
         (status = 200, body = Items<Release>),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
+        ReadErrors,
     )
 )]
 pub(super) async fn list_releases(
@@ -55,18 +52,14 @@ pub(super) async fn list_releases(
     post,
     path = "/admin/apps/{app}/releases",
     tag = "releases",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     request_body = NewReleaseBody,
     responses(
         (status = 201, description = "A new release", body = Release),
         (status = 200, description = "Nothing changed since the newest release: it", body = Release),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
+        JsonBodyErrors,
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub(super) async fn create_release(
@@ -106,16 +99,13 @@ pub(super) async fn create_release(
     path = "/admin/apps/{app}/releases/{release}/rollback",
     tag = "releases",
     params(
-        ("app" = String, Path, description = "An app id or name", example = "default"),
+        AppPath,
         ("release" = String, Path, description = "The release's id or number"),
     ),
     responses(
         (status = 201, description = "Rolled back: the release that records it", body = Release),
         (status = 200, description = "The app already matches the release: the newest release", body = Release),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
         (status = 409, response = Conflict),
     )
 )]

@@ -114,3 +114,42 @@ error_responses! {
     TooManyAttempts: "`too_many_attempts`: too many failed logins for this username from \
         this address; `Retry-After` says when to try again",
 }
+
+/// Declares sets of the shared error answers that go together, each usable
+/// in a handler's `responses(...)` beside its own answers.
+macro_rules! error_sets {
+    ($($(#[$doc:meta])* $set:ident: [$($status:literal => $name:ident),*],)*) => {
+        $(
+            $(#[$doc])*
+            pub struct $set;
+
+            impl utoipa::IntoResponses for $set {
+                fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
+                    [$(($status.to_owned(), RefOr::Ref(Ref::from_response_name(stringify!($name))))),*]
+                        .into()
+                }
+            }
+        )*
+    };
+}
+
+error_sets! {
+    /// What a signed-in read of an app's data may answer: no or a bad
+    /// session (401), no role in the app or nothing there (404).
+    ReadErrors: ["401" => Unauthorized, "404" => NotFound],
+    /// What a change to an app's data may answer: also a malformed id or
+    /// value (400) and a role that does not allow it (403).
+    WriteErrors: [
+        "400" => BadRequest,
+        "401" => Unauthorized,
+        "403" => Forbidden,
+        "404" => NotFound
+    ],
+    /// What reading a JSON body may answer: it does not fit (400), is too
+    /// large (413), or is not JSON (415).
+    JsonBodyErrors: [
+        "400" => BadRequest,
+        "413" => PayloadTooLarge,
+        "415" => UnsupportedMediaType
+    ],
+}

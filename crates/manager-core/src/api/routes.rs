@@ -11,9 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::responses::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use super::responses::{BadRequest, Conflict, JsonBodyErrors, ReadErrors, WriteErrors};
 use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::repo::Route;
@@ -62,13 +60,9 @@ pub(super) fn route_error(e: RouteError) -> ApiError {
     request_body = CreateRouteBody,
     responses(
         (status = 201, description = "Created", body = Route),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
+        JsonBodyErrors,
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub(super) async fn create_route(
@@ -102,12 +96,8 @@ pub(super) struct CheckRouteBody {
     request_body = CheckRouteBody,
     responses(
         (status = 200, body = RouteCheck),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
+        WriteErrors,
+        JsonBodyErrors,
     )
 )]
 pub(super) async fn check_route(
@@ -133,9 +123,8 @@ pub(super) async fn check_route(
     params(AppQuery),
     responses(
         (status = 200, body = Items<Route>),
+        ReadErrors,
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
     )
 )]
 pub(super) async fn list_routes(
@@ -165,9 +154,8 @@ pub(super) struct MatchQuery {
     params(MatchQuery),
     responses(
         (status = 200, body = RouteLookup),
+        ReadErrors,
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
     )
 )]
 pub(super) async fn match_route(
@@ -190,10 +178,7 @@ pub(super) async fn match_route(
     params(("id" = RouteId, Path, description = "The route's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
     )
 )]
 pub(super) async fn delete_route(

@@ -13,9 +13,7 @@ use picloud_shared::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::responses::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use super::responses::{BadRequest, Conflict, JsonBodyErrors, ReadErrors, WriteErrors};
 use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiJsonOrDefault, ApiPath, ApiQuery};
 use crate::history::{self, ScriptVersion, ScriptVersionSummary};
@@ -53,13 +51,9 @@ pub(super) fn parse_name(name: &str) -> ApiResult<ScriptName> {
     request_body = CreateScriptBody,
     responses(
         (status = 201, description = "Created", body = Script),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
+        JsonBodyErrors,
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub(super) async fn create_script(
@@ -92,9 +86,8 @@ pub(super) async fn create_script(
     params(AppQuery),
     responses(
         (status = 200, body = Items<ScriptSummary>),
+        ReadErrors,
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
     )
 )]
 pub(super) async fn list_scripts(
@@ -125,9 +118,8 @@ pub(super) struct ScriptSummary {
     params(("id" = ScriptId, Path, description = "The script's id")),
     responses(
         (status = 200, body = Script),
+        ReadErrors,
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
     )
 )]
 pub(super) async fn get_script(
@@ -160,13 +152,9 @@ pub(super) struct UpdateScriptBody {
     request_body = UpdateScriptBody,
     responses(
         (status = 200, description = "The new version", body = Script),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
+        JsonBodyErrors,
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub(super) async fn update_script(
@@ -204,9 +192,8 @@ pub(super) async fn update_script(
     params(("id" = ScriptId, Path, description = "The script's id")),
     responses(
         (status = 200, body = Items<ScriptVersionSummary>),
+        ReadErrors,
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
     )
 )]
 pub(super) async fn list_script_versions(
@@ -228,9 +215,8 @@ pub(super) async fn list_script_versions(
     ),
     responses(
         (status = 200, body = ScriptVersion),
+        ReadErrors,
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
     )
 )]
 pub(super) async fn get_script_version(
@@ -252,10 +238,7 @@ pub(super) async fn get_script_version(
     params(("id" = ScriptId, Path, description = "The script's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
     )
 )]
 pub(super) async fn delete_script(
@@ -302,9 +285,8 @@ pub(super) struct UsageQuery {
     params(("id" = ScriptId, Path, description = "The script's id"), UsageQuery),
     responses(
         (status = 200, body = UsageSeries),
+        ReadErrors,
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
     )
 )]
 pub(super) async fn script_usage(
@@ -330,9 +312,8 @@ pub(super) async fn script_usage(
     params(("id" = String, Path, description = "The execution's id")),
     responses(
         (status = 200, body = ExecutionRecord),
+        ReadErrors,
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
     )
 )]
 pub(super) async fn get_execution(
@@ -356,13 +337,9 @@ pub(super) async fn get_execution(
     request_body = ReplayOptions,
     responses(
         (status = 200, body = Replay),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
+        JsonBodyErrors,
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub(super) async fn replay_execution(
@@ -385,9 +362,8 @@ pub const MAX_EXECUTIONS_LIMIT: u32 = 1000;
     params(("id" = ScriptId, Path, description = "The script's id"), ExecutionsQuery),
     responses(
         (status = 200, body = Items<ExecutionRecord>),
+        ReadErrors,
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
     )
 )]
 pub(super) async fn list_executions(

@@ -8,14 +8,12 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::responses::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use super::responses::{Conflict, JsonBodyErrors, ReadErrors, WriteErrors};
 use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiPath};
 use crate::service::Manager;
 
-use super::common::{ApiResult, Caller, Items, items};
+use super::common::{ApiResult, AppPath, Caller, Items, items};
 
 /// A secret's new value.
 #[derive(Deserialize, ToSchema)]
@@ -30,11 +28,10 @@ pub struct SecretValue {
     get,
     path = "/admin/apps/{app}/secrets",
     tag = "secrets",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     responses(
         (status = 200, description = "The app's secrets, by name (no values)", body = Items<crate::secrets::SecretInfo>),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
+        ReadErrors,
     )
 )]
 pub(super) async fn secret_list(
@@ -50,18 +47,14 @@ pub(super) async fn secret_list(
     put,
     path = "/admin/apps/{app}/secrets/{name}",
     tag = "secrets",
-    params(("app" = String, Path, description = "An app id or name", example = "default"), ("name" = String, Path, description = "A secret name", pattern = "^[A-Z_][A-Z0-9_]{0,63}$")),
+    params(AppPath, ("name" = String, Path, description = "A secret name", pattern = "^[A-Z_][A-Z0-9_]{0,63}$")),
     request_body = SecretValue,
     responses(
         (status = 200, description = "Replaced", body = crate::secrets::SecretInfo),
         (status = 201, description = "Created", body = crate::secrets::SecretInfo),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
+        JsonBodyErrors,
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub(super) async fn secret_put(
@@ -86,13 +79,10 @@ pub(super) async fn secret_put(
     delete,
     path = "/admin/apps/{app}/secrets/{name}",
     tag = "secrets",
-    params(("app" = String, Path, description = "An app id or name", example = "default"), ("name" = String, Path, description = "A secret name", pattern = "^[A-Z_][A-Z0-9_]{0,63}$")),
+    params(AppPath, ("name" = String, Path, description = "A secret name", pattern = "^[A-Z_][A-Z0-9_]{0,63}$")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
     )
 )]
 pub(super) async fn secret_delete(

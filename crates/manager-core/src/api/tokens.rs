@@ -8,9 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::responses::{
-    BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use super::responses::{Forbidden, JsonBodyErrors, Unauthorized, WriteErrors};
 use crate::extract::{ApiJson, ApiPath};
 use crate::repo::ApiToken;
 use crate::service::Manager;
@@ -45,11 +43,9 @@ pub(super) struct CreatedToken {
     request_body = CreateTokenBody,
     responses(
         (status = 201, description = "Created", body = CreatedToken),
-        (status = 400, response = BadRequest),
+        JsonBodyErrors,
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub(super) async fn create_token(
@@ -88,10 +84,7 @@ pub(super) async fn list_tokens(
     params(("id" = uuid::Uuid, Path, description = "The token's id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
     )
 )]
 pub(super) async fn revoke_token(

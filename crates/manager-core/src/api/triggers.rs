@@ -7,31 +7,25 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use picloud_shared::{DeadLetterId, TriggerId};
 
-use super::responses::{
-    BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use super::responses::{JsonBodyErrors, ReadErrors, WriteErrors};
 use crate::app_ref::AppRef;
 use crate::events::{DeadLetter, NewTrigger, Trigger};
 use crate::extract::{ApiJson, ApiPath};
 use crate::service::Manager;
 
-use super::common::{ApiResult, Caller, Items, items};
+use super::common::{ApiResult, AppPath, Caller, Items, items};
 
 /// Creates a KV or cron trigger.
 #[utoipa::path(
     post,
     path = "/admin/apps/{app}/triggers",
     tag = "triggers",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     request_body = NewTrigger,
     responses(
         (status = 201, description = "Created", body = Trigger),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
+        WriteErrors,
+        JsonBodyErrors,
     )
 )]
 pub(super) async fn create_trigger(
@@ -48,11 +42,10 @@ pub(super) async fn create_trigger(
     get,
     path = "/admin/apps/{app}/triggers",
     tag = "triggers",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     responses(
         (status = 200, body = Items<Trigger>),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
+        ReadErrors,
     )
 )]
 pub(super) async fn list_triggers(
@@ -70,10 +63,7 @@ pub(super) async fn list_triggers(
     params(("id" = TriggerId, Path, description = "The trigger's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
     )
 )]
 pub(super) async fn delete_trigger(
@@ -90,11 +80,10 @@ pub(super) async fn delete_trigger(
     get,
     path = "/admin/apps/{app}/dead-letters",
     tag = "triggers",
-    params(("app" = String, Path, description = "An app id or name", example = "default")),
+    params(AppPath),
     responses(
         (status = 200, body = Items<DeadLetter>),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
+        ReadErrors,
     )
 )]
 pub(super) async fn list_dead_letters(
@@ -113,10 +102,7 @@ pub(super) async fn list_dead_letters(
     params(("id" = DeadLetterId, Path, description = "The dead letter's id")),
     responses(
         (status = 202, description = "Queued again"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
     )
 )]
 pub(super) async fn retry_dead_letter(
@@ -135,10 +121,7 @@ pub(super) async fn retry_dead_letter(
     params(("id" = DeadLetterId, Path, description = "The dead letter's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
     )
 )]
 pub(super) async fn delete_dead_letter(

@@ -9,9 +9,7 @@ use picloud_shared::UserId;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::responses::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
-};
+use super::responses::{Conflict, Forbidden, JsonBodyErrors, Unauthorized, WriteErrors};
 use crate::extract::{ApiJson, ApiPath};
 use crate::repo::{User, UserRole};
 use crate::service::Manager;
@@ -37,12 +35,10 @@ pub(super) struct CreateUserBody {
     request_body = CreateUserBody,
     responses(
         (status = 201, description = "Created", body = User),
-        (status = 400, response = BadRequest),
+        JsonBodyErrors,
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub(super) async fn create_user(
@@ -82,10 +78,7 @@ pub(super) async fn list_users(
     params(("id" = UserId, Path, description = "The user's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
+        WriteErrors,
         (status = 409, response = Conflict),
     )
 )]
