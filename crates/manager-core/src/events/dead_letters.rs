@@ -4,14 +4,12 @@
 use picloud_shared::{AppId, DeadLetterId, TriggerId};
 use serde::Serialize;
 use serde_json::{Value, json};
-use sqlx::Row;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::app_ref::AppRef;
 use crate::authz::{self, Capability, Principal};
-use crate::db::Db;
 use crate::dialect::Announce as _;
 use crate::error::{Error, Result};
 use crate::service::Manager;
@@ -39,24 +37,20 @@ impl Manager {
         let app = self.app_for(p, app, Capability::ReadTriggers).await?;
         const SQL: &str = "SELECT id, app_id, trigger_id, event, error, attempts, created_at \
              FROM dead_letters WHERE app_id = $1 ORDER BY id";
-        with_db!(&self.db, pool => {
-            let rows = sqlx::query(SQL).bind(app.id.0).fetch_all(pool).await?;
-            rows.iter().map(|r| dead_letter_of(&self.db, r)).collect()
-        })
+        let rows: Vec<DeadLetterRow> = with_db!(&self.db, pool =>
+            sqlx::query_as(SQL).bind(app.id.0).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(DeadLetter::from).collect())
     }
 
     async fn dead_letter_by_id(&self, id: DeadLetterId) -> Result<Option<(DeadLetter, u32)>> {
         const SQL: &str = "SELECT id, app_id, trigger_id, event, error, attempts, created_at, depth \
              FROM dead_letters WHERE id = $1";
-        with_db!(&self.db, pool => {
-            let row = sqlx::query(SQL).bind(id.0).fetch_optional(pool).await?;
-            let Some(row) = row else { return Ok(None) };
-            let depth: i32 = row.try_get("depth")?;
-            Ok(Some((
-                dead_letter_of(&self.db, &row)?,
-                u32::try_from(depth).unwrap_or(1),
-            )))
-        })
+        let row: Option<DeadLetterRow> = with_db!(&self.db, pool =>
+            sqlx::query_as(SQL).bind(id.0).fetch_optional(pool).await)?;
+        Ok(row.map(|r| {
+            let depth = u32::try_from(r.depth).unwrap_or(1);
+            (DeadLetter::from(r), depth)
+        }))
     }
 
     /// Puts a dead letter's event back in the queue, with fresh attempts.
@@ -127,26 +121,30 @@ impl Manager {
     }
 }
 
-fn dead_letter_of<R: Row>(db: &Db, r: &R) -> Result<DeadLetter>
-where
-    Uuid: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i32: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    OffsetDateTime: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Json<Value>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-{
-    let event = match db {
-        Db::Sqlite(..) => parse_json(&r.try_get::<String, _>("event")?)?,
-        Db::Postgres(_) => r.try_get::<Json<Value>, _>("event")?.0,
-    };
-    Ok(DeadLetter {
-        id: DeadLetterId(r.try_get("id")?),
-        app_id: AppId(r.try_get("app_id")?),
-        trigger_id: TriggerId(r.try_get("trigger_id")?),
-        event,
-        error: r.try_get("error")?,
-        attempts: u32::try_from(r.try_get::<i32, _>("attempts")?).unwrap_or(0),
-        created_at: r.try_get("created_at")?,
-    })
+#[derive(sqlx::FromRow)]
+struct DeadLetterRow {
+    id: Uuid,
+    app_id: Uuid,
+    trigger_id: Uuid,
+    event: Json<Value>,
+    error: String,
+    attempts: i32,
+    created_at: OffsetDateTime,
+    /// Read only where the query asks for it.
+    #[sqlx(default)]
+    depth: i32,
+}
+
+impl From<DeadLetterRow> for DeadLetter {
+    fn from(r: DeadLetterRow) -> Self {
+        DeadLetter {
+            id: DeadLetterId(r.id),
+            app_id: AppId(r.app_id),
+            trigger_id: TriggerId(r.trigger_id),
+            event: r.event.0,
+            error: r.error,
+            attempts: u32::try_from(r.attempts).unwrap_or(0),
+            created_at: r.created_at,
+        }
+    }
 }

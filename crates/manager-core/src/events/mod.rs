@@ -20,9 +20,6 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::error::{Error, Result};
-use serde_json::Value;
-
 pub use dead_letters::DeadLetter;
 pub use outbox::EVENTS_CHANNEL;
 pub(crate) use outbox::{
@@ -30,10 +27,6 @@ pub(crate) use outbox::{
 };
 pub use queue::EventStore;
 pub use triggers::{NewTrigger, Trigger};
-
-fn parse_json(s: &str) -> Result<Value> {
-    serde_json::from_str(s).map_err(|e| Error::Internal(format!("stored JSON is damaged: {e}")))
-}
 
 fn now_ms() -> i64 {
     i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
