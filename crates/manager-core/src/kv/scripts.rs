@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 
 use super::cache::Known;
-use super::store::{GET_NOW, KvStore};
+use super::store::{Engine, GET_NOW, KvStore};
 use super::write::{Place, WriteOp, delete_op, parse_stored, set_op};
 
 // ----- the scripts' side -----
@@ -53,10 +53,12 @@ impl KvStore {
     /// bad input, which it reports, or a read that did not succeed at once).
     pub(super) fn stored_now(&self, cx: &SdkCallCx, collection: &str, key: &str) -> Option<Known> {
         use rusqlite::OptionalExtension as _;
-        let readers = self.readers.as_ref()?;
+        let Engine::Sqlite { readers, cache, .. } = &self.engine else {
+            return None;
+        };
         // Only checked keys are ever cached: bad input misses, and is
         // refused below.
-        let miss = match self.cache.get(cx.app_id, collection, key) {
+        let miss = match cache.get(cx.app_id, collection, key) {
             Ok(known) => return Some(known),
             Err(miss) => miss,
         };
@@ -71,8 +73,7 @@ impl KvStore {
                 })
                 .optional()
         })?;
-        self.cache
-            .fill(miss, cx.app_id, collection, key, known.clone());
+        cache.fill(miss, cx.app_id, collection, key, known.clone());
         Some(known)
     }
 }
@@ -86,12 +87,14 @@ impl KvStore {
         op: impl FnOnce() -> Result<WriteOp>,
         deadline: Instant,
     ) -> Option<picloud_shared::Result<bool>> {
-        let writer = self.writer.as_ref()?;
+        let Engine::Sqlite { writer, cache, .. } = &self.engine else {
+            return None;
+        };
         count.fetch_add(1, Ordering::Relaxed);
         Some(match op() {
             Ok(op) => written(
                 writer
-                    .write(self.change(op), Some(deadline))
+                    .write(self.change(cache, op), Some(deadline))
                     .map(|applied| self.committed(applied)),
             ),
             Err(e) => Err(to_shared(e)),

@@ -33,8 +33,6 @@ pub struct KvStore {
     pub(super) db: Db,
     /// Signs list cursors, so a changed cursor is refused, not followed.
     pub(super) cursor_key: Vec<u8>,
-    /// SQLite's group-commit writer; `None` on PostgreSQL.
-    pub(super) writer: Option<Arc<SqliteWriter>>,
     /// Wakes the event dispatcher when a write fired events.
     pub(super) events: Arc<Notify>,
     /// SQLite: the collections KV triggers watch, per app, so writes
@@ -44,14 +42,27 @@ pub struct KvStore {
     pub(super) watched: Arc<Watched>,
     /// Scripts' calls by operation, since start (for `/metrics`).
     pub(super) ops: KvOps,
-    /// SQLite: scripts' `get` and `has` on the calling thread; `None` on
-    /// PostgreSQL.
-    pub(super) readers: Option<Readers>,
-    /// SQLite: what scripts' reads and writes left known, kept exact by the
-    /// writer (see [`cache`]); unused on PostgreSQL.
-    pub(super) cache: Arc<KvCache>,
-    /// PostgreSQL: reads and sets in batches; `None` on SQLite.
-    pub(super) batch: Option<PgBatch>,
+    /// What the store keeps for its backend.
+    pub(super) engine: Engine,
+}
+
+/// The parts of the store that exist on one backend only.
+pub(super) enum Engine {
+    Sqlite {
+        pool: sqlx::SqlitePool,
+        /// The group-commit writer (shared with the execution records).
+        writer: Arc<SqliteWriter>,
+        /// Scripts' `get` and `has` on the calling thread.
+        readers: Readers,
+        /// What scripts' reads and writes left known, kept exact by the
+        /// writer (see [`cache`]).
+        cache: Arc<KvCache>,
+    },
+    Postgres {
+        pool: sqlx::PgPool,
+        /// Reads and sets in batches.
+        batch: PgBatch,
+    },
 }
 
 /// Read-only connections to the SQLite file for scripts' `get` and `has`,
@@ -161,45 +172,44 @@ impl KvStore {
     pub async fn open(db: Db, events: Arc<Notify>) -> Result<Arc<KvStore>> {
         let cursor_key = db.instance_secret("kv_cursor_key").await?;
         let watched = Arc::new(Watched::default());
-        let writer = match &db {
+        let engine = match &db {
             Db::Sqlite(pool, writer) => {
                 const SQL: &str = "SELECT app_id, collection FROM triggers WHERE kind = 'kv' AND collection IS NOT NULL";
                 let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(SQL).fetch_all(pool).await?;
                 for (app, collection) in rows {
                     watched.add(AppId(app), &collection);
                 }
-                Some(Arc::clone(writer))
+                Engine::Sqlite {
+                    pool: pool.clone(),
+                    writer: Arc::clone(writer),
+                    readers: Readers {
+                        path: sqlite_path(pool),
+                        idle: std::sync::Mutex::new(Vec::new()),
+                    },
+                    cache: Arc::default(),
+                }
             }
-            Db::Postgres(_) => None,
-        };
-        let readers = match &db {
-            Db::Sqlite(pool, _) => Some(Readers {
-                path: sqlite_path(pool),
-                idle: std::sync::Mutex::new(Vec::new()),
-            }),
-            Db::Postgres(_) => None,
-        };
-        let batch = match &db {
-            Db::Sqlite(..) => None,
-            Db::Postgres(pool) => Some(PgBatch::start(pool.clone(), Arc::clone(&events))),
+            Db::Postgres(pool) => Engine::Postgres {
+                pool: pool.clone(),
+                batch: PgBatch::start(pool.clone(), Arc::clone(&events)),
+            },
         };
         Ok(Arc::new(KvStore {
             db,
             cursor_key,
-            writer,
             events,
             watched,
             ops: KvOps::default(),
-            readers,
-            cache: Arc::default(),
-            batch,
+            engine,
         }))
     }
 
     /// `app` was deleted, and its keys with it (SQLite's foreign keys
     /// cascade outside the writer): the cache forgets them.
     pub(crate) fn forget_app(&self, app: AppId) {
-        self.cache.forget_app(app);
+        if let Engine::Sqlite { cache, .. } = &self.engine {
+            cache.forget_app(app);
+        }
     }
 
     /// A KV trigger is about to be stored on `collection`: writes to it must
@@ -227,8 +237,8 @@ impl KvStore {
         Place::parse(collection, key)?;
         const SQL: &str = "SELECT value, updated_at FROM kv \
                            WHERE app_id = $1 AND collection = $2 AND key = $3";
-        let value = match &self.db {
-            Db::Sqlite(pool, _) => {
+        let value = match &self.engine {
+            Engine::Sqlite { pool, .. } => {
                 let row: Option<(String, OffsetDateTime)> = sqlx::query_as(SQL)
                     .bind(app.0)
                     .bind(collection)
@@ -238,7 +248,7 @@ impl KvStore {
                 row.map(|(v, at)| Ok::<_, Error>((parse_stored(&v)?, at)))
                     .transpose()?
             }
-            Db::Postgres(_) => self.pg_batch()?.read(app, collection, key).await?,
+            Engine::Postgres { batch, .. } => batch.read(app, collection, key).await?,
         };
         Ok(value.map(|(value, updated_at)| KvItem {
             key: key.to_owned(),
@@ -269,11 +279,11 @@ impl KvStore {
     ) -> Result<OffsetDateTime> {
         let op = set_op(app, Place::parse(collection, key)?, value, depth)?;
         let at = op.at;
-        match &self.db {
-            Db::Sqlite(..) => {
-                self.write_blocking(op).await?;
+        match &self.engine {
+            Engine::Sqlite { writer, cache, .. } => {
+                self.write_blocking(writer, cache, op).await?;
             }
-            Db::Postgres(_) => self.pg_batch()?.set(op).await?,
+            Engine::Postgres { batch, .. } => batch.set(op).await?,
         }
         Ok(at)
     }
@@ -288,9 +298,9 @@ impl KvStore {
         depth: u32,
     ) -> Result<bool> {
         let op = delete_op(app, Place::parse(collection, key)?, depth)?;
-        match &self.db {
-            Db::Sqlite(..) => self.write_blocking(op).await,
-            Db::Postgres(pool) => {
+        match &self.engine {
+            Engine::Sqlite { writer, cache, .. } => self.write_blocking(writer, cache, op).await,
+            Engine::Postgres { pool, .. } => {
                 let (removed, fired) = delete_kv_postgres(pool, &op.event()).await?;
                 if fired > 0 {
                     self.events.notify_one();
@@ -300,27 +310,22 @@ impl KvStore {
         }
     }
 
-    pub(super) fn pg_batch(&self) -> Result<&PgBatch> {
-        self.batch
-            .as_ref()
-            .ok_or_else(|| Error::Internal("the KV store's PostgreSQL queue is missing".into()))
-    }
-
     /// SQLite: `op` through the writer, from async code.
-    pub(super) async fn write_blocking(&self, op: WriteOp) -> Result<bool> {
-        let writer = self
-            .writer
-            .as_ref()
-            .ok_or_else(|| Error::Internal("the KV writer is missing".into()))?;
-        self.committed(writer.write_from_async(self.change(op)).await)
+    async fn write_blocking(
+        &self,
+        writer: &Arc<SqliteWriter>,
+        cache: &Arc<KvCache>,
+        op: WriteOp,
+    ) -> Result<bool> {
+        self.committed(writer.write_from_async(self.change(cache, op)).await)
     }
 
-    /// `op` as the SQLite writer applies it.
-    pub(super) fn change(&self, op: WriteOp) -> Box<dyn Change> {
+    /// `op` as the SQLite writer applies it, keeping `cache` exact.
+    pub(super) fn change(&self, cache: &Arc<KvCache>, op: WriteOp) -> Box<dyn Change> {
         Box::new(KvChange {
             op,
             watched: Arc::clone(&self.watched),
-            cache: Arc::clone(&self.cache),
+            cache: Arc::clone(cache),
         })
     }
 
