@@ -162,7 +162,7 @@ impl Db {
 
             sqlx::query("DELETE FROM routes WHERE app_id = $1").bind(app.0).execute(&mut *tx).await?;
             for r in &snapshot.routes {
-                let methods = r.methods.as_ref().map(|m| serde_json::to_string(m).unwrap_or_default());
+                let methods = crate::repo::methods_column(r.methods.as_ref());
                 sqlx::query("INSERT INTO routes (id, app_id, script_id, path, methods, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(r.id.0).bind(app.0).bind(r.script_id.0).bind(&r.path).bind(methods).bind(now)

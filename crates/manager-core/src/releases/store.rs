@@ -11,6 +11,7 @@ use super::{
 };
 use crate::db::Db;
 use crate::error::{Error, Result, is_unique_violation};
+use crate::repo::stored_methods;
 use crate::with_db;
 
 #[derive(sqlx::FromRow)]
@@ -117,16 +118,11 @@ impl Db {
         let routes = routes
             .into_iter()
             .map(|r| {
-                let methods = r
-                    .methods
-                    .map(|m| serde_json::from_str(&m))
-                    .transpose()
-                    .map_err(|e| Error::Internal(format!("route {}: bad methods: {e}", r.id)))?;
                 Ok(ReleasedRoute {
                     id: RouteId(r.id),
                     script_id: ScriptId(r.script_id),
+                    methods: stored_methods(r.id, r.methods)?,
                     path: r.path,
-                    methods,
                 })
             })
             .collect::<Result<_>>()?;

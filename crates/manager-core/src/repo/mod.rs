@@ -23,6 +23,7 @@ pub use domains::Domain;
 pub use executions::{ExecutionFilter, ScriptStats};
 pub use members::Member;
 pub use routes::Route;
+pub(crate) use routes::{methods_column, stored_methods};
 pub use users::{ApiToken, User, UserRole};
 pub(crate) use versions::{DELETE_VERSIONS, INSERT_VERSION, TRIM_VERSIONS};
 pub use versions::{ScriptVersion, ScriptVersionSummary};

@@ -36,11 +36,7 @@ struct RouteRow {
 impl TryFrom<RouteRow> for Route {
     type Error = Error;
     fn try_from(r: RouteRow) -> Result<Self> {
-        let methods = r
-            .methods
-            .map(|m| serde_json::from_str(&m))
-            .transpose()
-            .map_err(|e| Error::Internal(format!("route {}: bad methods: {e}", r.id)))?;
+        let methods = stored_methods(r.id, r.methods)?;
         Ok(Route {
             id: RouteId(r.id),
             app_id: AppId(r.app_id),
@@ -52,6 +48,19 @@ impl TryFrom<RouteRow> for Route {
     }
 }
 
+/// A route's methods as the `methods` column holds them: a JSON array of
+/// upper-case methods, NULL for any method (TEXT on both backends).
+pub(crate) fn methods_column(methods: Option<&Vec<String>>) -> Option<String> {
+    methods.map(|m| serde_json::to_string(m).unwrap_or_else(|_| "[]".into()))
+}
+
+/// The methods of the `methods` column of route `id`.
+pub(crate) fn stored_methods(id: Uuid, text: Option<String>) -> Result<Option<Vec<String>>> {
+    text.map(|m| serde_json::from_str(&m))
+        .transpose()
+        .map_err(|e| Error::Internal(format!("route {id}: bad methods: {e}")))
+}
+
 const ROUTE_COLUMNS: &str = "id, app_id, script_id, path, methods, created_at";
 
 impl Db {
@@ -61,10 +70,7 @@ impl Db {
         let sql = format!(
             "INSERT INTO routes ({ROUTE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ROUTE_COLUMNS}"
         );
-        let methods = r
-            .methods
-            .as_ref()
-            .map(|m| serde_json::to_string(m).unwrap_or_else(|_| "[]".into()));
+        let methods = methods_column(r.methods.as_ref());
         let row: RouteRow = with_db!(self, pool => sqlx::query_as(&sql)
             .bind(r.id.0).bind(r.app_id.0).bind(r.script_id.0).bind(&r.path).bind(methods)
             .bind(r.created_at).fetch_one(pool).await)?;
