@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
-import { grant, signedInAs } from '$lib/testing';
+import { grant, mockConfirm, signedInAs } from '$lib/testing';
 import type { App } from '$lib/types';
 import AppList from './AppList.svelte';
 
@@ -13,6 +13,7 @@ const apps: App[] = [
 describe('AppList', () => {
 	it('lists apps with links, descriptions and named delete buttons', async () => {
 		signedInAs('admin');
+		const confirm = mockConfirm(false);
 		const onDelete = vi.fn();
 		render(AppList, { apps, onDelete });
 
@@ -26,7 +27,13 @@ describe('AppList', () => {
 
 		// The default app cannot be deleted: no button for it, even for an admin.
 		expect(screen.queryByRole('button', { name: 'Delete app default' })).toBeNull();
-		await fireEvent.click(screen.getByRole('button', { name: 'Delete app shop' }));
+		// Deleting asks first: nothing happens on "Cancel".
+		const button = screen.getByRole('button', { name: 'Delete app shop' });
+		await fireEvent.click(button);
+		expect(confirm).toHaveBeenCalledWith('Delete the app "shop" and everything it owns?');
+		expect(onDelete).not.toHaveBeenCalled();
+		confirm.mockReturnValue(true);
+		await fireEvent.click(button);
 		expect(onDelete).toHaveBeenCalledWith(apps[1]);
 	});
 

@@ -1,5 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
+import { mockConfirm } from '$lib/testing';
 import type { Route } from '$lib/types';
 import RouteList from './RouteList.svelte';
 
@@ -59,12 +60,18 @@ describe('RouteList', () => {
 		expect(screen.queryByRole('button')).toBeNull();
 	});
 
-	it('offers a named Remove button per route with edit rights', async () => {
+	it('offers a named Remove button per route with edit rights, which asks first', async () => {
+		const confirm = mockConfirm(false);
 		const onRemove = vi.fn();
 		render(RouteList, { app: 'shop', routes, scripts, canEdit: true, onRemove });
 		expect(screen.getAllByRole('button', { name: /^Remove/ })).toHaveLength(3);
 		expect(screen.getByRole('button', { name: 'Remove route /hook' })).toBeInTheDocument();
-		await fireEvent.click(screen.getByRole('button', { name: 'Remove route GET, PUT /users/:id' }));
+		const button = screen.getByRole('button', { name: 'Remove route GET, PUT /users/:id' });
+		await fireEvent.click(button);
+		expect(confirm).toHaveBeenCalledWith('Remove the route GET, PUT /users/:id?');
+		expect(onRemove).not.toHaveBeenCalled();
+		confirm.mockReturnValue(true);
+		await fireEvent.click(button);
 		expect(onRemove).toHaveBeenCalledWith(routes[0]);
 	});
 

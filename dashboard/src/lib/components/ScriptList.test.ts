@@ -1,5 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
+import { mockConfirm } from '$lib/testing';
 import type { ScriptSummary } from '$lib/types';
 import ScriptList from './ScriptList.svelte';
 
@@ -112,10 +113,18 @@ describe('ScriptList', () => {
 		expect(quiet[6]).toHaveTextContent('none today');
 	});
 
-	it('offers named Delete buttons to editors', async () => {
+	it('offers named Delete buttons to editors, which ask first', async () => {
+		const confirm = mockConfirm(false);
 		const onDelete = vi.fn();
 		render(ScriptList, { app: 'shop', scripts, canEdit: true, onDelete });
-		await fireEvent.click(screen.getByRole('button', { name: 'Delete script quiet' }));
+		const button = screen.getByRole('button', { name: 'Delete script quiet' });
+		await fireEvent.click(button);
+		expect(confirm).toHaveBeenCalledWith(
+			'Delete the script "quiet" with its routes and triggers?'
+		);
+		expect(onDelete).not.toHaveBeenCalled();
+		confirm.mockReturnValue(true);
+		await fireEvent.click(button);
 		expect(onDelete).toHaveBeenCalledWith(scripts[1]);
 	});
 

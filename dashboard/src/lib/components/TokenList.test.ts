@@ -1,5 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
+import { mockConfirm } from '$lib/testing';
 import TokenList from './TokenList.svelte';
 
 const tokens = [
@@ -47,10 +48,18 @@ describe('TokenList', () => {
 		expect(within(screen.getByRole('row', { name: /laptop/ })).queryByText('(expired)')).toBeNull();
 	});
 
-	it('names each Revoke button after its token', async () => {
+	it('names each Revoke button after its token, and asks first', async () => {
+		const confirm = mockConfirm(false);
 		const onRevoke = vi.fn();
 		render(TokenList, { tokens, onRevoke });
-		await fireEvent.click(screen.getByRole('button', { name: 'Revoke token ci' }));
+		const button = screen.getByRole('button', { name: 'Revoke token ci' });
+		await fireEvent.click(button);
+		expect(confirm).toHaveBeenCalledWith(
+			'Revoke the token "ci"? Anything using it stops working at once.'
+		);
+		expect(onRevoke).not.toHaveBeenCalled();
+		confirm.mockReturnValue(true);
+		await fireEvent.click(button);
 		expect(onRevoke).toHaveBeenCalledWith(tokens[1]);
 	});
 

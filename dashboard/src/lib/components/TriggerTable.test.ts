@@ -1,5 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
+import { mockConfirm } from '$lib/testing';
 import type { Trigger } from '$lib/types';
 import TriggerTable from './TriggerTable.svelte';
 
@@ -101,11 +102,19 @@ describe('TriggerTable', () => {
 		expect(screen.queryByRole('button')).toBeNull();
 	});
 
-	it('gives editors a named delete button per trigger', async () => {
+	it('gives editors a named delete button per trigger, which asks first', async () => {
+		const confirm = mockConfirm(false);
 		const onDelete = vi.fn();
 		render(TriggerTable, { app: 'shop', triggers: [kv, cron], scripts, editable: true, onDelete });
 		expect(screen.getAllByRole('columnheader').at(-1)).toHaveTextContent('Actions');
-		await fireEvent.click(screen.getByRole('button', { name: 'Delete trigger Cron 0 3 * * *' }));
+		const button = screen.getByRole('button', { name: 'Delete trigger Cron 0 3 * * *' });
+		await fireEvent.click(button);
+		expect(confirm).toHaveBeenCalledWith(
+			'Delete the trigger Cron 0 3 * * *, with its pending events and dead letters?'
+		);
+		expect(onDelete).not.toHaveBeenCalled();
+		confirm.mockReturnValue(true);
+		await fireEvent.click(button);
 		expect(onDelete).toHaveBeenCalledWith(cron);
 		expect(
 			screen.getByRole('button', { name: 'Delete trigger KV write on orders' })
