@@ -14,6 +14,7 @@ import type {
 	CreatedToken,
 	DeadLetter,
 	Domain,
+	DomainClaim,
 	ErrorBody,
 	ErrorCode,
 	Execution,
@@ -22,16 +23,21 @@ import type {
 	KvCollection,
 	KvItem,
 	KvPage,
+	LoginBody,
 	LoginResponse,
 	Me,
 	Member,
+	MemberChange,
 	NewApp,
+	NewRelease,
 	NewRoute,
 	NewScript,
+	NewToken,
 	NewTrigger,
 	NewUser,
 	Route,
 	RouteCheck,
+	RouteProposal,
 	Script,
 	ScriptChange,
 	ScriptSummary,
@@ -42,6 +48,7 @@ import type {
 	ScriptVersionSummary,
 	UsageSeries,
 	Secret,
+	SecretValue,
 	Trigger,
 	User
 } from './types';
@@ -229,7 +236,10 @@ const seg = encodeURIComponent;
  *  ApiError `invalid_credentials` (401), repeated failures
  *  `too_many_attempts` (429, with `retryAfter`). */
 export function login(username: string, password: string): Promise<LoginResponse> {
-	return request('POST', '/auth/login', { body: { username, password }, session: false });
+	return request('POST', '/auth/login', {
+		body: { username, password } satisfies LoginBody,
+		session: false
+	});
 }
 
 /** Ends the session (204); the cookie is cleared. */
@@ -296,7 +306,9 @@ export async function listReleases(app: string): Promise<Release[]> {
 /** Makes a release of the app as it is now; when nothing changed since
  *  the newest release, the server makes none and answers that one. */
 export function createRelease(app: string, message: string): Promise<Release> {
-	return request('POST', `/apps/${seg(app)}/releases`, { body: message ? { message } : {} });
+	return request('POST', `/apps/${seg(app)}/releases`, {
+		body: (message ? { message } : {}) satisfies NewRelease
+	});
 }
 
 /** Changes an app's description or what it keeps of its requests (editors). */
@@ -372,7 +384,7 @@ export async function listRoutes(app?: string): Promise<Route[]> {
 }
 
 /** Whether a route could be added, without adding it. */
-export function checkRoute(check: { app?: string; path: string; methods?: string[] }): Promise<RouteCheck> {
+export function checkRoute(check: RouteProposal): Promise<RouteCheck> {
 	return request('POST', '/routes/check', { body: check });
 }
 
@@ -388,7 +400,7 @@ export async function listDomains(app: string): Promise<Domain[]> {
 
 /** Claims a host pattern for an app (owners); taken → `conflict` (409). */
 export function claimDomain(app: string, pattern: string): Promise<Domain> {
-	return request('POST', `/apps/${seg(app)}/domains`, { body: { pattern } });
+	return request('POST', `/apps/${seg(app)}/domains`, { body: { pattern } satisfies DomainClaim });
 }
 
 export function releaseDomain(app: string, id: string): Promise<void> {
@@ -401,7 +413,9 @@ export async function listMembers(app: string): Promise<Member[]> {
 
 /** Adds a member or changes their role; `user` is a user id or username. */
 export function setMember(app: string, user: string, role: AppRole): Promise<Member> {
-	return request('POST', `/apps/${seg(app)}/members`, { body: { user_id: user, role } });
+	return request('POST', `/apps/${seg(app)}/members`, {
+		body: { user_id: user, role } satisfies MemberChange
+	});
 }
 
 export function removeMember(app: string, userId: string): Promise<void> {
@@ -465,7 +479,7 @@ export async function listSecrets(app: string): Promise<Secret[]> {
  *  value. A malformed name or a value over 64 KiB is `bad_request` (400);
  *  a server without a secrets key answers `conflict` (409). */
 export function setSecret(app: string, name: string, value: string): Promise<Secret> {
-	return request('PUT', `/apps/${seg(app)}/secrets/${seg(name)}`, { body: { value } });
+	return request('PUT', `/apps/${seg(app)}/secrets/${seg(name)}`, { body: { value } satisfies SecretValue });
 }
 
 export function deleteSecret(app: string, name: string): Promise<void> {
@@ -522,7 +536,9 @@ export async function listTokens(): Promise<ApiToken[]> {
 
 /** A new API token acting as the caller; its secret is in the answer only. */
 export function createToken(name: string, expiresInDays?: number): Promise<CreatedToken> {
-	return request('POST', '/tokens', { body: { name, expires_in_days: expiresInDays } });
+	return request('POST', '/tokens', {
+		body: { name, expires_in_days: expiresInDays } satisfies NewToken
+	});
 }
 
 export function revokeToken(id: string): Promise<void> {

@@ -1,276 +1,235 @@
-// The JSON the PiCloud admin API (/api/v1/admin) sends and takes.
-// Field names follow the Rust types they are serialised from
-// (crates/manager-core/src/{api,repo,authz}.rs, crates/shared/src/*.rs).
+// The JSON the PiCloud admin API (/api/v1/admin) sends and takes, named as
+// the dashboard names it.
+//
+// Each type the server defines is a schema of its OpenAPI document
+// (api/openapi.json, generated into api/schema.d.ts by `npm run gen:api`;
+// api/schema.test.ts fails when the two differ, and a server test when the
+// document differs from what the server serves). Where the server is more
+// precise than its document, the type says so with `Narrow`, which compiles
+// only while each narrowed field is still one of the schema's and fits its
+// type:
+// - a field the server always sends (null when empty) that the document
+//   leaves out of `required` (utoipa does so for every `Option`);
+// - a string the document does not list the values of.
+// e2e/shapes.mjs (checked against a real server by the end-to-end test) and
+// shapes.test.ts keep which fields are always there in step with the server.
+//
+// What is written by hand here is the dashboard's own (`ItemList`, the
+// client-side error codes, `ErrorBody`'s room for newer codes) and the one
+// object the document cannot describe (`RecordedRequest`).
+//
 // Ids are UUID strings; times are RFC 3339 strings in UTC.
+
+import type { components } from './api/schema';
+
+type Schemas = components['schemas'];
+
+/** `T` as one object type: the same fields, read more easily. */
+type Flat<T> = { [K in keyof T]: T[K] };
+
+/** `S` with the fields of `N` in place of its own. */
+type Override<S, N> = Flat<Omit<S, keyof N> & N>;
+
+/** Schema `S` with the fields of `N`, each narrower than (or as) the
+ *  schema's: `N` naming a field `S` lacks, or giving one a type that does
+ *  not fit the schema's, does not compile. */
+type Narrow<S, N extends { [K in keyof N]: K extends keyof S ? S[K] : never }> = Override<S, N>;
+
+/** Compiles only for `true`: a check of a hand-written type against the
+ *  document. */
+type Check<T extends true> = T;
+/** Whether every `A` is a `B`. */
+type Fits<A, B> = [A] extends [B] ? true : false;
 
 export type Uuid = string;
 /** An RFC 3339 timestamp, e.g. "2025-01-31T12:00:00Z". */
 export type Timestamp = string;
 
-/** Instance role (`UserRole`). */
-export type UserRole = 'admin' | 'member';
+// ----- users and sessions -----
 
-/** A role in one app (`AppRole`): each has every right of the ones before it. */
-export type AppRole = 'viewer' | 'editor' | 'owner';
+/** Instance role. */
+export type UserRole = Schemas['UserRole'];
 
-/** `repo::User`. */
-export interface User {
-	id: Uuid;
-	username: string;
-	role: UserRole;
-	created_at: Timestamp;
-}
+/** A role in one app: each has every right of the ones before it. */
+export type AppRole = Schemas['AppRole'];
 
-/** `authz::Grant`: a role the user holds in one app. */
-export interface Grant {
-	app_id: Uuid;
-	/** The app's name. */
-	app: string;
-	role: AppRole;
-}
+export type User = Schemas['User'];
 
-/** `POST /auth/login` → 200. */
-export interface LoginResponse {
-	/** The session token (`pcs_…`). The dashboard does not keep it: the
-	 *  HttpOnly session cookie set by the same answer authenticates. */
-	token: string;
-	expires_at: Timestamp;
-	user: User;
-}
+/** A role the user holds in one app (`app` is the app's name). */
+export type Grant = Schemas['Grant'];
+
+/** `POST /auth/login` → 200. The dashboard does not keep `token`: the
+ *  HttpOnly session cookie set by the same answer authenticates. */
+export type LoginResponse = Schemas['LoginAnswer'];
 
 /** `GET /auth/me` → 200. An instance admin has every right in every app,
  *  besides the roles listed. */
-export interface Me {
-	user: User;
-	roles: Grant[];
-}
+export type Me = Schemas['MeAnswer'];
+
+/** `POST /auth/login` body. */
+export type LoginBody = Schemas['LoginBody'];
+
+/** `POST /users` body (instance admins only). */
+export type NewUser = Schemas['CreateUserBody'];
+
+/** An API token (the secret is never listed). */
+export type ApiToken = Narrow<
+	Schemas['ApiToken'],
+	{ last_used_at: Timestamp | null; expires_at: Timestamp | null }
+>;
+
+/** `POST /tokens` body: `expires_in_days` absent, the token never expires. */
+export type NewToken = Schemas['CreateTokenBody'];
+
+/** `POST /tokens` → 201: the token and, this once, its secret. */
+export type CreatedToken = Narrow<
+	Schemas['CreatedToken'],
+	{ last_used_at: Timestamp | null; expires_at: Timestamp | null }
+>;
+
+// ----- apps -----
 
 /** Which of an app's requests are kept with their records, for replay. */
-export type RecordRequests = 'off' | 'failed' | 'all';
+export type RecordRequests = Schemas['RecordRequests'];
 
-/** `repo::App`. */
-export interface App {
-	id: Uuid;
-	name: string;
-	description: string;
-	created_at: Timestamp;
-	record_requests: RecordRequests;
-	/** Headers left out of kept requests besides the built-in ones (lower case). */
-	redact_headers: string[];
-}
+export type App = Schemas['App'];
 
 /** `PATCH /apps/{app}` body: what changes. */
-export interface AppChange {
-	description?: string;
-	record_requests?: RecordRequests;
-	redact_headers?: string[];
-}
+export type AppChange = Schemas['AppUpdate'];
 
 /** `POST /apps` body. */
-export interface NewApp {
-	name: string;
-	description?: string;
-}
+export type NewApp = Schemas['CreateAppBody'];
+
+/** `POST /apps/{app}/domains` body. */
+export type DomainClaim = Schemas['ClaimBody'];
 
 /** `POST /apps/{app}/domains` → 201. `pattern` is `api.example.com` or
  *  `{tenant}.example.com`. */
-export interface Domain {
-	id: Uuid;
-	app_id: Uuid;
-	pattern: string;
-	created_at: Timestamp;
-}
+export type Domain = Schemas['Domain'];
 
-/** `members::Member`: a user's role in one app. */
-export interface Member {
-	app_id: Uuid;
-	user_id: Uuid;
-	username: string;
-	role: AppRole;
-	created_at: Timestamp;
-}
+/** A user's role in one app. */
+export type Member = Schemas['Member'];
 
-/** `SandboxOverrides`: a script's own limits, each up to the server's ceiling.
- *  Unknown keys are refused. */
-export interface SandboxOverrides {
-	max_operations?: number;
-	timeout_ms?: number;
-	max_call_levels?: number;
-	max_expr_depth?: number;
-	max_string_size?: number;
-	max_array_size?: number;
-	max_map_size?: number;
-}
+/** `POST /apps/{app}/members` body: `user_id` is a user id or username. */
+export type MemberChange = Schemas['MemberBody'];
 
-/** `shared::Script`. */
-export interface Script {
-	id: Uuid;
-	app_id: Uuid;
-	/** 1–64 of `[a-z0-9_-]`, unique within the app. */
-	name: string;
-	source: string;
-	/** Starts at 1; every update adds one. */
-	version: number;
-	description: string;
-	sandbox: SandboxOverrides;
-	created_at: Timestamp;
-	updated_at: Timestamp;
-}
+/** A secret's name, when and by whom it was last set. The API never
+ *  answers a value. */
+export type Secret = Schemas['SecretInfo'];
+
+/** `PUT /apps/{app}/secrets/{name}` body. */
+export type SecretValue = Schemas['SecretValue'];
+
+// ----- scripts -----
+
+/** A script's own limits, each up to the server's ceiling. Unknown keys are
+ *  refused. */
+export type SandboxOverrides = Schemas['SandboxOverrides'];
+
+export type Script = Schemas['Script'];
+
+/** `POST /scripts` body. `app` is an app id or name; absent means `default`. */
+export type NewScript = Schemas['CreateScriptBody'];
+
+/** `PUT /scripts/{id}` body: at least one of the fields. */
+export type ScriptChange = Schemas['UpdateScriptBody'];
+
+/** p50, p95 and p99 of a measure; null when nothing was measured. */
+export type Percentiles = Narrow<
+	Schemas['Percentiles'],
+	{ p50: number | null; p95: number | null; p99: number | null }
+>;
+
+/** The executions that started in one hour. */
+export type HourCount = Schemas['HourCount'];
+
+/** What a script's executions of the last day add up to. */
+export type DayUsage = Narrow<
+	Schemas['DayUsage'],
+	{ duration_ms: Percentiles; operations: Percentiles }
+>;
 
 /** What the scripts list adds to each script: its counters, kept by the
  *  execution-record writer (not bounded by the records' retention). */
-export interface ScriptStats {
-	/** Executions ever recorded (every kind: http, function, trigger, scheduled). */
-	invocations: number;
-	/** Of those, how many did not end `ok`. */
-	errors: number;
-	last_status: ExecStatus | null;
-	last_run_at: Timestamp | null;
-	/** The last 24 hours. */
-	last_day: DayUsage;
-}
+export type ScriptStats = Narrow<
+	Schemas['ScriptStats'],
+	{ last_status: ExecStatus | null; last_run_at: Timestamp | null; last_day: DayUsage }
+>;
 
-/** p50, p95 and p99 of a measure; null when nothing was measured. */
-export interface Percentiles {
-	p50: number | null;
-	p95: number | null;
-	p99: number | null;
-}
-
-/** What a script's executions of the last day add up to. */
-export interface DayUsage {
-	invocations: number;
-	errors: number;
-	duration_ms: Percentiles;
-	operations: Percentiles;
-	/** Per clock hour, the last 24 (the current one last); empty when the
-	 *  script did not run in the last day. */
-	hourly: HourCount[];
-}
-
-/** The executions that started in one hour. */
-export interface HourCount {
-	invocations: number;
-	errors: number;
-}
+/** An item of `GET /scripts`: the script and its stats. */
+export type ScriptSummary = Narrow<Schemas['ScriptSummary'], { stats: ScriptStats }>;
 
 /** One point of `GET /scripts/{id}/usage`: the executions that started in
  *  [at, at + step). */
-export interface UsagePoint {
-	at: Timestamp;
-	invocations: number;
-	errors: number;
-	duration_ms: Percentiles;
-	operations: Percentiles;
-}
+export type UsagePoint = Narrow<
+	Schemas['UsagePoint'],
+	{ duration_ms: Percentiles; operations: Percentiles }
+>;
 
 /** `GET /scripts/{id}/usage`: every step of the window, oldest first. */
-export interface UsageSeries {
-	window: 'hour' | 'day';
-	step_seconds: number;
-	points: UsagePoint[];
-}
+export type UsageSeries = Narrow<Schemas['UsageSeries'], { points: UsagePoint[] }>;
 
-/** An item of `GET /scripts`: the script and its stats. */
-export interface ScriptSummary extends Script {
-	stats: ScriptStats;
-}
-
-/** `POST /scripts` body. `app` is an app id or name; absent means `default`. */
-export interface NewScript {
-	name: string;
-	source: string;
-	app?: string;
-	description?: string;
-	sandbox?: SandboxOverrides;
-	/** Kept with version 1 in the script's history (up to 1 KiB). */
-	message?: string;
-}
-
-/** `PUT /scripts/{id}` body: at least one of the fields. */
-export interface ScriptChange {
-	source?: string;
-	description?: string;
-	sandbox?: SandboxOverrides;
-	/** Kept with the new version in the script's history (up to 1 KiB). */
-	message?: string;
-}
-
-/** `GET /scripts/{id}/versions`: a saved version, without its source. */
-export interface ScriptVersionSummary {
-	version: number;
-	description: string;
-	sandbox: SandboxOverrides;
-	/** Why it was saved; '' when no message was given. */
-	message: string;
-	/** Who saved it; null for versions from before history was kept. */
-	created_by: string | null;
-	created_at: Timestamp;
-	/** The source's size in bytes. */
-	source_bytes: number;
-	/** The version that runs now. */
-	live: boolean;
-}
+/** `GET /scripts/{id}/versions`: a saved version, without its source.
+ *  `created_by` is null for versions from before history was kept. */
+export type ScriptVersionSummary = Narrow<
+	Schemas['ScriptVersionSummary'],
+	{ created_by: string | null }
+>;
 
 /** `GET /scripts/{id}/versions/{n}`: one saved version with its source. */
-export interface ScriptVersion {
-	script_id: Uuid;
-	version: number;
-	source: string;
-	description: string;
-	sandbox: SandboxOverrides;
-	message: string;
-	created_by: string | null;
-	created_at: Timestamp;
-	live: boolean;
-}
+export type ScriptVersion = Narrow<Schemas['ScriptVersion'], { created_by: string | null }>;
 
-export type ExecStatus = 'ok' | 'error' | 'timeout' | 'limit_exceeded';
+// ----- executions -----
+
+export type ExecStatus = Schemas['ExecStatus'];
+/** What ran a script (the document says only "string"). */
 export type InvocationType = 'http' | 'function' | 'scheduled' | 'trigger';
-export type LogLevel = 'trace' | 'info' | 'warn' | 'error';
+export type LogLevel = Schemas['LogLevel'];
 
-/** `shared::LogEntry`: one `log::*` call. */
-export interface LogEntry {
-	level: LogLevel;
-	message: string;
-	data: unknown;
-	at: Timestamp;
-}
+/** One `log::*` call. */
+export type LogEntry = Narrow<Schemas['LogEntry'], { data: unknown }>;
 
-/** `shared::ExecutionRecord`. */
-export interface Execution {
-	id: Uuid;
-	app_id: Uuid;
-	script_id: Uuid;
-	request_id: Uuid;
-	invocation_type: InvocationType;
-	status: ExecStatus;
-	/** The HTTP status answered, for http executions. */
-	status_code: number | null;
-	started_at: Timestamp;
-	duration_ms: number;
-	/** The error with its position, e.g. "boom (line 3, column 5)". */
-	error: string | null;
-	logs: LogEntry[];
-	/** `ctx.event`, for trigger executions only. */
-	event?: unknown;
-	/** The outbound HTTP calls it made, in order; absent when none. */
-	outbound?: OutboundCall[];
-	/** The version of the script that ran (null in older records). */
-	script_version: number | null;
-	/** Rhai operations spent, its calls' included (null in older records). */
-	operations: number | null;
-	/** CPU time of the thread that ran it, in ms (null in older records). */
-	cpu_ms: number | null;
-	/** The request, when the app keeps requests for replay. */
-	request?: RecordedRequest;
-	/** For a replay: the execution it replayed. */
-	replay_of?: Uuid;
-	/** A dry run: its KV writes were discarded, its outbound calls not sent. */
-	dry_run?: boolean;
-}
+/** One outbound HTTP call of an execution (never bodies or headers). */
+export type OutboundCall = Narrow<
+	Schemas['OutboundCall'],
+	{ outcome: 'ok' | 'refused' | 'failed' | 'timeout' | 'not_sent'; status: number | null }
+>;
 
-/** `shared::RecordedRequest`: `ctx.request` as kept, credentials left out. */
+/** An execution record. `event` is there for trigger executions only;
+ *  `outbound` only when it made calls; `request` only when the app keeps
+ *  requests for replay; `replay_of` and `dry_run` only for replays. */
+export type Execution = Override<
+	Narrow<
+		Schemas['ExecutionRecord'],
+		{
+			invocation_type: InvocationType;
+			/** The HTTP status answered, for http executions. */
+			status_code: number | null;
+			/** The error with its position, e.g. "boom (line 3, column 5)". */
+			error: string | null;
+			logs: LogEntry[];
+			outbound?: OutboundCall[];
+			/** The version of the script that ran (null in older records). */
+			script_version: number | null;
+			/** Rhai operations spent, its calls' included (null in older records). */
+			operations: number | null;
+			/** CPU time of the thread that ran it, in ms (null in older records). */
+			cpu_ms: number | null;
+			/** For a replay: the execution it replayed. */
+			replay_of?: Uuid;
+		}
+	>,
+	// Not narrowed but replaced: see RecordedRequest.
+	{ request?: RecordedRequest }
+>;
+
+/** `ctx.request` as kept, credentials left out.
+ *
+ *  Written by hand: the document describes only the fields a kept request
+ *  adds (`redacted_headers`, `body_dropped`), not the request's own, which
+ *  the server flattens into it (the generated type, `Record<string, never>
+ *  & {…}`, allows no others and so fits nothing the server sends). The
+ *  fields it does describe are checked below. */
 export interface RecordedRequest {
 	method: string;
 	path: string;
@@ -287,215 +246,147 @@ export interface RecordedRequest {
 	/** The size of a body over the bound, which was not kept (no replay then). */
 	body_dropped?: number;
 }
+/** The fields the document gives a kept request (the part of its
+ *  `Record<string, never> & {…}` after the `&`). */
+type DescribedRequest =
+	Schemas['RecordedRequest'] extends Record<string, never> & infer R ? R : never;
+type _RecordedRequestFits = Check<
+	Fits<
+		Narrow<DescribedRequest, { body_dropped?: number }>,
+		Pick<RecordedRequest, keyof DescribedRequest>
+	>
+>;
 
-/** `POST /executions/{id}/replay` body. */
-export interface ReplayOptions {
-	/** A version of the script's history; absent: the live one. */
-	version?: number;
-	/** Default true: nothing is changed. */
-	dry_run?: boolean;
-}
+/** `POST /executions/{id}/replay` body: `version` absent runs the live one;
+ *  `dry_run` is true unless said. */
+export type ReplayOptions = Schemas['ReplayOptions'];
 
-/** `replay::Replay`: the replay's record, and the response for a request. */
-export interface Replay {
-	execution: Execution;
-	response?: ReplayResponse;
-}
+/** The HTTP response a replayed request got: `body` as text, or
+ *  `body_base64` when it is not UTF-8. */
+export type ReplayResponse = Narrow<
+	Schemas['ReplayResponse'],
+	{ body?: string; body_base64?: string }
+>;
 
-/** `replay::ReplayResponse`. */
-export interface ReplayResponse {
-	status: number;
-	headers: Record<string, string>;
-	body?: string;
-	body_base64?: string;
-}
+/** A replay's record, and the response for a request. */
+export type Replay = Override<
+	// `execution` is not narrowed but replaced: see RecordedRequest.
+	Narrow<Schemas['Replay'], { response?: ReplayResponse }>,
+	{ execution: Execution }
+>;
 
-/** One outbound HTTP call of an execution (never bodies or headers). */
-export interface OutboundCall {
-	method: string;
-	/** The URL's host, with the port when it is not the scheme's default. */
-	host: string;
-	/** The answer's status; null when no answer came. */
-	status: number | null;
-	outcome: 'ok' | 'refused' | 'failed' | 'timeout';
-	duration_ms: number;
-}
+// ----- routes -----
 
-/** `repo::Route`. `methods` null = any method. */
-export interface Route {
-	id: Uuid;
-	app_id: Uuid;
-	script_id: Uuid;
-	path: string;
-	methods: string[] | null;
-	created_at: Timestamp;
-}
+/** `methods` null = any method. */
+export type Route = Narrow<Schemas['Route'], { methods: string[] | null }>;
 
 /** `POST /scripts/{id}/routes` body. */
-export interface NewRoute {
-	path: string;
-	methods?: string[];
-}
+export type NewRoute = Schemas['CreateRouteBody'];
 
-/** A route a new one would clash with (`routing::RouteTarget`). */
-export interface RouteTarget {
-	id: Uuid;
-	script_id: Uuid;
-	path: string;
-	methods: string[] | null;
-}
+/** `POST /routes/check` body: a route that might be added to an app. */
+export type RouteProposal = Schemas['CheckRouteBody'];
 
-/** `POST /routes/check` → 200. */
-export interface RouteCheck {
-	ok: boolean;
-	conflicts: RouteTarget[];
-	/** Why the path itself is refused (syntax, reserved), if it is. */
-	error: string | null;
-}
+/** A route a new one would clash with. */
+export type RouteTarget = Narrow<Schemas['RouteTarget'], { methods: string[] | null }>;
+
+/** `POST /routes/check` → 200. `error`: why the path itself is refused
+ *  (syntax, reserved), if it is. */
+export type RouteCheck = Narrow<
+	Schemas['RouteCheck'],
+	{ conflicts: RouteTarget[]; error: string | null }
+>;
+
+// ----- KV -----
 
 /** `GET /apps/{app}/kv` item. */
-export interface KvCollection {
-	name: string;
-	keys: number;
-}
+export type KvCollection = Schemas['KvCollection'];
 
 /** An item of a KV page. */
-export interface KvEntry {
-	key: string;
-	value: unknown;
-}
+export type KvEntry = Schemas['KvEntry'];
 
 /** `GET /apps/{app}/kv/{collection}` → a page; `cursor` null on the last. */
-export interface KvPage {
-	items: KvEntry[];
-	cursor: string | null;
-}
+export type KvPage = Narrow<Schemas['KvPage'], { cursor: string | null }>;
 
 /** `GET|PUT /apps/{app}/kv/{collection}/{key}`. */
-export interface KvItem {
-	key: string;
-	value: unknown;
-	updated_at: Timestamp;
-}
+export type KvItem = Schemas['KvItem'];
 
-/** `secrets::SecretInfo`: a secret's name, when and by whom it was last
- *  set. The API never answers a value. */
-export interface Secret {
-	/** 1–64 of `A-Z`, `0-9` and `_`, not starting with a digit. */
-	name: string;
-	updated_at: Timestamp;
-	/** The username of who set it last. */
-	updated_by: string;
-}
+// ----- triggers -----
 
-/** `events::TriggerStats`. */
-export interface TriggerStats {
-	delivered: number;
-	retried: number;
-	dead_lettered: number;
-}
+export type TriggerStats = Schemas['TriggerStats'];
 
-export type KvEventName = 'set' | 'delete';
+/** What a KV trigger fires on. */
+export type KvEventName = Schemas['KvEvent'];
 
-/** `events::Trigger`: kv triggers carry collection/events/max_attempts/
- *  dead_letter_script_id, cron triggers schedule/next_run_at. */
-export interface Trigger {
-	id: Uuid;
-	app_id: Uuid;
-	kind: 'kv' | 'cron';
-	script_id: Uuid;
-	collection?: string;
-	events?: KvEventName[];
-	max_attempts?: number;
-	dead_letter_script_id?: Uuid;
-	schedule?: string;
-	next_run_at?: Timestamp;
-	created_at: Timestamp;
-	stats: TriggerStats;
-}
+/** kv triggers carry collection/events/max_attempts/dead_letter_script_id,
+ *  cron triggers schedule/next_run_at; the others are absent (never null). */
+export type Trigger = Narrow<
+	Schemas['Trigger'],
+	{
+		collection?: string;
+		events?: KvEventName[];
+		max_attempts?: number;
+		dead_letter_script_id?: Uuid;
+		schedule?: string;
+		next_run_at?: Timestamp;
+	}
+>;
 
 /** `POST /apps/{app}/triggers` body. */
-export type NewTrigger =
-	| {
-			kind: 'kv';
-			collection: string;
-			events: KvEventName[];
-			script_id: Uuid;
-			max_attempts?: number;
-			dead_letter_script_id?: Uuid;
-	  }
-	| { kind: 'cron'; schedule: string; script_id: Uuid };
+export type NewTrigger = Schemas['NewTrigger'];
 
-/** `events::DeadLetter`: an event whose handler failed `attempts` times. */
-export interface DeadLetter {
-	id: Uuid;
-	app_id: Uuid;
-	trigger_id: Uuid;
-	event: unknown;
-	error: string;
-	attempts: number;
-	created_at: Timestamp;
-}
+/** An event whose handler failed `attempts` times. */
+export type DeadLetter = Schemas['DeadLetter'];
 
-/** `repo::ApiToken` (the secret is never listed). */
-export interface ApiToken {
-	id: Uuid;
-	name: string;
-	created_at: Timestamp;
-	last_used_at: Timestamp | null;
-	expires_at: Timestamp | null;
-}
+// ----- releases -----
 
-/** `POST /tokens` → 201: the token and, this once, its secret. */
-export interface CreatedToken extends ApiToken {
-	token: string;
-}
+/** A script as a release holds it. */
+export type ReleasedScript = Schemas['ReleasedScript'];
 
-/** `POST /users` body (instance admins only). */
-export interface NewUser {
-	username: string;
-	password: string;
-	role: UserRole;
-}
+/** A route as a release holds it: `methods` null = any method. */
+export type ReleasedRoute = Narrow<Schemas['ReleasedRoute'], { methods: string[] | null }>;
 
-/** Lists answer `{"items": [...]}`. */
+/** A trigger as a release holds it: null where its kind has no such field. */
+export type ReleasedTrigger = Narrow<
+	Schemas['ReleasedTrigger'],
+	{ collection: string | null; dead_letter_script_id: Uuid | null; schedule: string | null }
+>;
+
+/** What an app is made of at one moment. */
+export type ReleaseSnapshot = Narrow<
+	Schemas['Snapshot'],
+	{ routes: ReleasedRoute[]; triggers: ReleasedTrigger[] }
+>;
+
+/** `POST /apps/{app}/releases` body. */
+export type NewRelease = Schemas['NewReleaseBody'];
+
+/** `GET /apps/{app}/releases`: a numbered snapshot of the app.
+ *  `rollback_of`: the release a rollback restored. */
+export type Release = Narrow<
+	Schemas['Release'],
+	{
+		kind: 'manual' | 'deploy' | 'rollback';
+		rollback_of: Uuid | null;
+		snapshot: ReleaseSnapshot;
+	}
+>;
+
+// ----- lists and errors -----
+
+/** Lists answer `{"items": [...]}` (the document's `Items_*`). */
 export interface ItemList<T> {
 	items: T[];
 }
 
-/** The error codes of the contract (`shared::api_error::ErrorCode`), plus
- *  the two the client makes up for answers that never reached the API. */
-export type ErrorCode =
-	| 'bad_request'
-	| 'invalid_id'
-	| 'invalid_name'
-	| 'compile_error'
-	| 'source_too_large'
-	| 'sandbox_ceiling'
-	| 'reserved_path'
-	| 'unauthorized'
-	| 'invalid_credentials'
-	| 'forbidden'
-	| 'not_found'
-	| 'method_not_allowed'
-	| 'too_many_attempts'
-	| 'conflict'
-	| 'route_conflict'
-	| 'payload_too_large'
-	| 'unsupported_media_type'
-	| 'script_error'
-	| 'limit_exceeded'
-	| 'invalid_response'
-	| 'internal'
-	| 'overloaded'
-	| 'timeout'
-	/** Client-side: the answer was not a JSON error (a proxy's HTML page, …). */
-	| 'http_error'
-	/** Client-side: no answer at all (server down, network gone). */
-	| 'network_error';
+/** The error codes of the contract, plus the two the client makes up for
+ *  answers that never reached the API:
+ *  - `http_error`: the answer was not a JSON error (a proxy's HTML page, …);
+ *  - `network_error`: no answer at all (server down, network gone). */
+export type ErrorCode = Schemas['Error']['error']['code'] | 'http_error' | 'network_error';
 
 /** The body of every error answer:
- *  `{"error": {"code", "message", ...extra}}` (`line`, `column`, `conflicts`…). */
+ *  `{"error": {"code", "message", ...extra}}` (`line`, `column`, `conflicts`…).
+ *  Wider than the document's `Error`: a newer server's code is still read. */
 export interface ErrorBody {
 	error: {
 		code: string;
@@ -503,44 +394,4 @@ export interface ErrorBody {
 		[extra: string]: unknown;
 	};
 }
-
-/** A script as a release holds it. */
-export interface ReleasedScript {
-	id: Uuid;
-	name: string;
-	version: number;
-}
-
-/** What an app is made of at one moment (`releases.rs`). */
-export interface ReleaseSnapshot {
-	scripts: ReleasedScript[];
-	routes: { id: Uuid; script_id: Uuid; path: string; methods: string[] | null }[];
-	domains: { id: Uuid; pattern: string }[];
-	triggers: {
-		id: Uuid;
-		kind: string;
-		script_id: Uuid;
-		collection: string | null;
-		on_set: boolean;
-		on_delete: boolean;
-		max_attempts: number;
-		dead_letter_script_id: Uuid | null;
-		schedule: string | null;
-	}[];
-}
-
-/** `GET /apps/{app}/releases`: a numbered snapshot of the app. */
-export interface Release {
-	id: Uuid;
-	app_id: Uuid;
-	number: number;
-	kind: 'manual' | 'deploy' | 'rollback';
-	message: string;
-	created_by: string;
-	created_at: Timestamp;
-	/** The release a rollback restored. */
-	rollback_of: Uuid | null;
-	/** What changed since the release before, in words. */
-	changes: string[];
-	snapshot: ReleaseSnapshot;
-}
+type _ErrorBodyFits = Check<Fits<Schemas['Error'], ErrorBody>>;
