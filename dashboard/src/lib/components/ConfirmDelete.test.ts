@@ -35,4 +35,14 @@ describe('ConfirmDelete', () => {
 		render(ConfirmDelete, { question: 'Really?', onconfirm: vi.fn(), disabled: true, children: label });
 		expect(screen.getByRole('button', { name: 'Delete thing' })).toBeDisabled();
 	});
+
+	it('is a danger button, or a secondary one for a change that is no deletion', () => {
+		const first = render(ConfirmDelete, { question: 'Really?', onconfirm: vi.fn(), children: label });
+		expect(screen.getByRole('button', { name: 'Delete thing' })).toHaveClass('danger');
+		first.unmount();
+		render(ConfirmDelete, { question: 'Really?', onconfirm: vi.fn(), variant: 'secondary', children: label });
+		const button = screen.getByRole('button', { name: 'Delete thing' });
+		expect(button).toHaveClass('secondary');
+		expect(button).not.toHaveClass('danger');
+	});
 });

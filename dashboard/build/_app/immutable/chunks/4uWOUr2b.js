@@ -1,0 +1,1 @@
+import{ht as e}from"./CdBE-Idx.js";e();

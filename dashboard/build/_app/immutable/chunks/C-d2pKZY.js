@@ -1,1 +1,0 @@
-import"./xihTtKlq.js";import{$ as e,A as t,K as n,M as r,O as i,Q as a,h as o,j as s,k as c}from"./D6vEOdBl.js";var l=r(`<p class="error" role="alert"> </p>`);function u(r,u){var d=s(),f=a(d),p=r=>{var i=l(),a=e(i,!0);n(()=>{o(i,`id`,u.id),c(a,u.message)}),t(r,i)};i(f,e=>{u.message&&e(p)}),t(r,d)}export{u as t};

@@ -1,0 +1,1 @@
+import{B as e,it as t,ot as n}from"./CdBE-Idx.js";import{v as r}from"./tJQvQMgq.js";var i=class{#e=n(!1);get busy(){return e(this.#e)}set busy(e){t(this.#e,e,!0)}#t=n(null);get error(){return e(this.#t)}set error(e){t(this.#t,e,!0)}async run(e,t=r){this.busy=!0,this.error=null;try{await e()}catch(e){this.error=t(e)}finally{this.busy=!1}}};export{i as t};

@@ -1,1 +1,0 @@
-import{mt as e}from"./D6vEOdBl.js";e();

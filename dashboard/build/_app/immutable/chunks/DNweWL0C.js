@@ -1,0 +1,1 @@
+import"./xihTtKlq.js";import{$ as e,A as t,M as n,N as r,et as i,h as a,j as o,k as s,q as c}from"./CdBE-Idx.js";var l=r(`<p class="error" role="alert"> </p>`);function u(r,u){var d=n(),f=e(d),p=e=>{var n=l(),r=i(n,!0);c(()=>{a(n,`id`,u.id),t(r,u.message)}),o(e,n)};s(f,e=>{u.message&&e(p)}),o(r,d)}export{u as t};

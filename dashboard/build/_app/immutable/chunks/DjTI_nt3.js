@@ -1,1 +1,0 @@
-import{at as e,rt as t,z as n}from"./D6vEOdBl.js";import{v as r}from"./tJQvQMgq.js";var i=class{#e=e(!1);get busy(){return n(this.#e)}set busy(e){t(this.#e,e,!0)}#t=e(null);get error(){return n(this.#t)}set error(e){t(this.#t,e,!0)}async run(e,t=r){this.busy=!0,this.error=null;try{await e()}catch(e){this.error=t(e)}finally{this.busy=!1}}};export{i as t};
