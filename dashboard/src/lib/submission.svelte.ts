@@ -1,6 +1,7 @@
-// The one scaffold of a form that sends a request: busy while it is on its
-// way (the submit button is disabled on it), and the error of its last
-// answer, in words (shown by ErrorMessage).
+// The one scaffold of a form (or a button) that sends a request: busy
+// while it is on its way (the submit button is disabled on it), and the
+// error of its last answer, in words (shown by ErrorMessage). Checks of the
+// fields before sending set `error` themselves.
 import { errorText } from './api';
 
 export class Submission {
