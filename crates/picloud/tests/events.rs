@@ -367,7 +367,7 @@ async fn bad_triggers_are_refused_and_nothing_is_created(t: TestApp) {
         ),
         (
             json!({"kind": "kv", "collection": "c", "events": ["update"], "script_id": handler}),
-            "update",
+            r#""update" is not an event"#,
         ),
         (
             json!({"kind": "kv", "collection": "c", "events": ["set"], "script_id": handler, "max_attempts": 0}),

@@ -53,9 +53,9 @@ impl EventKind {
 
 /// What a KV trigger fires on: a key's value written, or its key deleted.
 /// The admin API and the manifest spell them `"set"` and `"delete"`.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+// Read through `FromStr` (below), so the admin API and the manifest refuse
+// an unknown word with the same message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum KvEvent {
@@ -89,12 +89,6 @@ impl KvEvent {
     }
 }
 
-impl std::fmt::Display for KvEvent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A word that is not a [`KvEvent`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not an event; use \"set\" and \"delete\"")]
@@ -109,6 +103,13 @@ impl std::str::FromStr for KvEvent {
             "delete" => Ok(KvEvent::Delete),
             other => Err(NotAnEvent(other.to_owned())),
         }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KvEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let word = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        word.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -181,7 +182,16 @@ mod tests {
             "update".parse::<KvEvent>().unwrap_err().to_string(),
             r#""update" is not an event; use "set" and "delete""#
         );
-        assert!(serde_json::from_str::<KvEvent>(r#""Set""#).is_err());
+        assert_eq!(
+            serde_json::from_str::<KvEvent>(r#""delete""#).unwrap(),
+            KvEvent::Delete
+        );
+        assert_eq!(
+            serde_json::from_str::<KvEvent>(r#""Set""#)
+                .unwrap_err()
+                .to_string(),
+            r#""Set" is not an event; use "set" and "delete""#
+        );
         assert_eq!(
             KvEvent::of_flags(true, true),
             [KvEvent::Set, KvEvent::Delete]
