@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use picloud_shared::{AppId, ExecStatus, ExecutionRecord, ScriptId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::db::Db;
@@ -113,24 +113,17 @@ pub(crate) fn first_kept(now: OffsetDateTime) -> i64 {
 }
 
 /// How far back a series looks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Window {
     /// 60 points, a minute each.
+    #[default]
     Hour,
     /// 96 points, a quarter of an hour each.
     Day,
 }
 
 impl Window {
-    pub fn parse(text: &str) -> Option<Window> {
-        match text {
-            "hour" => Some(Window::Hour),
-            "day" => Some(Window::Day),
-            _ => None,
-        }
-    }
-
     /// Minutes per point and points.
     fn shape(self) -> (i64, i64) {
         match self {

@@ -16,9 +16,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::responses::{BadRequest, Conflict, JsonBodyErrors, ReadErrors, WriteErrors};
 use crate::app_ref::AppRef;
 use crate::extract::{ApiJson, ApiJsonOrDefault, ApiPath, ApiQuery};
-use crate::history::{self, ScriptVersion, ScriptVersionSummary};
+use crate::history;
 use crate::replay::{Replay, ReplayOptions};
-use crate::repo::{ExecutionFilter, ScriptStats};
+use crate::repo::{ExecutionFilter, ScriptStats, ScriptVersion, ScriptVersionSummary};
 use crate::service::{Manager, NewScript, ScriptChange};
 use crate::usage::{UsageSeries, Window};
 
@@ -272,7 +272,7 @@ pub(super) struct ExecutionsQuery {
 pub(super) struct UsageQuery {
     /// `hour` (60 points, a minute each; the default) or `day` (96 points,
     /// a quarter of an hour each).
-    window: Option<String>,
+    window: Option<Window>,
 }
 
 /// What a script's executions used over the last hour or day, point by
@@ -295,12 +295,7 @@ pub(super) async fn script_usage(
     ApiPath(id): ApiPath<ScriptId>,
     ApiQuery(q): ApiQuery<UsageQuery>,
 ) -> ApiResult<Json<UsageSeries>> {
-    let window = match q.window.as_deref() {
-        None | Some("") => Window::Hour,
-        Some(w) => Window::parse(w).ok_or_else(|| {
-            ApiError::bad_request(format!("window must be hour or day, not {w:?}"))
-        })?,
-    };
+    let window = q.window.unwrap_or_default();
     Ok(Json(m.usage(&caller.principal, id, window).await?))
 }
 

@@ -3235,7 +3235,7 @@ export interface operations {
                  * @description `hour` (60 points, a minute each; the default) or `day` (96 points,
                  *     a quarter of an hour each).
                  */
-                window?: string;
+                window?: components["schemas"]["Window"];
             };
             header?: never;
             path: {
