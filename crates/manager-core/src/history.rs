@@ -8,8 +8,6 @@
 
 use crate::error::Error;
 
-pub use crate::repo::{ScriptVersion, ScriptVersionSummary};
-
 /// Versions kept per script by default (`PICLOUD_SCRIPT_HISTORY`).
 pub const DEFAULT_HISTORY: u32 = 100;
 

@@ -236,7 +236,7 @@ pub async fn stored_script(
 pub async fn stored_versions(
     manager: &crate::Manager,
     id: picloud_shared::ScriptId,
-) -> crate::Result<Vec<crate::history::ScriptVersionSummary>> {
+) -> crate::Result<Vec<crate::repo::ScriptVersionSummary>> {
     manager.db.script_versions(id).await
 }
 

@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 use crate::app_ref::AppRef;
 use crate::authz::{self, Capability, Principal};
 use crate::error::{Error, Result};
-use crate::history::{self, ScriptVersion, ScriptVersionSummary, VersionNote};
-use crate::repo::{self, ExecutionFilter, ScriptStats};
+use crate::history::{self, VersionNote};
+use crate::repo::{self, ExecutionFilter, ScriptStats, ScriptVersion, ScriptVersionSummary};
 
 use crate::usage;
 
