@@ -125,7 +125,9 @@ macro_rules! error_sets {
 
             impl utoipa::IntoResponses for $set {
                 fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
-                    [$(($status.to_owned(), RefOr::Ref(Ref::from_response_name(stringify!($name))))),*]
+                    // The name each answer is registered under, so a set
+                    // names only answers that exist.
+                    [$(($status.to_owned(), RefOr::Ref(Ref::from_response_name(<$name as ToResponse>::response().0)))),*]
                         .into()
                 }
             }
