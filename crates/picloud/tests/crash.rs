@@ -118,6 +118,23 @@ async fn keys(
     }
 }
 
+/// Waits until the writers have had `n` writes acknowledged.
+async fn acknowledged_at_least(count: &AtomicUsize, n: usize) {
+    within(
+        Duration::from_secs(120),
+        &format!("{n} writes acknowledged"),
+        || async {
+            let got = count.load(Ordering::SeqCst);
+            if got >= n {
+                Ok(())
+            } else {
+                Err(format!("{got} acknowledged"))
+            }
+        },
+    )
+    .await;
+}
+
 async fn every_acknowledged_write_is_delivered_after_sigkill(database_url: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base) = start(dir.path(), database_url.as_deref()).await;
@@ -192,19 +209,7 @@ async fn every_acknowledged_write_is_delivered_after_sigkill(database_url: Optio
             })
         })
         .collect();
-    within(
-        Duration::from_secs(120),
-        "150 writes acknowledged",
-        || async {
-            let n = count.load(Ordering::SeqCst);
-            if n >= 150 {
-                Ok(())
-            } else {
-                Err(format!("{n} acknowledged"))
-            }
-        },
-    )
-    .await;
+    acknowledged_at_least(&count, 150).await;
     child.kill().unwrap(); // SIGKILL
     killed.store(true, Ordering::SeqCst);
     child.wait().unwrap();
@@ -294,19 +299,7 @@ async fn a_node_killed_under_writes_loses_no_acknowledged_write() {
             })
         })
         .collect();
-    within(
-        Duration::from_secs(120),
-        "200 writes acknowledged",
-        || async {
-            let n = count.load(Ordering::SeqCst);
-            if n >= 200 {
-                Ok(())
-            } else {
-                Err(format!("{n} acknowledged"))
-            }
-        },
-    )
-    .await;
+    acknowledged_at_least(&count, 200).await;
     a.kill().unwrap(); // SIGKILL
     a.wait().unwrap();
     for t in tasks {

@@ -330,6 +330,10 @@ async fn the_key_file_is_private_and_survives_a_restart() {
     assert_eq!(a.text, VALUE);
 }
 
+/// A script answering the secret `TOKEN`, or the error reading it threw.
+const READ_TOKEN: &str =
+    r#"let out = (); try { out = secrets::get("TOKEN"); } catch (e) { out = "error: " + e; } out"#;
+
 #[tokio::test]
 async fn another_key_fails_to_read_rather_than_answer_garbage() {
     let app = TestApp::spawn().await;
@@ -341,13 +345,7 @@ async fn another_key_fails_to_read_rather_than_answer_garbage() {
     args.admin_password = Some(common::PASSWORD.into());
     args.secrets_key = Some(picloud_manager_core::SecretKey::generate());
     let app = TestApp::start_with_args(args, dir).await;
-    let id = app
-        .deploy_in(
-            "default",
-            "reader",
-            r#"let out = (); try { out = secrets::get("TOKEN"); } catch (e) { out = "error: " + e; } out"#,
-        )
-        .await;
+    let id = app.deploy_in("default", "reader", READ_TOKEN).await;
     let a = app.invoke(&id).await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert!(
@@ -380,13 +378,7 @@ async fn postgres_without_a_key_has_secrets_off_and_says_so() {
     );
     let list = app.admin(Method::GET, "/apps/default/secrets", None).await;
     assert_eq!(list.status, 200, "{}", list.text);
-    let id = app
-        .deploy_in(
-            "default",
-            "reader",
-            r#"let out = (); try { out = secrets::get("TOKEN"); } catch (e) { out = "error: " + e; } out"#,
-        )
-        .await;
+    let id = app.deploy_in("default", "reader", READ_TOKEN).await;
     let a = app.invoke(&id).await;
     assert!(a.text.contains("PICLOUD_SECRETS_KEY"), "{}", a.text);
 }
