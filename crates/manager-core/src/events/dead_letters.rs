@@ -35,18 +35,16 @@ pub struct DeadLetter {
 impl Manager {
     pub async fn dead_letters(&self, p: &Principal, app: &AppRef) -> Result<Vec<DeadLetter>> {
         let app = self.app_for(p, app, Capability::ReadTriggers).await?;
-        const SQL: &str = "SELECT id, app_id, trigger_id, event, error, attempts, created_at \
-             FROM dead_letters WHERE app_id = $1 ORDER BY id";
+        let sql = format!("SELECT {COLUMNS} FROM dead_letters WHERE app_id = $1 ORDER BY id");
         let rows: Vec<DeadLetterRow> = with_db!(&self.db, pool =>
-            sqlx::query_as(SQL).bind(app.id.0).fetch_all(pool).await)?;
+            sqlx::query_as(&sql).bind(app.id.0).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(DeadLetter::from).collect())
     }
 
     async fn dead_letter_by_id(&self, id: DeadLetterId) -> Result<Option<(DeadLetter, u32)>> {
-        const SQL: &str = "SELECT id, app_id, trigger_id, event, error, attempts, created_at, depth \
-             FROM dead_letters WHERE id = $1";
+        let sql = format!("SELECT {COLUMNS} FROM dead_letters WHERE id = $1");
         let row: Option<DeadLetterRow> = with_db!(&self.db, pool =>
-            sqlx::query_as(SQL).bind(id.0).fetch_optional(pool).await)?;
+            sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await)?;
         Ok(row.map(|r| {
             let depth = u32::try_from(r.depth).unwrap_or(1);
             (DeadLetter::from(r), depth)
@@ -121,6 +119,8 @@ impl Manager {
     }
 }
 
+const COLUMNS: &str = "id, app_id, trigger_id, event, error, attempts, created_at, depth";
+
 #[derive(sqlx::FromRow)]
 struct DeadLetterRow {
     id: Uuid,
@@ -130,8 +130,7 @@ struct DeadLetterRow {
     error: String,
     attempts: i32,
     created_at: OffsetDateTime,
-    /// Read only where the query asks for it.
-    #[sqlx(default)]
+    /// The trigger depth of its event, for a retry.
     depth: i32,
 }
 
