@@ -108,3 +108,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         }
     }
 }
+
+/// A query parameter whose empty value (`?window=`) counts as absent, as
+/// the API's filters do; any other value is read as `T`. For a field
+/// `#[serde(default, deserialize_with = "empty_is_absent")]`.
+pub fn empty_is_absent<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    use serde::Deserialize as _;
+    use serde::de::IntoDeserializer;
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(text) if text.is_empty() => Ok(None),
+        Some(text) => {
+            T::deserialize(IntoDeserializer::<'de, D::Error>::into_deserializer(text)).map(Some)
+        }
+    }
+}

@@ -65,6 +65,8 @@ async fn series_and_percentiles_add_up_the_executions(t: TestApp) {
 
     let hour = usage(&t, work, "").await;
     assert_eq!(hour["window"], "hour");
+    // An empty value is as if absent, as the API's other filters.
+    assert_eq!(usage(&t, work, "?window=").await["window"], "hour");
     assert_eq!(hour["step_seconds"], 60);
     let points = hour["points"].as_array().unwrap();
     assert_eq!(points.len(), 60);

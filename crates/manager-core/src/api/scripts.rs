@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::responses::{BadRequest, Conflict, JsonBodyErrors, ReadErrors, WriteErrors};
 use crate::app_ref::AppRef;
-use crate::extract::{ApiJson, ApiJsonOrDefault, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiJsonOrDefault, ApiPath, ApiQuery, empty_is_absent};
 use crate::history;
 use crate::replay::{Replay, ReplayOptions};
 use crate::repo::{ExecutionFilter, ScriptStats, ScriptVersion, ScriptVersionSummary};
@@ -272,6 +272,7 @@ pub(super) struct ExecutionsQuery {
 pub(super) struct UsageQuery {
     /// `hour` (60 points, a minute each; the default) or `day` (96 points,
     /// a quarter of an hour each).
+    #[serde(default, deserialize_with = "empty_is_absent")]
     window: Option<Window>,
 }
 
