@@ -12,7 +12,9 @@
 //! operator opens holes explicitly (`PICLOUD_HTTP_ALLOW`: host names or
 //! CIDR ranges).
 
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -160,10 +162,34 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
 
 /// Checks hosts and addresses, and resolves names for the client (only to
 /// addresses that pass).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Guard {
     allow: Arc<Allow>,
     ports: Arc<[u16]>,
+    lookup: Lookup,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("allow", &self.allow)
+            .field("ports", &self.ports)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a host name's addresses come from: the system's resolver, or in
+/// the tests a fixed table (so a name can point anywhere).
+type Lookup = Arc<
+    dyn Fn(String) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>>
+        + Send
+        + Sync,
+>;
+
+fn system_lookup() -> Lookup {
+    Arc::new(|host: String| {
+        Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), 0)).await?.collect()) })
+    })
 }
 
 /// A refused call: what the script's error says.
@@ -183,6 +209,7 @@ impl Guard {
         Guard {
             allow: Arc::new(config.allow.clone()),
             ports: config.ports.clone().into(),
+            lookup: system_lookup(),
         }
     }
 
@@ -258,10 +285,9 @@ impl Resolve for Guard {
         Box::pin(async move {
             let host = name.as_str().to_owned();
             // A `Refused` itself (boxed by `?`), so `explain` finds it.
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+            let found = (guard.lookup)(host.clone())
                 .await
-                .map_err(|e| Refused(format!("{host} cannot be resolved: {e}")))?
-                .collect();
+                .map_err(|e| Refused(format!("{host} cannot be resolved: {e}")))?;
             let passed = guard.filter(&host, found)?;
             let addrs: Addrs = Box::new(passed.into_iter());
             Ok(addrs)
@@ -351,7 +377,10 @@ pub struct Outbound {
 
 impl Outbound {
     pub fn new(config: OutboundConfig) -> Outbound {
-        let guard = Guard::new(&config);
+        Outbound::with_guard(config.clone(), Guard::new(&config))
+    }
+
+    fn with_guard(config: OutboundConfig, guard: Guard) -> Outbound {
         let client = client(&guard);
         Outbound {
             config,
@@ -568,5 +597,123 @@ mod tests {
             ..OutboundConfig::default()
         });
         assert!(by_name.filter("localhost", vec![sa("127.0.0.1")]).is_ok());
+    }
+
+    /// A server on loopback that answers "up" to every request, and the
+    /// number of connections it accepted.
+    fn loopback_server() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nup",
+                );
+            }
+        });
+        (port, accepted)
+    }
+
+    /// A client whose names resolve from `answers` (each lookup of a name
+    /// takes its next answer; the last one repeats), and the number of
+    /// lookups made.
+    fn resolving(
+        config: OutboundConfig,
+        answers: &[(&str, &[&str])],
+    ) -> (Outbound, Arc<std::sync::atomic::AtomicUsize>) {
+        let table: Arc<Vec<(String, Vec<IpAddr>)>> = Arc::new(
+            answers
+                .iter()
+                .map(|(name, addrs)| (name.to_string(), addrs.iter().map(|a| ip(a)).collect()))
+                .collect(),
+        );
+        let lookups = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = lookups.clone();
+        let lookup: Lookup = Arc::new(move |host: String| {
+            let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let found: Vec<SocketAddr> = table
+                .iter()
+                .filter(|(name, _)| *name == host)
+                .map(|(_, addrs)| addrs[n.min(addrs.len() - 1)])
+                .map(|ip| SocketAddr::new(ip, 0))
+                .collect();
+            Box::pin(async move {
+                if found.is_empty() {
+                    Err(std::io::Error::other("no such name"))
+                } else {
+                    Ok(found)
+                }
+            })
+        });
+        let guard = Guard {
+            lookup,
+            ..Guard::new(&config)
+        };
+        (Outbound::with_guard(config, guard), lookups)
+    }
+
+    fn get(url: &str) -> Call {
+        Call {
+            method: reqwest::Method::GET,
+            url: reqwest::Url::parse(url).unwrap(),
+            headers: reqwest::header::HeaderMap::new(),
+            body: None,
+            timeout: Some(Duration::from_secs(10)),
+            max_body: (1024, "the test's limit"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_that_resolves_inward_is_refused_without_connecting() {
+        let (port, accepted) = loopback_server();
+        let (outbound, lookups) = resolving(
+            OutboundConfig::default(),
+            &[
+                ("inward.test", &["127.0.0.1"]),
+                ("mapped.test", &["::ffff:127.0.0.1"]),
+            ],
+        );
+        for (name, address) in [
+            ("inward.test", "127.0.0.1"),
+            ("mapped.test", "::ffff:127.0.0.1"),
+        ] {
+            match outbound.send(get(&format!("http://{name}:{port}/"))).await {
+                Err(Failure::Refused(m)) => {
+                    assert!(m.contains(&format!("{name} resolves to {address}")), "{m}")
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert_eq!(lookups.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    /// DNS rebinding: the name answers an allowed address when checked and
+    /// an inward one after. The client connects to the checked address and
+    /// never looks the name up again (nor through the system's resolver,
+    /// which does not know `rebind.test`).
+    #[tokio::test]
+    async fn the_connection_goes_to_the_address_that_was_checked() {
+        let (port, accepted) = loopback_server();
+        let (outbound, lookups) = resolving(
+            OutboundConfig {
+                allow: Allow::parse("127.0.0.1/32").unwrap(),
+                ..OutboundConfig::default()
+            },
+            &[("rebind.test", &["127.0.0.1", "10.0.0.1"])],
+        );
+        let answer = outbound
+            .send(get(&format!("http://rebind.test:{port}/")))
+            .await
+            .unwrap();
+        assert_eq!((answer.status, answer.body.as_slice()), (200, &b"up"[..]));
+        assert_eq!(lookups.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

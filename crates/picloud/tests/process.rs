@@ -186,3 +186,92 @@ fn admin_create_user_reads_the_password_from_stdin() {
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     assert!(resp.contains("\"token\""), "{resp}");
 }
+
+/// A server on loopback that answers `reply` to every request, and the
+/// number of connections it accepted.
+fn counting_server(reply: &'static str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    (port, accepted)
+}
+
+/// `HTTP_PROXY` and its kin in the server's environment do not send
+/// scripts' calls through a proxy, which would resolve names beyond the
+/// SSRF guard (docs/http.md).
+#[tokio::test]
+async fn scripts_calls_ignore_proxies_in_the_environment() {
+    use std::sync::atomic::Ordering;
+    let (upstream, served) = counting_server("direct");
+    let (proxy_port, proxied) = counting_server("proxied");
+    let proxy = format!("http://127.0.0.1:{proxy_port}");
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port, _) = start(
+        dir.path(),
+        &[
+            ("PICLOUD_HTTP_ALLOW", "127.0.0.1"),
+            ("PICLOUD_ADMIN_USER", "admin"),
+            ("PICLOUD_ADMIN_PASSWORD", "a password for the proxy test"),
+            ("HTTP_PROXY", &proxy),
+            ("http_proxy", &proxy),
+            ("HTTPS_PROXY", &proxy),
+            ("ALL_PROXY", &proxy),
+        ],
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/v1/admin/auth/login"))
+        .json(
+            &serde_json::json!({"username": "admin", "password": "a password for the proxy test"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().expect("a token");
+    let script: serde_json::Value = client
+        .post(format!("{base}/api/v1/admin/scripts"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "name": "call",
+            "source": format!(r#"http::get("http://127.0.0.1:{upstream}/").body"#),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = script["id"].as_str().expect("a script id");
+    let answer = client
+        .post(format!("{base}/api/v1/execute/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    sigterm(&child);
+    child.wait().unwrap();
+    assert_eq!(answer, "direct");
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+    assert_eq!(proxied.load(Ordering::SeqCst), 0);
+}

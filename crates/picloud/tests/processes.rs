@@ -399,6 +399,36 @@ async fn two_nodes_serve_within_a_second_what_either_changes() {
     .await;
 }
 
+/// PostgreSQL without `PICLOUD_SECRETS_KEY`: the node starts, with secrets
+/// off, and its start-up log names the variable to set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(picloud_postgres),
+    ignore = "no PostgreSQL here: set PICLOUD_TEST_DATABASE_URL or install PostgreSQL (README)"
+)]
+async fn a_node_without_a_secrets_key_says_which_variable_to_set() {
+    use std::io::Read;
+    let db = picloud_manager_core::testing::fresh_postgres_url("processes::no_key").await;
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut cmd = node(&db, data.path(), port);
+    cmd.env("PICLOUD_LOG", "warn").stdout(Stdio::piped());
+    let mut node = run(cmd, port).await;
+    node.child.kill().unwrap();
+    node.child.wait().unwrap();
+    let mut log = String::new();
+    node.child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(
+        log.contains("PICLOUD_SECRETS_KEY is not set: secrets are off"),
+        "{log}"
+    );
+}
+
 async fn admin(
     client: &reqwest::Client,
     base: &str,

@@ -182,6 +182,53 @@ async fn http_behaves_as_sdk_1_1_says() {
             ["string", "http::request:"]
         ])
     );
+
+    // An answer, from a server on loopback that the operator allowed:
+    // `#{ status, headers, body, json }`, `json` only when the body is JSON.
+    let app = axum::Router::new()
+        .route(
+            "/json",
+            axum::routing::get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    r#"{"ok":true,"n":[1,2]}"#,
+                )
+            }),
+        )
+        .route(
+            "/text",
+            axum::routing::post(|body: String| async move { format!("got {body}") }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let t = TestApp::spawn_with(|args| {
+        args.http_allow = Some(picloud_executor_core::outbound::Allow::parse("127.0.0.1").unwrap())
+    })
+    .await;
+    let v = run(
+        &t,
+        "http-answer",
+        &r#"
+        let r = http::get("BASE/json");
+        let p = http::post("BASE/text", #{ a: 1 });
+        #{ keys: r.keys(), status: r.status, status_type: type_of(r.status),
+           content_type: r.headers["content-type"], body: r.body, json: r.json,
+           text_keys: p.keys(), text: p.body }
+        "#
+        .replace("BASE", &base),
+    )
+    .await;
+    assert_eq!(
+        v,
+        json!({
+            "keys": ["body", "headers", "json", "status"],
+            "status": 200, "status_type": "i64",
+            "content_type": "application/json",
+            "body": r#"{"ok":true,"n":[1,2]}"#, "json": {"ok": true, "n": [1, 2]},
+            "text_keys": ["body", "headers", "status"], "text": r#"got {"a":1}"#,
+        })
+    );
 }
 
 async fn invoke_behaves_as_sdk_1_0_says(t: TestApp) {

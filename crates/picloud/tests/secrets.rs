@@ -181,7 +181,9 @@ both_backends!(scripts_read_their_own_apps_secrets_only);
 
 /// Every way a script could put a value into its record: a log message, log
 /// data (nested, as a key too), an error it throws, a callee's log of a
-/// value passed to it, and a message cut at the length limit.
+/// value passed to it, a message cut at the length limit; and into the
+/// event queue: a trigger handler's error, kept on the event between
+/// attempts and then on its dead letter, which a dead-letter handler reads.
 async fn values_are_redacted_from_execution_records(app: TestApp) {
     make_app(&app, "shop").await;
     assert_eq!(put(&app, "shop", "STRIPE_KEY", VALUE).await.status, 201);
@@ -235,6 +237,63 @@ async fn values_are_redacted_from_execution_records(app: TestApp) {
         "{called}"
     );
     assert!(!called.contains(VALUE), "{called}");
+
+    // A trigger handler that throws the value: retried once, then a dead
+    // letter whose error the dead-letter handler logs.
+    let handler = app
+        .deploy_in(
+            "shop",
+            "on-order",
+            r#"throw "charge failed with " + secrets::get("STRIPE_KEY")"#,
+        )
+        .await;
+    let on_dead = app
+        .deploy_in("shop", "on-dead", r#"log::error(ctx.event.error); ()"#)
+        .await;
+    let trigger = app
+        .admin(
+            Method::POST,
+            "/apps/shop/triggers",
+            Some(
+                json!({"kind": "kv", "collection": "orders", "events": ["set"],
+                        "script_id": handler, "max_attempts": 2,
+                        "dead_letter_script_id": on_dead}),
+            ),
+        )
+        .await;
+    assert_eq!(trigger.status, 201, "{}", trigger.text);
+    let writer = app
+        .deploy_in(
+            "shop",
+            "writer",
+            r#"kv::collection("orders").set("o-1", 1); ()"#,
+        )
+        .await;
+    assert_eq!(app.invoke(&writer).await.status, 204);
+    let letter = common::within(
+        std::time::Duration::from_secs(30),
+        "a dead letter",
+        || async {
+            let items = app
+                .admin(Method::GET, "/apps/shop/dead-letters", None)
+                .await
+                .json()["items"]
+                .clone();
+            items.get(0).cloned()
+        },
+    )
+    .await;
+    assert_eq!(letter["attempts"], 2, "{letter}");
+    assert_eq!(
+        letter["error"],
+        "charge failed with [secret STRIPE_KEY] (line 1, column 1)"
+    );
+    let logged = app.executions(&on_dead, 1).await[0].to_string();
+    assert!(
+        logged.contains("charge failed with [secret STRIPE_KEY]"),
+        "{logged}"
+    );
+    assert!(!logged.contains(VALUE), "{logged}");
 
     // Nowhere in the database in the clear.
     match app.database_url().map(str::to_owned) {
