@@ -8,7 +8,7 @@ use picloud_shared::{KvEvent, RecordRequests};
 use serde_json::Value;
 
 use crate::client::{Api, enc};
-use crate::failure::Result;
+use crate::failure::{Failure, Result};
 use crate::manifest::{Manifest, TriggerSpec};
 
 use super::plan::{Current, CurrentRoute, CurrentScript, CurrentTrigger};
@@ -68,13 +68,10 @@ pub(crate) async fn fetch(api: &Api, m: &Manifest) -> Result<Current> {
         };
         let spec = match t["kind"].as_str() {
             Some("kv") => {
-                let mut events: Vec<KvEvent> =
-                    serde_json::from_value(t["events"].clone()).unwrap_or_default();
-                events.sort();
-                events.dedup();
+                let collection = str_of(&t["collection"]);
                 TriggerSpec::Kv {
-                    collection: str_of(&t["collection"]),
-                    events,
+                    events: events_of(&t["events"], &collection)?,
+                    collection,
                     script,
                     max_attempts: t["max_attempts"]
                         .as_u64()
@@ -99,6 +96,21 @@ pub(crate) async fn fetch(api: &Api, m: &Manifest) -> Result<Current> {
     Ok(current)
 }
 
+/// A KV trigger's events as the server lists them. A word this client does
+/// not know (a newer server's) stops the deploy: planning without it would
+/// replace the trigger with one that no longer listens for it.
+fn events_of(v: &Value, collection: &str) -> Result<Vec<KvEvent>> {
+    let mut events: Vec<KvEvent> = serde_json::from_value(v.clone()).map_err(|e| {
+        Failure::error(format!(
+            "the server's trigger on {collection:?} has events this picloud does not \
+             know ({e}); use a picloud as new as the server"
+        ))
+    })?;
+    events.sort();
+    events.dedup();
+    Ok(events)
+}
+
 pub(super) fn str_of(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_owned()
 }
@@ -113,4 +125,26 @@ fn normalise_route(
         pattern.as_str().to_owned(),
         methods.as_list().map(<[String]>::to_vec),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_triggers_events_are_read_or_the_deploy_stops() {
+        let read = |v: Value| events_of(&v, "orders");
+        assert_eq!(
+            read(serde_json::json!(["delete", "set", "set"])).unwrap(),
+            [KvEvent::Set, KvEvent::Delete]
+        );
+        let e = read(serde_json::json!(["set", "expire"])).unwrap_err();
+        assert!(
+            e.message.contains(r#""expire" is not an event"#),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("as new as the server"), "{}", e.message);
+        assert!(read(Value::Null).is_err());
+    }
 }
