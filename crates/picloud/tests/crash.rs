@@ -12,10 +12,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+#[path = "support/admin.rs"]
+mod admin;
 #[path = "support/os.rs"]
 mod os;
 #[path = "common/wait.rs"]
 mod wait;
+use admin::{create, login};
 use os::{clean_command, context_switches, free_port};
 use wait::within;
 
@@ -53,31 +56,6 @@ async fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> (Child
     })
     .await;
     (child, base)
-}
-
-async fn token(client: &reqwest::Client, base: &str) -> String {
-    let v: Value = client
-        .post(format!("{base}/api/v1/admin/auth/login"))
-        .json(&json!({"username": ADMIN, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["token"].as_str().unwrap().to_owned()
-}
-
-async fn post(client: &reqwest::Client, base: &str, token: &str, path: &str, body: Value) -> Value {
-    let r = client
-        .post(format!("{base}/api/v1/admin{path}"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.unwrap()
 }
 
 /// The keys the handlers wrote to `delivered`.
@@ -139,9 +117,9 @@ async fn every_acknowledged_write_is_delivered_after_sigkill(database_url: Optio
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base) = start(dir.path(), database_url.as_deref()).await;
     let client = reqwest::Client::new();
-    let token = token(&client, &base).await;
+    let token = login(&client, &base, ADMIN, PASSWORD).await;
     // A handler slow enough that deliveries are in flight when the process dies.
-    let handler = post(
+    let handler = create(
         &client,
         &base,
         &token,
@@ -154,7 +132,7 @@ async fn every_acknowledged_write_is_delivered_after_sigkill(database_url: Optio
         .as_str()
         .unwrap()
         .to_owned();
-    post(
+    create(
         &client,
         &base,
         &token,
@@ -162,7 +140,7 @@ async fn every_acknowledged_write_is_delivered_after_sigkill(database_url: Optio
         json!({"kind": "kv", "collection": "burst", "events": ["set"], "script_id": handler}),
     )
     .await;
-    let writer = post(
+    let writer = create(
         &client,
         &base,
         &token,
@@ -221,7 +199,7 @@ async fn every_acknowledged_write_is_delivered_after_sigkill(database_url: Optio
 
     // Restart on the same database: every acknowledged write's event arrives.
     let (mut child, base) = start(dir.path(), database_url.as_deref()).await;
-    let token = self::token(&client, &base).await;
+    let token = login(&client, &base, ADMIN, PASSWORD).await;
     within(
         Duration::from_secs(60),
         "every acknowledged write's event is delivered",
@@ -262,8 +240,8 @@ async fn a_node_killed_under_writes_loses_no_acknowledged_write() {
     let (mut a, base_a) = start(dir_a.path(), Some(&url)).await;
     let (mut b, base_b) = start(dir_b.path(), Some(&url)).await;
     let client = reqwest::Client::new();
-    let token_a = token(&client, &base_a).await;
-    let writer = post(
+    let token_a = login(&client, &base_a, ADMIN, PASSWORD).await;
+    let writer = create(
         &client,
         &base_a,
         &token_a,
@@ -308,7 +286,7 @@ async fn a_node_killed_under_writes_loses_no_acknowledged_write() {
     let acknowledged = acknowledged.lock().unwrap().clone();
 
     // Read through the other node: every acknowledged write is there.
-    let token_b = token(&client, &base_b).await;
+    let token_b = login(&client, &base_b, ADMIN, PASSWORD).await;
     let stored = keys(&client, &base_b, &token_b, "burst").await;
     let missing: Vec<_> = acknowledged.difference(&stored).collect();
     assert!(
@@ -365,8 +343,8 @@ async fn idle_between_events(database_url: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base) = start(dir.path(), database_url.as_deref()).await;
     let client = reqwest::Client::new();
-    let token = token(&client, &base).await;
-    let handler = post(
+    let token = login(&client, &base, ADMIN, PASSWORD).await;
+    let handler = create(
         &client,
         &base,
         &token,
@@ -382,7 +360,7 @@ async fn idle_between_events(database_url: Option<String>) {
         json!({"kind": "kv", "collection": "in", "events": ["set"], "script_id": handler}),
         json!({"kind": "cron", "schedule": "0 0 1 1 *", "script_id": handler}),
     ] {
-        post(&client, &base, &token, "/apps/default/triggers", body).await;
+        create(&client, &base, &token, "/apps/default/triggers", body).await;
     }
     let r = client
         .put(format!("{base}/api/v1/admin/apps/default/kv/in/k"))

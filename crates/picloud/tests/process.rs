@@ -5,10 +5,13 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/admin.rs"]
+mod admin;
 #[path = "support/os.rs"]
 mod os;
 #[path = "common/wait.rs"]
 mod wait;
+use admin::{create, login};
 use os::{clean_command, context_switches, free_port};
 use wait::within_blocking;
 
@@ -235,31 +238,18 @@ async fn scripts_calls_ignore_proxies_in_the_environment() {
     );
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let login: serde_json::Value = client
-        .post(format!("{base}/api/v1/admin/auth/login"))
-        .json(
-            &serde_json::json!({"username": "admin", "password": "a password for the proxy test"}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().expect("a token");
-    let script: serde_json::Value = client
-        .post(format!("{base}/api/v1/admin/scripts"))
-        .bearer_auth(token)
-        .json(&serde_json::json!({
+    let token = login(&client, &base, "admin", "a password for the proxy test").await;
+    let script = create(
+        &client,
+        &base,
+        &token,
+        "/scripts",
+        serde_json::json!({
             "name": "call",
             "source": format!(r#"http::get("http://127.0.0.1:{upstream}/").body"#),
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        }),
+    )
+    .await;
     let id = script["id"].as_str().expect("a script id");
     let answer = client
         .post(format!("{base}/api/v1/execute/{id}"))

@@ -16,10 +16,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+#[path = "support/admin.rs"]
+mod admin;
 #[path = "support/os.rs"]
 mod os;
 #[path = "common/wait.rs"]
 mod wait;
+use admin::{call, create, login};
 use os::{clean_command, context_switches, free_port};
 use wait::within;
 
@@ -176,42 +179,6 @@ async fn serves_within(
     .await;
 }
 
-async fn login(client: &reqwest::Client, base: &str) -> String {
-    let login: Value = client
-        .post(format!("{base}/api/v1/admin/auth/login"))
-        .json(&json!({"username": ADMIN, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    login["token"].as_str().expect("a token").to_owned()
-}
-
-/// An admin call that must answer `status`; its JSON body, if any.
-async fn call(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-    status: u16,
-) -> Value {
-    let mut req = client
-        .request(method, format!("{base}/api/v1/admin{path}"))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let r = req.send().await.unwrap();
-    let got = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    assert_eq!(got, status, "{path}: {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
 async fn get_text(client: &reqwest::Client, url: &str) -> String {
     let (status, text) = get(client, url).await;
     assert_eq!(status, 200, "{url}: {text}");
@@ -245,7 +212,7 @@ async fn two_nodes_serve_within_a_second_what_either_changes() {
     let a = run(node(&db, &data.path().join("a"), pa), pa).await;
     let b = run(node(&db, &data.path().join("b"), pb), pb).await;
     let client = reqwest::Client::new();
-    let token = login(&client, &a.base).await;
+    let token = login(&client, &a.base, ADMIN, PASSWORD).await;
     let second = Duration::from_secs(1);
     let on = |node: &Proc, path: &str| format!("{}{path}", node.base);
     let execute = |node: &Proc, id: &str| format!("{}/api/v1/execute/{id}", node.base);
@@ -429,26 +396,6 @@ async fn a_node_without_a_secrets_key_says_which_variable_to_set() {
     );
 }
 
-async fn admin(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-    path: &str,
-    body: Value,
-) -> Value {
-    let r = client
-        .post(format!("{base}/api/v1/admin{path}"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(status, 201, "{path}: {body}");
-    body
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(picloud_postgres),
@@ -497,11 +444,11 @@ async fn the_split_binaries_serve_lose_any_process_and_take_it_back() {
         .unwrap();
     assert_eq!(r.status(), 401);
 
-    let token = login(&client, &manager.base).await;
+    let token = login(&client, &manager.base, ADMIN, PASSWORD).await;
     let deploy = |name: &'static str, source: &'static str, path: &'static str| {
         let (client, base, token) = (client.clone(), manager.base.clone(), token.clone());
         async move {
-            let id = admin(
+            let id = create(
                 &client,
                 &base,
                 &token,
@@ -510,7 +457,7 @@ async fn the_split_binaries_serve_lose_any_process_and_take_it_back() {
             )
             .await["id"]
                 .clone();
-            admin(
+            create(
                 &client,
                 &base,
                 &token,
@@ -644,8 +591,8 @@ async fn the_split_processes_make_no_wake_ups_when_idle() {
     ];
     let orchestrator = run(quick(layout.start_orchestrator()), layout.orchestrator).await;
     let client = reqwest::Client::new();
-    let token = &login(&client, &manager.base).await;
-    let count = admin(
+    let token = &login(&client, &manager.base, ADMIN, PASSWORD).await;
+    let count = create(
         &client,
         &manager.base,
         token,
@@ -655,7 +602,7 @@ async fn the_split_processes_make_no_wake_ups_when_idle() {
     )
     .await;
     let id = count["id"].as_str().unwrap();
-    admin(
+    create(
         &client,
         &manager.base,
         token,
@@ -663,7 +610,7 @@ async fn the_split_processes_make_no_wake_ups_when_idle() {
         json!({"path": "/count"}),
     )
     .await;
-    admin(
+    create(
         &client,
         &manager.base,
         token,
