@@ -79,6 +79,7 @@ impl Invocation {
 
 /// `ctx.request`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HttpRequest {
     pub method: String,
     pub path: String,
@@ -133,7 +134,6 @@ impl RecordRequests {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordedRequest {
     #[serde(flatten)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub request: HttpRequest,
     /// The headers taken out (lower-case names): a replay runs without them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -212,6 +212,7 @@ impl RecordedRequest {
 
 /// `ctx.request.body`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum RequestBody {
     /// `()`: no body.
@@ -222,6 +223,7 @@ pub enum RequestBody {
     /// Any other content type, valid UTF-8: a string.
     Text(String),
     /// Any other content type, not UTF-8: a blob (base64 on the wire).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
     Bytes(#[serde(with = "crate::serde_formats::base64_bytes")] Vec<u8>),
 }
 

@@ -15,8 +15,7 @@
 // shapes.test.ts keep which fields are always there in step with the server.
 //
 // What is written by hand here is the dashboard's own (`ItemList`, the
-// client-side error codes, `ErrorBody`'s room for newer codes) and the one
-// object the document cannot describe (`RecordedRequest`).
+// client-side error codes, `ErrorBody`'s room for newer codes).
 //
 // Ids are UUID strings; times are RFC 3339 strings in UTC.
 
@@ -198,64 +197,33 @@ export type OutboundCall = Narrow<
 /** An execution record. `event` is there for trigger executions only;
  *  `outbound` only when it made calls; `request` only when the app keeps
  *  requests for replay; `replay_of` and `dry_run` only for replays. */
-export type Execution = Override<
-	Narrow<
-		Schemas['ExecutionRecord'],
-		{
-			invocation_type: InvocationType;
-			/** The HTTP status answered, for http executions. */
-			status_code: number | null;
-			/** The error with its position, e.g. "boom (line 3, column 5)". */
-			error: string | null;
-			logs: LogEntry[];
-			outbound?: OutboundCall[];
-			/** The version of the script that ran (null in older records). */
-			script_version: number | null;
-			/** Rhai operations spent, its calls' included (null in older records). */
-			operations: number | null;
-			/** CPU time of the thread that ran it, in ms (null in older records). */
-			cpu_ms: number | null;
-			/** For a replay: the execution it replayed. */
-			replay_of?: Uuid;
-		}
-	>,
-	// Not narrowed but replaced: see RecordedRequest.
-	{ request?: RecordedRequest }
+export type Execution = Narrow<
+	Schemas['ExecutionRecord'],
+	{
+		invocation_type: InvocationType;
+		/** The HTTP status answered, for http executions. */
+		status_code: number | null;
+		/** The error with its position, e.g. "boom (line 3, column 5)". */
+		error: string | null;
+		logs: LogEntry[];
+		outbound?: OutboundCall[];
+		/** The version of the script that ran (null in older records). */
+		script_version: number | null;
+		/** Rhai operations spent, its calls' included (null in older records). */
+		operations: number | null;
+		/** CPU time of the thread that ran it, in ms (null in older records). */
+		cpu_ms: number | null;
+		/** For a replay: the execution it replayed. */
+		replay_of?: Uuid;
+		request?: RecordedRequest;
+	}
 >;
 
-/** `ctx.request` as kept, credentials left out.
- *
- *  Written by hand: the document describes only the fields a kept request
- *  adds (`redacted_headers`, `body_dropped`), not the request's own, which
- *  the server flattens into it (the generated type, `Record<string, never>
- *  & {…}`, allows no others and so fits nothing the server sends). The
- *  fields it does describe are checked below. */
-export interface RecordedRequest {
-	method: string;
-	path: string;
-	headers: Record<string, string>;
-	query: Record<string, string>;
-	params: Record<string, string>;
-	rest: string;
-	host: string;
-	host_params: Record<string, string>;
-	body: { kind: 'empty' } | { kind: 'json' | 'text' | 'bytes'; value: unknown };
-	ip: string;
-	/** The headers taken out (lower case). */
-	redacted_headers?: string[];
-	/** The size of a body over the bound, which was not kept (no replay then). */
-	body_dropped?: number;
-}
-/** The fields the document gives a kept request (the part of its
- *  `Record<string, never> & {…}` after the `&`). */
-type DescribedRequest =
-	Schemas['RecordedRequest'] extends Record<string, never> & infer R ? R : never;
-type _RecordedRequestFits = Check<
-	Fits<
-		Narrow<DescribedRequest, { body_dropped?: number }>,
-		Pick<RecordedRequest, keyof DescribedRequest>
-	>
->;
+/** `ctx.request` as kept, credentials left out: `redacted_headers`, the
+ *  headers taken out (lower case), and `body_dropped`, the size of a body
+ *  over the bound, which was not kept (no replay then), are sent only when
+ *  there are some. */
+export type RecordedRequest = Narrow<Schemas['RecordedRequest'], { body_dropped?: number }>;
 
 /** `POST /executions/{id}/replay` body: `version` absent runs the live one;
  *  `dry_run` is true unless said. */
@@ -269,10 +237,9 @@ export type ReplayResponse = Narrow<
 >;
 
 /** A replay's record, and the response for a request. */
-export type Replay = Override<
-	// `execution` is not narrowed but replaced: see RecordedRequest.
-	Narrow<Schemas['Replay'], { response?: ReplayResponse }>,
-	{ execution: Execution }
+export type Replay = Narrow<
+	Schemas['Replay'],
+	{ response?: ReplayResponse; execution: Execution }
 >;
 
 // ----- routes -----

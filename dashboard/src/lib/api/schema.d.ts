@@ -977,6 +977,32 @@ export interface components {
             /** Format: int64 */
             invocations: number;
         };
+        /** @description `ctx.request`. */
+        HttpRequest: {
+            body: components["schemas"]["RequestBody"];
+            /** @description Lower-case names; repeated headers joined with ", ". */
+            headers: {
+                [key: string]: string;
+            };
+            host: string;
+            host_params: {
+                [key: string]: string;
+            };
+            /**
+             * @description The client's address (behind `PICLOUD_TRUSTED_PROXIES`, the one they
+             *     forwarded for); empty when unknown. SDK 1.1.
+             */
+            ip: string;
+            method: string;
+            params: {
+                [key: string]: string;
+            };
+            path: string;
+            query: {
+                [key: string]: string;
+            };
+            rest: string;
+        };
         /** @description A list answer: `{"items": [...]}`. */
         Items_ApiToken: {
             items: {
@@ -1380,7 +1406,7 @@ export interface components {
          * @description A request as kept for replay: `ctx.request` without the headers that
          *     carry credentials, and without its body when that was over the bound.
          */
-        RecordedRequest: Record<string, never> & {
+        RecordedRequest: components["schemas"]["HttpRequest"] & {
             /**
              * Format: int64
              * @description The size in bytes of a body that was not kept (over
@@ -1485,6 +1511,29 @@ export interface components {
             };
             /** Format: int32 */
             status: number;
+        };
+        /** @description `ctx.request.body`. */
+        RequestBody: {
+            /** @enum {string} */
+            kind: "empty";
+        } | {
+            /** @enum {string} */
+            kind: "json";
+            /** @description A JSON content type, parsed. */
+            value: unknown;
+        } | {
+            /** @enum {string} */
+            kind: "text";
+            /** @description Any other content type, valid UTF-8: a string. */
+            value: string;
+        } | {
+            /** @enum {string} */
+            kind: "bytes";
+            /**
+             * Format: byte
+             * @description Any other content type, not UTF-8: a blob (base64 on the wire).
+             */
+            value: string;
         };
         /**
          * Format: uuid
