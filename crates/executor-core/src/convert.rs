@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use picloud_shared::{
-    ExecutionId, HttpRequest, Invocation, RequestBody, RequestId, Script, version::SDK_VERSION,
+    ExecutionId, HttpRequest, Invocation, InvocationType, RequestBody, RequestId, Script,
+    version::SDK_VERSION,
 };
 use rhai::{Array, Blob, Dynamic, ImmutableString, Map};
 use serde_json::{Number, Value};
@@ -143,7 +144,7 @@ fn ctx_common(
     base: &Map,
     execution_id: ExecutionId,
     request_id: RequestId,
-    invocation_type: &'static str,
+    invocation_type: InvocationType,
 ) -> Map {
     let mut m = base.clone();
     m.insert(
@@ -151,7 +152,10 @@ fn ctx_common(
         Dynamic::from(execution_id.to_string()),
     );
     m.insert("request_id".into(), Dynamic::from(request_id.to_string()));
-    m.insert("invocation_type".into(), Dynamic::from(invocation_type));
+    m.insert(
+        "invocation_type".into(),
+        Dynamic::from(invocation_type.as_str()),
+    );
     m
 }
 
@@ -164,7 +168,7 @@ pub fn function_ctx(
     request_id: RequestId,
     args: Dynamic,
 ) -> Dynamic {
-    let mut m = ctx_common(base, execution_id, request_id, "function");
+    let mut m = ctx_common(base, execution_id, request_id, InvocationType::Function);
     m.insert("args".into(), args);
     Dynamic::from_map(m)
 }
@@ -178,7 +182,7 @@ pub fn ctx_map(
     request_id: RequestId,
     invocation: Invocation,
 ) -> Dynamic {
-    let mut m = ctx_common(base, execution_id, request_id, invocation.type_name());
+    let mut m = ctx_common(base, execution_id, request_id, invocation.invocation_type());
     match invocation {
         Invocation::Http(http) => {
             m.insert("request".into(), request_map(http));

@@ -110,7 +110,7 @@ impl Inner {
             app_id: script.app_id,
             script_id: script.id,
             request_id,
-            invocation_type: "function".to_owned(),
+            invocation_type: picloud_shared::InvocationType::Function,
             status,
             status_code: None,
             started_at,

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use picloud_shared::OutboundOutcome;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// Redirects followed at most.
@@ -358,11 +359,11 @@ impl Failure {
     }
 
     /// The record's outcome.
-    pub fn outcome(&self) -> &'static str {
+    pub fn outcome(&self) -> OutboundOutcome {
         match self {
-            Failure::Refused(_) => "refused",
-            Failure::Timeout(_) => "timeout",
-            Failure::Failed(_) => "failed",
+            Failure::Refused(_) => OutboundOutcome::Refused,
+            Failure::Timeout(_) => OutboundOutcome::Timeout,
+            Failure::Failed(_) => OutboundOutcome::Failed,
         }
     }
 }

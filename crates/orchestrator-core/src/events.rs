@@ -64,7 +64,7 @@ impl Orchestrator {
             grant: None,
             dry_run: false,
         };
-        let invocation_type = exec.invocation.type_name();
+        let invocation_type = exec.invocation.invocation_type();
         let (execution_id, request_id) = (exec.execution_id, exec.request_id);
         let mut outcome = match self.executor.execute(exec).await {
             Ok(outcome) => outcome,
@@ -80,7 +80,7 @@ impl Orchestrator {
                 app_id: script.app_id,
                 script_id: script.id,
                 request_id,
-                invocation_type: invocation_type.to_owned(),
+                invocation_type,
                 status: outcome.status,
                 status_code: None,
                 started_at: outcome.started_at,

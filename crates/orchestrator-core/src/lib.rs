@@ -29,8 +29,8 @@ use picloud_shared::routing::RequestPath;
 use picloud_shared::web::AdminHost;
 use picloud_shared::{
     ExecOutcome, ExecRequest, ExecStatus, ExecutionId, ExecutionRecord, ExecutionSink,
-    ExecutorClient, HttpRequest, Invocation, RecordRequests, RecordedRequest, RequestId,
-    SandboxCeilings, Script, ScriptId, ScriptResolver,
+    ExecutorClient, HttpRequest, Invocation, InvocationType, RecordRequests, RecordedRequest,
+    RequestId, SandboxCeilings, Script, ScriptId, ScriptResolver,
 };
 use tokio::sync::Semaphore;
 
@@ -176,7 +176,7 @@ impl Orchestrator {
             let _permit = permit;
             let (execution_id, request_id, script) =
                 (exec.execution_id, exec.request_id, Arc::clone(&exec.script));
-            let invocation_type = exec.invocation.type_name();
+            let invocation_type = exec.invocation.invocation_type();
             match this.executor.execute(exec).await {
                 Ok(mut outcome) => {
                     // The scripts it invoked first: they ended first.
@@ -282,7 +282,7 @@ impl Orchestrator {
         let ids = (
             exec.execution_id,
             exec.request_id,
-            exec.invocation.type_name(),
+            exec.invocation.invocation_type(),
         );
         let event = exec.invocation.event().cloned();
         let http = matches!(exec.invocation, Invocation::Http(_));
@@ -347,7 +347,7 @@ impl Orchestrator {
 /// status code taken out, any other).
 fn http_record(
     script: &Script,
-    (id, request_id, invocation_type): (ExecutionId, RequestId, &str),
+    (id, request_id, invocation_type): (ExecutionId, RequestId, InvocationType),
     outcome: ExecOutcome,
     error: Option<String>,
     status_code: u16,
@@ -357,7 +357,7 @@ fn http_record(
         app_id: script.app_id,
         script_id: script.id,
         request_id,
-        invocation_type: invocation_type.to_owned(),
+        invocation_type,
         // A value that cannot be a response is the script's error; a
         // status the script chose (even a 5xx) is not.
         status: if outcome.status == ExecStatus::Ok && error.is_some() {

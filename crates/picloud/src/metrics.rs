@@ -20,7 +20,10 @@ use picloud_manager_core::Manager;
 use picloud_orchestrator_core::Orchestrator;
 use picloud_shared::api_error::{ApiError, ErrorCode};
 use picloud_shared::web::ClientIp;
-use picloud_shared::{BoxFuture, ExecStatus, ExecutionRecord, ExecutionSink, ScriptId};
+use picloud_shared::{
+    BoxFuture, ExecStatus, ExecutionRecord, ExecutionSink, InvocationType, OutboundOutcome,
+    ScriptId,
+};
 use prometheus::core::Collector;
 use prometheus::{
     Counter, CounterVec, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter,
@@ -36,9 +39,6 @@ struct Series {
     cpu: Counter,
     app: String,
 }
-
-/// The outcomes an outbound call is counted under.
-const OUTCOMES: [&str; 4] = ["ok", "refused", "failed", "timeout"];
 
 /// Scripts with series of their own; the rest roll up into `_other`.
 pub const MAX_SCRIPT_SERIES: usize = 500;
@@ -70,9 +70,9 @@ pub struct Metrics {
     executions: IntCounterVec,
     operations: HistogramVec,
     cpu: CounterVec,
-    durations: HistogramVec,
-    /// `durations` of the invocation types there are, looked up once.
-    by_type: [(&'static str, Histogram); 4],
+    /// Execution durations by [`InvocationType`] (in the order of
+    /// `InvocationType::ALL`), looked up once.
+    by_type: [Histogram; 4],
     /// Each admitted script's counters, one per status (in `STATUSES` order).
     series: RwLock<HashMap<ScriptId, Arc<Series>>>,
     other: Arc<Series>,
@@ -133,8 +133,7 @@ impl Metrics {
             &["type"],
         )?;
         registry.register(Box::new(durations.clone()))?;
-        let by_type = ["http", "function", "trigger", "scheduled"]
-            .map(|t| (t, durations.with_label_values(&[t])));
+        let by_type = InvocationType::ALL.map(|t| durations.with_label_values(&[t.as_str()]));
         let other = Arc::new(Series {
             executions: STATUSES.map(|s| executions.with_label_values(&[OTHER, OTHER, s.as_str()])),
             operations: operations.with_label_values(&[OTHER, OTHER]),
@@ -155,7 +154,6 @@ impl Metrics {
             executions,
             operations,
             cpu,
-            durations,
             by_type,
             series: RwLock::new(HashMap::new()),
             other,
@@ -213,29 +211,17 @@ impl Metrics {
         if let Some(cpu_ms) = record.cpu_ms {
             counters.cpu.inc_by(cpu_ms.max(0.0) / 1000.0);
         }
-        for call in &record.outbound {
-            // Only the known outcomes make labels, whatever a peer sends.
-            let outcome = OUTCOMES
-                .iter()
-                .find(|o| **o == call.outcome)
-                .copied()
-                .unwrap_or("failed");
+        // A dry run's calls were not made: not counted.
+        for call in record
+            .outbound
+            .iter()
+            .filter(|c| c.outcome != OutboundOutcome::NotSent)
+        {
             self.outbound
-                .with_label_values(&[counters.app.as_str(), outcome])
+                .with_label_values(&[counters.app.as_str(), call.outcome.as_str()])
                 .inc();
         }
-        let seconds = record.duration_ms / 1000.0;
-        match self
-            .by_type
-            .iter()
-            .find(|(t, _)| *t == record.invocation_type)
-        {
-            Some((_, h)) => h.observe(seconds),
-            None => self
-                .durations
-                .with_label_values(&[record.invocation_type.as_str()])
-                .observe(seconds),
-        }
+        self.by_type[record.invocation_type as usize].observe(record.duration_ms / 1000.0);
     }
 }
 
@@ -488,5 +474,57 @@ mod tests {
                 "{t}"
             );
         }
+    }
+
+    #[test]
+    fn calls_count_by_outcome_and_durations_by_invocation_type() {
+        use picloud_shared::{AppId, ExecutionId, OutboundCall, RequestId};
+        let m = Metrics::new().unwrap();
+        let script = ScriptId::new();
+        let call = |outcome| OutboundCall {
+            method: "GET".into(),
+            host: "api.example.com".into(),
+            status: None,
+            outcome,
+            duration_ms: 1.0,
+        };
+        let record = ExecutionRecord {
+            id: ExecutionId::new(),
+            app_id: AppId::new(),
+            script_id: script,
+            request_id: RequestId::new(),
+            invocation_type: InvocationType::Scheduled,
+            status: ExecStatus::Ok,
+            status_code: None,
+            started_at: time::OffsetDateTime::now_utc(),
+            duration_ms: 2.0,
+            error: None,
+            logs: Vec::new(),
+            event: None,
+            outbound: vec![
+                call(OutboundOutcome::Ok),
+                call(OutboundOutcome::Refused),
+                call(OutboundOutcome::Ok),
+                // A dry run's call was not made: not counted.
+                call(OutboundOutcome::NotSent),
+            ],
+            script_version: None,
+            operations: None,
+            cpu_ms: None,
+            request: None,
+            replay_of: None,
+            dry_run: true,
+        };
+        m.count(&m.admit(script, "shop", "tick"), &record);
+        let t = text(&m);
+        for line in [
+            r#"picloud_outbound_requests_total{app="shop",outcome="ok"} 2"#,
+            r#"picloud_outbound_requests_total{app="shop",outcome="refused"} 1"#,
+            r#"picloud_execution_duration_seconds_count{type="scheduled"} 1"#,
+            r#"picloud_execution_duration_seconds_count{type="http"} 0"#,
+        ] {
+            assert!(t.contains(line), "{line} in {t}");
+        }
+        assert!(!t.contains("not_sent"), "{t}");
     }
 }

@@ -49,13 +49,57 @@ pub enum Invocation {
     },
 }
 
+/// What ran a script: `ctx.invocation_type`, and an execution record's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum InvocationType {
+    /// A request to a route or to `/api/v1/execute`.
+    Http,
+    /// Another script's `invoke`.
+    Function,
+    /// A KV trigger's event, or a dead letter.
+    Trigger,
+    /// A cron schedule.
+    Scheduled,
+}
+
+impl InvocationType {
+    /// Every type, in the order of their declaration (`t as usize` indexes it).
+    pub const ALL: [InvocationType; 4] = [
+        InvocationType::Http,
+        InvocationType::Function,
+        InvocationType::Trigger,
+        InvocationType::Scheduled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvocationType::Http => "http",
+            InvocationType::Function => "function",
+            InvocationType::Trigger => "trigger",
+            InvocationType::Scheduled => "scheduled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "http" => InvocationType::Http,
+            "function" => InvocationType::Function,
+            "trigger" => InvocationType::Trigger,
+            "scheduled" => InvocationType::Scheduled,
+            _ => return None,
+        })
+    }
+}
+
 impl Invocation {
     /// `ctx.invocation_type`.
-    pub fn type_name(&self) -> &'static str {
+    pub fn invocation_type(&self) -> InvocationType {
         match self {
-            Invocation::Http(_) => "http",
-            Invocation::Trigger { .. } => "trigger",
-            Invocation::Scheduled { .. } => "scheduled",
+            Invocation::Http(_) => InvocationType::Http,
+            Invocation::Trigger { .. } => InvocationType::Trigger,
+            Invocation::Scheduled { .. } => InvocationType::Scheduled,
         }
     }
 
@@ -350,12 +394,46 @@ pub struct OutboundCall {
     pub host: String,
     /// The answer's status code; absent when there was no answer.
     pub status: Option<u16>,
-    /// `ok` (an answer came, whatever its status), `refused` (by the SSRF
-    /// guard, nothing sent), `failed` (connection, TLS, a body over the
-    /// limit), `timeout` (the call's or the execution's) or `not_sent`
-    /// (a dry-run replay).
-    pub outcome: String,
+    pub outcome: OutboundOutcome,
     pub duration_ms: f64,
+}
+
+/// How an outbound call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OutboundOutcome {
+    /// An answer came, whatever its status.
+    Ok,
+    /// The SSRF guard refused it: nothing was sent.
+    Refused,
+    /// Connection, TLS, protocol, a body over the limit.
+    Failed,
+    /// The call's own timeout or the execution's.
+    Timeout,
+    /// A dry-run replay's call, not sent.
+    NotSent,
+}
+
+impl OutboundOutcome {
+    /// Every outcome, for metrics' label sets.
+    pub const ALL: [OutboundOutcome; 5] = [
+        OutboundOutcome::Ok,
+        OutboundOutcome::Refused,
+        OutboundOutcome::Failed,
+        OutboundOutcome::Timeout,
+        OutboundOutcome::NotSent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboundOutcome::Ok => "ok",
+            OutboundOutcome::Refused => "refused",
+            OutboundOutcome::Failed => "failed",
+            OutboundOutcome::Timeout => "timeout",
+            OutboundOutcome::NotSent => "not_sent",
+        }
+    }
 }
 
 /// The stored record of one execution (contract: Execution).
@@ -366,7 +444,7 @@ pub struct ExecutionRecord {
     pub app_id: AppId,
     pub script_id: ScriptId,
     pub request_id: RequestId,
-    pub invocation_type: String,
+    pub invocation_type: InvocationType,
     pub status: ExecStatus,
     pub status_code: Option<u16>,
     #[serde(with = "crate::timestamp")]

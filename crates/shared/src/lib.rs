@@ -30,8 +30,9 @@ pub mod wire;
 pub use error::{Error, Result};
 pub use events::{Delivery, EventKind, EventQueue, KvEvent, PendingEvent};
 pub use exec::{
-    ExecOutcome, ExecRequest, ExecStatus, ExecutionRecord, HttpRequest, Invocation, LogEntry,
-    LogLevel, OutboundCall, RecordRequests, RecordedRequest, Recording, RequestBody, ScriptError,
+    ExecOutcome, ExecRequest, ExecStatus, ExecutionRecord, HttpRequest, Invocation, InvocationType,
+    LogEntry, LogLevel, OutboundCall, OutboundOutcome, RecordRequests, RecordedRequest, Recording,
+    RequestBody, ScriptError,
 };
 pub use future::BoxFuture;
 pub use ids::{

@@ -181,18 +181,15 @@ export type ScriptVersion = Narrow<Schemas['ScriptVersion'], { created_by: strin
 // ----- executions -----
 
 export type ExecStatus = Schemas['ExecStatus'];
-/** What ran a script (the document says only "string"). */
-export type InvocationType = 'http' | 'function' | 'scheduled' | 'trigger';
+/** What ran a script. */
+export type InvocationType = Schemas['InvocationType'];
 export type LogLevel = Schemas['LogLevel'];
 
 /** One `log::*` call. */
 export type LogEntry = Narrow<Schemas['LogEntry'], { data: unknown }>;
 
 /** One outbound HTTP call of an execution (never bodies or headers). */
-export type OutboundCall = Narrow<
-	Schemas['OutboundCall'],
-	{ outcome: 'ok' | 'refused' | 'failed' | 'timeout' | 'not_sent'; status: number | null }
->;
+export type OutboundCall = Narrow<Schemas['OutboundCall'], { status: number | null }>;
 
 /** An execution record. `event` is there for trigger executions only;
  *  `outbound` only when it made calls; `request` only when the app keeps
@@ -200,7 +197,6 @@ export type OutboundCall = Narrow<
 export type Execution = Narrow<
 	Schemas['ExecutionRecord'],
 	{
-		invocation_type: InvocationType;
 		/** The HTTP status answered, for http executions. */
 		status_code: number | null;
 		/** The error with its position, e.g. "boom (line 3, column 5)". */
@@ -332,7 +328,6 @@ export type NewRelease = Schemas['NewReleaseBody'];
 export type Release = Narrow<
 	Schemas['Release'],
 	{
-		kind: 'manual' | 'deploy' | 'rollback';
 		rollback_of: Uuid | null;
 		snapshot: ReleaseSnapshot;
 	}

@@ -7,6 +7,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use picloud_shared::OutboundOutcome;
 use rhai::{Blob, Dynamic, EvalAltResult, INT, Map, Module, NativeCallContext, Shared};
 
 use crate::context;
@@ -154,19 +155,19 @@ fn request(ctx: NativeCallContext, spec: Map) -> RhaiResult<Dynamic> {
         (None, _) => call.url.scheme().to_owned(),
     };
     let started = std::time::Instant::now();
-    let record = |status: Option<u16>, outcome: &str| {
+    let record = |status: Option<u16>, outcome: OutboundOutcome| {
         frame::record_outbound(picloud_shared::OutboundCall {
             method: method.clone(),
             host: host.clone(),
             status,
-            outcome: outcome.to_owned(),
+            outcome,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         });
     };
     // A dry run (a replay's) sends nothing: the call is recorded as such
     // and the script gets an error it can catch.
     if sdk.dry_run() {
-        record(None, "not_sent");
+        record(None, OutboundOutcome::NotSent);
         return fail(format!(
             "{method} {host} was not sent: a dry-run replay makes no outbound calls"
         ));
@@ -175,7 +176,7 @@ fn request(ctx: NativeCallContext, spec: Map) -> RhaiResult<Dynamic> {
     // whatever ends it (the execution's deadline included).
     let answer = match sdk.wait(WHAT, outbound.send(call)) {
         Ok(Ok(answer)) => {
-            record(Some(answer.status), "ok");
+            record(Some(answer.status), OutboundOutcome::Ok);
             answer
         }
         Ok(Err(failure)) => {
@@ -183,7 +184,7 @@ fn request(ctx: NativeCallContext, spec: Map) -> RhaiResult<Dynamic> {
             return fail(failure.message());
         }
         Err(deadline) => {
-            record(None, "timeout");
+            record(None, OutboundOutcome::Timeout);
             return Err(deadline);
         }
     };

@@ -71,7 +71,8 @@ pub struct Snapshot {
 }
 
 /// How a release came to be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum ReleaseKind {
     /// The admin API or the dashboard.
     Manual,
@@ -107,9 +108,7 @@ pub struct Release {
     pub app_id: AppId,
     /// The app's releases are numbered from 1.
     pub number: i64,
-    /// `manual`, `deploy` or `rollback`.
-    #[schema(value_type = String, pattern = "^(manual|deploy|rollback)$")]
-    pub kind: &'static str,
+    pub kind: ReleaseKind,
     pub message: String,
     /// The username of who made it.
     pub created_by: String,

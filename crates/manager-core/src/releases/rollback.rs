@@ -247,7 +247,7 @@ impl Db {
                 id,
                 app_id: app,
                 number,
-                kind: ReleaseKind::Rollback.as_str(),
+                kind: ReleaseKind::Rollback,
                 message,
                 created_by: by.to_owned(),
                 created_at: now,

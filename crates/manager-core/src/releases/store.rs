@@ -68,7 +68,7 @@ impl From<ReleaseRow> for Release {
             id: r.id,
             app_id: AppId(r.app_id),
             number: r.number,
-            kind: ReleaseKind::parse(&r.kind).map_or("manual", ReleaseKind::as_str),
+            kind: ReleaseKind::parse(&r.kind).unwrap_or(ReleaseKind::Manual),
             message: r.message,
             created_by: r.created_by,
             created_at: r.created_at,

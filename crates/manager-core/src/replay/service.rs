@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use picloud_shared::api_error::{ApiError, ErrorCode};
-use picloud_shared::{ExecutionId, ExecutionRecord, Invocation, Script, ScriptName};
+use picloud_shared::{
+    ExecutionId, ExecutionRecord, Invocation, InvocationType, Script, ScriptName,
+};
 use serde_json::json;
 
 use crate::authz::{self, Capability, Principal};
@@ -40,8 +42,8 @@ impl Manager {
     ) -> std::result::Result<Replay, ApiError> {
         let original = self.execution(p, id).await?;
         authz::require(p, Capability::WriteScripts, original.app_id, "execution")?;
-        let invocation = match (original.invocation_type.as_str(), &original.request) {
-            ("http", Some(kept)) => {
+        let invocation = match (original.invocation_type, &original.request) {
+            (InvocationType::Http, Some(kept)) => {
                 if let Some(bytes) = kept.body_dropped {
                     return Err(ApiError::new(
                         ErrorCode::Conflict,
@@ -52,18 +54,20 @@ impl Manager {
                 }
                 Invocation::Http(kept.request.clone())
             }
-            ("http", None) => {
+            (InvocationType::Http, None) => {
                 return Err(ApiError::new(
                     ErrorCode::Conflict,
                     "this execution's request was not kept: set the app's record_requests to \"failed\" or \"all\" (PATCH /apps/{app}) to keep the next ones",
                 ));
             }
-            ("trigger", _) | ("scheduled", _) => match &original.event {
-                Some(event) if original.invocation_type == "trigger" => Invocation::Trigger {
-                    event: event.clone(),
-                    // Its writes' events start a chain of their own.
-                    depth: 1,
-                },
+            (InvocationType::Trigger | InvocationType::Scheduled, _) => match &original.event {
+                Some(event) if original.invocation_type == InvocationType::Trigger => {
+                    Invocation::Trigger {
+                        event: event.clone(),
+                        // Its writes' events start a chain of their own.
+                        depth: 1,
+                    }
+                }
                 Some(event) => Invocation::Scheduled {
                     event: event.clone(),
                 },
@@ -74,12 +78,10 @@ impl Manager {
                     ));
                 }
             },
-            (other, _) => {
+            (InvocationType::Function, _) => {
                 return Err(ApiError::new(
                     ErrorCode::Conflict,
-                    format!(
-                        "a {other} execution cannot be replayed: replay the execution that invoked it"
-                    ),
+                    "a function execution cannot be replayed: replay the execution that invoked it",
                 ));
             }
         };

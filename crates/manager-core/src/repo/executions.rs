@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use picloud_shared::{
-    AppId, ExecStatus, ExecutionId, ExecutionRecord, LogEntry, RequestId, ScriptId,
+    AppId, ExecStatus, ExecutionId, ExecutionRecord, InvocationType, LogEntry, RequestId, ScriptId,
 };
 use serde::Serialize;
 use sqlx::types::Json;
@@ -53,7 +53,8 @@ impl From<ExecutionRow> for ExecutionRecord {
             app_id: AppId(r.app_id),
             script_id: ScriptId(r.script_id),
             request_id: r.request_id.into(),
-            invocation_type: r.invocation_type,
+            invocation_type: InvocationType::parse(&r.invocation_type)
+                .unwrap_or(InvocationType::Http),
             status: ExecStatus::parse(&r.status).unwrap_or(ExecStatus::Error),
             status_code: r.status_code.and_then(|c| u16::try_from(c).ok()),
             started_at: r.started_at,
@@ -170,7 +171,7 @@ impl Change for RecordsChange {
                 bind(&r.app_id.0.as_bytes().as_slice())?;
                 bind(&r.script_id.0.as_bytes().as_slice())?;
                 bind(&r.request_id.0.as_bytes().as_slice())?;
-                bind(&r.invocation_type)?;
+                bind(&r.invocation_type.as_str())?;
                 bind(&r.status.as_str())?;
                 bind(&r.status_code)?;
                 bind(&rfc3339(r.started_at))?;

@@ -35,7 +35,7 @@ fn record(s: &Script, status: ExecStatus) -> ExecutionRecord {
         app_id: s.app_id,
         script_id: s.id,
         request_id: RequestId::new(),
-        invocation_type: "http".into(),
+        invocation_type: picloud_shared::InvocationType::Http,
         status,
         status_code: Some(200),
         started_at: now(),
@@ -55,7 +55,7 @@ fn record(s: &Script, status: ExecStatus) -> ExecutionRecord {
             method: "POST".into(),
             host: "api.example.com".into(),
             status: (status == ExecStatus::Ok).then_some(201),
-            outcome: "ok".into(),
+            outcome: picloud_shared::OutboundOutcome::Ok,
             duration_ms: 12.5,
         }],
         // What it used round-trips; an older record's nulls too.

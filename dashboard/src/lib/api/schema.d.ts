@@ -937,7 +937,7 @@ export interface components {
             /** @description `ctx.event`, for trigger executions. */
             event?: unknown;
             id: components["schemas"]["ExecutionId"];
-            invocation_type: string;
+            invocation_type: components["schemas"]["InvocationType"];
             logs: components["schemas"]["LogEntry"][];
             /**
              * Format: int64
@@ -1003,6 +1003,11 @@ export interface components {
             };
             rest: string;
         };
+        /**
+         * @description What ran a script: `ctx.invocation_type`, and an execution record's.
+         * @enum {string}
+         */
+        InvocationType: "http" | "function" | "trigger" | "scheduled";
         /** @description A list answer: `{"items": [...]}`. */
         Items_ApiToken: {
             items: {
@@ -1102,7 +1107,7 @@ export interface components {
                 /** @description `ctx.event`, for trigger executions. */
                 event?: unknown;
                 id: components["schemas"]["ExecutionId"];
-                invocation_type: string;
+                invocation_type: components["schemas"]["InvocationType"];
                 logs: components["schemas"]["LogEntry"][];
                 /**
                  * Format: int64
@@ -1160,8 +1165,7 @@ export interface components {
                 created_by: string;
                 /** Format: uuid */
                 id: string;
-                /** @description `manual`, `deploy` or `rollback`. */
-                kind: string;
+                kind: components["schemas"]["ReleaseKind"];
                 message: string;
                 /**
                  * Format: int64
@@ -1374,19 +1378,18 @@ export interface components {
             /** @description The URL's host (and port, when not the scheme's default). */
             host: string;
             method: string;
-            /**
-             * @description `ok` (an answer came, whatever its status), `refused` (by the SSRF
-             *     guard, nothing sent), `failed` (connection, TLS, a body over the
-             *     limit), `timeout` (the call's or the execution's) or `not_sent`
-             *     (a dry-run replay).
-             */
-            outcome: string;
+            outcome: components["schemas"]["OutboundOutcome"];
             /**
              * Format: int32
              * @description The answer's status code; absent when there was no answer.
              */
             status?: number | null;
         };
+        /**
+         * @description How an outbound call ended.
+         * @enum {string}
+         */
+        OutboundOutcome: "ok" | "refused" | "failed" | "timeout" | "not_sent";
         /** @description Percentiles of a measure; null when nothing was measured. */
         Percentiles: {
             /** Format: double */
@@ -1427,8 +1430,7 @@ export interface components {
             created_by: string;
             /** Format: uuid */
             id: string;
-            /** @description `manual`, `deploy` or `rollback`. */
-            kind: string;
+            kind: components["schemas"]["ReleaseKind"];
             message: string;
             /**
              * Format: int64
@@ -1442,6 +1444,11 @@ export interface components {
             rollback_of?: string | null;
             snapshot: components["schemas"]["Snapshot"];
         };
+        /**
+         * @description How a release came to be.
+         * @enum {string}
+         */
+        ReleaseKind: "manual" | "deploy" | "rollback";
         /** @description A domain claim as a release holds it. */
         ReleasedDomain: {
             id: components["schemas"]["DomainId"];
