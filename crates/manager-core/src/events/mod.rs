@@ -26,7 +26,7 @@ pub(crate) use outbox::{
     KvWrite, delete_kv_postgres, fire_kv_sqlite, notify_postgres, set_kv_postgres,
 };
 pub use queue::EventStore;
-pub use triggers::{NewTrigger, Trigger};
+pub use triggers::{NewTrigger, Trigger, TriggerKind};
 
 fn now_ms() -> i64 {
     i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)

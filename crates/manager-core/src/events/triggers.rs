@@ -50,13 +50,32 @@ pub struct Trigger {
 }
 
 /// What fires a trigger.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TriggerKind {
     /// Writes to a KV collection.
     Kv,
     /// A schedule.
     Cron,
+}
+
+impl TriggerKind {
+    /// The `triggers.kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerKind::Kv => "kv",
+            TriggerKind::Cron => "cron",
+        }
+    }
+
+    /// A `triggers.kind` column: `cron`, else a KV trigger (the only other
+    /// kind there is).
+    pub(crate) fn of_column(kind: &str) -> TriggerKind {
+        match kind {
+            "cron" => TriggerKind::Cron,
+            _ => TriggerKind::Kv,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -115,15 +134,12 @@ struct TriggerRow {
 
 impl From<TriggerRow> for Trigger {
     fn from(r: TriggerRow) -> Self {
-        let kv = r.kind == "kv";
+        let kind = TriggerKind::of_column(&r.kind);
+        let kv = kind == TriggerKind::Kv;
         Trigger {
             id: TriggerId(r.id),
             app_id: AppId(r.app_id),
-            kind: if kv {
-                TriggerKind::Kv
-            } else {
-                TriggerKind::Cron
-            },
+            kind,
             script_id: ScriptId(r.script_id),
             collection: r.collection,
             events: kv.then(|| KvEvent::of_flags(r.on_set, r.on_delete)),

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::events::TriggerKind;
 use picloud_shared::ScriptId;
 
 use super::Snapshot;
@@ -49,16 +50,16 @@ fn meaning(s: &Snapshot) -> Meaning {
         .triggers
         .iter()
         .map(|t| {
-            let what = match t.kind.as_str() {
+            let what = match t.kind {
                 // A tick is delivered once: attempts do not apply.
-                "cron" => {
+                TriggerKind::Cron => {
                     return format!(
                         "cron trigger \"{}\" → {}",
                         t.schedule.as_deref().unwrap_or(""),
                         name(&t.script_id)
                     );
                 }
-                _ => {
+                TriggerKind::Kv => {
                     let events: Vec<&str> =
                         picloud_shared::KvEvent::of_flags(t.on_set, t.on_delete)
                             .into_iter()
@@ -167,7 +168,7 @@ mod tests {
             domains: old.domains.clone(),
             triggers: vec![ReleasedTrigger {
                 id: TriggerId(Uuid::from_u128(30)),
-                kind: "cron".into(),
+                kind: TriggerKind::Cron,
                 script_id: ScriptId(Uuid::from_u128(3)),
                 collection: None,
                 on_set: false,

@@ -9,6 +9,7 @@ mod rollback;
 mod service;
 mod store;
 
+use crate::events::TriggerKind;
 use picloud_shared::{AppId, DomainId, RouteId, ScriptId, TriggerId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -46,8 +47,7 @@ pub struct ReleasedDomain {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReleasedTrigger {
     pub id: TriggerId,
-    /// `kv` or `cron`.
-    pub kind: String,
+    pub kind: TriggerKind,
     pub script_id: ScriptId,
     pub collection: Option<String>,
     pub on_set: bool,

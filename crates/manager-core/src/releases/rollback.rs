@@ -198,7 +198,7 @@ impl Db {
                         sqlx::query("UPDATE triggers SET kind = $2, script_id = $3, collection = $4, \
                              on_set = $5, on_delete = $6, max_attempts = $7, dead_letter_script_id = $8, \
                              schedule = $9, next_due = CASE WHEN $10 THEN $11 ELSE next_due END WHERE id = $1")
-                            .bind(w.id.0).bind(&w.kind).bind(w.script_id.0).bind(&w.collection)
+                            .bind(w.id.0).bind(w.kind.as_str()).bind(w.script_id.0).bind(&w.collection)
                             .bind(w.on_set).bind(w.on_delete).bind(w.max_attempts)
                             .bind(w.dead_letter_script_id.map(|d| d.0)).bind(&w.schedule)
                             .bind(schedule_changed).bind(next_due(w))
@@ -208,7 +208,7 @@ impl Db {
                         sqlx::query("INSERT INTO triggers (id, app_id, kind, script_id, collection, \
                              on_set, on_delete, max_attempts, dead_letter_script_id, schedule, next_due, \
                              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-                            .bind(w.id.0).bind(app.0).bind(&w.kind).bind(w.script_id.0).bind(&w.collection)
+                            .bind(w.id.0).bind(app.0).bind(w.kind.as_str()).bind(w.script_id.0).bind(&w.collection)
                             .bind(w.on_set).bind(w.on_delete).bind(w.max_attempts)
                             .bind(w.dead_letter_script_id.map(|d| d.0)).bind(&w.schedule)
                             .bind(next_due(w)).bind(now)

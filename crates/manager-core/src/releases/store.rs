@@ -1,5 +1,6 @@
 //! Releases as stored: the rows, reading an app's snapshot, listing, finding and inserting releases.
 
+use crate::events::TriggerKind;
 use picloud_shared::{AppId, DomainId, RouteId, ScriptId, TriggerId};
 use sqlx::types::Json;
 use time::OffsetDateTime;
@@ -147,7 +148,7 @@ impl Db {
                 .into_iter()
                 .map(|t| ReleasedTrigger {
                     id: TriggerId(t.id),
-                    kind: t.kind,
+                    kind: TriggerKind::of_column(&t.kind),
                     script_id: ScriptId(t.script_id),
                     collection: t.collection,
                     on_set: t.on_set,

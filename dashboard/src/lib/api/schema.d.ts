@@ -1477,8 +1477,7 @@ export interface components {
             collection?: string | null;
             dead_letter_script_id?: null | components["schemas"]["ScriptId"];
             id: components["schemas"]["TriggerId"];
-            /** @description `kv` or `cron`. */
-            kind: string;
+            kind: components["schemas"]["TriggerKind"];
             /** Format: int32 */
             max_attempts: number;
             on_delete: boolean;
