@@ -380,11 +380,12 @@ async fn a_node_without_a_secrets_key_says_which_variable_to_set() {
     let port = free_port();
     let mut cmd = node(&db, data.path(), port);
     cmd.env("PICLOUD_LOG", "warn").stdout(Stdio::piped());
-    let mut node = run(cmd, port).await;
-    node.child.kill().unwrap();
-    node.child.wait().unwrap();
+    let mut started = run(cmd, port).await;
+    started.child.kill().unwrap();
+    started.child.wait().unwrap();
     let mut log = String::new();
-    node.child
+    started
+        .child
         .stdout
         .take()
         .unwrap()

@@ -416,15 +416,6 @@ pub enum OutboundOutcome {
 }
 
 impl OutboundOutcome {
-    /// Every outcome, for metrics' label sets.
-    pub const ALL: [OutboundOutcome; 5] = [
-        OutboundOutcome::Ok,
-        OutboundOutcome::Refused,
-        OutboundOutcome::Failed,
-        OutboundOutcome::Timeout,
-        OutboundOutcome::NotSent,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             OutboundOutcome::Ok => "ok",

@@ -42,8 +42,8 @@ impl Manager {
     ) -> std::result::Result<Replay, ApiError> {
         let original = self.execution(p, id).await?;
         authz::require(p, Capability::WriteScripts, original.app_id, "execution")?;
-        let invocation = match (original.invocation_type, &original.request) {
-            (InvocationType::Http, Some(kept)) => {
+        let invocation = match (original.invocation_type, &original.request, &original.event) {
+            (InvocationType::Http, Some(kept), _) => {
                 if let Some(bytes) = kept.body_dropped {
                     return Err(ApiError::new(
                         ErrorCode::Conflict,
@@ -54,31 +54,27 @@ impl Manager {
                 }
                 Invocation::Http(kept.request.clone())
             }
-            (InvocationType::Http, None) => {
+            (InvocationType::Http, None, _) => {
                 return Err(ApiError::new(
                     ErrorCode::Conflict,
                     "this execution's request was not kept: set the app's record_requests to \"failed\" or \"all\" (PATCH /apps/{app}) to keep the next ones",
                 ));
             }
-            (InvocationType::Trigger | InvocationType::Scheduled, _) => match &original.event {
-                Some(event) if original.invocation_type == InvocationType::Trigger => {
-                    Invocation::Trigger {
-                        event: event.clone(),
-                        // Its writes' events start a chain of their own.
-                        depth: 1,
-                    }
-                }
-                Some(event) => Invocation::Scheduled {
-                    event: event.clone(),
-                },
-                None => {
-                    return Err(ApiError::new(
-                        ErrorCode::Conflict,
-                        "this execution's event was not kept: it cannot be replayed",
-                    ));
-                }
+            (InvocationType::Trigger, _, Some(event)) => Invocation::Trigger {
+                event: event.clone(),
+                // Its writes' events start a chain of their own.
+                depth: 1,
             },
-            (InvocationType::Function, _) => {
+            (InvocationType::Scheduled, _, Some(event)) => Invocation::Scheduled {
+                event: event.clone(),
+            },
+            (InvocationType::Trigger | InvocationType::Scheduled, _, None) => {
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    "this execution's event was not kept: it cannot be replayed",
+                ));
+            }
+            (InvocationType::Function, _, _) => {
                 return Err(ApiError::new(
                     ErrorCode::Conflict,
                     "a function execution cannot be replayed: replay the execution that invoked it",
