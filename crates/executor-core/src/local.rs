@@ -203,25 +203,22 @@ impl Inner {
             on_runtime.then(|| started + runtime::HAND_OFF_AFTER),
         );
         let calls = context::begin_recording();
-        let finish = |status, value, error| {
-            let (operations, cpu) = call.usage();
-            ExecOutcome {
-                status,
-                value,
-                error: call.redact_error(error),
-                logs: call.take_logs(),
-                started_at,
-                duration: started.elapsed(),
-                calls: calls.take(),
-                outbound: call.take_outbound(),
-                operations,
-                cpu,
-            }
+        let finish = |status, value, error, (operations, cpu)| ExecOutcome {
+            status,
+            value,
+            error: call.redact_error(error),
+            logs: call.take_logs(),
+            started_at,
+            duration: started.elapsed(),
+            calls: calls.take(),
+            outbound: call.take_outbound(),
+            operations,
+            cpu,
         };
 
         let compiled = match compiled {
             Ok(compiled) => compiled,
-            Err(e) => return finish(ExecStatus::Error, None, Some(e)),
+            Err(e) => return finish(ExecStatus::Error, None, Some(e), call.usage()),
         };
         let engine = self.engines.get(&limits);
         let _sdk = context::enter(CallSdk {
@@ -247,14 +244,10 @@ impl Inner {
             }),
         );
         let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast);
-        compiled.placement.ran(
-            started.elapsed() > runtime::HAND_OFF_AFTER || call.blocked(),
-            on_runtime,
-        );
-        match result {
+        let (status, value, error) = match result {
             Ok(value) => match convert::dynamic_to_json(&value) {
-                Ok(json) => finish(ExecStatus::Ok, Some(json), None),
-                Err(e) => finish(
+                Ok(json) => (ExecStatus::Ok, Some(json), None),
+                Err(e) => (
                     ExecStatus::Error,
                     None,
                     Some(ScriptError::new(
@@ -265,9 +258,20 @@ impl Inner {
             },
             Err(err) => {
                 let (status, error) = classify(&err, &limits);
-                finish(status, None, Some(error))
+                (status, None, Some(error))
             }
-        }
+        };
+        let usage = call.usage();
+        // Slow by the CPU it used, not the time it took: on a busy machine a
+        // quick script preempted half-way takes longer without being slow,
+        // and a script thread would not run it sooner (counting wall time
+        // sent hello-worlds to the script threads by the hundred under load;
+        // docs/performance.md, 2026-12-05).
+        compiled.placement.ran(
+            usage.1 > runtime::HAND_OFF_AFTER || call.blocked(),
+            on_runtime,
+        );
+        finish(status, value, error, usage)
         // The scope and the result (possibly deeply nested values) are dropped
         // here, on the script thread's large stack.
     }

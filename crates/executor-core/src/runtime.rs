@@ -15,7 +15,9 @@
 //! - a call into a service (KV, `invoke`), or a native call with a lot of
 //!   work (a regex search, hashing or parsing a large string), hands the
 //!   runtime over before it starts;
-//! - after an execution that ran longer than that, or waited on a service,
+//! - after an execution that used more CPU than that (its thread's CPU
+//!   time: a quick one preempted by the system is not slow), or waited on
+//!   a service,
 //!   the script version's next [`SLOW_PENALTY`] executions run on the
 //!   script threads of [`crate::pool`] (a slow one among them starts the
 //!   count again), so a script that is slow now and then holds a runtime
@@ -101,7 +103,7 @@ impl Placement {
         !self.never_here && self.elsewhere.load(Ordering::Relaxed) == 0
     }
 
-    /// Counts an execution that ended: `slow` if it took longer than
+    /// Counts an execution that ended: `slow` if it used more CPU than
     /// [`HAND_OFF_AFTER`] or waited on a service. Written only when it
     /// changes (a quick one on a runtime thread writes nothing), and racy
     /// on purpose: a count off by one moves one execution.

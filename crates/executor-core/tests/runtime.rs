@@ -81,15 +81,15 @@ fn a_slow_run_hands_the_runtime_over_and_the_next_runs_start_elsewhere() {
     // Counting to n: 1 is quick, 300,000 takes far longer than the
     // half-millisecond a script may hold the runtime.
     let penalty = runtime::SLOW_PENALTY as usize;
-    // A run that took longer than the hand-off point may have counted as
-    // slow (on a busy machine a quick one can be preempted), and one that
-    // did not cannot have. Once `penalty` runs in a row were surely quick,
+    // A run that used more CPU than the hand-off point counts as slow, and
+    // one that did not cannot (however long it took: on a busy machine a
+    // quick one can be preempted). Once `penalty` runs in a row were quick,
     // the next one must be back on the runtime.
     let quick_streak = |seen: &[OnRuntime]| {
         seen[2..]
             .iter()
             .rev()
-            .take_while(|r| r.outcome.duration <= runtime::HAND_OFF_AFTER)
+            .take_while(|r| r.outcome.cpu <= runtime::HAND_OFF_AFTER)
             .count()
     };
     let seen = runs_while(
@@ -106,7 +106,7 @@ fn a_slow_run_hands_the_runtime_over_and_the_next_runs_start_elsewhere() {
     );
     let placed: Vec<bool> = seen.iter().map(elsewhere).collect();
     // A new version starts here. The slow run starts here too, unless the
-    // quick one took over half a millisecond. The next run starts on a
+    // quick one used over half a millisecond of CPU. The next run starts on a
     // script thread, and so do the next hundred or so.
     assert!(!placed[0], "{placed:?}");
     assert_eq!(seen[1].outcome.value, Some(json!(300_000)));
