@@ -452,16 +452,19 @@ async fn execute_rest(
         .await
 }
 
-/// User routes: everything no built-in route took. Host → the claiming app
-/// → that app's routes only; no match is a JSON 404.
-pub fn user_routes(orchestrator: Arc<Orchestrator>) -> Router {
-    Router::new().fallback(dispatch).with_state(orchestrator)
+impl Orchestrator {
+    /// Answers a request for a user route: everything no built-in route
+    /// takes. Host → the claiming app → that app's routes only; no match is
+    /// a JSON 404 marked [`NoRoute`].
+    pub async fn user_route(self: &Arc<Self>, req: Request<Body>) -> Response {
+        match dispatch(self, req).await {
+            Ok(response) => response,
+            Err(e) => e.into_response(),
+        }
+    }
 }
 
-async fn dispatch(
-    State(o): State<Arc<Orchestrator>>,
-    req: Request<Body>,
-) -> Result<Response, ApiError> {
+async fn dispatch(o: &Arc<Orchestrator>, req: Request<Body>) -> Result<Response, ApiError> {
     let path =
         RequestPath::parse(req.uri().path()).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let host = req

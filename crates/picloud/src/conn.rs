@@ -30,7 +30,6 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderName, header};
@@ -43,7 +42,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::time::{Instant, Sleep};
-use tower::Service as _;
 
 /// The most a lingering close reads and discards.
 pub const LINGER_BYTES: u64 = 64 << 20;
@@ -110,18 +108,27 @@ static REFUSAL: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
     .into_bytes()
 });
 
-/// Serves `router` on `listener` until `shutdown` resolves; then stops
+/// What a connection's requests go to (the process's `edge::Edge`).
+pub(crate) trait Answer: Send + Sync + 'static {
+    fn answer(
+        &self,
+        req: axum::extract::Request,
+    ) -> impl Future<Output = axum::response::Response> + Send;
+}
+
+/// Serves `edge` on `listener` until `shutdown` resolves; then stops
 /// accepting, lets each connection finish the request it is in, and waits
 /// up to `drain` for them to close. Returns when the shutdown began.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
-    router: Router,
+    edge: impl Answer,
     limits: ConnectionLimits,
     proxies: Arc<TrustedProxies>,
     stats: Arc<ConnectionStats>,
     shutdown: impl Future<Output = ()>,
     drain: Duration,
 ) -> Instant {
+    let edge = Arc::new(edge);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let (closing_tx, closing) = watch::channel(false);
     tokio::pin!(shutdown);
@@ -147,13 +154,13 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
+        let edge = Arc::clone(&edge);
         let stats = Arc::clone(&stats);
         let closing = closing.clone();
         let proxies = Arc::clone(&proxies);
         tokio::spawn(async move {
             stats.open.fetch_add(1, Ordering::Relaxed);
-            connection(stream, peer, router, limits, proxies, closing).await;
+            connection(stream, peer, edge, limits, proxies, closing).await;
             stats.open.fetch_sub(1, Ordering::Relaxed);
             drop(slot);
         });
@@ -184,7 +191,7 @@ fn is_connection_error(e: &io::Error) -> bool {
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
-    router: Router,
+    edge: Arc<impl Answer>,
     limits: ConnectionLimits,
     proxies: Arc<TrustedProxies>,
     mut closing: watch::Receiver<bool>,
@@ -210,14 +217,12 @@ async fn connection(
             Arc::clone(&state),
             limits.body_timeout,
         ));
-        let answer = router
-            .clone()
-            .call(axum::http::Request::from_parts(parts, body));
-        let state = Arc::clone(&state);
+        let req = axum::http::Request::from_parts(parts, body);
+        let (edge, state) = (Arc::clone(&edge), Arc::clone(&state));
         async move {
-            let response = answer.await;
+            let response = edge.answer(req).await;
             state.end_request();
-            response
+            Ok::<_, std::convert::Infallible>(response)
         }
     });
     let conn =

@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::http::header;
 use axum::routing::get;
 use picloud_executor_core::sdk::SdkServices;
 use picloud_executor_core::{ExecutorConfig, LocalExecutor};
@@ -37,8 +36,8 @@ use picloud_shared::web::TrustedProxies;
 use crate::config::ServeArgs;
 use crate::conn::{ConnectionLimits, ConnectionStats};
 use crate::edge::{
-    Surface, api_not_found, dashboard_routes, front_door, healthz, manager_fallback,
-    method_not_allowed, version_info,
+    Edge, Surface, UserRoutes, api_not_found, dashboard_routes, finish_response, healthz,
+    manager_fallback, method_not_allowed, version_info,
 };
 use crate::metrics::{MeteredSink, Metrics, Scrape};
 use crate::replays::Replays;
@@ -46,7 +45,7 @@ use crate::wire::{GrantKey, RemoteExecutors, RemoteServices};
 
 /// A built server, ready to serve on a listener.
 pub struct Server {
-    router: Router,
+    edge: Edge,
     /// The control plane (all-in-one and manager).
     pub manager: Option<Arc<Manager>>,
     /// The data plane, or the event dispatcher (not on an executor).
@@ -330,23 +329,31 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
     router = router
         .route("/api", axum::routing::any(api_not_found))
         .route("/api/{*rest}", axum::routing::any(api_not_found));
-    router = if matches!(role, Role::Manager(_)) {
-        router.fallback(manager_fallback)
-    } else {
-        router
-            .merge(Arc::clone(&orchestrator).api_router(&prefix))
-            .fallback_service(
-                picloud_orchestrator_core::user_routes(Arc::clone(&orchestrator)).layer(
-                    axum::middleware::from_fn(move |req: axum::extract::Request, next| {
-                        front_door(admin_host.clone(), req, next)
-                    }),
-                ),
-            )
+    let user_routes = (!matches!(role, Role::Manager(_))).then(|| {
+        Arc::new(UserRoutes {
+            orchestrator: Arc::clone(&orchestrator),
+            admin_host,
+        })
+    });
+    router = match &user_routes {
+        None => router.fallback(manager_fallback),
+        Some(user_routes) => {
+            let user_routes = Arc::clone(user_routes);
+            router
+                .merge(Arc::clone(&orchestrator).api_router(&prefix))
+                .fallback(move |req: axum::extract::Request| {
+                    let user_routes = Arc::clone(&user_routes);
+                    async move { user_routes.serve(req).await }
+                })
+        }
     };
-    let router = finish(router, args, metrics);
+    let edge = Edge {
+        router: finish(router, args, Arc::clone(&metrics)),
+        user_routes: user_routes.map(|u| (u, metrics)),
+    };
 
     Ok(Server {
-        router,
+        edge,
         manager,
         orchestrator: Some(orchestrator),
         writer: Some(writer),
@@ -418,9 +425,12 @@ pub async fn build_executor(
                 "this is a picloud-executor: it runs scripts for orchestrators, over the wire",
             )
         });
-    let router = finish(router, args, metrics);
+    let edge = Edge {
+        router: finish(router, args, metrics),
+        user_routes: None,
+    };
     Ok(Server {
-        router,
+        edge,
         manager: None,
         orchestrator: None,
         writer: None,
@@ -485,26 +495,10 @@ fn finish(router: Router, args: &ServeArgs, metrics: Arc<Metrics>) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             args.max_body_bytes as usize,
         ))
-        // Every response counts in /metrics (an atomic add, no allocation).
-        // A body over the limit (or stalled) is answered unread, so the
-        // connection cannot carry another request: say so (as nginx does), or
-        // a client may send its next request on a connection that is closing.
-        // The close lingers (conn.rs), so the client reads this answer.
+        // Every response counts in /metrics; one that leaves the body
+        // unread closes the connection (edge::finish_response).
         .layer(tower::util::MapResponseLayer::new(
-            move |mut response: axum::response::Response| {
-                metrics.response(response.status());
-                if matches!(
-                    response.status(),
-                    axum::http::StatusCode::PAYLOAD_TOO_LARGE
-                        | axum::http::StatusCode::REQUEST_TIMEOUT
-                ) {
-                    response.headers_mut().insert(
-                        header::CONNECTION,
-                        header::HeaderValue::from_static("close"),
-                    );
-                }
-                response
-            },
+            move |response: axum::response::Response| finish_response(&metrics, response),
         ))
 }
 
@@ -555,7 +549,7 @@ impl Server {
         }
         let began = conn::serve(
             listener,
-            self.router,
+            self.edge,
             limits,
             self.proxies,
             self.connections,
