@@ -42,7 +42,6 @@ pub(crate) async fn manager_fallback(req: axum::extract::Request) -> ApiError {
 /// among the built-in routes, the fallback, the front door's middleware)
 /// cost as much per request as the whole of a bare axum hello-world
 /// (docs/performance.md, 2026-12-05).
-#[derive(Clone)]
 pub(crate) struct Edge {
     pub(crate) router: Router,
     pub(crate) user_routes: Option<(Arc<UserRoutes>, Arc<Metrics>)>,
@@ -63,16 +62,11 @@ impl crate::conn::Answer for Edge {
 }
 
 /// Whether a route of the router may match `path` (as sent, undecoded):
-/// `/healthz`, `/version`, `/metrics`, `/api` and below, `/admin` and below.
-/// May say yes for a path the router does not match (its fallback is the
-/// user routes too), never no for one it does. User routes cannot claim
-/// these paths (picloud_routing refuses them).
+/// the paths user routes cannot claim (picloud_routing). May say yes for a
+/// path the router does not match (its fallback is the user routes too),
+/// never no for one it does.
 pub(crate) fn built_in(path: &str) -> bool {
-    let under = |prefix: &str| {
-        path.strip_prefix(prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    };
-    matches!(path, "/healthz" | "/version" | "/metrics") || under("/api") || under("/admin")
+    picloud_shared::routing::is_reserved_request_path(path)
 }
 
 /// What every answer goes through: the response counter, and a connection

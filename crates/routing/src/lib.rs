@@ -19,7 +19,7 @@ mod pattern;
 mod table;
 
 pub use host::{DomainPattern, HostTable, normalise_host};
-pub use pattern::{Methods, RoutePattern, Segment};
+pub use pattern::{Methods, RoutePattern, Segment, is_reserved_request_path};
 pub use table::{InvalidPath, RequestPath, RouteMatch, RouteTable};
 
 /// Longest route pattern, in bytes.

@@ -28,6 +28,19 @@ pub struct RoutePattern {
 const RESERVED_PREFIXES: [&str; 2] = ["api", "admin"];
 const RESERVED_EXACT: [&str; 3] = ["healthz", "version", "metrics"];
 
+/// Whether a request path, as sent (undecoded), is in the paths PiCloud
+/// serves itself: `/api` and `/admin` and below them, `/healthz`,
+/// `/version`, `/metrics`. No user route matches such a path.
+pub fn is_reserved_request_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let (first, below) = rest
+        .split_once('/')
+        .map_or((rest, false), |(f, _)| (f, true));
+    RESERVED_PREFIXES.contains(&first) || (!below && RESERVED_EXACT.contains(&first))
+}
+
 fn is_static_char(c: char) -> bool {
     // RFC 3986 pchar without '%' (patterns are written decoded).
     c.is_ascii_alphanumeric() || "-._~!$&'()+,;=@:".contains(c)
