@@ -307,7 +307,7 @@ fn strip_position(message: &str) -> String {
 /// A shared engine per distinct set of limits.
 #[derive(Default)]
 pub struct EngineCache {
-    engines: std::sync::RwLock<std::collections::HashMap<SandboxLimits, Arc<Engine>>>,
+    engines: std::sync::RwLock<foldhash::HashMap<SandboxLimits, Arc<Engine>>>,
 }
 
 impl EngineCache {

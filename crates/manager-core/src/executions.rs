@@ -154,6 +154,9 @@ async fn run(
                 Err(_) => break,
             }
         }
+        // Room for the whole gathering at once: records are large, and
+        // growing the batch record by record copied each several times.
+        batch.reserve(msgs.len());
         // A flush is answered once what came before it is written.
         for msg in msgs.drain(..) {
             match msg {

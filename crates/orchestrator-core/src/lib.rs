@@ -11,7 +11,6 @@ pub mod events;
 pub mod request;
 pub mod response;
 
-use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -126,12 +125,9 @@ impl Orchestrator {
         self: &Arc<Self>,
         script_id: ScriptId,
         req: Request<Body>,
-        params: BTreeMap<String, String>,
-        rest: String,
-        host_params: BTreeMap<String, String>,
+        matched: request::Matched,
     ) -> Result<Response, ApiError> {
-        let http =
-            request::read(req, self.config.max_body_bytes, params, rest, host_params).await?;
+        let http = request::read(req, self.config.max_body_bytes, matched).await?;
         let dashboard_here = self.config.admin_host.serves_dashboard(&http.host);
         // The body is read before a slot is taken, so slow uploads cannot
         // hold slots.
@@ -432,14 +428,7 @@ async fn execute(
     req: Request<Body>,
 ) -> Result<Response, ApiError> {
     let id = parse_script_id(&id)?;
-    o.run_http(
-        id,
-        req,
-        Default::default(),
-        String::new(),
-        Default::default(),
-    )
-    .await
+    o.run_http(id, req, request::Matched::default()).await
 }
 
 async fn execute_rest(
@@ -448,8 +437,11 @@ async fn execute_rest(
     req: Request<Body>,
 ) -> Result<Response, ApiError> {
     let id = parse_script_id(&id)?;
-    o.run_http(id, req, Default::default(), rest, Default::default())
-        .await
+    let matched = request::Matched {
+        rest,
+        ..Default::default()
+    };
+    o.run_http(id, req, matched).await
 }
 
 impl Orchestrator {
@@ -467,13 +459,7 @@ impl Orchestrator {
 async fn dispatch(o: &Arc<Orchestrator>, req: Request<Body>) -> Result<Response, ApiError> {
     let path =
         RequestPath::parse(req.uri().path()).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let host = req
-        .headers()
-        .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().host())
-        .map(request::normalise_host)
-        .unwrap_or_default();
+    let host = request::host_of(req.headers(), req.uri());
     // The dashboard's own host answers no user route (PICLOUD_ADMIN_HOST).
     if o.config.admin_host.reserves(&host) {
         return Ok(no_route(&req));
@@ -484,11 +470,14 @@ async fn dispatch(o: &Arc<Orchestrator>, req: Request<Body>) -> Result<Response,
         return Ok(no_route(&req));
     };
     let script_id = found.value.script_id;
-    let params = found.params.into_iter().collect();
-    let host_params = dispatch.host_params.into_iter().collect();
-    let rest = found.rest;
+    let matched = request::Matched {
+        params: found.params.into_iter().collect(),
+        rest: found.rest,
+        host_params: dispatch.host_params.into_iter().collect(),
+        host: Some(host),
+    };
     drop(routing);
-    o.run_http(script_id, req, params, rest, host_params).await
+    o.run_http(script_id, req, matched).await
 }
 
 /// Marks the 404 of a request that no user route matched (a script's own

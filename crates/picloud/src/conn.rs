@@ -196,7 +196,7 @@ async fn connection(
     proxies: Arc<TrustedProxies>,
     mut closing: watch::Receiver<bool>,
 ) {
-    let state = Arc::new(ConnState::new());
+    let state = Arc::new(ConnState::new(&limits));
     let watched = Arc::clone(&state);
     let io = GuardedIo {
         stream,
@@ -245,15 +245,39 @@ async fn connection(
 
 /// Resolves when the connection has waited past its phase's deadline: the
 /// headers' (`HEAD`) or the keep-alive's (`IDLE`). A busy connection has
-/// none. Sleeps until the deadline, or until the phase changes.
+/// none.
+///
+/// Lazily: its one timer stays armed for the deadline it last saw, and
+/// when it fires the deadline is looked up again (a later one re-arms it).
+/// A phase change wakes it only when it brings the deadline forward of
+/// the armed one (or gives one to a watchdog waiting without), so a
+/// request on a kept-alive connection usually costs it nothing; it used to
+/// be woken, and to re-arm its timer, at every phase change. An idle
+/// connection's timer is armed no later than the next request's headers
+/// could be due (when the header timeout is the shorter, an idle
+/// connection wakes once or twice before its keep-alive ends), so the
+/// next request does not have to wake it.
 async fn watchdog(state: &ConnState, limits: &ConnectionLimits) {
+    let timer = tokio::time::sleep_until(Instant::now());
+    tokio::pin!(timer);
+    let mut armed = None;
     loop {
+        let now = Instant::now();
         match state.read_deadline(limits) {
-            None => state.changed.notified().await,
-            Some(deadline) if Instant::now() >= deadline => return,
+            None => {
+                state.arm(None);
+                state.changed.notified().await;
+            }
+            Some(deadline) if now >= deadline => return,
             Some(deadline) => {
+                let wake = deadline.min(now + limits.header_timeout);
+                state.arm(Some(wake));
+                if armed != Some(wake) {
+                    timer.as_mut().reset(wake);
+                    armed = Some(wake);
+                }
                 tokio::select! {
-                    () = tokio::time::sleep_until(deadline) => {}
+                    () = timer.as_mut() => {}
                     () = state.changed.notified() => {}
                 }
             }
@@ -309,13 +333,20 @@ struct ConnState {
     /// Whether the connection ends with a request body left unread, so its
     /// close lingers.
     linger: AtomicBool,
-    /// Wakes the watchdog when the phase changes (one waiter; a permit is
-    /// kept if it is not waiting yet, so no change is missed).
+    /// The deadline the watchdog waits for, in nanoseconds since `start`
+    /// (`u64::MAX`: none, it waits for a change).
+    armed: AtomicU64,
+    /// Wakes the watchdog when a phase change brings its deadline forward
+    /// (one waiter; a permit is kept if it is not waiting yet, so no change
+    /// is missed).
     changed: Notify,
+    header_timeout: u64,
+    keepalive_timeout: u64,
 }
 
 impl ConnState {
-    fn new() -> Self {
+    fn new(limits: &ConnectionLimits) -> Self {
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         ConnState {
             start: Instant::now(),
             // The first request's headers are timed from the connection's start.
@@ -324,7 +355,26 @@ impl ConnState {
             last_write: AtomicU64::new(0),
             body_done: AtomicBool::new(false),
             linger: AtomicBool::new(false),
+            armed: AtomicU64::new(u64::MAX),
             changed: Notify::new(),
+            header_timeout: nanos(limits.header_timeout),
+            keepalive_timeout: nanos(limits.keepalive_timeout),
+        }
+    }
+
+    /// The watchdog waits for `deadline` (`None`: for a change).
+    fn arm(&self, deadline: Option<Instant>) {
+        let nanos = deadline.map_or(u64::MAX, |d| {
+            u64::try_from(d.saturating_duration_since(self.start).as_nanos()).unwrap_or(u64::MAX)
+        });
+        self.armed.store(nanos, Ordering::Relaxed);
+    }
+
+    /// Wakes the watchdog if the phase's new deadline (`now + timeout`) is
+    /// before the one it waits for; a later one it finds when it wakes.
+    fn deadline_moved(&self, now: u64, timeout: u64) {
+        if now.saturating_add(timeout) < self.armed.load(Ordering::Relaxed) {
+            self.changed.notify_one();
         }
     }
 
@@ -342,24 +392,26 @@ impl ConnState {
         // An earlier request's unread body was drained by hyper, or this
         // request would not have been read.
         self.linger.store(false, Ordering::Relaxed);
-        self.changed.notify_one();
+        // A busy connection has no deadline: nothing comes forward.
     }
 
     fn end_request(&self) {
         if !self.body_done.load(Ordering::Relaxed) {
             self.linger.store(true, Ordering::Relaxed);
         }
-        self.since.store(self.now(), Ordering::Relaxed);
+        let now = self.now();
+        self.since.store(now, Ordering::Relaxed);
         self.phase.store(IDLE, Ordering::Relaxed);
-        self.changed.notify_one();
+        self.deadline_moved(now, self.keepalive_timeout);
     }
 
     /// A read brought bytes: an idle connection is now reading headers.
     fn read_some(&self) {
         if self.phase.load(Ordering::Relaxed) == IDLE {
-            self.since.store(self.now(), Ordering::Relaxed);
+            let now = self.now();
+            self.since.store(now, Ordering::Relaxed);
             self.phase.store(HEAD, Ordering::Relaxed);
-            self.changed.notify_one();
+            self.deadline_moved(now, self.header_timeout);
         }
     }
 

@@ -10,7 +10,6 @@
 //! name for the first [`MAX_SCRIPT_SERIES`] scripts that run; later ones
 //! share the series `app="_other", script="_other"`.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use axum::extract::{Request, State};
@@ -74,7 +73,7 @@ pub struct Metrics {
     /// `InvocationType::ALL`), looked up once.
     by_type: [Histogram; 4],
     /// Each admitted script's counters, one per status (in `STATUSES` order).
-    series: RwLock<HashMap<ScriptId, Arc<Series>>>,
+    series: RwLock<foldhash::HashMap<ScriptId, Arc<Series>>>,
     other: Arc<Series>,
     /// Scripts' outbound HTTP calls, by app and outcome.
     outbound: IntCounterVec,
@@ -155,7 +154,7 @@ impl Metrics {
             operations,
             cpu,
             by_type,
-            series: RwLock::new(HashMap::new()),
+            series: RwLock::new(foldhash::HashMap::default()),
             other,
             outbound,
             limit,

@@ -197,6 +197,35 @@ async fn a_stalled_body_is_answered_408() {
 }
 
 #[tokio::test]
+async fn a_request_longer_than_the_header_timeout_keeps_its_connection_until_idle_too_long() {
+    // The watchdog's timer, armed for the headers' deadline, fires while the
+    // request is busy (its body arrives over 1.5 s): that closes nothing.
+    // Then the idle connection gets the keep-alive's deadline, counted from
+    // the answer.
+    let app = TestApp::spawn_with(|a| {
+        a.header_timeout_secs = 1;
+        a.keepalive_timeout_secs = 2;
+    })
+    .await;
+    echo(&app).await;
+    let mut s = connect(&app).await;
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
+        .await
+        .unwrap();
+    for b in b"abcde" {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        s.write_all(&[*b]).await.unwrap();
+    }
+    let raw = read_answer(&mut s).await;
+    assert_eq!((raw.status, raw.body.as_str()), (200, "5"), "{raw:?}");
+    let took = closed_within(&mut s, Duration::from_secs(5)).await;
+    assert!(
+        took >= Duration::from_millis(1900),
+        "closed early: {took:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_thousand_idle_keep_alive_connections_do_not_stop_the_server() {
     let app = TestApp::spawn_with(|a| a.keepalive_timeout_secs = 10).await;
     let id = echo(&app).await;

@@ -1,7 +1,7 @@
 //! Domain claims (`api.example.com`, `{tenant}.example.com`) and the table
 //! that finds the most specific claim for a Host.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fmt;
 
 use crate::{PatternError, malformed, valid_name};
@@ -197,8 +197,8 @@ pub struct HostTable<T> {
 impl<T> Default for HostTable<T> {
     fn default() -> Self {
         HostTable {
-            exact: HashMap::new(),
-            wildcards: HashMap::new(),
+            exact: HashMap::default(),
+            wildcards: HashMap::default(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! One app's routes as a trie of path segments, and a request path to
 //! match against it.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::{Methods, RoutePattern, Segment};
 
@@ -27,7 +27,7 @@ struct Node<T> {
 impl<T> Default for Node<T> {
     fn default() -> Self {
         Node {
-            statics: HashMap::new(),
+            statics: HashMap::default(),
             param: None,
             rest: Vec::new(),
             end: Vec::new(),

@@ -3,7 +3,7 @@
 //! Both the manager (conflicts, `GET /routes/match`) and the orchestrator
 //! (dispatch) use it.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 pub use picloud_routing::*;
@@ -49,8 +49,8 @@ impl Routing {
         Routing {
             default_app,
             hosts: HostTable::default(),
-            apps: HashMap::new(),
-            recording: HashMap::new(),
+            apps: HashMap::default(),
+            recording: HashMap::default(),
         }
     }
 
@@ -61,7 +61,7 @@ impl Routing {
         claims: impl IntoIterator<Item = (DomainPattern, AppId)>,
         routes: impl IntoIterator<Item = (AppId, RoutePattern, Methods, RouteTarget)>,
     ) -> (Routing, Vec<RouteTarget>) {
-        let mut apps: HashMap<AppId, RouteTable<RouteTarget>> = HashMap::new();
+        let mut apps: HashMap<AppId, RouteTable<RouteTarget>> = HashMap::default();
         let mut skipped = Vec::new();
         for (app, pattern, methods, target) in routes {
             let table = apps.entry(app).or_default();
@@ -75,7 +75,7 @@ impl Routing {
             default_app,
             hosts: HostTable::new(claims),
             apps,
-            recording: HashMap::new(),
+            recording: HashMap::default(),
         };
         (routing, skipped)
     }
