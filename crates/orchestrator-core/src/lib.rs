@@ -459,7 +459,7 @@ impl Orchestrator {
 async fn dispatch(o: &Arc<Orchestrator>, req: Request<Body>) -> Result<Response, ApiError> {
     let path =
         RequestPath::parse(req.uri().path()).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let host = request::host_of(req.headers(), req.uri());
+    let host = picloud_shared::web::request_host(req.headers(), req.uri());
     // The dashboard's own host answers no user route (PICLOUD_ADMIN_HOST).
     if o.config.admin_host.reserves(&host) {
         return Ok(no_route(&req));

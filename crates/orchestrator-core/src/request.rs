@@ -34,17 +34,6 @@ fn body_error(e: &axum::Error, limit: usize) -> ApiError {
 
 pub use picloud_shared::routing::normalise_host;
 
-/// The request's host, normalised (lower case, no port); empty if it
-/// names none.
-pub fn host_of(headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> String {
-    headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| uri.host())
-        .map(normalise_host)
-        .unwrap_or_default()
-}
-
 fn is_json(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return false };
     let mime = ct
@@ -154,7 +143,7 @@ pub async fn read(
                 .collect()
         })
         .unwrap_or_default();
-    let host = host.unwrap_or_else(|| host_of(&parts.headers, &parts.uri));
+    let host = host.unwrap_or_else(|| web::request_host(&parts.headers, &parts.uri));
 
     let content_type = parts
         .headers

@@ -254,9 +254,10 @@ async fn connection(
 /// request on a kept-alive connection usually costs it nothing; it used to
 /// be woken, and to re-arm its timer, at every phase change. An idle
 /// connection's timer is armed no later than the next request's headers
-/// could be due (when the header timeout is the shorter, an idle
-/// connection wakes once or twice before its keep-alive ends), so the
-/// next request does not have to wake it.
+/// could be due, so the next request does not have to wake it: where the
+/// header timeout is the shorter, an idle connection wakes once per header
+/// timeout until its keep-alive ends (once with the defaults, 30 s and
+/// 60 s); only while a client holds the connection open.
 async fn watchdog(state: &ConnState, limits: &ConnectionLimits) {
     let timer = tokio::time::sleep_until(Instant::now());
     tokio::pin!(timer);

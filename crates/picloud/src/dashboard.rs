@@ -60,12 +60,7 @@ pub fn router(admin_host: AdminHost) -> Router {
 }
 
 fn host_of(req: &Request) -> String {
-    req.headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| req.uri().host())
-        .map(picloud_shared::routing::normalise_host)
-        .unwrap_or_default()
+    picloud_shared::web::request_host(req.headers(), req.uri())
 }
 
 const INDEX: &str = "index.html";

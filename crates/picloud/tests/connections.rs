@@ -98,6 +98,14 @@ async fn connect(app: &TestApp) -> TcpStream {
     TcpStream::connect(app.addr).await.unwrap()
 }
 
+/// Sends `bytes` one at a time, `gap` before each.
+async fn drip(s: &mut TcpStream, bytes: &[u8], gap: Duration) {
+    for b in bytes {
+        tokio::time::sleep(gap).await;
+        s.write_all(&[*b]).await.unwrap();
+    }
+}
+
 /// A script at `/echo` (and by id) that answers with the size of its body.
 async fn echo(app: &TestApp) -> String {
     app.deploy_at("echo", "`${ctx.request.body}`.len()", "/echo")
@@ -186,10 +194,7 @@ async fn a_stalled_body_is_answered_408() {
     s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\n")
         .await
         .unwrap();
-    for b in b"abcdef" {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        s.write_all(&[*b]).await.unwrap();
-    }
+    drip(&mut s, b"abcdef", Duration::from_millis(500)).await;
     let raw = read_answer(&mut s).await;
     assert_eq!((raw.status, raw.body.as_str()), (200, "6"), "{raw:?}");
     // Nothing was created by the stalled admin call.
@@ -212,10 +217,7 @@ async fn a_request_longer_than_the_header_timeout_keeps_its_connection_until_idl
     s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
         .await
         .unwrap();
-    for b in b"abcde" {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        s.write_all(&[*b]).await.unwrap();
-    }
+    drip(&mut s, b"abcde", Duration::from_millis(300)).await;
     let raw = read_answer(&mut s).await;
     assert_eq!((raw.status, raw.body.as_str()), (200, "5"), "{raw:?}");
     let took = closed_within(&mut s, Duration::from_secs(5)).await;

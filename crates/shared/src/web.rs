@@ -250,6 +250,18 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 pub struct BodyTimedOut;
 
 /// Whether `err`, or an error it was caused by, is [`BodyTimedOut`].
+/// The request's host as routing sees it (lower case, no port): the
+/// `Host` header, else the URI's authority; empty if neither names one.
+#[cfg(feature = "http")]
+pub fn request_host(headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> String {
+    headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.host())
+        .map(crate::routing::normalise_host)
+        .unwrap_or_default()
+}
+
 pub fn is_body_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(e) = next {

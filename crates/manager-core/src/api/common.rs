@@ -87,13 +87,7 @@ fn bearer_or_cookie(headers: &HeaderMap) -> Option<(String, TokenSource)> {
 
 /// The request's host, as routing sees it (lower case, no port).
 pub(super) fn request_host(parts: &Parts) -> String {
-    parts
-        .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| parts.uri.host())
-        .map(picloud_shared::routing::normalise_host)
-        .unwrap_or_default()
+    picloud_shared::web::request_host(&parts.headers, &parts.uri)
 }
 
 /// Cross-site request protection for cookie sessions. Besides
