@@ -240,8 +240,13 @@ impl<T> HostTable<T> {
         if let Some(v) = self.exact.get(host) {
             return Some((v, Vec::new()));
         }
+        // Counted before they are collected: most hosts match no wildcard
+        // claim's label count (and most tables hold none), so most lookups
+        // end here without allocating.
+        let buckets = self
+            .wildcards
+            .get(&(host.bytes().filter(|&b| b == b'.').count() + 1))?;
         let labels: Vec<&str> = host.split('.').collect();
-        let buckets = self.wildcards.get(&labels.len())?;
         // Each proper suffix of the host (after a dot) may be some claims'
         // literal suffix; the best match over all of them wins.
         let mut best: Option<&WildcardClaim<T>> = None;

@@ -1,6 +1,8 @@
 //! One app's routes as a trie of path segments, and a request path to
 //! match against it.
 
+use std::borrow::Cow;
+
 use foldhash::HashMap;
 
 use crate::{Methods, RoutePattern, Segment};
@@ -45,10 +47,11 @@ pub struct RouteMatch<'a, T> {
     pub rest: String,
 }
 
-/// A request path split into percent-decoded segments.
+/// A request path split into percent-decoded segments, borrowed from the
+/// raw path where a segment has nothing to decode.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestPath {
-    segments: Vec<String>,
+pub struct RequestPath<'a> {
+    segments: Vec<Cow<'a, str>>,
 }
 
 /// The request path cannot be matched (its percent-decoding is not UTF-8).
@@ -56,12 +59,12 @@ pub struct RequestPath {
 #[error("the path is not valid UTF-8 once percent-decoded")]
 pub struct InvalidPath;
 
-impl RequestPath {
+impl<'a> RequestPath<'a> {
     /// Splits a raw request path on `/`, then percent-decodes each segment:
     /// an encoded slash (`%2F`) stays inside its segment, and `.`/`..` are
     /// ordinary segments (nothing is normalised away). One trailing slash
     /// does not matter.
-    pub fn parse(raw: &str) -> Result<RequestPath, InvalidPath> {
+    pub fn parse(raw: &'a str) -> Result<RequestPath<'a>, InvalidPath> {
         let body = raw.strip_prefix('/').unwrap_or(raw);
         let body = body.strip_suffix('/').unwrap_or(body);
         if body.is_empty() {
@@ -74,14 +77,13 @@ impl RequestPath {
             .map(|s| {
                 percent_encoding::percent_decode_str(s)
                     .decode_utf8()
-                    .map(|c| c.into_owned())
                     .map_err(|_| InvalidPath)
             })
             .collect::<Result<_, _>>()?;
         Ok(RequestPath { segments })
     }
 
-    pub fn segments(&self) -> &[String] {
+    pub fn segments(&self) -> &[Cow<'a, str>] {
         &self.segments
     }
 }
@@ -222,7 +224,7 @@ fn pick<'a, T>(entries: &'a [Entry<T>], method: &str) -> Option<&'a Entry<T>> {
 fn find_in<'t, 'p, T>(
     node: &'t Node<T>,
     method: &str,
-    segments: &'p [String],
+    segments: &'p [Cow<'p, str>],
     at: usize,
     captured: &mut Vec<&'p str>,
 ) -> Option<(&'t Entry<T>, Option<usize>)> {
@@ -232,7 +234,7 @@ fn find_in<'t, 'p, T>(
         }
     } else {
         let seg = &segments[at];
-        if let Some(child) = node.statics.get(seg.as_str())
+        if let Some(child) = node.statics.get(seg.as_ref())
             && let Some(found) = find_in(child, method, segments, at + 1, captured)
         {
             return Some(found);
