@@ -71,7 +71,7 @@ fn to_json(value: &Dynamic, depth: usize) -> Result<Value, String> {
         return Ok(Value::String(
             value
                 .read_lock::<ImmutableString>()
-                .map_or_else(String::new, |s| s.to_string()),
+                .map_or_else(String::new, |s| s.as_str().to_owned()),
         ));
     }
     if value.is_array() {
@@ -86,7 +86,9 @@ fn to_json(value: &Dynamic, depth: usize) -> Result<Value, String> {
         let map = value.read_lock::<Map>().expect("checked is_map");
         let mut out = serde_json::Map::with_capacity(map.len());
         for (k, v) in map.iter() {
-            out.insert(k.to_string(), to_json(v, depth + 1)?);
+            // `as_str().to_owned()`: a copy; `to_string()` would go through
+            // `Display`'s formatter for every key and string.
+            out.insert(k.as_str().to_owned(), to_json(v, depth + 1)?);
         }
         return Ok(Value::Object(out));
     }

@@ -118,14 +118,18 @@ pub(crate) struct Compiled {
 }
 
 impl Compiled {
-    /// An execution's `ctx`: made by `make` from the entries fixed for the
-    /// version, or `()` for a script that never names it.
-    pub(crate) fn ctx(&self, make: impl FnOnce(&rhai::Map) -> Dynamic) -> Dynamic {
-        if self.reads_ctx {
+    /// An execution's scope: `ctx`, made by `make` from the entries fixed
+    /// for the version, or `()` for a script that never names it (still
+    /// defined: `is_def_var("c" + "tx")` can tell).
+    pub(crate) fn scope(&self, make: impl FnOnce(&rhai::Map) -> Dynamic) -> Scope<'static> {
+        let mut scope = Scope::new();
+        let ctx = if self.reads_ctx {
             make(&self.ctx_base)
         } else {
             Dynamic::UNIT
-        }
+        };
+        scope.push("ctx", ctx);
+        scope
     }
 }
 
@@ -236,13 +240,8 @@ impl Inner {
             },
             executor: Arc::clone(self) as Arc<dyn context::Nest>,
         });
-        let mut scope = Scope::new();
-        scope.push(
-            "ctx",
-            compiled.ctx(|base| {
-                convert::ctx_map(base, req.execution_id, req.request_id, req.invocation)
-            }),
-        );
+        let mut scope = compiled
+            .scope(|base| convert::ctx_map(base, req.execution_id, req.request_id, req.invocation));
         let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast);
         let (status, value, error) = match result {
             Ok(value) => match convert::dynamic_to_json(&value) {

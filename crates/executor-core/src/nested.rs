@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use picloud_shared::kv::SdkCallCx;
 use picloud_shared::{ExecStatus, ExecutionId, ExecutionRecord, Script, ScriptError};
-use rhai::{Dynamic, EvalAltResult, Scope};
+use rhai::{Dynamic, EvalAltResult};
 
 use crate::context::{self, CallSdk, Nest, RhaiResult};
 use crate::convert;
@@ -86,11 +86,8 @@ impl Inner {
         }
         .and_then(|compiled| {
             let engine = self.engines.get(&limits);
-            let mut scope = Scope::new();
-            scope.push(
-                "ctx",
-                compiled.ctx(|base| convert::function_ctx(base, execution_id, request_id, args)),
-            );
+            let mut scope =
+                compiled.scope(|base| convert::function_ctx(base, execution_id, request_id, args));
             engine
                 .eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast)
                 .map_err(Failure::Run)

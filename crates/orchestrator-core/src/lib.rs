@@ -179,7 +179,7 @@ impl Orchestrator {
                     for call in std::mem::take(&mut outcome.calls) {
                         this.sink.record(call).await;
                     }
-                    let converted = response::convert(&outcome);
+                    let converted = response::convert(&mut outcome);
                     let mut record = http_record(
                         &script,
                         (execution_id, request_id, invocation_type),
@@ -292,7 +292,7 @@ impl Orchestrator {
                 this.sink.record(call).await;
             }
             let (mut record, response) = if http {
-                let converted = response::convert(&outcome);
+                let converted = response::convert(&mut outcome);
                 let status_code = converted.status_code;
                 let record = http_record(&script, ids, outcome, converted.error, status_code);
                 (record, Some(converted.response))

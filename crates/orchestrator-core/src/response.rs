@@ -46,12 +46,13 @@ fn json_body(value: &Value) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_else(|_| value.to_string().into_bytes())
 }
 
-/// Applies the convention to a successful script's value.
-pub fn from_value(value: &Value) -> Result<Response, ApiError> {
+/// Applies the convention to a successful script's value (taken: its
+/// strings become the body without a copy).
+pub fn from_value(value: Value) -> Result<Response, ApiError> {
     match value {
         Value::Null => Ok(StatusCode::NO_CONTENT.into_response()),
-        Value::String(s) => Ok(plain(StatusCode::OK, TEXT, s.clone())),
-        Value::Object(map) if map.contains_key("statusCode") => {
+        Value::String(s) => Ok(plain(StatusCode::OK, TEXT, s)),
+        Value::Object(mut map) if map.contains_key("statusCode") => {
             let status = map["statusCode"]
                 .as_i64()
                 .filter(|c| (100..=599).contains(c))
@@ -62,10 +63,10 @@ pub fn from_value(value: &Value) -> Result<Response, ApiError> {
                         map["statusCode"]
                     ))
                 })?;
-            let mut response = match map.get("body") {
+            let mut response = match map.remove("body") {
                 None | Some(Value::Null) => Response::new(Body::empty()),
-                Some(Value::String(s)) => plain(status, TEXT, s.clone()),
-                Some(other) => plain(status, JSON, json_body(other)),
+                Some(Value::String(s)) => plain(status, TEXT, s),
+                Some(other) => plain(status, JSON, json_body(&other)),
             };
             *response.status_mut() = status;
             match map.get("headers") {
@@ -98,7 +99,7 @@ pub fn from_value(value: &Value) -> Result<Response, ApiError> {
             }
             Ok(response)
         }
-        other => Ok(plain(StatusCode::OK, JSON, json_body(other))),
+        other => Ok(plain(StatusCode::OK, JSON, json_body(&other))),
     }
 }
 
@@ -126,9 +127,10 @@ pub struct Converted {
     pub error: Option<String>,
 }
 
-/// The HTTP answer for an outcome, built once.
-pub fn convert(outcome: &ExecOutcome) -> Converted {
-    let (response, error) = match (&outcome.status, &outcome.value, &outcome.error) {
+/// The HTTP answer for an outcome, built once. The outcome's value is
+/// taken into the response (the record does not keep it).
+pub fn convert(outcome: &mut ExecOutcome) -> Converted {
+    let (response, error) = match (&outcome.status, outcome.value.take(), &outcome.error) {
         (ExecStatus::Ok, Some(value), _) => match from_value(value) {
             Ok(response) => (response, None),
             Err(e) => {
@@ -166,16 +168,16 @@ mod tests {
 
     #[test]
     fn convention() {
-        assert_eq!(from_value(&Value::Null).unwrap().status(), 204);
-        let r = from_value(&json!("hi")).unwrap();
+        assert_eq!(from_value(Value::Null).unwrap().status(), 204);
+        let r = from_value(json!("hi")).unwrap();
         assert_eq!(r.headers()[header::CONTENT_TYPE], TEXT);
         let r =
-            from_value(&json!({"statusCode": 201, "headers": {"x-a": "1"}, "body": {"ok": true}}))
+            from_value(json!({"statusCode": 201, "headers": {"x-a": "1"}, "body": {"ok": true}}))
                 .unwrap();
         assert_eq!(r.status(), 201);
         assert_eq!(r.headers()["x-a"], "1");
         assert_eq!(r.headers()[header::CONTENT_TYPE], JSON);
-        let r = from_value(&json!({"a": 1})).unwrap();
+        let r = from_value(json!({"a": 1})).unwrap();
         assert_eq!(r.status(), 200);
         for bad in [
             json!({"statusCode": 99}),
@@ -184,7 +186,7 @@ mod tests {
             json!({"statusCode": 200.5}),
         ] {
             assert_eq!(
-                from_value(&bad).unwrap_err().code,
+                from_value(bad.clone()).unwrap_err().code,
                 ErrorCode::InvalidResponse,
                 "{bad}"
             );

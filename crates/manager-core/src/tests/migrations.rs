@@ -128,3 +128,29 @@ async fn a_database_from_a_newer_picloud_is_refused() {
     let err = db.migrate().await.unwrap_err().to_string();
     assert!(err.contains("9999") && err.contains("newer"), "{err}");
 }
+
+#[tokio::test]
+async fn the_pool_syncs_every_commit_after_migrating() {
+    // The schema steps run on a connection with `synchronous = NORMAL`
+    // (db.rs): it must never serve anything else. Every connection of the
+    // pool, held at once so none is the same, syncs each commit (FULL = 2).
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&DbTarget::Sqlite(dir.path().join("s.db")))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let Db::Sqlite(pool, _) = &db else {
+        unreachable!()
+    };
+    let mut held = Vec::new();
+    for _ in 0..pool.options().get_max_connections() {
+        held.push(pool.acquire().await.unwrap());
+    }
+    for conn in &mut held {
+        let mode: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(mode, 2, "a pooled connection does not sync every commit");
+    }
+}
