@@ -164,19 +164,12 @@ pub async fn read(
         }
     };
 
-    // Resolved by the connection layer (trusted proxies); the TCP peer
-    // where nothing resolved it.
+    // Resolved by the connection layer (the peer, or behind trusted proxies
+    // the client they forwarded for).
     let ip = parts
         .extensions
         .get::<web::ClientIp>()
-        .map(|c| c.0)
-        .or_else(|| {
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_canonical())
-        })
-        .map(ip_text)
+        .map(|c| ip_text(c.0))
         .unwrap_or_default();
 
     Ok(HttpRequest {

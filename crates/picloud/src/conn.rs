@@ -208,9 +208,8 @@ async fn connection(
         state.begin_request();
         let (mut parts, body) = req.into_parts();
         // The client's address, behind trusted proxies the real client's:
-        // what every reader of the peer takes (axum's `ConnectInfo` is not
-        // inserted: nothing here reads it, and each extension costs a map
-        // insert per request).
+        // every reader of the peer takes this (axum's `ConnectInfo` is not
+        // inserted; each extension costs a map insert per request).
         parts
             .extensions
             .insert(client_ip(&proxies, peer, &parts.headers));

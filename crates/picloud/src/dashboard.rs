@@ -43,7 +43,8 @@ pub fn router(admin_host: AdminHost) -> Router {
         )
         .route_layer(axum::middleware::from_fn(
             move |req: Request, next: Next| {
-                let here = admin_host.serves_dashboard(&host_of(&req));
+                let here = admin_host
+                    .serves_dashboard(&picloud_shared::web::request_host(req.headers(), req.uri()));
                 async move {
                     if here {
                         next.run(req).await
@@ -57,10 +58,6 @@ pub fn router(admin_host: AdminHost) -> Router {
                 }
             },
         ))
-}
-
-fn host_of(req: &Request) -> String {
-    picloud_shared::web::request_host(req.headers(), req.uri())
 }
 
 const INDEX: &str = "index.html";

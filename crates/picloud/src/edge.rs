@@ -130,12 +130,9 @@ impl FrontDoor {
         if !root {
             return None;
         }
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(picloud_shared::routing::normalise_host)
-            .unwrap_or_default();
+        // As the dashboard's router reads it (a Host header, else the URI's
+        // authority), so the door and the dashboard agree on where it is.
+        let host = picloud_shared::web::request_host(req.headers(), req.uri());
         let browser = req
             .headers()
             .get(header::ACCEPT)

@@ -249,7 +249,6 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 #[error("the client paused longer than the body timeout while sending the request body")]
 pub struct BodyTimedOut;
 
-/// Whether `err`, or an error it was caused by, is [`BodyTimedOut`].
 /// The request's host as routing sees it (lower case, no port): the
 /// `Host` header, else the URI's authority; empty if neither names one.
 #[cfg(feature = "http")]
@@ -262,6 +261,7 @@ pub fn request_host(headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> S
         .unwrap_or_default()
 }
 
+/// Whether `err`, or an error it was caused by, is [`BodyTimedOut`].
 pub fn is_body_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(e) = next {

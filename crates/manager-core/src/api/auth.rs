@@ -1,10 +1,10 @@
 //! Sign-in, sign-out and who is signed in.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,6 @@ use crate::extract::ApiJson;
 use crate::repo::User;
 use crate::service::Manager;
 
-use super::common::request_host;
 use super::common::{ApiResult, Caller};
 
 #[derive(Deserialize, ToSchema)]
@@ -42,23 +41,19 @@ pub(super) fn session_cookie(manager: &Manager, value: &str, max_age_secs: u64) 
 }
 
 /// The client's address: behind `PICLOUD_TRUSTED_PROXIES` the one they
-/// forwarded for, else the connection's peer. Unknown (`0.0.0.0`) when
-/// neither is available.
+/// forwarded for, else the connection's peer (the connection layer's
+/// `ClientIp`). Unknown (`0.0.0.0`) on a request that did not come through
+/// it.
 pub struct ClientAddr(pub IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        // The connection layer's answer (behind trusted proxies, the real
-        // client), else the TCP peer.
-        let ip = match parts.extensions.get::<ClientIp>() {
-            Some(client) => client.0,
-            None => parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
-        };
+        let ip = parts
+            .extensions
+            .get::<ClientIp>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0);
         Ok(ClientAddr(ip))
     }
 }
@@ -70,7 +65,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestHost {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(RequestHost(request_host(parts)))
+        Ok(RequestHost(picloud_shared::web::request_host(
+            &parts.headers,
+            &parts.uri,
+        )))
     }
 }
 

@@ -85,11 +85,6 @@ fn bearer_or_cookie(headers: &HeaderMap) -> Option<(String, TokenSource)> {
         .map(|(_, value)| (value.to_owned(), TokenSource::Cookie))
 }
 
-/// The request's host, as routing sees it (lower case, no port).
-pub(super) fn request_host(parts: &Parts) -> String {
-    picloud_shared::web::request_host(&parts.headers, &parts.uri)
-}
-
 /// Cross-site request protection for cookie sessions. Besides
 /// `SameSite=Strict`, a state-changing request authenticated by the cookie
 /// must carry an `Origin` that is this server: the request's own Host, or
@@ -150,7 +145,10 @@ where
             && !manager
                 .config
                 .admin_host
-                .serves_dashboard(&request_host(parts))
+                .serves_dashboard(&picloud_shared::web::request_host(
+                    &parts.headers,
+                    &parts.uri,
+                ))
         {
             return Err(unauthorized());
         }
