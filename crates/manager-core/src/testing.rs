@@ -249,3 +249,16 @@ pub async fn stored_value(
 ) -> crate::Result<Option<serde_json::Value>> {
     manager.kv.value(app, collection, key).await
 }
+
+/// A hash of `password` for [`crate::Manager::begin_bootstrap_admin`]
+/// that is made only once `release` sends (or is dropped): for tests of
+/// what waits for the first admin.
+pub fn held_prehash(password: &str) -> (crate::service::Prehashed, std::sync::mpsc::Sender<()>) {
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let password = password.to_owned();
+    let hashing = tokio::task::spawn_blocking(move || {
+        let _ = held.recv();
+        crate::auth::hash_password(&password)
+    });
+    (crate::service::Prehashed(hashing), release)
+}

@@ -443,20 +443,37 @@ pub async fn build_executor(
     })
 }
 
-/// Creates the first admin from the settings, or says how to.
+/// Creates the first admin from the settings, or says how to. A bad name
+/// or password stops the start; the hash and the insert go on while the
+/// server starts listening (sign-ins wait for them).
 async fn bootstrap(
-    manager: &Manager,
+    manager: &Arc<Manager>,
     args: &ServeArgs,
     hashing: Option<picloud_manager_core::service::Prehashed>,
 ) -> anyhow::Result<()> {
     match (&args.admin_user, &args.admin_password) {
         (Some(user), Some(password)) => {
-            if manager
-                .bootstrap_admin(user, password, hashing)
+            let creating = manager
+                .begin_bootstrap_admin(user, password, hashing)
                 .await
-                .map_err(|e| anyhow::anyhow!("PICLOUD_ADMIN_USER/PICLOUD_ADMIN_PASSWORD: {e}"))?
-            {
-                tracing::info!("created the first instance admin from PICLOUD_ADMIN_USER");
+                .map_err(|e| anyhow::anyhow!("PICLOUD_ADMIN_USER/PICLOUD_ADMIN_PASSWORD: {e}"))?;
+            if let Some(creating) = creating {
+                tokio::spawn(async move {
+                    match creating.await {
+                        Ok(Ok(true)) => tracing::info!(
+                            "created the first instance admin from PICLOUD_ADMIN_USER"
+                        ),
+                        Ok(Ok(false)) => {}
+                        Ok(Err(e)) => tracing::error!(
+                            error = %e,
+                            "could not create the first instance admin from PICLOUD_ADMIN_USER"
+                        ),
+                        Err(e) => tracing::error!(
+                            error = %e,
+                            "creating the first instance admin from PICLOUD_ADMIN_USER failed"
+                        ),
+                    }
+                });
             }
         }
         (Some(_), None) => {

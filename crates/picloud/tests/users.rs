@@ -314,3 +314,44 @@ async fn tampered_and_expired_credentials_are_refused(app: TestApp) {
         200
     );
 }
+
+both_backends!(a_sign_in_waits_for_the_first_admin_being_created);
+/// A first start creates the admin from PICLOUD_ADMIN_USER while the
+/// server already listens: a sign-in meanwhile waits for it, rather than
+/// being refused (and counted as a failure) for a user not there yet.
+async fn a_sign_in_waits_for_the_first_admin_being_created(app: TestApp) {
+    execute(&app, "DELETE FROM users").await;
+    let (hashing, release) = picloud_manager_core::testing::held_prehash(common::PASSWORD);
+    let creating = app
+        .manager
+        .begin_bootstrap_admin("first", common::PASSWORD, Some(hashing))
+        .await
+        .unwrap()
+        .expect("no user exists: the admin is being created");
+    let app = std::sync::Arc::new(app);
+    let signing_in = tokio::spawn({
+        let app = std::sync::Arc::clone(&app);
+        async move { app.login("first", common::PASSWORD).await }
+    });
+    common::assert_stays(
+        std::time::Duration::from_millis(300),
+        "the sign-in waits while the admin is being created",
+        || async { (!signing_in.is_finished()).then_some(()) },
+    )
+    .await;
+    release.send(()).unwrap();
+    let answer = signing_in.await.unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(creating.await.unwrap().unwrap(), "it created the admin");
+    // A bad name or password is the caller's error at once, and creates
+    // nothing.
+    execute(&app, "DELETE FROM users").await;
+    for (name, password) in [("bad name!", common::PASSWORD), ("second", "short")] {
+        let refused = app
+            .manager
+            .begin_bootstrap_admin(name, password, None)
+            .await;
+        assert!(refused.is_err(), "{name}/{password} is refused");
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, 0);
+}

@@ -84,6 +84,10 @@ pub struct Manager {
     /// Runs replays (the data plane of this process; set by the
     /// composition).
     replayer: std::sync::OnceLock<Arc<dyn crate::replay::Replayer>>,
+    /// Held for writing while the first instance admin is being created in
+    /// the background ([`Manager::begin_bootstrap_admin`]); a sign-in waits
+    /// for it, so one made right after start-up finds the admin.
+    pub(crate) bootstrapping: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// How long listing records waits for the ones still queued in this
@@ -116,6 +120,7 @@ impl Manager {
             throttle,
             records: std::sync::OnceLock::new(),
             replayer: std::sync::OnceLock::new(),
+            bootstrapping: Arc::default(),
         }
     }
 

@@ -91,6 +91,32 @@ impl Manager {
         }
     }
 
+    /// Starts creating the first instance admin if no user exists yet: the
+    /// name and password are checked now (a bad one is this call's error),
+    /// the hash and the insert run in a task, so the server can listen
+    /// meanwhile (argon2 is most of a first start). Sign-ins wait for that
+    /// task. `None` when a user exists already; else the task, which says
+    /// whether it created the admin.
+    pub async fn begin_bootstrap_admin(
+        self: &Arc<Self>,
+        username: &str,
+        password: &str,
+        hashing: Option<Prehashed>,
+    ) -> Result<Option<tokio::task::JoinHandle<Result<bool>>>> {
+        if self.db.count_users().await? > 0 {
+            return Ok(None);
+        }
+        check_username(username)?;
+        auth::check_password_rules(password)?;
+        let gate = Arc::clone(&self.bootstrapping).write_owned().await;
+        let (this, username, password) =
+            (Arc::clone(self), username.to_owned(), password.to_owned());
+        Ok(Some(tokio::spawn(async move {
+            let _gate = gate;
+            this.bootstrap_admin(&username, &password, hashing).await
+        })))
+    }
+
     /// Checks credentials and opens a session: the token (shown once) and
     /// its expiry.
     /// Signs in from `addr`. Repeated failures for this username from this
@@ -102,6 +128,8 @@ impl Manager {
         password: &str,
         addr: IpAddr,
     ) -> Result<(String, OffsetDateTime, User)> {
+        // The first admin may still be being created (begin_bootstrap_admin).
+        drop(self.bootstrapping.read().await);
         self.throttle
             .check(username, addr, repo::now())
             .await?
@@ -247,7 +275,7 @@ pub async fn create_user_in(
 }
 
 /// A password's argon2 hash, being made on a blocking thread.
-pub struct Prehashed(tokio::task::JoinHandle<Result<String>>);
+pub struct Prehashed(pub(crate) tokio::task::JoinHandle<Result<String>>);
 
 /// Starts hashing `password` now, for a user created later: a first start
 /// hashes the bootstrap admin's password while it creates the database
