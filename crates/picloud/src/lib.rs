@@ -447,7 +447,7 @@ pub async fn build_executor(
 /// or password stops the start; the hash and the insert go on while the
 /// server starts listening (sign-ins wait for them).
 async fn bootstrap(
-    manager: &Arc<Manager>,
+    manager: &Manager,
     args: &ServeArgs,
     hashing: Option<picloud_manager_core::service::Prehashed>,
 ) -> anyhow::Result<()> {

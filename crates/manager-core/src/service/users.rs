@@ -70,35 +70,15 @@ impl Manager {
         Ok(())
     }
 
-    /// Creates the first instance admin if no user exists yet. Returns
-    /// whether it did.
-    /// `hashing` is the password's hash begun ahead of time ([`prehash`]),
-    /// if the caller started one.
-    pub async fn bootstrap_admin(
-        &self,
-        username: &str,
-        password: &str,
-        hashing: Option<Prehashed>,
-    ) -> Result<bool> {
-        if self.db.count_users().await? > 0 {
-            return Ok(false);
-        }
-        match create_user_hashed(&self.db, username, password, UserRole::Admin, hashing).await {
-            Ok(_) => Ok(true),
-            // Another process bootstrapped at the same moment.
-            Err(Error::Conflict(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Starts creating the first instance admin if no user exists yet: the
     /// name and password are checked now (a bad one is this call's error),
-    /// the hash and the insert run in a task, so the server can listen
-    /// meanwhile (argon2 is most of a first start). Sign-ins wait for that
-    /// task. `None` when a user exists already; else the task, which says
-    /// whether it created the admin.
+    /// the hash (`hashing` if the caller began one, [`prehash`]) and the
+    /// insert go on in a task, so the server can listen meanwhile (argon2
+    /// is most of a first start). Sign-ins wait for that task. `None` when
+    /// a user exists already; else the task, which says whether it created
+    /// the admin.
     pub async fn begin_bootstrap_admin(
-        self: &Arc<Self>,
+        &self,
         username: &str,
         password: &str,
         hashing: Option<Prehashed>,
@@ -108,12 +88,17 @@ impl Manager {
         }
         check_username(username)?;
         auth::check_password_rules(password)?;
+        let hashing = hashing.unwrap_or_else(|| prehash(password));
         let gate = Arc::clone(&self.bootstrapping).write_owned().await;
-        let (this, username, password) =
-            (Arc::clone(self), username.to_owned(), password.to_owned());
+        let (db, username) = (self.db.clone(), username.to_owned());
         Ok(Some(tokio::spawn(async move {
             let _gate = gate;
-            this.bootstrap_admin(&username, &password, hashing).await
+            match store_user(&db, &username, UserRole::Admin, hashing).await {
+                Ok(_) => Ok(true),
+                // Another process bootstrapped at the same moment.
+                Err(Error::Conflict(_)) => Ok(false),
+                Err(e) => Err(e),
+            }
         })))
     }
 
@@ -271,7 +256,9 @@ pub async fn create_user_in(
     password: &str,
     role: UserRole,
 ) -> Result<User> {
-    create_user_hashed(db, username, password, role, None).await
+    check_username(username)?;
+    auth::check_password_rules(password)?;
+    store_user(db, username, role, prehash(password)).await
 }
 
 /// A password's argon2 hash, being made on a blocking thread.
@@ -287,16 +274,9 @@ pub fn prehash(password: &str) -> Prehashed {
     }))
 }
 
-async fn create_user_hashed(
-    db: &Db,
-    username: &str,
-    password: &str,
-    role: UserRole,
-    hashing: Option<Prehashed>,
-) -> Result<User> {
-    check_username(username)?;
-    auth::check_password_rules(password)?;
-    let hashing = hashing.unwrap_or_else(|| prehash(password));
+/// Stores a user whose name and password were checked, once `hashing`
+/// has made the password's hash.
+async fn store_user(db: &Db, username: &str, role: UserRole, hashing: Prehashed) -> Result<User> {
     let hash = hashing
         .0
         .await
