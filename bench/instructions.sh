@@ -7,7 +7,8 @@
 #
 # For each workload it prints the instructions per request of the whole
 # process and of the request path alone (everything but the SQLite
-# writer's transactions). The record writer's own share is printed apart:
+# writer's transactions: the records, and the KV writes of the set + get
+# workload). The record writer's own share is printed apart:
 # under valgrind requests are ~50x slower, so each 200 ms batch of records
 # holds fewer of them and its fixed costs weigh more than at full speed.
 #
@@ -101,10 +102,12 @@ deploy() { # name source path
 # The same scripts as bench/run.sh.
 deploy hello '\"Hello, world!\"' /hello
 deploy json 'let items = []; for i in 0..20 { items.push(#{id: i, name: \"item \" + i, done: i % 2 == 0}); } #{items: items}' /json
+deploy kv 'let c = kv::collection(\"bench\"); let k = \"k\" + rand::int(0, 9999); c.set(k, #{n: 1, s: \"hello\"}); c.get(k)' /kv
 deploy kvget 'let c = kv::collection(\"bench\"); c.get(\"k\" + rand::int(0, 9999))' /kvget
 callgrind_control -i on "$PID" >/dev/null 2>&1
 HELLO=$(count "$PID" "$BASE/hello")
 JSON=$(count "$PID" "$BASE/json")
+KV=$(count "$PID" "$BASE/kv")
 KVGET=$(count "$PID" "$BASE/kvget")
 
 echo "| workload (callgrind, $SECONDS_EACH s of wrk -c32) | requests | instructions / request | request path | SQLite writer |"
@@ -112,4 +115,5 @@ echo "|---|---|---|---|---|"
 report "bare axum hello-world" "$BARE_RESULT"
 report "PiCloud hello-world, user route (SQLite)" "$HELLO"
 report "PiCloud 20-item JSON script" "$JSON"
+report "PiCloud KV set + get (SQLite)" "$KV"
 report "PiCloud KV get (SQLite)" "$KVGET"
