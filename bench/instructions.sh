@@ -8,7 +8,7 @@
 # For each workload it prints the instructions per request of the whole
 # process and of the request path alone (everything but the SQLite
 # writer's transactions: the records, and the KV writes of the set + get
-# workload). The record writer's own share is printed apart:
+# workload). The writer's share is printed apart:
 # under valgrind requests are ~50x slower, so each 200 ms batch of records
 # holds fewer of them and its fixed costs weigh more than at full speed.
 #

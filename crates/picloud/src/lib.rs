@@ -542,7 +542,8 @@ pub fn node_name(role: &str) -> String {
 
 impl Server {
     /// Serves until `shutdown` resolves, then stops accepting, lets running
-    /// scripts finish (bounded), and flushes queued execution records.
+    /// scripts finish (bounded), flushes queued execution records, and
+    /// waits for the first admin if a first start is still creating it.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
@@ -584,6 +585,10 @@ impl Server {
         }
         if let Some(writer) = &self.writer {
             writer.flush().await;
+        }
+        // A first start stopped at once still leaves its first admin.
+        if let Some(manager) = &self.manager {
+            manager.bootstrapped().await;
         }
         if let Some(db) = &self.db {
             db.close().await;

@@ -79,17 +79,22 @@ fn start(
     within_blocking(
         Duration::from_secs(30),
         "the server becomes healthy",
-        || {
-            use std::io::Read;
-            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-            s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-                .unwrap();
-            let mut buf = String::new();
-            let _ = s.read_to_string(&mut buf);
-            buf.ends_with("ok").then_some(())
-        },
+        || healthy(port).then_some(()),
     );
     (child, port, started.elapsed())
+}
+
+/// Whether the server on `port` answers `/healthz`.
+fn healthy(port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    buf.ends_with("ok")
 }
 
 fn sigterm(child: &std::process::Child) {
@@ -264,4 +269,47 @@ async fn scripts_calls_ignore_proxies_in_the_environment() {
     assert_eq!(answer, "direct");
     assert_eq!(served.load(Ordering::SeqCst), 1);
     assert_eq!(proxied.load(Ordering::SeqCst), 0);
+}
+
+/// A first start listens while it hashes the first admin's password: a
+/// server stopped as soon as it is healthy still stores that admin before
+/// it exits, and the next start (without the variables) signs it in.
+#[tokio::test]
+async fn a_first_start_stopped_at_once_keeps_its_first_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = "a password for the first start";
+    let port = free_port();
+    let mut child = picloud()
+        .env("PICLOUD_DATA_DIR", dir.path())
+        .env("PICLOUD_BIND", format!("127.0.0.1:{port}"))
+        .env("PICLOUD_LOG", "warn")
+        .env("PICLOUD_ADMIN_USER", "first")
+        .env("PICLOUD_ADMIN_PASSWORD", password)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Stopped as soon as it answers (polled every millisecond, not as
+    // `start` does): most often while the hash is still being made.
+    let began = Instant::now();
+    while !healthy(port) {
+        assert!(began.elapsed() < Duration::from_secs(30), "never healthy");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    sigterm(&child);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+
+    let (mut child, port, _) = start(dir.path(), &[]);
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let answer = client
+        .post(format!("http://127.0.0.1:{port}/api/v1/admin/auth/login"))
+        .json(&serde_json::json!({"username": "first", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    let text = answer.text().await.unwrap();
+    sigterm(&child);
+    child.wait().unwrap();
+    assert_eq!(status, 200, "the first admin was lost: {text}");
 }

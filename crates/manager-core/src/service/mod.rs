@@ -85,9 +85,9 @@ pub struct Manager {
     /// composition).
     replayer: std::sync::OnceLock<Arc<dyn crate::replay::Replayer>>,
     /// Held for writing while the first instance admin is being created in
-    /// the background ([`Manager::begin_bootstrap_admin`]); a sign-in waits
-    /// for it, so one made right after start-up finds the admin.
-    pub(crate) bootstrapping: Arc<tokio::sync::RwLock<()>>,
+    /// the background ([`Manager::begin_bootstrap_admin`]); see
+    /// [`Manager::bootstrapped`].
+    bootstrapping: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// How long listing records waits for the ones still queued in this

@@ -102,6 +102,15 @@ impl Manager {
         })))
     }
 
+    /// Waits until the first admin a start began creating
+    /// ([`Manager::begin_bootstrap_admin`]) is stored, or failed to be: a
+    /// sign-in right after a first start finds it, and a server stopped
+    /// right after does not close the database under it. At once otherwise
+    /// (one uncontended lock).
+    pub async fn bootstrapped(&self) {
+        drop(self.bootstrapping.read().await);
+    }
+
     /// Checks credentials and opens a session: the token (shown once) and
     /// its expiry.
     /// Signs in from `addr`. Repeated failures for this username from this
@@ -113,8 +122,7 @@ impl Manager {
         password: &str,
         addr: IpAddr,
     ) -> Result<(String, OffsetDateTime, User)> {
-        // The first admin may still be being created (begin_bootstrap_admin).
-        drop(self.bootstrapping.read().await);
+        self.bootstrapped().await;
         self.throttle
             .check(username, addr, repo::now())
             .await?
