@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use picloud_shared::{
-    ExecutionId, HttpRequest, Invocation, InvocationType, RequestBody, RequestId, Script,
+    ExecutionId, HttpRequest, Invocation, InvocationType, RequestBody, RequestId, Returned, Script,
     version::SDK_VERSION,
 };
 use rhai::{Array, Blob, Dynamic, ImmutableString, Map};
@@ -42,12 +42,20 @@ pub fn dynamic_to_json(value: &Dynamic) -> Result<Value, String> {
     to_json(value, 0)
 }
 
+fn too_deep() -> String {
+    format!(
+        "the value is nested more than {} levels deep",
+        crate::limits::MAX_JSON_DEPTH
+    )
+}
+
+fn no_json_form(value: &Dynamic) -> String {
+    format!("a value of type '{}' has no JSON form", value.type_name())
+}
+
 fn to_json(value: &Dynamic, depth: usize) -> Result<Value, String> {
     if depth > crate::limits::MAX_JSON_DEPTH {
-        return Err(format!(
-            "the value is nested more than {} levels deep",
-            crate::limits::MAX_JSON_DEPTH
-        ));
+        return Err(too_deep());
     }
     // No value is shared: Rhai is built without closures (`no_closure`).
     if value.is_unit() {
@@ -96,10 +104,119 @@ fn to_json(value: &Dynamic, depth: usize) -> Result<Value, String> {
         let blob = value.read_lock::<Blob>().expect("checked is_blob");
         return Ok(Value::Array(blob.iter().map(|&b| Value::from(b)).collect()));
     }
-    Err(format!(
-        "a value of type '{}' has no JSON form",
-        value.type_name()
-    ))
+    Err(no_json_form(value))
+}
+
+/// Rhai → JSON text, written straight from the value: the same JSON, and
+/// the same refusals, as serialising [`dynamic_to_json`]'s `Value`, without
+/// building and dropping that tree (for a script that answers a list of
+/// maps, most of the cost of its answer; docs/performance.md).
+struct AsJson<'a> {
+    value: &'a Dynamic,
+    depth: usize,
+}
+
+impl<'a> AsJson<'a> {
+    fn nested(&self, value: &'a Dynamic) -> Self {
+        AsJson {
+            value,
+            depth: self.depth + 1,
+        }
+    }
+}
+
+impl serde::Serialize for AsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap, SerializeSeq};
+        let value = self.value;
+        if self.depth > crate::limits::MAX_JSON_DEPTH {
+            return Err(S::Error::custom(too_deep()));
+        }
+        // No value is shared: Rhai is built without closures (`no_closure`).
+        // Each `is_` is a match on the value's tag; the `as_` and
+        // `read_lock` after it cannot fail (a failing `as_` names the type,
+        // which costs more than the check). Most frequent first.
+        if value.is_map() {
+            if let Some(map) = value.read_lock::<Map>() {
+                let mut out = s.serialize_map(Some(map.len()))?;
+                for (k, v) in map.iter() {
+                    out.serialize_entry(k.as_str(), &self.nested(v))?;
+                }
+                return out.end();
+            }
+        } else if value.is_string() {
+            if let Some(text) = value.read_lock::<ImmutableString>() {
+                return s.serialize_str(text.as_str());
+            }
+        } else if value.is_int() {
+            if let Ok(i) = value.as_int() {
+                return s.serialize_i64(i);
+            }
+        } else if value.is_array() {
+            if let Some(array) = value.read_lock::<Array>() {
+                let mut seq = s.serialize_seq(Some(array.len()))?;
+                for item in array.iter() {
+                    seq.serialize_element(&self.nested(item))?;
+                }
+                return seq.end();
+            }
+        } else if value.is_bool() {
+            if let Ok(b) = value.as_bool() {
+                return s.serialize_bool(b);
+            }
+        } else if value.is_unit() {
+            return s.serialize_unit();
+        } else if value.is_float() {
+            if let Ok(f) = value.as_float() {
+                return if f.is_finite() {
+                    s.serialize_f64(f)
+                } else {
+                    Err(S::Error::custom(format!("the float {f} has no JSON form")))
+                };
+            }
+        } else if value.is_char() {
+            if let Ok(c) = value.as_char() {
+                return s.serialize_char(c);
+            }
+        } else if value.is_blob()
+            && let Some(blob) = value.read_lock::<Blob>()
+        {
+            return s.collect_seq(blob.iter());
+        }
+        Err(S::Error::custom(no_json_form(value)))
+    }
+}
+
+fn as_json(value: &Dynamic) -> AsJson<'_> {
+    AsJson { value, depth: 0 }
+}
+
+/// Rhai → compact JSON text (`json::stringify`), as [`AsJson`] writes it.
+pub fn json_text(value: &Dynamic) -> Result<String, String> {
+    serde_json::to_string(&as_json(value)).map_err(|e| e.to_string())
+}
+
+/// Rhai → indented JSON text (`json::pretty`).
+pub fn json_text_pretty(value: &Dynamic) -> Result<String, String> {
+    serde_json::to_string_pretty(&as_json(value)).map_err(|e| e.to_string())
+}
+
+/// A script's return value as the executor hands it back: a string as its
+/// text, anything else as JSON text, refused as [`dynamic_to_json`] refuses.
+pub fn returned(value: &Dynamic) -> Result<Returned, String> {
+    if value.is_string()
+        && let Some(text) = value.read_lock::<ImmutableString>()
+    {
+        return Ok(Returned::Text(text.as_str().to_owned()));
+    }
+    if value.is_char()
+        && let Ok(c) = value.as_char()
+    {
+        return Ok(Returned::Text(c.to_string()));
+    }
+    serde_json::value::to_raw_value(&as_json(value))
+        .map(Returned::Json)
+        .map_err(|e| e.to_string())
 }
 
 fn string_map(map: BTreeMap<String, String>) -> Dynamic {
@@ -221,5 +338,88 @@ mod tests {
         assert!(err.contains("no JSON form"), "{err}");
         let fnptr = Dynamic::from(rhai::FnPtr::new("f").unwrap());
         assert!(dynamic_to_json(&fnptr).unwrap_err().contains("Fn"));
+    }
+
+    /// Values as scripts make them, of every JSON-able type.
+    fn samples() -> Vec<Dynamic> {
+        let mut nested = Map::new();
+        nested.insert("z".into(), Dynamic::from_int(-1));
+        nested.insert("a \"quoted\"\n key".into(), Dynamic::from("tab\there é 😀"));
+        nested.insert(
+            "list".into(),
+            Dynamic::from_array(vec![Dynamic::UNIT, Dynamic::TRUE]),
+        );
+        nested.insert("blob".into(), Dynamic::from_blob(vec![0, 7, 255]));
+        nested.insert("c".into(), Dynamic::from_char('\u{1}'));
+        let mut samples = vec![
+            Dynamic::UNIT,
+            Dynamic::FALSE,
+            Dynamic::from_int(i64::MIN),
+            Dynamic::from_float(2.0),
+            Dynamic::from_float(-0.1),
+            Dynamic::from_float(1e300),
+            Dynamic::from_char('"'),
+            Dynamic::from(""),
+            Dynamic::from("<p>\u{7f}</p>"),
+            Dynamic::from_array(vec![]),
+            Dynamic::from_map(Map::new()),
+            Dynamic::from_map(nested.clone()),
+        ];
+        let mut deep = Dynamic::from_map(nested);
+        // The deepest a value may be: its list's items at the limit.
+        for _ in 0..crate::limits::MAX_JSON_DEPTH - 2 {
+            deep = Dynamic::from_array(vec![deep]);
+        }
+        samples.push(deep);
+        samples
+    }
+
+    #[test]
+    fn json_written_straight_is_the_values_json() {
+        for value in samples() {
+            let json = dynamic_to_json(&value).unwrap();
+            assert_eq!(json_text(&value).unwrap(), json.to_string());
+            assert_eq!(
+                json_text_pretty(&value).unwrap(),
+                serde_json::to_string_pretty(&json).unwrap()
+            );
+            let returned = returned(&value).unwrap();
+            assert_eq!(returned, json);
+            // Strings as their text, the rest as the same JSON text.
+            match (&returned, &json) {
+                (Returned::Text(text), Value::String(s)) => assert_eq!(text, s),
+                (Returned::Json(raw), other) => {
+                    assert!(!other.is_string());
+                    assert_eq!(raw.get(), other.to_string());
+                }
+                (r, j) => panic!("{r:?} for {j}"),
+            }
+        }
+    }
+
+    #[test]
+    fn json_written_straight_refuses_what_dynamic_to_json_refuses() {
+        let mut too_deep = Dynamic::from_int(1);
+        for _ in 0..=crate::limits::MAX_JSON_DEPTH {
+            too_deep = Dynamic::from_array(vec![too_deep]);
+        }
+        let mut in_a_map = Map::new();
+        in_a_map.insert("f".into(), Dynamic::from(rhai::FnPtr::new("f").unwrap()));
+        for value in [
+            Dynamic::from_float(f64::NAN),
+            Dynamic::from_float(f64::NEG_INFINITY),
+            Dynamic::from(rhai::FnPtr::new("f").unwrap()),
+            Dynamic::from_array(vec![
+                Dynamic::from_int(1),
+                Dynamic::from_float(f64::INFINITY),
+            ]),
+            Dynamic::from_map(in_a_map),
+            too_deep,
+        ] {
+            let refused = dynamic_to_json(&value).unwrap_err();
+            assert_eq!(json_text(&value).unwrap_err(), refused);
+            assert_eq!(json_text_pretty(&value).unwrap_err(), refused);
+            assert_eq!(returned(&value).unwrap_err(), refused);
+        }
     }
 }

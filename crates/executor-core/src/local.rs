@@ -244,7 +244,7 @@ impl Inner {
             .scope(|base| convert::ctx_map(base, req.execution_id, req.request_id, req.invocation));
         let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast);
         let (status, value, error) = match result {
-            Ok(value) => match convert::dynamic_to_json(&value) {
+            Ok(value) => match convert::returned(&value) {
                 Ok(json) => (ExecStatus::Ok, Some(json), None),
                 Err(e) => (
                     ExecStatus::Error,

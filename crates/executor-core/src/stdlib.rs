@@ -26,7 +26,7 @@ use rhai::{
 use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
-use crate::convert::{dynamic_to_json, json_to_dynamic};
+use crate::convert::{json_text, json_text_pretty, json_to_dynamic};
 use crate::frame::before_long_call;
 
 /// `crypto::random_hex(n)` accepts `1..=MAX_RANDOM_BYTES`.
@@ -121,12 +121,10 @@ fn json_module() -> Shared<Module> {
             .map_err(|e| fail(&ctx, e))
     });
     m.set_native_fn("stringify", |ctx: NativeCallContext, v: Dynamic| {
-        let json = dynamic_to_json(&v).map_err(|e| fail(&ctx, e))?;
-        Ok(json.to_string())
+        json_text(&v).map_err(|e| fail(&ctx, e))
     });
     m.set_native_fn("pretty", |ctx: NativeCallContext, v: Dynamic| {
-        let json = dynamic_to_json(&v).map_err(|e| fail(&ctx, e))?;
-        serde_json::to_string_pretty(&json).map_err(|e| fail(&ctx, e))
+        json_text_pretty(&v).map_err(|e| fail(&ctx, e))
     });
     namespace("json", m)
 }

@@ -53,7 +53,7 @@ async fn ctx_has_every_sdk_1_1_field() {
     )
     .await;
     assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
-    let v = out.value.unwrap();
+    let v = out.value.unwrap().to_value().unwrap();
     assert_eq!(v["sdk_version"], "1.1");
     for id in ["execution_id", "request_id", "script_id", "app_id"] {
         assert!(
@@ -100,7 +100,10 @@ async fn request_body_is_text_or_unit_or_blob() {
             http,
         )
         .await;
-        assert_eq!(out.value, Some(expected));
+        assert_eq!(
+            out.value.as_ref().map(|v| v.to_value().unwrap()),
+            Some(expected)
+        );
     }
     let http = HttpRequest {
         rest: String::new(),
@@ -108,7 +111,7 @@ async fn request_body_is_text_or_unit_or_blob() {
     };
     let out = run_with("ctx.request.rest", SandboxOverrides::default(), http).await;
     assert_eq!(
-        out.value,
+        out.value.as_ref().map(|v| v.to_value().unwrap()),
         Some(json!("")),
         "rest is \"\" when there is none"
     );
@@ -339,7 +342,10 @@ async fn ctx_is_there_for_every_script_that_can_read_it() {
     )
     .await;
     assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
-    assert_eq!(out.value.unwrap(), json!({"defined": true, "answer": 42}));
+    assert_eq!(
+        out.value.unwrap().to_value().unwrap(),
+        json!({"defined": true, "answer": 42})
+    );
 
     let out = run_with(
         r#"let c = `${ctx.request.params.id}`; /* ctx */ c"#,
@@ -348,5 +354,5 @@ async fn ctx_is_there_for_every_script_that_can_read_it() {
     )
     .await;
     assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
-    assert_eq!(out.value.unwrap(), json!("42"));
+    assert_eq!(out.value.unwrap().to_value().unwrap(), json!("42"));
 }

@@ -360,7 +360,7 @@ pub struct LogEntry {
 pub struct ExecOutcome {
     pub status: ExecStatus,
     /// The script's return value, as JSON (`()` is null), when it succeeded.
-    pub value: Option<serde_json::Value>,
+    pub value: Option<crate::Returned>,
     pub error: Option<ScriptError>,
     pub logs: Vec<LogEntry>,
     #[serde(with = "crate::timestamp")]

@@ -16,6 +16,7 @@ pub mod exec;
 pub mod future;
 pub mod ids;
 pub mod kv;
+pub mod returned;
 pub mod routing;
 pub mod sandbox;
 pub mod script;
@@ -39,6 +40,7 @@ pub use ids::{
     AppId, DeadLetterId, DomainId, ExecutionId, RequestId, RouteId, ScriptId, TriggerId, UserId,
 };
 pub use kv::{KvEntry, KvListOptions, KvPage, KvService, SdkCallCx};
+pub use returned::Returned;
 pub use sandbox::{SandboxCeilings, SandboxLimits, SandboxOverrides};
 pub use script::{Script, ScriptName};
 pub use secrets::SecretService;

@@ -76,7 +76,7 @@ fn samples() -> BTreeMap<&'static str, Value> {
     }
     let outcome = ExecOutcome {
         status: ExecStatus::Error,
-        value: Some(json!({"a": 1})),
+        value: Some(picloud_shared::Returned::from_value(&json!({"a": 1}))),
         error: Some(ScriptError {
             code: "script_error".into(),
             message: "boom".into(),
@@ -306,10 +306,13 @@ fn the_wire_format_is_this_versions() {
     );
 }
 
-/// What is on the wire reads back as the same message.
+/// What is on the wire reads back as the same message, from its text (as
+/// the wire reads it) and from a `Value`.
 #[test]
 fn every_message_reads_back() {
     fn back<T: Serialize + DeserializeOwned>(value: &Value) {
+        let parsed: T = serde_json::from_str(&value.to_string()).expect("reads back");
+        assert_eq!(&serde_json::to_value(parsed).unwrap(), value);
         let parsed: T = serde_json::from_value(value.clone()).expect("reads back");
         assert_eq!(&serde_json::to_value(parsed).unwrap(), value);
     }

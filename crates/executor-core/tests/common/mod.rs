@@ -118,7 +118,7 @@ pub async fn compile_err_with(source: &str, sandbox: SandboxOverrides) -> Script
 pub async fn value(source: &str) -> serde_json::Value {
     let out = run(source).await;
     assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
-    out.value.expect("a value")
+    out.value.expect("a value").to_value().unwrap()
 }
 
 /// Asserts the run ended with this status and error code; returns the error.
