@@ -35,6 +35,85 @@ pub fn json_to_dynamic(value: &Value) -> Dynamic {
     }
 }
 
+/// JSON text → Rhai, read straight into Rhai's values: the same value as
+/// [`json_to_dynamic`] of the text parsed into a `serde_json::Value`, and
+/// the same errors (serde_json's, its 128 levels of nesting included),
+/// without building and dropping that tree.
+pub fn json_text_to_dynamic(text: &str) -> serde_json::Result<Dynamic> {
+    use serde::de::DeserializeSeed as _;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = ToDynamic.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// Reads any JSON value as a [`Dynamic`] (see [`json_text_to_dynamic`]).
+#[derive(Clone, Copy)]
+struct ToDynamic;
+
+impl<'de> serde::de::DeserializeSeed<'de> for ToDynamic {
+    type Value = Dynamic;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Dynamic, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ToDynamic {
+    type Value = Dynamic;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Dynamic, E> {
+        Ok(Dynamic::UNIT)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Dynamic, E> {
+        Ok(Dynamic::from_bool(b))
+    }
+
+    fn visit_i64<E>(self, i: i64) -> Result<Dynamic, E> {
+        Ok(Dynamic::from_int(i))
+    }
+
+    /// Integers beyond i64 become floats, as in JavaScript.
+    fn visit_u64<E>(self, u: u64) -> Result<Dynamic, E> {
+        Ok(i64::try_from(u).map_or_else(|_| Dynamic::from_float(u as f64), Dynamic::from_int))
+    }
+
+    fn visit_f64<E>(self, f: f64) -> Result<Dynamic, E> {
+        Ok(Dynamic::from_float(f))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Dynamic, E> {
+        Ok(Dynamic::from(ImmutableString::from(s)))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Dynamic, E> {
+        Ok(Dynamic::from(s))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Dynamic, A::Error> {
+        let mut items = Array::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Dynamic::from_array(items))
+    }
+
+    /// A key given twice keeps its last value, as a `serde_json::Map` does.
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Dynamic, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let value = map.next_value_seed(self)?;
+            out.insert(key.as_ref().into(), value);
+        }
+        Ok(Dynamic::from_map(out))
+    }
+}
+
 /// Rhai → JSON, refusing values nested deeper than
 /// [`MAX_JSON_DEPTH`](crate::limits::MAX_JSON_DEPTH) levels (their
 /// conversion, serialisation and drop would all recurse that deep).
@@ -394,6 +473,71 @@ mod tests {
                 }
                 (r, j) => panic!("{r:?} for {j}"),
             }
+        }
+    }
+
+    #[test]
+    fn json_read_straight_is_the_values_reading() {
+        let mut texts: Vec<String> = [
+            "null",
+            "true",
+            "-9223372036854775808",
+            "9223372036854775807",
+            "9223372036854775808",
+            "18446744073709551615",
+            "-0",
+            "-0.0",
+            "2.0",
+            "0.1",
+            "1.7976931348623157e308",
+            "\"\"",
+            r#""tab\there \u00e9 \ud83d\ude00 \"q\" \\""#,
+            "[]",
+            "{}",
+            r#"{"b": [1, 2.5, null, {"c": "d"}], "a": true, "a": false}"#,
+            " [ 1 , { \"k\" : [ ] } ] ",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        let nested = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        texts.push(nested(127));
+        for text in &texts {
+            let via_value = json_to_dynamic(&serde_json::from_str::<Value>(text).unwrap());
+            let straight = json_text_to_dynamic(text).unwrap();
+            // Same types and values, compared through their JSON.
+            assert_eq!(straight.type_name(), via_value.type_name(), "{text}");
+            assert_eq!(
+                dynamic_to_json(&straight).unwrap(),
+                dynamic_to_json(&via_value).unwrap(),
+                "{text}"
+            );
+        }
+        // Integers stay integers, floats floats.
+        assert!(json_text_to_dynamic("3").unwrap().is_int());
+        assert!(json_text_to_dynamic("3.0").unwrap().is_float());
+        assert!(
+            json_text_to_dynamic("9223372036854775808")
+                .unwrap()
+                .is_float()
+        );
+        // The same errors, word for word.
+        for bad in [
+            "",
+            "nul",
+            "[1,]",
+            "{\"a\" 1}",
+            "1 2",
+            "1e400",
+            "\"\\ud800\"",
+            nested(129).as_str(),
+        ] {
+            let want = serde_json::from_str::<Value>(bad).unwrap_err().to_string();
+            assert_eq!(
+                json_text_to_dynamic(bad).unwrap_err().to_string(),
+                want,
+                "{bad}"
+            );
         }
     }
 

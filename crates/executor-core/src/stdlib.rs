@@ -26,7 +26,7 @@ use rhai::{
 use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
-use crate::convert::{json_text, json_text_pretty, json_to_dynamic};
+use crate::convert::{json_text, json_text_pretty, json_text_to_dynamic};
 use crate::frame::before_long_call;
 
 /// `crypto::random_hex(n)` accepts `1..=MAX_RANDOM_BYTES`.
@@ -116,9 +116,7 @@ fn json_module() -> Shared<Module> {
     m.set_native_fn("parse", |ctx: NativeCallContext, s: ImmutableString| {
         before_long_call(s.len());
         // serde_json refuses nesting deeper than 128 levels.
-        serde_json::from_str(&s)
-            .map(|v| json_to_dynamic(&v))
-            .map_err(|e| fail(&ctx, e))
+        json_text_to_dynamic(&s).map_err(|e| fail(&ctx, e))
     });
     m.set_native_fn("stringify", |ctx: NativeCallContext, v: Dynamic| {
         json_text(&v).map_err(|e| fail(&ctx, e))

@@ -215,6 +215,20 @@ pub trait KvService: Send + Sync + 'static {
         None
     }
 
+    /// [`KvService::get_now`]'s answer as the value's stored JSON text,
+    /// for a caller that reads it straight into its own values (the local
+    /// executor, into Rhai's: no `Value` between). `None`: ask `get_now`.
+    /// A store that keeps no text, or a wrapper that changes what a read
+    /// sees (a dry run's overlay), leaves this `None`.
+    fn get_json_now(
+        &self,
+        _cx: &SdkCallCx,
+        _collection: &str,
+        _key: &str,
+    ) -> Option<Result<Option<std::sync::Arc<str>>>> {
+        None
+    }
+
     /// [`KvService::has`] answered on the calling thread; as `get_now`.
     fn has_now(&self, _cx: &SdkCallCx, _collection: &str, _key: &str) -> Option<Result<bool>> {
         None

@@ -11,7 +11,7 @@ use picloud_shared::OutboundOutcome;
 use rhai::{Blob, Dynamic, EvalAltResult, INT, Map, Module, NativeCallContext, Shared};
 
 use crate::context;
-use crate::convert::{dynamic_to_json, json_to_dynamic};
+use crate::convert::{dynamic_to_json, json_text_to_dynamic};
 use crate::frame;
 use crate::outbound::{Call, Outbound};
 
@@ -197,8 +197,8 @@ fn request(ctx: NativeCallContext, spec: Map) -> RhaiResult<Dynamic> {
     out.insert("headers".into(), headers.into());
     match String::from_utf8(answer.body) {
         Ok(text) => {
-            if let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) {
-                out.insert("json".into(), json_to_dynamic(&json));
+            if let Ok(json) = json_text_to_dynamic(&text) {
+                out.insert("json".into(), json);
             }
             out.insert("body".into(), text.into());
         }

@@ -6,7 +6,7 @@ use picloud_shared::kv::{CollectionName, KvListOptions};
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map, Module, Shared};
 
 use crate::context::{CallSdk, RhaiResult, current, service_answer};
-use crate::convert::{dynamic_to_json, json_to_dynamic};
+use crate::convert::{dynamic_to_json, json_text_to_dynamic, json_to_dynamic};
 
 /// `kv::collection(name)`: a handle on one collection of the app's store.
 #[derive(Clone)]
@@ -35,6 +35,15 @@ fn collection(name: &str) -> RhaiResult<Collection> {
 fn kv_get(c: &mut Collection, key: Dynamic) -> RhaiResult<Dynamic> {
     let key = key_of("kv get", &key)?;
     let connected = c.sdk.connected("kv get")?;
+    // The stored JSON read straight into Rhai's values, when the store
+    // answers here with its text (the local SQLite file).
+    if let Some(answer) = connected.services.kv.get_json_now(&c.sdk.cx, &c.name, &key) {
+        return match service_answer("kv get", answer)? {
+            None => Ok(Dynamic::UNIT),
+            Some(json) => json_text_to_dynamic(&json)
+                .map_err(|e| format!("kv get: a stored KV value is not JSON: {e}").into()),
+        };
+    }
     let value = match connected.services.kv.get_now(&c.sdk.cx, &c.name, &key) {
         Some(answer) => service_answer("kv get", answer)?,
         None => c

@@ -119,6 +119,17 @@ impl KvService for KvStore {
         )
     }
 
+    fn get_json_now(
+        &self,
+        cx: &SdkCallCx,
+        collection: &str,
+        key: &str,
+    ) -> Option<picloud_shared::Result<Option<Arc<str>>>> {
+        let known = self.stored_now(cx, collection, key)?;
+        self.ops.get.fetch_add(1, Ordering::Relaxed);
+        Some(Ok(known))
+    }
+
     fn has_now(
         &self,
         cx: &SdkCallCx,

@@ -410,10 +410,20 @@ async fn cursors_survive_a_restart(db: Db) {
 }
 both_backends!(restart, cursors_survive_a_restart);
 
+/// `get_now`'s answer, checked against `get_json_now`'s (the same value,
+/// as the stored JSON text).
+fn read_now(kv: &KvStore, cx: &SdkCallCx, collection: &str, key: &str) -> Option<Value> {
+    let value = kv.get_now(cx, collection, key).unwrap().unwrap();
+    let text = kv.get_json_now(cx, collection, key).unwrap().unwrap();
+    let parsed = text.map(|t| serde_json::from_str::<Value>(&t).unwrap());
+    assert_eq!(parsed, value, "get_json_now against get_now");
+    value
+}
+
 /// On SQLite, scripts' `get` and `has` are answered on the calling thread
-/// (`get_now`, `has_now`), and answer exactly as `get` and `has`: every
-/// committed write, the app's own keys only, bad input left to the async
-/// path. PostgreSQL has no such path.
+/// (`get_now`, `get_json_now`, `has_now`), and answer exactly as `get` and
+/// `has`: every committed write, the app's own keys only, bad input left
+/// to the async path. PostgreSQL has no such path.
 async fn reads_on_the_calling_thread_answer_as_the_async_path(db: Db) {
     let sqlite = matches!(db, Db::Sqlite(..));
     let other = app(&db, "other").await;
@@ -421,45 +431,36 @@ async fn reads_on_the_calling_thread_answer_as_the_async_path(db: Db) {
     let (mine, theirs) = (cx(DEFAULT_APP_ID), cx(other));
     if !sqlite {
         assert!(kv.get_now(&mine, "c", "k").is_none());
+        assert!(kv.get_json_now(&mine, "c", "k").is_none());
         assert!(kv.has_now(&mine, "c", "k").is_none());
         return;
     }
-    assert_eq!(kv.get_now(&mine, "c", "k").unwrap().unwrap(), None);
+    assert_eq!(read_now(&kv, &mine, "c", "k"), None);
     assert!(!kv.has_now(&mine, "c", "k").unwrap().unwrap());
     let value =
         json!({"n": 1, "s": "é", "nested": [1, {"deep": true}], "big": -9007199254740993i64});
     kv.set(&mine, "c", "k", value.clone()).await.unwrap();
     kv.set(&theirs, "c", "k", json!("theirs")).await.unwrap();
     for _ in 0..3 {
-        assert_eq!(
-            kv.get_now(&mine, "c", "k").unwrap().unwrap(),
-            Some(value.clone())
-        );
-        assert_eq!(
-            kv.get_now(&theirs, "c", "k").unwrap().unwrap(),
-            Some(json!("theirs"))
-        );
+        assert_eq!(read_now(&kv, &mine, "c", "k"), Some(value.clone()));
+        assert_eq!(read_now(&kv, &theirs, "c", "k"), Some(json!("theirs")));
         assert!(kv.has_now(&mine, "c", "k").unwrap().unwrap());
-        assert_eq!(kv.get_now(&mine, "c", "other").unwrap().unwrap(), None);
+        assert_eq!(read_now(&kv, &mine, "c", "other"), None);
     }
     // Each write is seen by the next read.
     for n in 0..20 {
         kv.set(&mine, "c", "k", json!(n)).await.unwrap();
-        assert_eq!(
-            kv.get_now(&mine, "c", "k").unwrap().unwrap(),
-            Some(json!(n))
-        );
+        assert_eq!(read_now(&kv, &mine, "c", "k"), Some(json!(n)));
     }
     kv.delete(&mine, "c", "k").await.unwrap();
-    assert_eq!(kv.get_now(&mine, "c", "k").unwrap().unwrap(), None);
+    assert_eq!(read_now(&kv, &mine, "c", "k"), None);
     assert!(!kv.has_now(&mine, "c", "k").unwrap().unwrap());
-    assert_eq!(
-        kv.get_now(&theirs, "c", "k").unwrap().unwrap(),
-        Some(json!("theirs"))
-    );
+    assert_eq!(read_now(&kv, &theirs, "c", "k"), Some(json!("theirs")));
     // Bad input takes the async path, which refuses it.
     assert!(kv.get_now(&mine, "", "k").is_none());
     assert!(kv.get_now(&mine, "c", "").is_none());
+    assert!(kv.get_json_now(&mine, "", "k").is_none());
+    assert!(kv.get_json_now(&mine, "c", "").is_none());
     assert!(kv.has_now(&mine, "c", "").is_none());
 }
 both_backends!(
