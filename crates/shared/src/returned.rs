@@ -23,11 +23,6 @@ pub enum Returned {
 }
 
 impl Returned {
-    /// `null`: what a script that returns `()` gives.
-    pub fn null() -> Self {
-        Returned::Json(RawValue::NULL.to_owned())
-    }
-
     /// The value parsed (tests; serde_json refuses values nested deeper
     /// than 128 levels, which scripts may return: those are `Err`).
     pub fn to_value(&self) -> serde_json::Result<serde_json::Value> {
@@ -101,7 +96,11 @@ impl<'de> Deserialize<'de> for Returned {
     /// where a `RawValue` cannot be captured. The same work as when the
     /// outcome held a `Value` (parsed here, serialised for the response).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        serde_json::Value::deserialize(deserializer).map(|value| Returned::from_value(&value))
+        serde_json::Value::deserialize(deserializer).map(|value| match value {
+            // Moved, not copied.
+            serde_json::Value::String(s) => Returned::Text(s),
+            other => Returned::from_value(&other),
+        })
     }
 }
 
@@ -142,7 +141,7 @@ mod tests {
             serde_json::from_str::<Returned>("\"hi\"").unwrap(),
             Returned::Text(s) if s == "hi"
         ));
-        assert_eq!(Returned::null(), json!(null));
+        assert_eq!(Returned::from_value(&json!(null)), json!(null));
         assert_ne!(Returned::Text("1".into()), json!(1));
     }
 }
