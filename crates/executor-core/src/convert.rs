@@ -35,6 +35,23 @@ pub fn json_to_dynamic(value: &Value) -> Dynamic {
     }
 }
 
+/// JSON → Rhai, taking the value: its strings and keys move into Rhai's
+/// values uncopied. The same value as [`json_to_dynamic`].
+pub fn json_into_dynamic(value: Value) -> Dynamic {
+    match value {
+        Value::String(s) => Dynamic::from(s),
+        Value::Array(items) => {
+            Dynamic::from_array(items.into_iter().map(json_into_dynamic).collect::<Array>())
+        }
+        Value::Object(map) => Dynamic::from_map(
+            map.into_iter()
+                .map(|(k, v)| (k.into(), json_into_dynamic(v)))
+                .collect::<Map>(),
+        ),
+        scalar => json_to_dynamic(&scalar),
+    }
+}
+
 /// JSON text → Rhai, read straight into Rhai's values: the same value as
 /// [`json_to_dynamic`] of the text parsed into a `serde_json::Value`, and
 /// the same errors (serde_json's, its 128 levels of nesting included),
@@ -309,7 +326,7 @@ fn string_map(map: BTreeMap<String, String>) -> Dynamic {
 fn request_map(req: HttpRequest) -> Dynamic {
     let body = match req.body {
         RequestBody::Empty => Dynamic::UNIT,
-        RequestBody::Json(v) => json_to_dynamic(&v),
+        RequestBody::Json(v) => json_into_dynamic(v),
         RequestBody::Text(s) => Dynamic::from(s),
         RequestBody::Bytes(b) => Dynamic::from_blob(b),
     };
@@ -386,7 +403,7 @@ pub fn ctx_map(
             m.insert("request".into(), request_map(http));
         }
         Invocation::Trigger { event, .. } | Invocation::Scheduled { event } => {
-            m.insert("event".into(), json_to_dynamic(&event));
+            m.insert("event".into(), json_into_dynamic(event));
         }
     }
     Dynamic::from_map(m)
@@ -503,15 +520,19 @@ mod tests {
         let nested = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
         texts.push(nested(127));
         for text in &texts {
-            let via_value = json_to_dynamic(&serde_json::from_str::<Value>(text).unwrap());
+            let value = serde_json::from_str::<Value>(text).unwrap();
+            let via_value = json_to_dynamic(&value);
             let straight = json_text_to_dynamic(text).unwrap();
+            let moved = json_into_dynamic(value);
             // Same types and values, compared through their JSON.
-            assert_eq!(straight.type_name(), via_value.type_name(), "{text}");
-            assert_eq!(
-                dynamic_to_json(&straight).unwrap(),
-                dynamic_to_json(&via_value).unwrap(),
-                "{text}"
-            );
+            for other in [&straight, &moved] {
+                assert_eq!(other.type_name(), via_value.type_name(), "{text}");
+                assert_eq!(
+                    dynamic_to_json(other).unwrap(),
+                    dynamic_to_json(&via_value).unwrap(),
+                    "{text}"
+                );
+            }
         }
         // Integers stay integers, floats floats.
         assert!(json_text_to_dynamic("3").unwrap().is_int());

@@ -121,14 +121,31 @@ impl Compiled {
     /// An execution's scope: `ctx`, made by `make` from the entries fixed
     /// for the version, or `()` for a script that never names it (still
     /// defined: `is_def_var("c" + "tx")` can tell).
-    pub(crate) fn scope(&self, make: impl FnOnce(&rhai::Map) -> Dynamic) -> Scope<'static> {
+    ///
+    /// `ctx` is writable throughout. `Scope::push` makes it so by walking
+    /// the whole value (a JSON body's every item); a value built fresh
+    /// from the invocation already is, so `fresh` sets it in place
+    /// instead. A value from another script (`invoke`'s `args`, which may
+    /// hold a constant's parts) is pushed.
+    pub(crate) fn scope(
+        &self,
+        fresh: bool,
+        make: impl FnOnce(&rhai::Map) -> Dynamic,
+    ) -> Scope<'static> {
         let mut scope = Scope::new();
         let ctx = if self.reads_ctx {
             make(&self.ctx_base)
         } else {
             Dynamic::UNIT
         };
-        scope.push("ctx", ctx);
+        if fresh {
+            scope.push("ctx", Dynamic::UNIT);
+            if let Some(slot) = scope.get_mut("ctx") {
+                *slot = ctx;
+            }
+        } else {
+            scope.push("ctx", ctx);
+        }
         scope
     }
 }
@@ -240,8 +257,9 @@ impl Inner {
             },
             executor: Arc::clone(self) as Arc<dyn context::Nest>,
         });
-        let mut scope = compiled
-            .scope(|base| convert::ctx_map(base, req.execution_id, req.request_id, req.invocation));
+        let mut scope = compiled.scope(true, |base| {
+            convert::ctx_map(base, req.execution_id, req.request_id, req.invocation)
+        });
         let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast);
         let (status, value, error) = match result {
             Ok(value) => match convert::returned(&value) {

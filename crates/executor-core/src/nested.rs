@@ -86,8 +86,9 @@ impl Inner {
         }
         .and_then(|compiled| {
             let engine = self.engines.get(&limits);
-            let mut scope =
-                compiled.scope(|base| convert::function_ctx(base, execution_id, request_id, args));
+            let mut scope = compiled.scope(false, |base| {
+                convert::function_ctx(base, execution_id, request_id, args)
+            });
             engine
                 .eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast)
                 .map_err(Failure::Run)

@@ -83,6 +83,25 @@ async fn ctx_has_every_sdk_1_1_field() {
 }
 
 #[tokio::test]
+async fn ctx_is_writable_at_every_depth() {
+    let out = run_with(
+        r#"ctx.request.body.list[0] = "changed";
+           ctx.request.body.n += 1;
+           ctx.request.headers["x-token"] = "u";
+           ctx.script_name = "renamed";
+           #{ body: ctx.request.body, token: ctx.request.headers["x-token"], name: ctx.script_name }"#,
+        SandboxOverrides::default(),
+        request(),
+    )
+    .await;
+    assert_eq!(out.status, ExecStatus::Ok, "{:?}", out.error);
+    assert_eq!(
+        out.value.unwrap().to_value().unwrap(),
+        json!({"body": {"n": 2, "f": 1.5, "list": ["changed", null]}, "token": "u", "name": "renamed"})
+    );
+}
+
+#[tokio::test]
 async fn request_body_is_text_or_unit_or_blob() {
     let cases = [
         (RequestBody::Empty, json!("()")),

@@ -240,6 +240,11 @@ async fn invoke_behaves_as_sdk_1_0_says(t: TestApp) {
     )
     .await;
     t.deploy(
+        "mutate",
+        r#"ctx.args[1][0] = 9; ctx.args.push("added"); ctx.args"#,
+    )
+    .await;
+    t.deploy(
         "nest",
         r#"let r = ctx.args;
            try { r = invoke("nest", ctx.args + 1); } catch (e) { r = ctx.args; }
@@ -255,6 +260,9 @@ async fn invoke_behaves_as_sdk_1_0_says(t: TestApp) {
         try { invoke("echo", "throw"); } catch (e) { out.thrown = e; }
         try { invoke("no-such-script", ()); } catch (e) { out.missing = type_of(e); }
         out.deepest = invoke("nest", 1);
+        const PARTS = [1, [2]];
+        out.mutated = invoke("mutate", PARTS);
+        out.kept = PARTS;
         out
         "#,
     )
@@ -267,6 +275,8 @@ async fn invoke_behaves_as_sdk_1_0_says(t: TestApp) {
             "thrown": {"thrown": true},
             "missing": "string",
             "deepest": 8,
+            "mutated": [1, [9], "added"],
+            "kept": [1, [2]],
         })
     );
 }

@@ -6,7 +6,7 @@ use picloud_shared::kv::{CollectionName, KvListOptions};
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map, Module, Shared};
 
 use crate::context::{CallSdk, RhaiResult, current, service_answer};
-use crate::convert::{dynamic_to_json, json_text_to_dynamic, json_to_dynamic};
+use crate::convert::{dynamic_to_json, json_into_dynamic, json_text_to_dynamic};
 
 /// `kv::collection(name)`: a handle on one collection of the app's store.
 #[derive(Clone)]
@@ -50,7 +50,7 @@ fn kv_get(c: &mut Collection, key: Dynamic) -> RhaiResult<Dynamic> {
             .sdk
             .block_on("kv get", |s, cx| s.kv.get(cx, &c.name, &key))?,
     };
-    Ok(value.as_ref().map_or(Dynamic::UNIT, json_to_dynamic))
+    Ok(value.map_or(Dynamic::UNIT, json_into_dynamic))
 }
 
 fn kv_set(c: &mut Collection, key: Dynamic, value: Dynamic) -> RhaiResult<()> {
@@ -138,7 +138,7 @@ fn kv_list(c: &mut Collection, options: Map) -> RhaiResult<Map> {
         .map(|entry| {
             let mut item = Map::new();
             item.insert("key".into(), Dynamic::from(entry.key));
-            item.insert("value".into(), json_to_dynamic(&entry.value));
+            item.insert("value".into(), json_into_dynamic(entry.value));
             Dynamic::from_map(item)
         })
         .collect();
