@@ -176,6 +176,23 @@ async fn scripts_read_their_own_apps_secrets_only(app: TestApp) {
     app.admin(Method::DELETE, "/apps/a/secrets/TOKEN", None)
         .await;
     assert_eq!(app.invoke(&in_a).await.json()["token"], Value::Null);
+    // A name read while unset, then set, is seen set (values read are kept
+    // in memory on SQLite: docs/secrets.md).
+    assert_eq!(app.invoke(&in_a).await.json()["missing"], Value::Null);
+    assert_eq!(put(&app, "a", "MISSING", "now set").await.status, 201);
+    assert_eq!(app.invoke(&in_a).await.json()["missing"], "now set");
+    // An app deleted and made again under its name starts without secrets.
+    let gone = app.admin(Method::DELETE, "/apps/a", None).await;
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    make_app(&app, "a").await;
+    let in_a = app.deploy_in("a", "reader", source).await;
+    let a: Value = app.invoke(&in_a).await.json();
+    assert_eq!(
+        (&a["token"], &a["missing"]),
+        (&Value::Null, &Value::Null),
+        "{a}"
+    );
+    assert_eq!(app.invoke(&in_b).await.json()["token"], "value of b");
 }
 both_backends!(scripts_read_their_own_apps_secrets_only);
 

@@ -46,6 +46,13 @@ pub trait SecretService: Send + Sync + 'static {
     /// The value, or `None` when the app has no secret of that name.
     fn get<'a>(&'a self, cx: &'a SdkCallCx, name: &'a str)
     -> BoxFuture<'a, Result<Option<String>>>;
+
+    /// [`get`](SecretService::get) answered on the calling thread when the
+    /// service knows the answer at once (the local SQLite file's cache);
+    /// `None`: ask `get`.
+    fn get_now(&self, _cx: &SdkCallCx, _name: &str) -> Option<Result<Option<String>>> {
+        None
+    }
 }
 
 #[cfg(test)]

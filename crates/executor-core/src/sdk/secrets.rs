@@ -23,7 +23,10 @@ fn secrets_get(name: Dynamic) -> RhaiResult<Dynamic> {
         .secrets
         .clone()
         .ok_or_else(|| format!("{WHAT} is not available in this executor"))?;
-    let value = sdk.block_on(WHAT, |_, cx| secrets.get(cx, &name))?;
+    let value = match secrets.get_now(&sdk.cx, &name) {
+        Some(answer) => crate::context::service_answer(WHAT, answer)?,
+        None => sdk.block_on(WHAT, |_, cx| secrets.get(cx, &name))?,
+    };
     Ok(match value {
         Some(value) => {
             frame::saw_secret(&name, &value);

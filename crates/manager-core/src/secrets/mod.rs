@@ -9,6 +9,7 @@
 //! [`SecretService`]); the admin API lists names, never values.
 
 mod admin;
+mod cache;
 mod key;
 mod store;
 

@@ -12,6 +12,7 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::with_db;
 
+use super::cache::{Lookup, SecretCache};
 use super::key::*;
 
 /// A secret as the admin API shows it: never its value.
@@ -40,6 +41,9 @@ pub struct SecretStore {
     /// `PICLOUD_SECRETS_KEY`); names can be listed and deleted, values
     /// neither set nor read.
     key: Option<SecretKey>,
+    /// SQLite: the values scripts read, in memory (see cache.rs). `None`
+    /// on PostgreSQL, where other processes write the table.
+    cache: Option<SecretCache>,
 }
 
 impl std::fmt::Debug for SecretStore {
@@ -55,7 +59,8 @@ const NO_KEY: &str = "secrets are off on this server: it has no PICLOUD_SECRETS_
 
 impl SecretStore {
     pub(crate) fn new(db: Db, key: Option<SecretKey>) -> Arc<SecretStore> {
-        Arc::new(SecretStore { db, key })
+        let cache = matches!(db, Db::Sqlite(..)).then(SecretCache::default);
+        Arc::new(SecretStore { db, key, cache })
     }
 
     fn key(&self) -> Result<&SecretKey> {
@@ -83,13 +88,20 @@ impl SecretStore {
                               VALUES ($1, $2, $3, $4, $5) \
                               ON CONFLICT (app_id, name) DO UPDATE SET value = excluded.value, \
                               updated_at = excluded.updated_at, updated_by = excluded.updated_by";
-        let updated = with_db!(&self.db, pool => sqlx::query(UPDATE).bind(app.0).bind(name)
-            .bind(&sealed).bind(now).bind(by).execute(pool).await.map(|d| d.rows_affected()))?;
-        if updated == 0 {
-            with_db!(&self.db, pool => sqlx::query(INSERT).bind(app.0).bind(name)
-                .bind(&sealed).bind(now).bind(by).execute(pool).await.map(drop))
-            .map_err(gone_app)?;
+        let written = async {
+            let updated = with_db!(&self.db, pool => sqlx::query(UPDATE).bind(app.0).bind(name)
+                .bind(&sealed).bind(now).bind(by).execute(pool).await.map(|d| d.rows_affected()))?;
+            if updated == 0 {
+                with_db!(&self.db, pool => sqlx::query(INSERT).bind(app.0).bind(name)
+                    .bind(&sealed).bind(now).bind(by).execute(pool).await.map(drop))
+                .map_err(gone_app)?;
+            }
+            Ok::<_, Error>(updated)
         }
+        .await;
+        // Committed (or not): told before the caller is answered.
+        self.changed(app, name);
+        let updated = written?;
         Ok((
             SecretInfo {
                 name: name.to_owned(),
@@ -120,8 +132,32 @@ impl SecretStore {
     pub(crate) async fn remove(&self, app: AppId, name: &str) -> Result<bool> {
         const SQL: &str = "DELETE FROM secrets WHERE app_id = $1 AND name = $2";
         let removed = with_db!(&self.db, pool => sqlx::query(SQL).bind(app.0).bind(name)
-            .execute(pool).await.map(|done| done.rows_affected()))?;
-        Ok(removed > 0)
+            .execute(pool).await.map(|done| done.rows_affected()));
+        self.changed(app, name);
+        Ok(removed? > 0)
+    }
+
+    fn changed(&self, app: AppId, name: &str) {
+        if let Some(cache) = &self.cache {
+            cache.changed(app, name);
+        }
+    }
+
+    /// `app` was deleted, and its secrets with it (foreign keys cascade):
+    /// the cache forgets them.
+    pub(crate) fn forget_app(&self, app: AppId) {
+        if let Some(cache) = &self.cache {
+            cache.forget_app(app);
+        }
+    }
+
+    /// What the cache knows of `name` in `app`: `None` when it does not
+    /// know (or there is no cache).
+    fn cached(&self, app: AppId, name: &str) -> Option<Option<String>> {
+        match self.cache.as_ref()?.lookup(app, name) {
+            Lookup::Hit(known) => Some(known.map(|v| v.as_ref().to_owned())),
+            Lookup::Miss(_) => None,
+        }
     }
 
     /// The value of `name` in `app`, decrypted.
@@ -220,9 +256,28 @@ impl SecretService for SecretStore {
     ) -> BoxFuture<'a, picloud_shared::Result<Option<String>>> {
         Box::pin(async move {
             check_secret_name(name).map_err(picloud_shared::Error::Invalid)?;
-            self.value(cx.app_id, name)
+            let miss = match self.cache.as_ref().map(|c| c.lookup(cx.app_id, name)) {
+                Some(Lookup::Hit(known)) => return Ok(known.map(|v| v.as_ref().to_owned())),
+                Some(Lookup::Miss(epoch)) => Some(epoch),
+                None => None,
+            };
+            let value = self
+                .value(cx.app_id, name)
                 .await
-                .map_err(|e| e.into_shared("the secret store"))
+                .map_err(|e| e.into_shared("the secret store"))?;
+            if let (Some(cache), Some(epoch)) = (&self.cache, miss) {
+                cache.fill(epoch, cx.app_id, name, value.as_deref().map(Arc::from));
+            }
+            Ok(value)
         })
+    }
+
+    fn get_now(
+        &self,
+        cx: &SdkCallCx,
+        name: &str,
+    ) -> Option<picloud_shared::Result<Option<String>>> {
+        // A malformed name is never cached: it misses, and `get` refuses it.
+        self.cached(cx.app_id, name).map(Ok)
     }
 }

@@ -97,6 +97,7 @@ impl Manager {
         let scripts = self.db.scripts_in_app(app.id).await?;
         let deleted = self.db.delete_app(app.id).await?;
         self.kv.forget_app(app.id);
+        self.secrets.forget_app(app.id);
         for s in scripts {
             self.forget_script(s.id);
         }

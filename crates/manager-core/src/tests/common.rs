@@ -28,3 +28,15 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// What a script's SDK call carries: `app`'s, with fresh ids.
+pub(super) fn cx(app: picloud_shared::AppId) -> picloud_shared::SdkCallCx {
+    picloud_shared::SdkCallCx {
+        app_id: app,
+        script_id: picloud_shared::ScriptId::new(),
+        execution_id: picloud_shared::ExecutionId::new(),
+        request_id: picloud_shared::RequestId::new(),
+        depth: 0,
+        grant: None,
+    }
+}

@@ -4,23 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::common::cx;
 use crate::repo::{App, DEFAULT_APP_ID, now};
 use crate::testing::fresh_postgres_url;
 use crate::{Db, DbTarget, KvStore};
 use picloud_shared::kv::{KvListOptions, KvService, MAX_VALUE_BYTES, SdkCallCx};
-use picloud_shared::{AppId, Error, ExecutionId, RequestId, ScriptId};
+use picloud_shared::{AppId, Error};
 use serde_json::{Value, json};
-
-fn cx(app: AppId) -> SdkCallCx {
-    SdkCallCx {
-        app_id: app,
-        script_id: ScriptId::new(),
-        execution_id: ExecutionId::new(),
-        request_id: RequestId::new(),
-        depth: 0,
-        grant: None,
-    }
-}
 
 async fn app(db: &Db, name: &str) -> AppId {
     db.insert_app(&App {

@@ -11,4 +11,5 @@ mod events;
 mod kv;
 mod migrations;
 mod repo;
+mod secrets;
 mod throttle;
