@@ -10,7 +10,9 @@
 //! cache after its commit and before it is answered:
 //!
 //! - a value set or deleted through [`SecretStore`](super::SecretStore)
-//!   ([`SecretCache::changed`]);
+//!   ([`SecretCache::changed`]; the statements and the telling run as one
+//!   task, so an admin whose connection closes mid-request cannot leave a
+//!   committed change untold);
 //! - an app's deletion, which cascades to its secrets
 //!   ([`SecretCache::forget_app`]);
 //! - re-keying seals the same values again, and runs with the server

@@ -43,7 +43,7 @@ pub struct SecretStore {
     key: Option<SecretKey>,
     /// SQLite: the values scripts read, in memory (see cache.rs). `None`
     /// on PostgreSQL, where other processes write the table.
-    cache: Option<SecretCache>,
+    cache: Option<Arc<SecretCache>>,
 }
 
 impl std::fmt::Debug for SecretStore {
@@ -59,7 +59,7 @@ const NO_KEY: &str = "secrets are off on this server: it has no PICLOUD_SECRETS_
 
 impl SecretStore {
     pub(crate) fn new(db: Db, key: Option<SecretKey>) -> Arc<SecretStore> {
-        let cache = matches!(db, Db::Sqlite(..)).then(SecretCache::default);
+        let cache = matches!(db, Db::Sqlite(..)).then(Arc::default);
         Arc::new(SecretStore { db, key, cache })
     }
 
@@ -71,7 +71,7 @@ impl SecretStore {
 
     /// Sets `name` in `app`; `true` when it is new.
     pub(crate) async fn put(
-        &self,
+        self: &Arc<Self>,
         app: AppId,
         name: &str,
         value: &str,
@@ -88,20 +88,21 @@ impl SecretStore {
                               VALUES ($1, $2, $3, $4, $5) \
                               ON CONFLICT (app_id, name) DO UPDATE SET value = excluded.value, \
                               updated_at = excluded.updated_at, updated_by = excluded.updated_by";
-        let written = async {
-            let updated = with_db!(&self.db, pool => sqlx::query(UPDATE).bind(app.0).bind(name)
-                .bind(&sealed).bind(now).bind(by).execute(pool).await.map(|d| d.rows_affected()))?;
-            if updated == 0 {
-                with_db!(&self.db, pool => sqlx::query(INSERT).bind(app.0).bind(name)
-                    .bind(&sealed).bind(now).bind(by).execute(pool).await.map(drop))
-                .map_err(gone_app)?;
-            }
-            Ok::<_, Error>(updated)
-        }
-        .await;
-        // Committed (or not): told before the caller is answered.
-        self.changed(app, name);
-        let updated = written?;
+        let (this, owned, by_owned) = (Arc::clone(self), name.to_owned(), by.to_owned());
+        let updated = self
+            .told(app, name, async move {
+                let (name, by) = (owned.as_str(), by_owned.as_str());
+                let updated = with_db!(&this.db, pool => sqlx::query(UPDATE).bind(app.0)
+                    .bind(name).bind(&sealed).bind(now).bind(by).execute(pool).await
+                    .map(|d| d.rows_affected()))?;
+                if updated == 0 {
+                    with_db!(&this.db, pool => sqlx::query(INSERT).bind(app.0).bind(name)
+                        .bind(&sealed).bind(now).bind(by).execute(pool).await.map(drop))
+                    .map_err(gone_app)?;
+                }
+                Ok(updated)
+            })
+            .await?;
         Ok((
             SecretInfo {
                 name: name.to_owned(),
@@ -129,18 +130,43 @@ impl SecretStore {
     }
 
     /// Whether it was there.
-    pub(crate) async fn remove(&self, app: AppId, name: &str) -> Result<bool> {
+    pub(crate) async fn remove(self: &Arc<Self>, app: AppId, name: &str) -> Result<bool> {
         const SQL: &str = "DELETE FROM secrets WHERE app_id = $1 AND name = $2";
-        let removed = with_db!(&self.db, pool => sqlx::query(SQL).bind(app.0).bind(name)
-            .execute(pool).await.map(|done| done.rows_affected()));
-        self.changed(app, name);
-        Ok(removed? > 0)
+        let (this, owned) = (Arc::clone(self), name.to_owned());
+        let removed = self
+            .told(app, name, async move {
+                Ok(
+                    with_db!(&this.db, pool => sqlx::query(SQL).bind(app.0).bind(owned.as_str())
+                    .execute(pool).await.map(|done| done.rows_affected()))?,
+                )
+            })
+            .await?;
+        Ok(removed > 0)
     }
 
-    fn changed(&self, app: AppId, name: &str) {
-        if let Some(cache) = &self.cache {
-            cache.changed(app, name);
-        }
+    /// Runs `write`, a change of `name` in `app`, then tells the cache (see
+    /// cache.rs), as one task: a caller that goes away meanwhile (its
+    /// connection closed) cannot leave a committed change untold, and a
+    /// script reading the old value for good.
+    async fn told<T: Send + 'static>(
+        &self,
+        app: AppId,
+        name: &str,
+        write: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        let Some(cache) = &self.cache else {
+            return write.await;
+        };
+        let cache = Arc::clone(cache);
+        let name = name.to_owned();
+        tokio::spawn(async move {
+            let written = write.await;
+            // Committed or not: told either way, before the caller hears.
+            cache.changed(app, &name);
+            written
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("a secret's write stopped: {e}")))?
     }
 
     /// `app` was deleted, and its secrets with it (foreign keys cascade):

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use super::common::cx;
 use crate::repo::DEFAULT_APP_ID;
@@ -97,5 +98,42 @@ async fn cached_reads_never_go_back() {
     done.store(true, Ordering::Release);
     for reader in readers {
         assert!(reader.join().unwrap() > 0);
+    }
+}
+
+/// A `put` whose caller goes away (its future dropped after its first
+/// poll, as when an admin's connection closes mid-request) still tells the
+/// cache once it commits: scripts read the new value, not the cached one.
+#[tokio::test]
+async fn a_change_whose_caller_goes_away_is_still_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&DbTarget::Sqlite(dir.path().join("t.db")))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let store = SecretStore::new(db, Some(SecretKey::generate()));
+    let mine = cx(DEFAULT_APP_ID);
+    for (name, was) in [("SET", Some("old")), ("UNSET", None)] {
+        if let Some(was) = was {
+            store.put(DEFAULT_APP_ID, name, was, "t").await.unwrap();
+        }
+        assert_eq!(store.get(&mine, name).await.unwrap().as_deref(), was);
+        let cached = store.get_now(&mine, name).map(|a| a.unwrap());
+        assert_eq!(cached, Some(was.map(str::to_owned)), "cached");
+        let put = store.put(DEFAULT_APP_ID, name, "new", "t");
+        let gone = tokio::time::timeout(Duration::ZERO, put).await;
+        assert!(gone.is_err(), "the put was still under way when dropped");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = match store.get_now(&mine, name) {
+                Some(answer) => answer.unwrap(),
+                None => store.get(&mine, name).await.unwrap(),
+            };
+            if now.as_deref() == Some("new") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{name}: still {now:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
