@@ -6,26 +6,31 @@
 //!
 //! It is exact, as the KV cache is (kv/cache.rs), because one process owns
 //! an SQLite file (the lock file, `db.rs`) and in that process the
-//! `secrets` table changes in three ways only, each of which tells the
-//! cache after its commit and before it is answered:
+//! `secrets` table changes in three ways only:
 //!
-//! - a value set or deleted through [`SecretStore`](super::SecretStore)
-//!   ([`SecretCache::changed`]; the statements and the telling run as one
-//!   task, so an admin whose connection closes mid-request cannot leave a
-//!   committed change untold);
+//! - a value set or deleted through [`SecretStore`](super::SecretStore):
+//!   the name is marked pending before the statement
+//!   ([`SecretCache::writing`]; a pending name is read from the file, and
+//!   nothing fills it) and told after it, committed or not, before the
+//!   caller is answered ([`SecretCache::changed`]); the statement and the
+//!   telling run as one task, so an admin whose connection closes
+//!   mid-request cannot leave a mark or a committed change untold;
 //! - an app's deletion, which cascades to its secrets
 //!   ([`SecretCache::forget_app`]);
 //! - re-keying seals the same values again, and runs with the server
 //!   stopped (it takes the lock file).
 //!
-//! A read that missed fills the cache only if nothing was told between its
-//! lookup and its fill (the `epoch`), so a value read just before a commit
-//! is never put back after it: once a `PUT` or `DELETE` of a secret is
-//! answered, every script reads the new value.
+//! A read that missed fills the cache only if nothing was marked or told
+//! between its lookup and its fill (the `epoch`). So a value read from the
+//! file before a commit is never put in after it, even while another
+//! reader already read the new value from the file; no script sees a value
+//! go back, and once a `PUT` or `DELETE` of a secret is answered, every
+//! script reads the new value.
 //!
 //! Bounded: at most [`BUDGET_BYTES`], counted as name and value lengths
-//! plus a fixed overhead; when full it is emptied and fills again with what
-//! is read next. Empty at start, and never touched by a timer.
+//! plus a fixed overhead; when full it is emptied (but for pending marks)
+//! and fills again with what is read next. Empty at start, and never
+//! touched by a timer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -46,24 +51,38 @@ pub(crate) enum Lookup {
     Miss(u64),
 }
 
+/// A name's entry.
+#[derive(Clone, Debug)]
+enum Entry {
+    Known(Known),
+    /// This many writes of it are under way (between
+    /// [`SecretCache::writing`] and [`SecretCache::changed`]): read from
+    /// the file, and nothing fills it.
+    Pending(u32),
+}
+
 /// See the module's documentation.
 #[derive(Default)]
 pub(crate) struct SecretCache(Mutex<Inner>);
 
 #[derive(Default)]
 struct Inner {
-    /// Moves at every change told and every clear: a read fills only when
-    /// it has not moved since its lookup.
+    /// Moves at every write begun and told, every app forgotten and every
+    /// clear: a read fills only when it has not moved since its lookup.
     epoch: u64,
-    /// The entries' [`weight`]s.
+    /// The known entries' [`weight`]s (pending marks are as many as the
+    /// writes under way, and not counted).
     bytes: usize,
     /// App → name → what is known.
-    apps: HashMap<AppId, HashMap<String, Known>>,
+    apps: HashMap<AppId, HashMap<String, Entry>>,
 }
 
 /// An entry's count against the budget.
-fn weight(name: &str, known: &Known) -> usize {
-    64 + name.len() + known.as_ref().map_or(0, |v| v.len())
+fn weight(name: &str, entry: &Entry) -> usize {
+    match entry {
+        Entry::Known(known) => 64 + name.len() + known.as_ref().map_or(0, |v| v.len()),
+        Entry::Pending(_) => 0,
+    }
 }
 
 impl SecretCache {
@@ -74,43 +93,76 @@ impl SecretCache {
     pub(crate) fn lookup(&self, app: AppId, name: &str) -> Lookup {
         let inner = self.inner();
         match inner.apps.get(&app).and_then(|names| names.get(name)) {
-            Some(known) => Lookup::Hit(known.clone()),
-            None => Lookup::Miss(inner.epoch),
+            Some(Entry::Known(known)) => Lookup::Hit(known.clone()),
+            Some(Entry::Pending(_)) | None => Lookup::Miss(inner.epoch),
         }
     }
 
     /// What the file said after a lookup that missed at `epoch`: kept
-    /// unless something changed since.
+    /// unless something changed since (then a write began or was told, and
+    /// the value read may be older than one a reader has seen).
     pub(crate) fn fill(&self, epoch: u64, app: AppId, name: &str, known: Known) {
         let mut inner = self.inner();
         if inner.epoch != epoch {
             return;
         }
-        let weight = weight(name, &known);
+        let entry = Entry::Known(known);
+        let weight = weight(name, &entry);
         if weight > BUDGET_BYTES {
             return;
         }
         if inner.bytes + weight > BUDGET_BYTES {
-            inner.apps.clear();
+            // Emptied but for the pending marks.
+            for names in inner.apps.values_mut() {
+                names.retain(|_, e| matches!(e, Entry::Pending(_)));
+            }
+            inner.apps.retain(|_, names| !names.is_empty());
             inner.bytes = 0;
             inner.epoch += 1;
         }
         let names = inner.apps.entry(app).or_default();
-        let old = names.insert(name.to_owned(), known);
+        if matches!(names.get(name), Some(Entry::Pending(_))) {
+            return;
+        }
+        let old = names.insert(name.to_owned(), entry);
         let old = old.map_or(0, |old| self::weight(name, &old));
         inner.bytes = inner.bytes + weight - old;
     }
 
-    /// `name` of `app` was set or deleted (committed).
+    /// A write of `name` in `app` begins (before its statement): until it
+    /// is told ([`changed`](Self::changed)), the name is read from the
+    /// file and nothing fills it.
+    pub(crate) fn writing(&self, app: AppId, name: &str) {
+        let mut inner = self.inner();
+        inner.epoch += 1;
+        let names = inner.apps.entry(app).or_default();
+        let old = names.insert(name.to_owned(), Entry::Pending(1));
+        let freed = match old {
+            Some(Entry::Pending(n)) => {
+                names.insert(name.to_owned(), Entry::Pending(n + 1));
+                0
+            }
+            Some(known) => weight(name, &known),
+            None => 0,
+        };
+        inner.bytes -= freed;
+    }
+
+    /// A write begun with [`writing`](Self::writing) ended (committed or
+    /// not).
     pub(crate) fn changed(&self, app: AppId, name: &str) {
         let mut inner = self.inner();
         inner.epoch += 1;
-        let removed = inner
-            .apps
-            .get_mut(&app)
-            .and_then(|names| names.remove(name));
-        if let Some(known) = removed {
-            inner.bytes -= weight(name, &known);
+        let Some(names) = inner.apps.get_mut(&app) else {
+            return;
+        };
+        match names.get_mut(name) {
+            Some(Entry::Pending(n)) if *n > 1 => *n -= 1,
+            Some(Entry::Pending(_)) => {
+                names.remove(name);
+            }
+            // Forgotten with its app meanwhile, or emptied: nothing marked.
+            _ => {}
         }
     }
 
@@ -118,8 +170,10 @@ impl SecretCache {
     pub(crate) fn forget_app(&self, app: AppId) {
         let mut inner = self.inner();
         inner.epoch += 1;
-        if let Some(names) = inner.apps.remove(&app) {
-            let freed: usize = names.iter().map(|(n, k)| weight(n, k)).sum();
+        if let Some(names) = inner.apps.get_mut(&app) {
+            let freed: usize = names.iter().map(|(n, e)| weight(n, e)).sum();
+            // Writes under way keep their marks until they are told.
+            names.retain(|_, e| matches!(e, Entry::Pending(_)));
             inner.bytes -= freed;
         }
     }
@@ -164,15 +218,34 @@ mod tests {
     fn a_read_from_before_a_change_is_not_put_back() {
         let cache = SecretCache::default();
         let before = miss(&cache, app(1), "K");
-        // Set meanwhile (committed, then told).
+        // Set meanwhile (begun, committed, then told).
+        cache.writing(app(1), "K");
+        cache.fill(before, app(1), "K", Some("old".into()));
+        miss(&cache, app(1), "K");
+        // A read while the write is under way (it may read the old value
+        // or the new one) does not fill either.
+        let during = miss(&cache, app(1), "K");
+        cache.fill(during, app(1), "K", Some("old".into()));
+        let during = miss(&cache, app(1), "K");
         cache.changed(app(1), "K");
-        cache.fill(before, app(1), "K", Some("old".into()));
+        cache.fill(during, app(1), "K", Some("new".into()));
         miss(&cache, app(1), "K");
+        // Two writes at once: pending until both are told.
+        cache.writing(app(1), "K");
+        cache.writing(app(1), "K");
+        cache.changed(app(1), "K");
+        let epoch = miss(&cache, app(1), "K");
+        cache.fill(epoch, app(1), "K", Some("newer".into()));
+        miss(&cache, app(1), "K");
+        cache.changed(app(1), "K");
+        let epoch = miss(&cache, app(1), "K");
+        cache.fill(epoch, app(1), "K", Some("newest".into()));
+        assert_eq!(hit(&cache, app(1), "K"), Some(Some("newest".into())));
         // Deleting an app also moves the epoch.
-        let before = miss(&cache, app(1), "K");
+        let before = miss(&cache, app(1), "L");
         cache.forget_app(app(3));
-        cache.fill(before, app(1), "K", Some("old".into()));
-        miss(&cache, app(1), "K");
+        cache.fill(before, app(1), "L", Some("old".into()));
+        miss(&cache, app(1), "L");
     }
 
     #[test]
@@ -182,19 +255,25 @@ mod tests {
             let epoch = miss(&cache, app(a), name);
             cache.fill(epoch, app(a), name, Some("v".into()));
         }
+        cache.writing(app(1), "A");
+        miss(&cache, app(1), "A");
         cache.changed(app(1), "A");
         miss(&cache, app(1), "A");
         assert!(hit(&cache, app(1), "B").is_some());
         cache.forget_app(app(1));
         miss(&cache, app(1), "B");
         assert!(hit(&cache, app(2), "A").is_some());
-        assert_eq!(cache.inner().bytes, weight("A", &Some("v".into())));
+        assert_eq!(
+            cache.inner().bytes,
+            weight("A", &Entry::Known(Some("v".into())))
+        );
     }
 
     #[test]
     fn it_stays_within_its_budget() {
         let cache = SecretCache::default();
         let value: Arc<str> = "x".repeat(60 << 10).into();
+        cache.writing(app(2), "P");
         for n in 0..100 {
             let name = format!("K{n}");
             let epoch = miss(&cache, app(1), &name);
@@ -212,5 +291,9 @@ mod tests {
         // The newest is there; the first went when it filled up.
         assert!(hit(&cache, app(1), "K99").is_some());
         miss(&cache, app(1), "K0");
+        // The write under way kept its mark through every clear.
+        let epoch = miss(&cache, app(2), "P");
+        cache.fill(epoch, app(2), "P", Some("maybe stale".into()));
+        miss(&cache, app(2), "P");
     }
 }

@@ -159,6 +159,8 @@ impl SecretStore {
         };
         let cache = Arc::clone(cache);
         let name = name.to_owned();
+        // Marked and spawned in the same poll: both or neither.
+        cache.writing(app, &name);
         tokio::spawn(async move {
             let written = write.await;
             // Committed or not: told either way, before the caller hears.
