@@ -262,6 +262,9 @@ async fn invoke_behaves_as_sdk_1_0_says(t: TestApp) {
         out.deepest = invoke("nest", 1);
         const PARTS = [1, [2]];
         out.mutated = invoke("mutate", PARTS);
+        // `global::` hands over the constant itself, read-only throughout.
+        fn pass() { invoke("mutate", global::PARTS) }
+        out.from_global = pass();
         out.kept = PARTS;
         out
         "#,
@@ -276,6 +279,7 @@ async fn invoke_behaves_as_sdk_1_0_says(t: TestApp) {
             "missing": "string",
             "deepest": 8,
             "mutated": [1, [9], "added"],
+            "from_global": [1, [9], "added"],
             "kept": [1, [2]],
         })
     );

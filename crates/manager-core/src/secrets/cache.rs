@@ -160,6 +160,9 @@ impl SecretCache {
             Some(Entry::Pending(n)) if *n > 1 => *n -= 1,
             Some(Entry::Pending(_)) => {
                 names.remove(name);
+                if names.is_empty() {
+                    inner.apps.remove(&app);
+                }
             }
             // Forgotten with its app meanwhile, or emptied: nothing marked.
             _ => {}
@@ -174,6 +177,9 @@ impl SecretCache {
             let freed: usize = names.iter().map(|(n, e)| weight(n, e)).sum();
             // Writes under way keep their marks until they are told.
             names.retain(|_, e| matches!(e, Entry::Pending(_)));
+            if names.is_empty() {
+                inner.apps.remove(&app);
+            }
             inner.bytes -= freed;
         }
     }
@@ -267,6 +273,10 @@ mod tests {
             cache.inner().bytes,
             weight("A", &Entry::Known(Some("v".into())))
         );
+        // A write told for an app with nothing else cached leaves no map.
+        cache.writing(app(3), "C");
+        cache.changed(app(3), "C");
+        assert_eq!(cache.inner().apps.len(), 1, "only app 2's entries");
     }
 
     #[test]

@@ -135,10 +135,9 @@ impl SecretStore {
         let (this, owned) = (Arc::clone(self), name.to_owned());
         let removed = self
             .told(app, name, async move {
-                Ok(
-                    with_db!(&this.db, pool => sqlx::query(SQL).bind(app.0).bind(owned.as_str())
-                    .execute(pool).await.map(|done| done.rows_affected()))?,
-                )
+                with_db!(&this.db, pool => sqlx::query(SQL).bind(app.0).bind(owned.as_str())
+                    .execute(pool).await.map(|done| done.rows_affected()))
+                .map_err(Error::from)
             })
             .await?;
         Ok(removed > 0)
@@ -176,15 +175,6 @@ impl SecretStore {
     pub(crate) fn forget_app(&self, app: AppId) {
         if let Some(cache) = &self.cache {
             cache.forget_app(app);
-        }
-    }
-
-    /// What the cache knows of `name` in `app`: `None` when it does not
-    /// know (or there is no cache).
-    fn cached(&self, app: AppId, name: &str) -> Option<Option<String>> {
-        match self.cache.as_ref()?.lookup(app, name) {
-            Lookup::Hit(known) => Some(known.map(|v| v.as_ref().to_owned())),
-            Lookup::Miss(_) => None,
         }
     }
 
@@ -285,7 +275,7 @@ impl SecretService for SecretStore {
         Box::pin(async move {
             check_secret_name(name).map_err(picloud_shared::Error::Invalid)?;
             let miss = match self.cache.as_ref().map(|c| c.lookup(cx.app_id, name)) {
-                Some(Lookup::Hit(known)) => return Ok(known.map(|v| v.as_ref().to_owned())),
+                Some(Lookup::Hit(known)) => return Ok(owned(known)),
                 Some(Lookup::Miss(epoch)) => Some(epoch),
                 None => None,
             };
@@ -306,6 +296,14 @@ impl SecretService for SecretStore {
         name: &str,
     ) -> Option<picloud_shared::Result<Option<String>>> {
         // A malformed name is never cached: it misses, and `get` refuses it.
-        self.cached(cx.app_id, name).map(Ok)
+        match self.cache.as_ref()?.lookup(cx.app_id, name) {
+            Lookup::Hit(known) => Some(Ok(owned(known))),
+            Lookup::Miss(_) => None,
+        }
     }
+}
+
+/// A cached value as `get` answers it.
+fn owned(known: super::cache::Known) -> Option<String> {
+    known.map(|v| v.as_ref().to_owned())
 }

@@ -14,6 +14,23 @@ use crate::{Db, DbTarget};
 use picloud_shared::SdkCallCx;
 use picloud_shared::secrets::SecretService;
 
+/// A store on a fresh SQLite file in `dir`.
+async fn sqlite_store(dir: &tempfile::TempDir) -> Arc<SecretStore> {
+    let db = Db::connect(&DbTarget::Sqlite(dir.path().join("t.db")))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    SecretStore::new(db, Some(SecretKey::generate()))
+}
+
+/// What a script reads: the answer from memory, else `get`'s.
+async fn read(store: &SecretStore, cx: &SdkCallCx, name: &str) -> Option<String> {
+    match store.get_now(cx, name) {
+        Some(answer) => answer.unwrap(),
+        None => store.get(cx, name).await.unwrap(),
+    }
+}
+
 /// `get_now` answers only what `get` would, and only on SQLite (after a
 /// `get` filled the cache); every change is seen by the next read.
 async fn reads_on_the_calling_thread_answer_as_get(db: Db) {
@@ -45,22 +62,11 @@ both_backends!(reads_now, reads_on_the_calling_thread_answer_as_get);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cached_reads_never_go_back() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&DbTarget::Sqlite(dir.path().join("t.db")))
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
-    let store = SecretStore::new(db, Some(SecretKey::generate()));
+    let store = sqlite_store(&dir).await;
     let mine = cx(DEFAULT_APP_ID);
     const WRITES: u64 = 200;
     let done = Arc::new(AtomicBool::new(false));
     let runtime = tokio::runtime::Handle::current();
-    fn read(store: &SecretStore, cx: &SdkCallCx, runtime: &tokio::runtime::Handle) -> Option<u64> {
-        let value = match store.get_now(cx, "COUNTER") {
-            Some(answer) => answer.unwrap(),
-            None => runtime.block_on(store.get(cx, "COUNTER")).unwrap(),
-        };
-        value.map(|v| v.parse().unwrap())
-    }
     let readers: Vec<_> = (0..3)
         .map(|_| {
             let (store, done, runtime) = (Arc::clone(&store), Arc::clone(&done), runtime.clone());
@@ -69,7 +75,8 @@ async fn cached_reads_never_go_back() {
                 let (mut last, mut reads) = (0, 0u64);
                 while !done.load(Ordering::Acquire) {
                     // Deleted between two sets: unset reads as the last seen.
-                    if let Some(n) = read(&store, &cx, &runtime) {
+                    let seen = runtime.block_on(read(&store, &cx, "COUNTER"));
+                    if let Some(n) = seen.map(|v| v.parse::<u64>().unwrap()) {
                         assert!(n >= last, "read {n} after {last}");
                         last = n;
                     }
@@ -84,11 +91,7 @@ async fn cached_reads_never_go_back() {
             .put(DEFAULT_APP_ID, "COUNTER", &n.to_string(), "t")
             .await
             .unwrap();
-        let seen = store.get_now(&mine, "COUNTER").map(|a| a.unwrap());
-        let seen = match seen {
-            Some(seen) => seen,
-            None => store.get(&mine, "COUNTER").await.unwrap(),
-        };
+        let seen = read(&store, &mine, "COUNTER").await;
         assert_eq!(seen, Some(n.to_string()), "the value just set");
         if n % 10 == 0 {
             assert!(store.remove(DEFAULT_APP_ID, "COUNTER").await.unwrap());
@@ -107,11 +110,7 @@ async fn cached_reads_never_go_back() {
 #[tokio::test]
 async fn a_change_whose_caller_goes_away_is_still_seen() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&DbTarget::Sqlite(dir.path().join("t.db")))
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
-    let store = SecretStore::new(db, Some(SecretKey::generate()));
+    let store = sqlite_store(&dir).await;
     let mine = cx(DEFAULT_APP_ID);
     for (name, was) in [("SET", Some("old")), ("UNSET", None)] {
         if let Some(was) = was {
@@ -120,15 +119,18 @@ async fn a_change_whose_caller_goes_away_is_still_seen() {
         assert_eq!(store.get(&mine, name).await.unwrap().as_deref(), was);
         let cached = store.get_now(&mine, name).map(|a| a.unwrap());
         assert_eq!(cached, Some(was.map(str::to_owned)), "cached");
-        let put = store.put(DEFAULT_APP_ID, name, "new", "t");
-        let gone = tokio::time::timeout(Duration::ZERO, put).await;
-        assert!(gone.is_err(), "the put was still under way when dropped");
+        // Polled exactly once, then dropped (at the end of the block).
+        let first = {
+            let mut put = std::pin::pin!(store.put(DEFAULT_APP_ID, name, "new", "t"));
+            std::future::poll_fn(|cx| std::task::Poll::Ready(put.as_mut().poll(cx))).await
+        };
+        assert!(
+            first.is_pending(),
+            "the put was still under way when dropped: {first:?}"
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let now = match store.get_now(&mine, name) {
-                Some(answer) => answer.unwrap(),
-                None => store.get(&mine, name).await.unwrap(),
-            };
+            let now = read(&store, &mine, name).await;
             if now.as_deref() == Some("new") {
                 break;
             }
