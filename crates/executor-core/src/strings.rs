@@ -236,15 +236,25 @@ fn index_of(s: &str, start: INT, find: impl Fn(&str) -> Option<usize>) -> INT {
 }
 
 /// `s` with the decimal text of `n` after it (`after`) or before it.
+/// Written without `core::fmt`, and a short result (the usual `"item " + i`)
+/// built on the stack: Rhai keeps strings of up to 23 bytes inline, so the
+/// result's one allocation is its shared box (docs/performance.md).
 fn with_int(s: &str, n: INT, after: bool) -> ImmutableString {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(s.len() + 20);
-    if after {
-        out.push_str(s);
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(n);
+    let (head, tail) = if after { (s, digits) } else { (digits, s) };
+    let len = head.len() + tail.len();
+    let mut short = [0u8; 24];
+    if let Some(buf) = short.get_mut(..len) {
+        buf[..head.len()].copy_from_slice(head.as_bytes());
+        buf[head.len()..].copy_from_slice(tail.as_bytes());
+        // Two whole strings joined: valid UTF-8, so never the fallback.
+        if let Ok(text) = std::str::from_utf8(buf) {
+            return text.into();
+        }
     }
-    let _ = write!(out, "{n}");
-    if !after {
-        out.push_str(s);
-    }
+    let mut out = String::with_capacity(len);
+    out.push_str(head);
+    out.push_str(tail);
     out.into()
 }

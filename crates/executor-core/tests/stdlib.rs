@@ -252,7 +252,9 @@ fn string_plus_integer_answers_as_rhai_s_own() {
     let ast = ours.compile_with_scope(&names, script).unwrap();
     let reference = rhai_s.compile(script).unwrap();
     let mut compared = 0;
-    for text in ["", "item ", "日本語", "€"] {
+    // "abcd" + INT::MIN is 24 bytes, the most built on the stack; one more
+    // byte takes the other path.
+    for text in ["", "item ", "日本語", "€", "abcd", "abcde"] {
         for n in [0, 1, -1, 42, -1000, INT::MIN, INT::MAX] {
             let eval = |engine: &Engine, ast| {
                 let mut scope = Scope::new();
@@ -268,7 +270,7 @@ fn string_plus_integer_answers_as_rhai_s_own() {
             compared += 1;
         }
     }
-    assert_eq!(compared, 4 * 7);
+    assert_eq!(compared, 6 * 7);
 }
 
 #[tokio::test]
