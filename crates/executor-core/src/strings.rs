@@ -244,7 +244,7 @@ fn with_int(s: &str, n: INT, after: bool) -> ImmutableString {
     let digits = digits.format(n);
     let (head, tail) = if after { (s, digits) } else { (digits, s) };
     let len = head.len() + tail.len();
-    let mut short = [0u8; 24];
+    let mut short = [0u8; 23];
     if let Some(buf) = short.get_mut(..len) {
         buf[..head.len()].copy_from_slice(head.as_bytes());
         buf[head.len()..].copy_from_slice(tail.as_bytes());
