@@ -136,14 +136,16 @@ impl SecretCache {
         let mut inner = self.inner();
         inner.epoch += 1;
         let names = inner.apps.entry(app).or_default();
-        let old = names.insert(name.to_owned(), Entry::Pending(1));
-        let freed = match old {
+        let freed = match names.get_mut(name) {
             Some(Entry::Pending(n)) => {
-                names.insert(name.to_owned(), Entry::Pending(n + 1));
+                *n += 1;
                 0
             }
-            Some(known) => weight(name, &known),
-            None => 0,
+            Some(known) => weight(name, &std::mem::replace(known, Entry::Pending(1))),
+            None => {
+                names.insert(name.to_owned(), Entry::Pending(1));
+                0
+            }
         };
         inner.bytes -= freed;
     }
@@ -164,7 +166,8 @@ impl SecretCache {
                     inner.apps.remove(&app);
                 }
             }
-            // Forgotten with its app meanwhile, or emptied: nothing marked.
+            // Not marked: a `changed` without its `writing` (marks outlive
+            // an app's forgetting and the budget's clears).
             _ => {}
         }
     }
