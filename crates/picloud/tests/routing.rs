@@ -3,7 +3,9 @@
 #[macro_use]
 mod common;
 
-use common::{Answer, TestApp};
+use std::time::Duration;
+
+use common::{Answer, TestApp, within};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -573,4 +575,115 @@ async fn routes_are_live_and_survive_a_restart(app: TestApp) {
         0,
         "its routes went with it"
     );
+}
+
+/// A connection holding the database's write lock on `apps` (SQLite: the
+/// file's; PostgreSQL: the table's) until it is released.
+enum HeldWrites {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl HeldWrites {
+    async fn hold(app: &TestApp) -> HeldWrites {
+        use sqlx::Connection as _;
+        match app.database_url() {
+            Some(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::raw_sql("BEGIN; LOCK TABLE apps IN EXCLUSIVE MODE")
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                HeldWrites::Postgres(conn)
+            }
+            None => {
+                let path = app.data_dir.path().join("picloud.db");
+                let mut conn =
+                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .unwrap();
+                sqlx::raw_sql("BEGIN IMMEDIATE")
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                HeldWrites::Sqlite(conn)
+            }
+        }
+    }
+
+    async fn release(self) {
+        let rolled_back = match self {
+            HeldWrites::Sqlite(mut c) => sqlx::raw_sql("ROLLBACK").execute(&mut c).await.map(drop),
+            HeldWrites::Postgres(mut c) => {
+                sqlx::raw_sql("ROLLBACK").execute(&mut c).await.map(drop)
+            }
+        };
+        rolled_back.expect("the lock released");
+    }
+}
+
+// A client that closes its connection while its call waits does not cut
+// the call short: the change, and what follows its commit (the routing
+// table reloaded, the audit entry), is carried out whole. Before, hyper
+// dropped the handler with the connection.
+both_backends!(an_admin_call_is_carried_out_when_its_client_leaves);
+async fn an_admin_call_is_carried_out_when_its_client_leaves(app: TestApp) {
+    use tokio::io::AsyncWriteExt;
+    created(
+        app.admin(Method::POST, "/apps", Some(json!({"name": "shop"})))
+            .await,
+    )
+    .await;
+    let script = deploy_in(&app, Some("shop"), "home").await;
+    created(route(&app, &script, "/home", None).await).await;
+    let shop = "shop.example.com";
+    created(
+        app.admin(
+            Method::POST,
+            "/apps/shop/domains",
+            Some(json!({ "pattern": shop })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        app.on_host(Method::GET, "/home", Some(shop)).await.status,
+        200
+    );
+
+    let held = HeldWrites::hold(&app).await;
+    let mut client = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let request = format!(
+        "DELETE /api/v1/admin/apps/shop HTTP/1.1\r\nHost: localhost\r\n\
+         Authorization: Bearer {}\r\n\r\n",
+        app.token
+    );
+    client.write_all(request.as_bytes()).await.unwrap();
+    // The call reaches the lock and waits; its client goes meanwhile.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    held.release().await;
+
+    within(Duration::from_secs(10), "the app deleted", || async {
+        let status = app.admin(Method::GET, "/apps/shop", None).await.status;
+        (status == 404)
+            .then_some(())
+            .ok_or(format!("GET /apps/shop: {status}"))
+    })
+    .await;
+    within(Duration::from_secs(10), "the deletion audited", || async {
+        let log = app.admin(Method::GET, "/audit", None).await.json();
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "app.delete")
+            .then_some(())
+    })
+    .await;
+    // The routing table was reloaded: the host no longer reaches the app.
+    app.on_host(Method::GET, "/home", Some(shop))
+        .await
+        .error(404, "not_found");
 }

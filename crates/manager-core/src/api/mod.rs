@@ -21,7 +21,13 @@ mod users;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use picloud_shared::api_error::{ApiError, ErrorCode};
+use tokio::sync::Semaphore;
 
 use crate::service::Manager;
 
@@ -32,5 +38,139 @@ pub use scripts::MAX_EXECUTIONS_LIMIT;
 /// The admin routes, relative to the API prefix (`/admin/...`), and the
 /// OpenAPI document that describes them ([`crate::openapi`]).
 pub fn admin_router(manager: Arc<Manager>) -> Router {
-    router::routes(manager).route(crate::openapi::PATH, get(crate::openapi::serve))
+    router::routes(manager)
+        .route(crate::openapi::PATH, get(crate::openapi::serve))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(Semaphore::new(DETACHED_CALLS)),
+            to_completion,
+        ))
+}
+
+/// Admin calls running in tasks of their own at once, at most. Past it a
+/// call waits for a turn, its wait owned by its connection, so clients
+/// that send a call and close cannot pile up work beyond it (the
+/// connections' own cap no longer bounds calls whose clients left).
+const DETACHED_CALLS: usize = 64;
+
+/// Runs a call that may change something to its end, in a task of its own,
+/// whether or not its client waits for the answer.
+///
+/// The connection's future owns the handler's: when a client closes its
+/// connection mid-call, hyper drops it, and with it the handler wherever
+/// it was waiting. A change is committed in one transaction, but what
+/// follows its commit (the routing table reloaded, the caches told, the
+/// audit entry written) would be cut short: a deleted app's routes served
+/// until the next reload, a change missing from the audit log. The data
+/// plane does the same for a script's execution (its record is written
+/// even if the caller goes). A `GET` or `HEAD` changes nothing, and goes
+/// with its caller.
+async fn to_completion(State(turns): State<Arc<Semaphore>>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    let Ok(turn) = turns.acquire_owned().await else {
+        unreachable!("the semaphore is never closed")
+    };
+    let call = tokio::spawn(async move {
+        let response = next.run(req).await;
+        drop(turn);
+        response
+    });
+    match call.await {
+        Ok(response) => response,
+        // As if it had panicked here: the same as before the task.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only at the runtime's shutdown, which takes this call too.
+        Err(_) => {
+            ApiError::new(ErrorCode::Overloaded, "the server is shutting down").into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::body::Body;
+    use axum::routing::post;
+    use tokio::sync::Notify;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// A router whose `POST /` enters, waits for `go`, and counts itself
+    /// done, behind `to_completion` with `turns` turns.
+    fn waiting(
+        turns: usize,
+        go: Arc<Notify>,
+        entered: Arc<AtomicUsize>,
+        done: Arc<AtomicUsize>,
+    ) -> Router {
+        Router::new()
+            .route(
+                "/",
+                post(move || async move {
+                    entered.fetch_add(1, Ordering::SeqCst);
+                    go.notified().await;
+                    done.fetch_add(1, Ordering::SeqCst);
+                    "done"
+                })
+                .get(|| async { "read" }),
+            )
+            .layer(middleware::from_fn_with_state(
+                Arc::new(Semaphore::new(turns)),
+                to_completion,
+            ))
+    }
+
+    fn post_request() -> Request {
+        Request::post("/").body(Body::empty()).unwrap()
+    }
+
+    async fn until(what: &AtomicUsize, n: usize) {
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while what.load(Ordering::SeqCst) < n {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("reached in time");
+    }
+
+    #[tokio::test]
+    async fn a_call_whose_caller_goes_runs_to_its_end_and_holds_its_turn() {
+        let (go, entered, done) = (Arc::new(Notify::new()), Arc::default(), Arc::default());
+        let router = waiting(1, Arc::clone(&go), Arc::clone(&entered), Arc::clone(&done));
+
+        // The first call enters and waits; its caller goes.
+        let first = tokio::spawn(router.clone().oneshot(post_request()));
+        until(&entered, 1).await;
+        first.abort();
+        assert!(first.await.unwrap_err().is_cancelled());
+
+        // Its task still holds the one turn: a second call waits for it.
+        let second = tokio::spawn(router.clone().oneshot(post_request()));
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            entered.load(Ordering::SeqCst),
+            1,
+            "the second waits its turn"
+        );
+        // A read takes no turn.
+        let read = router
+            .clone()
+            .oneshot(Request::get("/").body(Body::empty()).unwrap());
+        assert_eq!(read.await.unwrap().status(), 200);
+
+        // The first ends though nobody waits for it; the second then runs.
+        go.notify_one();
+        until(&done, 1).await;
+        until(&entered, 2).await;
+        go.notify_one();
+        let answer = second.await.unwrap().unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_eq!(done.load(Ordering::SeqCst), 2);
+    }
 }
