@@ -659,8 +659,10 @@ async fn an_admin_call_is_carried_out_when_its_client_leaves(app: TestApp) {
         app.token
     );
     client.write_all(request.as_bytes()).await.unwrap();
-    // The call reaches the lock and waits; its client goes meanwhile.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The call reaches the lock and waits (a second is ample for it to
+    // begin; had it not, nothing would have begun and the test would fail,
+    // never pass wrongly); its client goes meanwhile.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     drop(client);
     tokio::time::sleep(Duration::from_millis(300)).await;
     held.release().await;
