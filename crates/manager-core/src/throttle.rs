@@ -42,6 +42,37 @@ pub fn backoff(failures: u32) -> Option<Duration> {
     )
 }
 
+/// The statement that checks and counts an attempt. Unless the entry is
+/// refused (then it changes nothing and returns no row), it inserts it or
+/// counts on (from 1 again after a quiet [`FORGET_AFTER`]), and sets the
+/// refusal that [`backoff`] gives the new count, computed in SQL (the
+/// tests check it against `backoff` on both backends). Binds: `$1` the
+/// username, `$2` the address, `$3` now, `$4` the time before which
+/// failures are forgotten (milliseconds).
+fn count_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        // backoff(FREE + 1 + k) is FIRST << k below `cap` doublings, MAX
+        // from there on.
+        let (first, max) = (millis(FIRST_BACKOFF), millis(MAX_BACKOFF));
+        let cap = (0..31).find(|k| first << k >= max).unwrap_or(31);
+        let count = "(CASE WHEN login_failures.last_failure <= $4 THEN 1 \
+                     ELSE login_failures.failures + 1 END)";
+        format!(
+            "INSERT INTO login_failures (username, addr, failures, last_failure) \
+             VALUES ($1, $2, 1, $3) ON CONFLICT (username, addr) DO UPDATE SET \
+             failures = {count}, last_failure = $3, blocked_until = CASE \
+             WHEN {count} <= {free} THEN NULL \
+             WHEN {count} > {free} + {cap} THEN $3 + {max} \
+             ELSE $3 + ({first} << ({count} - {free} - 1)) END \
+             WHERE login_failures.blocked_until IS NULL \
+             OR login_failures.blocked_until <= $3 \
+             RETURNING failures",
+            free = FREE_FAILURES,
+        )
+    });
+    &SQL
+}
+
 /// Failed logins per (username, address), in the database.
 #[derive(Clone, Debug)]
 pub struct LoginThrottle {
@@ -98,36 +129,35 @@ impl LoginThrottle {
         })
     }
 
-    /// Counts a failure; returns how long the next attempts are refused,
-    /// if they are.
-    pub async fn failed(
+    /// Counts an attempt as it begins, as a failure until it succeeds
+    /// ([`LoginThrottle::succeeded`]): `Err(wait)`, counting nothing, while
+    /// this username is refused from this address; else `Ok` with how long
+    /// the attempts after this one are refused, if they are.
+    ///
+    /// Checking and counting are one statement, so attempts sent at once
+    /// are counted one after another, and those past the free failures are
+    /// refused though none has been answered yet. (Checked first and
+    /// counted once the password was found wrong, every attempt sent at
+    /// once was checked.)
+    pub async fn attempt(
         &self,
         username: &str,
         addr: IpAddr,
         now: OffsetDateTime,
-    ) -> Result<Option<Duration>> {
-        // One statement counts, so failures on two nodes at once both count.
-        const COUNT: &str = "INSERT INTO login_failures (username, addr, failures, last_failure) \
-             VALUES ($1, $2, 1, $3) ON CONFLICT (username, addr) DO UPDATE SET \
-             failures = CASE WHEN login_failures.last_failure <= $4 THEN 1 \
-                             ELSE login_failures.failures + 1 END, \
-             last_failure = $3 RETURNING failures";
-        const BLOCK: &str = "UPDATE login_failures SET blocked_until = $3 \
-             WHERE username = $1 AND addr = $2 AND (blocked_until IS NULL OR blocked_until < $3)";
+    ) -> Result<std::result::Result<Option<Duration>, Duration>> {
         const SWEEP: &str = "DELETE FROM login_failures WHERE last_failure <= $1";
-        let (user, addr) = (user_key(username), addr.to_string());
-        let now = ms(now);
-        let forgotten = now.saturating_sub(millis(FORGET_AFTER));
-        let failures: i32 = with_db!(&self.db, pool => sqlx::query_scalar(COUNT)
-            .bind(&user).bind(&addr).bind(now).bind(forgotten).fetch_one(pool).await)?;
-        let wait = backoff(u32::try_from(failures).unwrap_or(0));
-        if let Some(wait) = wait {
-            let until = now.saturating_add(millis(wait));
-            with_db!(&self.db, pool => sqlx::query(BLOCK)
-                .bind(&user).bind(&addr).bind(until).execute(pool).await.map(drop))?;
-        }
+        let (user, addr_text) = (user_key(username), addr.to_string());
+        let at = ms(now);
+        let forgotten = at.saturating_sub(millis(FORGET_AFTER));
+        let counted: Option<i32> = with_db!(&self.db, pool => sqlx::query_scalar(count_sql())
+            .bind(&user).bind(&addr_text).bind(at).bind(forgotten).fetch_optional(pool).await)?;
+        let Some(failures) = counted else {
+            // Refused (the refusal may have ended since: a moment's wait).
+            let wait = self.check(username, addr, now).await?.err();
+            return Ok(Err(wait.unwrap_or(Duration::from_millis(1))));
+        };
         with_db!(&self.db, pool => sqlx::query(SWEEP).bind(forgotten).execute(pool).await.map(drop))?;
-        Ok(wait)
+        Ok(Ok(backoff(u32::try_from(failures).unwrap_or(0))))
     }
 
     /// A successful login forgets the failures.

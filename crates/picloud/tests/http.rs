@@ -125,6 +125,33 @@ async fn repeated_failed_logins_get_429_per_username_and_address() {
         .error(401, "invalid_credentials");
 }
 
+/// Wrong passwords sent at once are checked no more often than sent one by
+/// one: each attempt is counted as it begins, so the ones past the free
+/// failures are refused though none has been answered yet.
+#[tokio::test]
+async fn failed_logins_sent_at_once_are_throttled_as_one_by_one() {
+    use picloud_manager_core::throttle::FREE_FAILURES;
+    let app = TestApp::spawn().await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..24 {
+        let (client, url) = (app.client.clone(), app.url("/api/v1/admin/auth/login"));
+        attempts.spawn(async move {
+            let body = json!({"username": common::ADMIN, "password": "wrong password"});
+            client.post(url).json(&body).send().await.unwrap().status()
+        });
+    }
+    let statuses = attempts.join_all().await;
+    let checked = statuses.iter().filter(|s| s.as_u16() == 401).count() as u32;
+    let refused = statuses.iter().filter(|s| s.as_u16() == 429).count() as u32;
+    assert_eq!(checked + refused, 24, "{statuses:?}");
+    // The free failures and the one that starts the refusal; a slow machine
+    // may see the 1 s and 2 s refusals end while the attempts still arrive.
+    assert!(
+        (FREE_FAILURES + 1..=FREE_FAILURES + 3).contains(&checked),
+        "{checked} of 24 checked: {statuses:?}"
+    );
+}
+
 #[tokio::test]
 async fn cookie_sessions_need_a_same_origin_header_to_change_anything() {
     let app =

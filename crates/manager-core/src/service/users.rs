@@ -115,7 +115,8 @@ impl Manager {
     /// its expiry.
     /// Signs in from `addr`. Repeated failures for this username from this
     /// address are refused for a growing while (see [`crate::throttle`]),
-    /// before the password is even checked.
+    /// before the password is even checked; every attempt counts as one
+    /// until it succeeds.
     pub async fn login(
         &self,
         username: &str,
@@ -123,8 +124,10 @@ impl Manager {
         addr: IpAddr,
     ) -> Result<(String, OffsetDateTime, User)> {
         self.bootstrapped().await;
+        // Counted now, as a failure until it succeeds: attempts sent at
+        // once cannot all be checked before any is counted.
         self.throttle
-            .check(username, addr, repo::now())
+            .attempt(username, addr, repo::now())
             .await?
             .map_err(Error::TooManyAttempts)?;
         let found = if username.len() <= 64 {
@@ -143,10 +146,7 @@ impl Manager {
                 .map_err(|e| Error::Internal(e.to_string()))?;
         let user = match (ok, user) {
             (true, Some(user)) => user,
-            _ => {
-                self.throttle.failed(username, addr, repo::now()).await?;
-                return Err(Error::InvalidCredentials);
-            }
+            _ => return Err(Error::InvalidCredentials),
         };
         self.throttle.succeeded(username, addr).await?;
         let now = repo::now();

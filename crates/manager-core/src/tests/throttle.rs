@@ -1,11 +1,14 @@
 //! Login throttling in the database, on both backends: refusals grow,
 //! reset on success, are per address and per user, are forgotten after a
-//! quiet hour, and two processes sharing a database count together.
+//! quiet hour, two processes sharing a database count together, and
+//! attempts sent at once are counted one after another.
 
 use std::net::IpAddr;
 
 use crate::testing::fresh_postgres_url;
-use crate::throttle::{FIRST_BACKOFF, FORGET_AFTER, FREE_FAILURES, LoginThrottle, MAX_BACKOFF};
+use crate::throttle::{
+    FIRST_BACKOFF, FORGET_AFTER, FREE_FAILURES, LoginThrottle, MAX_BACKOFF, backoff,
+};
 use crate::{Db, DbTarget};
 use time::OffsetDateTime;
 
@@ -19,14 +22,20 @@ async fn refusals_grow_reset_on_success_and_are_per_address(db: Db) {
     let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "::1".parse().unwrap());
     let start = at(0);
     for _ in 0..FREE_FAILURES {
-        assert_eq!(t.failed("Ann", a, start).await.unwrap(), None);
+        assert_eq!(t.attempt("Ann", a, start).await.unwrap(), Ok(None));
         assert_eq!(t.check("ann", a, start).await.unwrap(), Ok(()));
     }
     assert_eq!(
-        t.failed("ann", a, start).await.unwrap(),
-        Some(FIRST_BACKOFF)
+        t.attempt("ann", a, start).await.unwrap(),
+        Ok(Some(FIRST_BACKOFF)),
+        "this attempt goes on; the ones after it are refused"
     );
     assert_eq!(t.check("ANN", a, start).await.unwrap(), Err(FIRST_BACKOFF));
+    assert_eq!(
+        t.attempt("ann", a, start).await.unwrap(),
+        Err(FIRST_BACKOFF),
+        "refused, and not counted"
+    );
     assert_eq!(
         t.check("ann", b, start).await.unwrap(),
         Ok(()),
@@ -37,48 +46,64 @@ async fn refusals_grow_reset_on_success_and_are_per_address(db: Db) {
         Ok(()),
         "other users are not refused"
     );
-    let later = start + FIRST_BACKOFF;
+    let mut now = start + FIRST_BACKOFF;
     assert_eq!(
-        t.check("ann", a, later).await.unwrap(),
+        t.check("ann", a, now).await.unwrap(),
         Ok(()),
         "the refusal ends"
     );
     assert_eq!(
-        t.failed("ann", a, later).await.unwrap(),
-        Some(FIRST_BACKOFF * 2)
+        t.attempt("ann", a, now).await.unwrap(),
+        Ok(Some(FIRST_BACKOFF * 2))
     );
 
     // A second process on the same database counts on from there.
     let other = LoginThrottle::new(db.clone());
     assert_eq!(
-        other.failed("ann", a, later).await.unwrap(),
-        Some(FIRST_BACKOFF * 4)
+        other.attempt("ann", a, now).await.unwrap(),
+        Err(FIRST_BACKOFF * 2)
+    );
+    now += FIRST_BACKOFF * 2;
+    assert_eq!(
+        other.attempt("ann", a, now).await.unwrap(),
+        Ok(Some(FIRST_BACKOFF * 4))
     );
     assert_eq!(
-        t.check("ann", a, later).await.unwrap(),
+        t.check("ann", a, now).await.unwrap(),
         Err(FIRST_BACKOFF * 4)
     );
-    for _ in 0..40 {
-        t.failed("ann", a, later).await.unwrap();
+    // Each refusal as long as `backoff` says (the statement computes it),
+    // up to the cap.
+    for failures in FREE_FAILURES + 4..FREE_FAILURES + 40 {
+        let Err(wait) = t.check("ann", a, now).await.unwrap() else {
+            panic!("refused after {} failures", failures - 1)
+        };
+        now += wait;
+        assert_eq!(
+            t.attempt("ann", a, now).await.unwrap(),
+            Ok(backoff(failures)),
+            "after {failures} failures"
+        );
     }
     assert_eq!(
-        other.check("ann", a, later).await.unwrap(),
+        other.check("ann", a, now).await.unwrap(),
         Err(MAX_BACKOFF),
         "capped"
     );
     other.succeeded("ann", a).await.unwrap();
-    assert_eq!(t.check("ann", a, later).await.unwrap(), Ok(()));
+    assert_eq!(t.check("ann", a, now).await.unwrap(), Ok(()));
     assert_eq!(
-        t.failed("ann", a, later).await.unwrap(),
-        None,
+        t.attempt("ann", a, now).await.unwrap(),
+        Ok(None),
         "counting starts again"
     );
 
-    // Old failures are forgotten, and swept when another failure is counted.
+    // Old failures are forgotten, and swept when another attempt is counted.
     for _ in 0..FREE_FAILURES - 1 {
-        t.failed("cy", a, start).await.unwrap();
+        t.attempt("cy", a, now).await.unwrap().unwrap();
     }
-    assert_eq!(t.failed("cy", a, later + FORGET_AFTER).await.unwrap(), None);
+    let later = now + FORGET_AFTER;
+    assert_eq!(t.attempt("cy", a, later).await.unwrap(), Ok(None));
     let kept: i64 = crate::with_db!(&db, pool => sqlx::query_scalar(
         "SELECT count(*) FROM login_failures").fetch_one(pool).await)
     .unwrap();
@@ -96,11 +121,11 @@ async fn an_overlong_username_is_throttled_and_stored_bounded(db: Db) {
     let a: IpAddr = "10.0.0.9".parse().unwrap();
     let long = "x".repeat(1 << 20);
     for _ in 0..FREE_FAILURES {
-        assert_eq!(t.failed(&long, a, at(0)).await.unwrap(), None);
+        assert_eq!(t.attempt(&long, a, at(0)).await.unwrap(), Ok(None));
     }
     assert_eq!(
-        t.failed(&long, a, at(0)).await.unwrap(),
-        Some(FIRST_BACKOFF)
+        t.attempt(&long, a, at(0)).await.unwrap(),
+        Ok(Some(FIRST_BACKOFF))
     );
     assert_eq!(t.check(&long, a, at(0)).await.unwrap(), Err(FIRST_BACKOFF));
     let other = format!("{long}y");
@@ -132,3 +157,28 @@ both_backends!(
     overlong,
     an_overlong_username_is_throttled_and_stored_bounded
 );
+
+/// Attempts sent at once are counted one after another: only the free
+/// failures and the one that starts the refusal go on to their password.
+async fn attempts_at_once_are_counted_one_after_another(db: Db) {
+    let t = LoginThrottle::new(db);
+    let a: IpAddr = "10.0.0.7".parse().unwrap();
+    let attempts = (0..20).map(|_| {
+        let t = t.clone();
+        tokio::spawn(async move { t.attempt("dee", a, at(0)).await.unwrap() })
+    });
+    let mut answers = Vec::new();
+    for attempt in attempts.collect::<Vec<_>>() {
+        answers.push(attempt.await.unwrap());
+    }
+    let went_on = answers.iter().filter(|a| a.is_ok()).count();
+    assert_eq!(went_on as u32, FREE_FAILURES + 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a.is_err())
+            .all(|a| *a == Err(FIRST_BACKOFF)),
+        "{answers:?}"
+    );
+}
+both_backends!(at_once, attempts_at_once_are_counted_one_after_another);
