@@ -52,6 +52,25 @@ pub fn admin_router(manager: Arc<Manager>) -> Router {
 /// connections' own cap no longer bounds calls whose clients left).
 const DETACHED_CALLS: usize = 64;
 
+/// Whether a call goes with its caller: a read (`GET`, `HEAD`), and two
+/// calls that change something but need not outlive their callers. A
+/// sign-in, anonymous, counted by the throttle before its password is
+/// checked, whose session nobody would receive: not worth a turn that a
+/// flood of them could take from everyone else. A replay, whose execution
+/// already runs on (and is recorded) without its caller, and which may
+/// take as long as its script's timeout. (By the path, as routed: axum's
+/// `MatchedPath` would cost every request a map insert.)
+fn goes_with_caller(method: &Method, path: &str) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD) {
+        return true;
+    }
+    let replay = path
+        .strip_suffix("/replay")
+        .and_then(|p| p.rsplit_once("/admin/executions/"))
+        .is_some_and(|(_, id)| !id.is_empty() && !id.contains('/'));
+    replay || path.ends_with("/admin/auth/login")
+}
+
 /// Runs a call that may change something to its end, in a task of its own,
 /// whether or not its client waits for the answer.
 ///
@@ -63,14 +82,15 @@ const DETACHED_CALLS: usize = 64;
 /// until the next reload, a change missing from the audit log. The data
 /// plane does the same for a script's execution (its record is written
 /// even if the caller goes). A `GET` or `HEAD` changes nothing, and goes
-/// with its caller.
+/// with its caller, as do the calls [`goes_with_caller`] names.
 async fn to_completion(State(turns): State<Arc<Semaphore>>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD) {
+    if goes_with_caller(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
-    let Ok(turn) = turns.acquire_owned().await else {
-        unreachable!("the semaphore is never closed")
-    };
+    let turn = turns
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed");
     let call = tokio::spawn(async move {
         let response = next.run(req).await;
         drop(turn);
@@ -135,6 +155,39 @@ mod tests {
         })
         .await
         .expect("reached in time");
+    }
+
+    #[test]
+    fn reads_sign_ins_and_replays_go_with_their_callers() {
+        let id = "0193c1d2-0000-7000-8000-000000000000";
+        for prefix in ["", "/api/v1"] {
+            let replay = format!("{prefix}/admin/executions/{id}/replay");
+            let login = format!("{prefix}/admin/auth/login");
+            let logout = format!("{prefix}/admin/auth/logout");
+            let app = format!("{prefix}/admin/apps/shop");
+            assert!(goes_with_caller(&Method::GET, &app));
+            assert!(goes_with_caller(&Method::HEAD, &app));
+            assert!(goes_with_caller(&Method::POST, &replay));
+            assert!(goes_with_caller(&Method::POST, &login));
+            assert!(
+                !goes_with_caller(&Method::POST, &logout),
+                "a logout ends its session"
+            );
+            assert!(!goes_with_caller(&Method::DELETE, &app));
+            assert!(!goes_with_caller(
+                &Method::PUT,
+                &format!("{prefix}/admin/scripts/{id}")
+            ));
+            // Not a replay's route.
+            assert!(!goes_with_caller(
+                &Method::POST,
+                &format!("{prefix}/admin/executions//replay")
+            ));
+            assert!(!goes_with_caller(
+                &Method::POST,
+                &format!("{prefix}/admin/apps/a/replay")
+            ));
+        }
     }
 
     #[tokio::test]
