@@ -575,11 +575,16 @@ impl Server {
             self.shutdown_timeout,
         )
         .await;
-        // Scripts still running (their callers gone) share what is left of
-        // the shutdown timeout.
-        let left = self.shutdown_timeout.saturating_sub(began.elapsed());
+        // Admin calls and scripts still running (their callers gone) share
+        // what is left of the shutdown timeout.
+        let left = || self.shutdown_timeout.saturating_sub(began.elapsed());
+        if let Some(manager) = &self.manager
+            && !manager.drain_admin_calls(left()).await
+        {
+            tracing::warn!("some admin calls were still running at shutdown");
+        }
         if let Some(orchestrator) = &self.orchestrator
-            && !orchestrator.drain(left).await
+            && !orchestrator.drain(left()).await
         {
             tracing::warn!("some scripts were still running at shutdown");
         }

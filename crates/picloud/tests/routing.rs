@@ -622,13 +622,40 @@ impl HeldWrites {
     }
 }
 
+/// Sends `DELETE path` while the database's write lock is held, and leaves
+/// once the call has begun (it waits for the lock); the lock is still held.
+async fn abandoned_delete(app: &TestApp, path: &str) -> HeldWrites {
+    use tokio::io::AsyncWriteExt;
+    let held = HeldWrites::hold(app).await;
+    let mut client = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let request = format!(
+        "DELETE {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\r\n",
+        app.token
+    );
+    client.write_all(request.as_bytes()).await.unwrap();
+    // A second is ample for the call to begin (had it not, nothing would
+    // have begun, and the tests would fail, never pass wrongly).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    held
+}
+
+async fn audited(app: &TestApp, action: &str) -> bool {
+    let log = app.admin(Method::GET, "/audit", None).await.json();
+    log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == action)
+}
+
 // A client that closes its connection while its call waits does not cut
 // the call short: the change, and what follows its commit (the routing
 // table reloaded, the audit entry), is carried out whole. Before, hyper
 // dropped the handler with the connection.
 both_backends!(an_admin_call_is_carried_out_when_its_client_leaves);
 async fn an_admin_call_is_carried_out_when_its_client_leaves(app: TestApp) {
-    use tokio::io::AsyncWriteExt;
     created(
         app.admin(Method::POST, "/apps", Some(json!({"name": "shop"})))
             .await,
@@ -651,20 +678,7 @@ async fn an_admin_call_is_carried_out_when_its_client_leaves(app: TestApp) {
         200
     );
 
-    let held = HeldWrites::hold(&app).await;
-    let mut client = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    let request = format!(
-        "DELETE /api/v1/admin/apps/shop HTTP/1.1\r\nHost: localhost\r\n\
-         Authorization: Bearer {}\r\n\r\n",
-        app.token
-    );
-    client.write_all(request.as_bytes()).await.unwrap();
-    // The call reaches the lock and waits (a second is ample for it to
-    // begin; had it not, nothing would have begun and the test would fail,
-    // never pass wrongly); its client goes meanwhile.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    drop(client);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let held = abandoned_delete(&app, "/api/v1/admin/apps/shop").await;
     held.release().await;
 
     within(Duration::from_secs(10), "the app deleted", || async {
@@ -675,17 +689,32 @@ async fn an_admin_call_is_carried_out_when_its_client_leaves(app: TestApp) {
     })
     .await;
     within(Duration::from_secs(10), "the deletion audited", || async {
-        let log = app.admin(Method::GET, "/audit", None).await.json();
-        log["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["action"] == "app.delete")
-            .then_some(())
+        audited(&app, "app.delete").await.then_some(())
     })
     .await;
     // The routing table was reloaded: the host no longer reaches the app.
     app.on_host(Method::GET, "/home", Some(shop))
         .await
         .error(404, "not_found");
+}
+
+// A shutdown waits for a call whose client left before it closes the
+// database: after the restart the call is found carried out whole.
+both_backends!(a_shutdown_waits_for_an_admin_call_whose_client_left);
+async fn a_shutdown_waits_for_an_admin_call_whose_client_left(app: TestApp) {
+    created(
+        app.admin(Method::POST, "/apps", Some(json!({"name": "shop"})))
+            .await,
+    )
+    .await;
+    let held = abandoned_delete(&app, "/api/v1/admin/apps/shop").await;
+    let (app, ()) = tokio::join!(app.restart(), async {
+        // The shutdown has begun meanwhile.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        held.release().await;
+    });
+    app.admin(Method::GET, "/apps/shop", None)
+        .await
+        .error(404, "not_found");
+    assert!(audited(&app, "app.delete").await, "the deletion audited");
 }

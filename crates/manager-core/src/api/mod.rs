@@ -38,19 +38,11 @@ pub use scripts::MAX_EXECUTIONS_LIMIT;
 /// The admin routes, relative to the API prefix (`/admin/...`), and the
 /// OpenAPI document that describes them ([`crate::openapi`]).
 pub fn admin_router(manager: Arc<Manager>) -> Router {
+    let turns = Arc::clone(&manager.admin_calls);
     router::routes(manager)
         .route(crate::openapi::PATH, get(crate::openapi::serve))
-        .layer(middleware::from_fn_with_state(
-            Arc::new(Semaphore::new(DETACHED_CALLS)),
-            to_completion,
-        ))
+        .layer(middleware::from_fn_with_state(turns, to_completion))
 }
-
-/// Admin calls running in tasks of their own at once, at most. Past it a
-/// call waits for a turn, its wait owned by its connection, so clients
-/// that send a call and close cannot pile up work beyond it (the
-/// connections' own cap no longer bounds calls whose clients left).
-const DETACHED_CALLS: usize = 64;
 
 /// Whether a call goes with its caller: a read (`GET`, `HEAD`), and two
 /// calls that change something but need not outlive their callers. A
@@ -72,7 +64,12 @@ fn goes_with_caller(method: &Method, path: &str) -> bool {
 }
 
 /// Runs a call that may change something to its end, in a task of its own,
-/// whether or not its client waits for the answer.
+/// whether or not its client waits for the answer. At most
+/// [`DETACHED_CALLS`](crate::service::DETACHED_CALLS) at once: past it a
+/// call waits for a turn, its wait owned by its connection, so clients that
+/// send a call and close cannot pile up work (the connections' own cap
+/// does not bound calls whose clients left); the shutdown waits for the
+/// turns to come back before it closes the database.
 ///
 /// The connection's future owns the handler's: when a client closes its
 /// connection mid-call, hyper drops it, and with it the handler wherever

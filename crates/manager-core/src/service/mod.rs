@@ -88,7 +88,14 @@ pub struct Manager {
     /// the background ([`Manager::begin_bootstrap_admin`]); see
     /// [`Manager::bootstrapped`].
     bootstrapping: Arc<tokio::sync::RwLock<()>>,
+    /// The turns of admin calls that run to their end without their
+    /// callers (`api::to_completion`); the shutdown waits for them.
+    pub(crate) admin_calls: Arc<tokio::sync::Semaphore>,
 }
+
+/// Admin calls running in tasks of their own at once, at most (see
+/// `api::to_completion`).
+pub(crate) const DETACHED_CALLS: usize = 64;
 
 /// How long listing records waits for the ones still queued in this
 /// process (the writer gathers for 50 ms; a writer far behind is not
@@ -121,7 +128,19 @@ impl Manager {
             records: std::sync::OnceLock::new(),
             replayer: std::sync::OnceLock::new(),
             bootstrapping: Arc::default(),
+            admin_calls: Arc::new(tokio::sync::Semaphore::new(DETACHED_CALLS)),
         }
+    }
+
+    /// Waits, at most `timeout`, for the admin calls under way (their
+    /// callers may have left) to end: the shutdown's, before it closes the
+    /// database. Whether they all did.
+    pub async fn drain_admin_calls(&self, timeout: Duration) -> bool {
+        let all = u32::try_from(DETACHED_CALLS).unwrap_or(u32::MAX);
+        matches!(
+            tokio::time::timeout(timeout, self.admin_calls.acquire_many(all)).await,
+            Ok(Ok(_))
+        )
     }
 
     // ----- the composition's view -----
