@@ -18,7 +18,7 @@ mod tokens;
 mod triggers;
 mod users;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -27,9 +27,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use picloud_shared::api_error::{ApiError, ErrorCode};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
 
-use crate::service::Manager;
+use crate::service::{DETACHED_CALLS, Manager};
 
 pub use common::{Caller, Items};
 pub use router::{ADMIN_ENDPOINTS, AdminPaths};
@@ -64,12 +65,7 @@ fn goes_with_caller(method: &Method, path: &str) -> bool {
 }
 
 /// Runs a call that may change something to its end, in a task of its own,
-/// whether or not its client waits for the answer. At most
-/// [`DETACHED_CALLS`](crate::service::DETACHED_CALLS) at once: past it a
-/// call waits for a turn, its wait owned by its connection, so clients that
-/// send a call and close cannot pile up work (the connections' own cap
-/// does not bound calls whose clients left); the shutdown waits for the
-/// turns to come back before it closes the database.
+/// whether or not its client waits for the answer.
 ///
 /// The connection's future owns the handler's: when a client closes its
 /// connection mid-call, hyper drops it, and with it the handler wherever
@@ -80,20 +76,31 @@ fn goes_with_caller(method: &Method, path: &str) -> bool {
 /// plane does the same for a script's execution (its record is written
 /// even if the caller goes). A `GET` or `HEAD` changes nothing, and goes
 /// with its caller, as do the calls [`goes_with_caller`] names.
+///
+/// A call whose client waits is bounded by its connection (the server's
+/// connection cap, the body's deadline). One whose client has left takes
+/// one of [`DETACHED_CALLS`](crate::service::DETACHED_CALLS) turns as it
+/// is left, so clients that send a call and close cannot pile up work,
+/// and the shutdown waits for the turns before it closes the database.
+/// Taken then, not at the start: a client that sends its body slowly holds
+/// its own connection, never a turn others need. With no turn free, the
+/// call is cut where it waits, as every call was before.
 async fn to_completion(State(turns): State<Arc<Semaphore>>, req: Request, next: Next) -> Response {
     if goes_with_caller(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
-    let turn = turns
-        .acquire_owned()
-        .await
-        .expect("the semaphore is never closed");
-    let call = tokio::spawn(async move {
-        let response = next.run(req).await;
-        drop(turn);
-        response
-    });
-    match call.await {
+    let turn = Arc::new(OnceLock::new());
+    let kept = Arc::clone(&turn);
+    let mut call = Awaited {
+        call: tokio::spawn(async move {
+            // The turn, if the caller leaves, is given back with this.
+            let _turn = kept;
+            next.run(req).await
+        }),
+        turn,
+        turns,
+    };
+    match (&mut call.call).await {
         Ok(response) => response,
         // As if it had panicked here: the same as before the task.
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
@@ -104,22 +111,50 @@ async fn to_completion(State(turns): State<Arc<Semaphore>>, req: Request, next: 
     }
 }
 
+/// A call's task, as its caller waits for it: dropped unfinished (the
+/// client left), it takes a turn for the task, or cuts the task short when
+/// none is free.
+struct Awaited {
+    call: JoinHandle<Response>,
+    turn: Arc<OnceLock<OwnedSemaphorePermit>>,
+    turns: Arc<Semaphore>,
+}
+
+impl Drop for Awaited {
+    fn drop(&mut self) {
+        if self.call.is_finished() {
+            return;
+        }
+        // Held by the task's copy of `turn` until the task ends (if it
+        // ended just now, dropping ours gives it back at once).
+        match Arc::clone(&self.turns).try_acquire_owned() {
+            Ok(turn) => drop(self.turn.set(turn)),
+            Err(_) => {
+                tracing::warn!(
+                    "{DETACHED_CALLS} admin calls are running on after their clients left; \
+                     one more is cut short"
+                );
+                self.call.abort();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use axum::body::Body;
     use axum::routing::post;
-    use tokio::sync::Notify;
     use tower::ServiceExt as _;
 
     use super::*;
 
-    /// A router whose `POST /` enters, waits for `go`, and counts itself
-    /// done, behind `to_completion` with `turns` turns.
+    /// A router whose `POST /` enters, waits for a permit of `gate`, and
+    /// counts itself done, behind `to_completion` with `turns` turns.
     fn waiting(
         turns: usize,
-        go: Arc<Notify>,
+        gate: Arc<Semaphore>,
         entered: Arc<AtomicUsize>,
         done: Arc<AtomicUsize>,
     ) -> Router {
@@ -128,7 +163,7 @@ mod tests {
                 "/",
                 post(move || async move {
                     entered.fetch_add(1, Ordering::SeqCst);
-                    go.notified().await;
+                    gate.acquire().await.unwrap().forget();
                     done.fetch_add(1, Ordering::SeqCst);
                     "done"
                 })
@@ -152,6 +187,15 @@ mod tests {
         })
         .await
         .expect("reached in time");
+    }
+
+    /// Sends a call, waits until its handler has begun, and leaves.
+    async fn leave_once_begun(router: &Router, entered: &AtomicUsize) {
+        let before = entered.load(Ordering::SeqCst);
+        let caller = tokio::spawn(router.clone().oneshot(post_request()));
+        until(entered, before + 1).await;
+        caller.abort();
+        assert!(caller.await.unwrap_err().is_cancelled());
     }
 
     #[test]
@@ -188,39 +232,41 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_call_whose_caller_goes_runs_to_its_end_and_holds_its_turn() {
-        let (go, entered, done) = (Arc::new(Notify::new()), Arc::default(), Arc::default());
-        let router = waiting(1, Arc::clone(&go), Arc::clone(&entered), Arc::clone(&done));
-
-        // The first call enters and waits; its caller goes.
-        let first = tokio::spawn(router.clone().oneshot(post_request()));
-        until(&entered, 1).await;
-        first.abort();
-        assert!(first.await.unwrap_err().is_cancelled());
-
-        // Its task still holds the one turn: a second call waits for it.
-        let second = tokio::spawn(router.clone().oneshot(post_request()));
-        for _ in 0..100 {
-            tokio::task::yield_now().await;
-        }
-        assert_eq!(
-            entered.load(Ordering::SeqCst),
+    async fn a_call_whose_caller_leaves_runs_to_its_end_on_a_turn() {
+        let gate = Arc::new(Semaphore::new(0));
+        let (entered, done) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let router = waiting(
             1,
-            "the second waits its turn"
+            Arc::clone(&gate),
+            Arc::clone(&entered),
+            Arc::clone(&done),
         );
-        // A read takes no turn.
+
+        // The first call's caller leaves: it runs on, on the one turn.
+        leave_once_begun(&router, &entered).await;
+        // A call whose caller waits needs no turn: a slow client holds its
+        // own connection, not a turn. Left too, it finds none free and is
+        // cut short, as every call was before.
+        leave_once_begun(&router, &entered).await;
+        // A read takes no turn either.
         let read = router
             .clone()
             .oneshot(Request::get("/").body(Body::empty()).unwrap());
         assert_eq!(read.await.unwrap().status(), 200);
 
-        // The first ends though nobody waits for it; the second then runs.
-        go.notify_one();
+        gate.add_permits(2);
         until(&done, 1).await;
-        until(&entered, 2).await;
-        go.notify_one();
-        let answer = second.await.unwrap().unwrap();
-        assert_eq!(answer.status(), 200);
-        assert_eq!(done.load(Ordering::SeqCst), 2);
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(done.load(Ordering::SeqCst), 1, "the second was cut short");
+        gate.try_acquire()
+            .expect("the second's permit left unused")
+            .forget();
+
+        // The first gave its turn back as it ended: the next one left runs on.
+        leave_once_begun(&router, &entered).await;
+        gate.add_permits(1);
+        until(&done, 2).await;
     }
 }

@@ -88,12 +88,12 @@ pub struct Manager {
     /// the background ([`Manager::begin_bootstrap_admin`]); see
     /// [`Manager::bootstrapped`].
     bootstrapping: Arc<tokio::sync::RwLock<()>>,
-    /// The turns of admin calls that run to their end without their
-    /// callers (`api::to_completion`); the shutdown waits for them.
+    /// The turns of admin calls running on after their callers left
+    /// (`api::to_completion`); the shutdown waits for them.
     pub(crate) admin_calls: Arc<tokio::sync::Semaphore>,
 }
 
-/// Admin calls running in tasks of their own at once, at most (see
+/// Admin calls running on after their callers left, at most, at once (see
 /// `api::to_completion`).
 pub(crate) const DETACHED_CALLS: usize = 64;
 
@@ -132,9 +132,10 @@ impl Manager {
         }
     }
 
-    /// Waits, at most `timeout`, for the admin calls under way (their
-    /// callers may have left) to end: the shutdown's, before it closes the
-    /// database. Whether they all did.
+    /// Waits, at most `timeout`, for the admin calls running on after their
+    /// callers left: the shutdown's, before it closes the database (a call
+    /// whose caller waits is waited for with its connection). Whether they
+    /// all ended.
     pub async fn drain_admin_calls(&self, timeout: Duration) -> bool {
         let all = u32::try_from(DETACHED_CALLS).unwrap_or(u32::MAX);
         matches!(
