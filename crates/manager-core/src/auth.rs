@@ -57,6 +57,50 @@ pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
     ok && stored.is_some()
 }
 
+/// Where password checks run: on blocking threads, at most `at_once` at a
+/// time. Each takes argon2's 19 MiB and tens of milliseconds of CPU, and a
+/// sign-in is anonymous: unbounded, a few hundred sent at once (the
+/// throttle counts per username, so each may name another) would take
+/// gigabytes, enough for the out-of-memory killer on a small machine.
+/// Past the bound they wait their turn, cheaply, each on its connection.
+pub struct PasswordChecks {
+    turns: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl PasswordChecks {
+    /// `at_once` at least 1.
+    pub fn new(at_once: usize) -> Self {
+        PasswordChecks {
+            turns: std::sync::Arc::new(tokio::sync::Semaphore::new(at_once.max(1))),
+        }
+    }
+
+    /// One per core (what argon2 can use at once anyway).
+    pub fn per_core() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Runs `check` on a blocking thread once a turn is free. The turn goes
+    /// with the thread's work, not with the caller: a client that leaves
+    /// once its check has begun does not free a turn while argon2 still
+    /// runs for it.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        check: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let turn = std::sync::Arc::clone(&self.turns)
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            check()
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))
+    }
+}
+
 /// A new random session token and the hash that is stored for it.
 pub fn new_session_token() -> (String, Vec<u8>) {
     new_token(SESSION_TOKEN_PREFIX)
@@ -103,5 +147,78 @@ mod tests {
         assert!(a.starts_with(SESSION_TOKEN_PREFIX));
         assert_eq!(ha, token_hash(&a));
         assert_eq!(ha.len(), 32);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn password_checks_run_a_bounded_few_at_once() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let checks = Arc::new(PasswordChecks::new(2));
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut all = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (checks, running, most) = (checks.clone(), running.clone(), most.clone());
+            all.spawn(async move {
+                checks
+                    .run(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                    .unwrap()
+            });
+        }
+        all.join_all().await;
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            2,
+            "two at once at most, and two ran"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_check_keeps_its_turn_when_its_caller_leaves() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let checks = Arc::new(PasswordChecks::new(1));
+        let (began, second) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let caller = tokio::spawn({
+            let (checks, began) = (checks.clone(), began.clone());
+            async move {
+                checks
+                    .run(move || {
+                        began.store(true, Ordering::SeqCst);
+                        released.recv().unwrap();
+                    })
+                    .await
+            }
+        });
+        while !began.load(Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        caller.abort();
+        assert!(caller.await.unwrap_err().is_cancelled());
+        let next = tokio::spawn({
+            let (checks, second) = (checks.clone(), second.clone());
+            async move {
+                checks
+                    .run(move || second.store(true, Ordering::SeqCst))
+                    .await
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(
+            !second.load(Ordering::SeqCst),
+            "the first check still runs: the next waits"
+        );
+        release.send(()).unwrap();
+        next.await.unwrap().unwrap();
+        assert!(second.load(Ordering::SeqCst));
     }
 }

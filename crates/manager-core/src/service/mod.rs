@@ -78,6 +78,8 @@ pub struct Manager {
     /// on knowing the next version. Writes are rare; reads never take it.
     pub(crate) write_lock: Mutex<()>,
     throttle: crate::throttle::LoginThrottle,
+    /// Where sign-ins' password checks run, a bounded few at once.
+    password_checks: crate::auth::PasswordChecks,
     /// This process's execution-record writer, flushed before records are
     /// listed (read-your-writes; set by the composition).
     records: std::sync::OnceLock<crate::executions::ExecutionWriter>,
@@ -125,6 +127,7 @@ impl Manager {
             cache,
             write_lock: Mutex::new(()),
             throttle,
+            password_checks: crate::auth::PasswordChecks::per_core(),
             records: std::sync::OnceLock::new(),
             replayer: std::sync::OnceLock::new(),
             bootstrapping: Arc::default(),

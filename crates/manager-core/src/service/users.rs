@@ -140,10 +140,10 @@ impl Manager {
             None => (None, None),
         };
         let password = password.to_owned();
-        let ok =
-            tokio::task::spawn_blocking(move || auth::verify_password(hash.as_deref(), &password))
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))?;
+        let ok = self
+            .password_checks
+            .run(move || auth::verify_password(hash.as_deref(), &password))
+            .await?;
         let user = match (ok, user) {
             (true, Some(user)) => user,
             _ => return Err(Error::InvalidCredentials),
