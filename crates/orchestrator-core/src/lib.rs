@@ -77,6 +77,8 @@ pub struct Orchestrator {
     resolver: Arc<dyn ScriptResolver>,
     sink: Arc<dyn ExecutionSink>,
     permits: Arc<Semaphore>,
+    /// Request bodies being read, all together.
+    bodies: request::BodyBudget,
     config: OrchestratorConfig,
     /// Requests answered 503 `overloaded` (for `/metrics`).
     rejected: AtomicU64,
@@ -94,6 +96,7 @@ impl Orchestrator {
             resolver,
             sink,
             permits: Arc::new(Semaphore::new(config.max_concurrent)),
+            bodies: request::BodyBudget::for_limit(config.max_body_bytes),
             config,
             rejected: AtomicU64::new(0),
         }
@@ -127,7 +130,13 @@ impl Orchestrator {
         req: Request<Body>,
         matched: request::Matched,
     ) -> Result<Response, ApiError> {
-        let http = request::read(req, self.config.max_body_bytes, matched).await?;
+        let http = request::read(req, self.config.max_body_bytes, &self.bodies, matched)
+            .await
+            .inspect_err(|e| {
+                if e.code == ErrorCode::Overloaded {
+                    self.rejected.fetch_add(1, Ordering::Relaxed);
+                }
+            })?;
         let dashboard_here = self.config.admin_host.serves_dashboard(&http.host);
         // The body is read before a slot is taken, so slow uploads cannot
         // hold slots.

@@ -369,3 +369,50 @@ async fn a_body_far_over_the_limit_sent_whole_gets_a_readable_413() {
     // The server is fine and answers everyone else.
     assert_eq!(app.invoke(&id).await.status, 200);
 }
+
+// Bodies being received share one budget (four bodies of the limit, at
+// least 64 MiB): connections each holding a body just short of the limit
+// cannot take the server's memory. Past it a body is refused with 503
+// `overloaded` and the connection closed; a holder that leaves gives its
+// bytes back.
+#[tokio::test]
+async fn bodies_being_received_share_one_budget() {
+    const LIMIT: usize = 16 << 20;
+    let app = TestApp::spawn_with(|a| a.max_body_bytes = LIMIT as u32).await;
+    echo(&app).await;
+    // Four bodies just short of the limit: 64 MiB less 4 bytes, held.
+    let mut holders = Vec::new();
+    for _ in 0..4 {
+        let mut s = connect(&app).await;
+        let head = format!("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {LIMIT}\r\n\r\n");
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(&vec![b'x'; LIMIT - 1]).await.unwrap();
+        holders.push(s);
+    }
+    let small = format!(
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1024\r\n\r\n{}",
+        "y".repeat(1024)
+    );
+    let send_small = || async {
+        let mut s = connect(&app).await;
+        s.write_all(small.as_bytes()).await.unwrap();
+        read_answer(&mut s).await
+    };
+    let refused = within(Duration::from_secs(30), "the budget spent", || async {
+        let a = send_small().await;
+        (a.status == 503).then_some(a)
+    })
+    .await;
+    assert_eq!(refused.json()["error"]["code"], "overloaded", "{refused:?}");
+    assert_eq!(refused.header("connection"), Some("close"), "{refused:?}");
+    assert_eq!(refused.header("retry-after"), Some("1"), "{refused:?}");
+
+    // One holder leaves: its bytes come back, and the small body is read.
+    drop(holders.pop());
+    let read = within(Duration::from_secs(30), "the budget given back", || async {
+        let a = send_small().await;
+        (a.status == 200).then_some(a)
+    })
+    .await;
+    assert_eq!(read.body, "1024");
+}

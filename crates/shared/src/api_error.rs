@@ -137,6 +137,9 @@ pub struct ApiError {
     pub status: Option<StatusCode>,
     /// Seconds for a `Retry-After` header (`overloaded` always has 1).
     pub retry_after: Option<u64>,
+    /// Answered with `Connection: close`: the request's body was left
+    /// unread, so the connection cannot carry another request.
+    pub close: bool,
 }
 
 impl ApiError {
@@ -147,6 +150,7 @@ impl ApiError {
             extra: Map::new(),
             status: None,
             retry_after: None,
+            close: false,
         }
     }
 
@@ -157,6 +161,12 @@ impl ApiError {
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
+        self
+    }
+
+    /// Answered with `Connection: close` (see [`ApiError::close`]).
+    pub fn closing(mut self) -> Self {
+        self.close = true;
         self
     }
 
@@ -209,6 +219,10 @@ impl IntoResponse for ApiError {
         if let Some(seconds) = retry_after {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.close {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         resp
     }
