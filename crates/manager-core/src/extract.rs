@@ -1,11 +1,16 @@
 //! Extractors whose rejections are `ApiError`s, so a malformed body, path or
 //! query gets the same JSON error shape as everything else.
 
+use std::sync::Arc;
+
+use axum::RequestExt as _;
+use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use picloud_shared::api_error::{ApiError, ErrorCode};
+use picloud_shared::body_budget::{BodyBudget, BodyError};
 use serde::de::DeserializeOwned;
 
 /// A JSON body.
@@ -15,6 +20,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let req = within_budget(req).await?;
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(rejection) => Err(json_rejection(rejection)),
@@ -44,23 +50,90 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for ApiJsonOr
     }
 }
 
+/// Reads a JSON body within the admin API's budget for bodies being
+/// received (`BodyBudget`, put in the request's extensions by
+/// `api::admin_router`), under the body limit, before `Json` parses it: a
+/// signed-in client sending bodies slowly on many connections holds at
+/// most the budget. Read after the caller is authenticated (extractors of
+/// the parts run first), and only for a JSON content type (else `Json`
+/// answers 415 without reading it).
+async fn within_budget(req: Request) -> Result<Request, ApiError> {
+    let Some(budget) = req.extensions().get::<Arc<BodyBudget>>().cloned() else {
+        return Ok(req);
+    };
+    if !json_content_type(req.headers()) {
+        return Ok(req);
+    }
+    let (parts, body) = req.with_limited_body().into_parts();
+    match budget.read(body, usize::MAX).await {
+        Ok(bytes) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Err(BodyError::Spent) => Err(ApiError::new(
+            ErrorCode::Overloaded,
+            "too many request bodies are arriving at once; retry in a second",
+        )
+        .closing()),
+        Err(BodyError::TooLarge) => Err(too_large()),
+        Err(BodyError::Failed(e)) => Err(if picloud_shared::web::is_body_timeout(&e) {
+            timed_out()
+        } else if caused_by::<http_body_util::LengthLimitError>(&e) {
+            too_large()
+        } else {
+            ApiError::bad_request(format!("Failed to buffer the request body: {e}"))
+        }),
+    }
+}
+
+/// `application/json` or `application/*+json`, as `axum::Json` reads it.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    let Some((kind, sub)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (sub.eq_ignore_ascii_case("json")
+            || sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+fn caused_by<E: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.is::<E>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        "the request body is over the limit (PICLOUD_MAX_BODY_BYTES)",
+    )
+}
+
+fn timed_out() -> ApiError {
+    ApiError::new(
+        ErrorCode::RequestTimeout,
+        picloud_shared::web::BodyTimedOut.to_string(),
+    )
+}
+
 fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             ErrorCode::UnsupportedMediaType,
             "the body must be JSON, with Content-Type: application/json",
         ),
-        JsonRejection::BytesRejection(b) if picloud_shared::web::is_body_timeout(&b) => {
-            ApiError::new(
-                ErrorCode::RequestTimeout,
-                picloud_shared::web::BodyTimedOut.to_string(),
-            )
-        }
+        JsonRejection::BytesRejection(b) if picloud_shared::web::is_body_timeout(&b) => timed_out(),
         JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                "the request body is over the limit (PICLOUD_MAX_BODY_BYTES)",
-            )
+            too_large()
         }
         JsonRejection::JsonDataError(e) => ApiError::bad_request(format!(
             "the JSON body does not fit: {}",

@@ -2,16 +2,15 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, header};
 use bytes::Bytes;
-use http_body_util::BodyExt as _;
 use picloud_shared::api_error::{ApiError, ErrorCode};
+pub use picloud_shared::body_budget::BodyBudget;
+use picloud_shared::body_budget::BodyError;
 use picloud_shared::web;
 use picloud_shared::{HttpRequest, RequestBody};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
@@ -36,35 +35,6 @@ fn body_error(e: &axum::Error, limit: usize) -> ApiError {
     ApiError::bad_request(format!("the request body could not be read: {e}"))
 }
 
-/// The bytes of request bodies that may be held while they arrive, all
-/// requests together: `max(64 MiB, 4 x PICLOUD_MAX_BODY_BYTES)`.
-///
-/// A body is read whole before its script runs (and before an execution
-/// slot is taken, so slow uploads hold no slot), and its client chooses
-/// how slowly it comes: without a bound across requests, every allowed
-/// connection could hold a body just short of the limit (300 connections
-/// held 320 MiB; the default 4,096 would hold 4 GiB, more than a small
-/// machine has). Past the budget a body is refused, not waited for.
-pub struct BodyBudget(Arc<Semaphore>);
-
-impl BodyBudget {
-    /// The least budget, whatever the body limit.
-    pub const MIN_BYTES: usize = 64 << 20;
-
-    /// The budget for bodies of at most `limit` bytes each.
-    pub fn for_limit(limit: usize) -> Self {
-        let bytes = limit
-            .saturating_mul(4)
-            .clamp(Self::MIN_BYTES, Semaphore::MAX_PERMITS);
-        BodyBudget(Arc::new(Semaphore::new(bytes)))
-    }
-
-    /// Bytes not held by a body being read.
-    pub fn available(&self) -> usize {
-        self.0.available_permits()
-    }
-}
-
 fn budget_spent() -> ApiError {
     ApiError::new(
         ErrorCode::Overloaded,
@@ -73,45 +43,13 @@ fn budget_spent() -> ApiError {
     .closing()
 }
 
-/// Reads a body of at most `limit` bytes, each chunk counted against
-/// `bodies` until the whole body is read.
-async fn read_body(mut body: Body, limit: usize, bodies: &BodyBudget) -> Result<Bytes, ApiError> {
-    let mut held: Option<OwnedSemaphorePermit> = None;
-    // One chunk (most bodies) is kept as it came; more are joined.
-    let mut first: Option<Bytes> = None;
-    let mut joined: Vec<u8> = Vec::new();
-    let mut len = 0usize;
-    while let Some(frame) = body.frame().await {
-        let Ok(chunk) = frame.map_err(|e| body_error(&e, limit))?.into_data() else {
-            // Trailers: scripts see none.
-            continue;
-        };
-        if chunk.is_empty() {
-            continue;
-        }
-        len = len.saturating_add(chunk.len());
-        if len > limit {
-            return Err(too_large(limit));
-        }
-        let n = u32::try_from(chunk.len()).map_err(|_| too_large(limit))?;
-        let more = Arc::clone(&bodies.0)
-            .try_acquire_many_owned(n)
-            .map_err(|_| budget_spent())?;
-        match &mut held {
-            Some(held) => held.merge(more),
-            None => held = Some(more),
-        }
-        match first.take() {
-            None if joined.is_empty() => first = Some(chunk),
-            None => joined.extend_from_slice(&chunk),
-            Some(one) => {
-                joined.reserve(len);
-                joined.extend_from_slice(&one);
-                joined.extend_from_slice(&chunk);
-            }
-        }
-    }
-    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
+/// Reads a body of at most `limit` bytes within `bodies`.
+async fn read_body(body: Body, limit: usize, bodies: &BodyBudget) -> Result<Bytes, ApiError> {
+    bodies.read(body, limit).await.map_err(|e| match e {
+        BodyError::TooLarge => too_large(limit),
+        BodyError::Spent => budget_spent(),
+        BodyError::Failed(e) => body_error(&e, limit),
+    })
 }
 
 pub use picloud_shared::routing::normalise_host;
@@ -275,89 +213,6 @@ pub async fn read(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn budget_of(bytes: usize) -> Arc<BodyBudget> {
-        Arc::new(BodyBudget(Arc::new(Semaphore::new(bytes))))
-    }
-
-    /// A body that arrives as the test sends it.
-    fn arriving(
-        budget: &Arc<BodyBudget>,
-    ) -> (
-        http_body_util::channel::Sender<Bytes, std::io::Error>,
-        tokio::task::JoinHandle<Result<Bytes, ApiError>>,
-    ) {
-        let (sender, body) = http_body_util::channel::Channel::new(4);
-        let budget = Arc::clone(budget);
-        let read = tokio::spawn(async move { read_body(Body::new(body), 1000, &budget).await });
-        (sender, read)
-    }
-
-    async fn until_available(budget: &BodyBudget, bytes: usize) {
-        tokio::time::timeout(std::time::Duration::from_secs(10), async {
-            while budget.available() != bytes {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await
-        .expect("reached in time");
-    }
-
-    #[tokio::test]
-    async fn bodies_being_read_share_one_budget() {
-        let budget = budget_of(100);
-        // A body arriving slowly holds what has arrived of it.
-        let (mut slow, reading) = arriving(&budget);
-        slow.send_data(Bytes::from(vec![b'x'; 80])).await.unwrap();
-        until_available(&budget, 20).await;
-
-        // Another that does not fit is refused, its connection closed.
-        let refused = read_body(Body::from(vec![b'y'; 30]), 1000, &budget)
-            .await
-            .unwrap_err();
-        assert_eq!(refused.code, ErrorCode::Overloaded);
-        assert!(refused.close);
-        // One that fits is read, and gives its bytes back once read.
-        let read = read_body(Body::from(vec![b'z'; 20]), 1000, &budget).await;
-        assert_eq!(read.unwrap().len(), 20);
-        assert_eq!(budget.available(), 20);
-
-        // The slow body ends: whole, and its bytes back.
-        slow.send_data(Bytes::from(vec![b'x'; 10])).await.unwrap();
-        drop(slow);
-        let whole = reading.await.unwrap().unwrap();
-        assert_eq!(whole, vec![b'x'; 90]);
-        assert_eq!(budget.available(), 100);
-
-        // A client that goes mid-body gives its bytes back too.
-        let (mut gone, reading) = arriving(&budget);
-        gone.send_data(Bytes::from(vec![b'x'; 50])).await.unwrap();
-        until_available(&budget, 50).await;
-        gone.abort(std::io::Error::other("the client went"));
-        assert_eq!(
-            reading.await.unwrap().unwrap_err().code,
-            ErrorCode::BadRequest
-        );
-        assert_eq!(budget.available(), 100);
-    }
-
-    #[tokio::test]
-    async fn a_body_over_the_limit_is_refused_as_too_large() {
-        let budget = budget_of(1 << 20);
-        let e = read_body(Body::from(vec![b'x'; 1001]), 1000, &budget)
-            .await
-            .unwrap_err();
-        assert_eq!(e.code, ErrorCode::PayloadTooLarge);
-        assert_eq!(budget.available(), 1 << 20);
-        let ok = read_body(Body::from(vec![b'x'; 1000]), 1000, &budget).await;
-        assert_eq!(ok.unwrap().len(), 1000);
-    }
-
-    #[test]
-    fn the_budget_is_four_bodies_and_at_least_64_mib() {
-        assert_eq!(BodyBudget::for_limit(1 << 20).available(), 64 << 20);
-        assert_eq!(BodyBudget::for_limit(100 << 20).available(), 400 << 20);
-    }
 
     #[test]
     fn hosts_are_lower_cased_without_port() {

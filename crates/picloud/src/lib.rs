@@ -201,6 +201,7 @@ pub async fn build_as(args: &ServeArgs, role: Role) -> anyhow::Result<Server> {
                 public_base_url: args.public_base_url.clone(),
                 admin_host: admin_host.clone(),
                 secrets_key: keys::for_server(args, &target)?,
+                max_body_bytes: args.max_body_bytes as usize,
             },
             Arc::new(local.clone()),
             kv,

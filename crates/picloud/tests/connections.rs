@@ -416,3 +416,90 @@ async fn bodies_being_received_share_one_budget() {
     .await;
     assert_eq!(read.body, "1024");
 }
+
+// The admin API's JSON bodies have a budget of their own, the same size,
+// spent only by signed-in callers: an anonymous body is refused (401)
+// before it is read.
+#[tokio::test]
+async fn admin_bodies_being_received_share_a_budget_of_their_own() {
+    const LIMIT: usize = 16 << 20;
+    let app = TestApp::spawn_with(|a| a.max_body_bytes = LIMIT as u32).await;
+    echo(&app).await;
+    let hold = |token: Option<String>| {
+        let app = &app;
+        async move {
+            let mut s = connect(app).await;
+            let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+            let head = format!(
+                "POST /api/v1/admin/scripts HTTP/1.1\r\nHost: x\r\n{auth}\
+                 Content-Type: application/json\r\nContent-Length: {LIMIT}\r\n\r\n"
+            );
+            s.write_all(head.as_bytes()).await.unwrap();
+            s.write_all(&vec![b' '; LIMIT - 1]).await.unwrap();
+            s
+        }
+    };
+    // Each call names a new app (the ones made before the budget is spent
+    // are made).
+    let made = std::sync::atomic::AtomicUsize::new(0);
+    let small = || async {
+        let mut s = connect(&app).await;
+        let n = made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let body = format!(r#"{{"name": "shop-{n}"}}"#);
+        let request = format!(
+            "POST /api/v1/admin/apps HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            app.token,
+            body.len()
+        );
+        s.write_all(request.as_bytes()).await.unwrap();
+        read_answer(&mut s).await
+    };
+    // Anonymous bodies are not read: they hold nothing.
+    let mut anonymous = Vec::new();
+    for _ in 0..4 {
+        anonymous.push(hold(None).await);
+    }
+    let a = small().await;
+    assert_eq!(a.status, 201, "anonymous bodies spent nothing: {a:?}");
+    let mut signed_in = Vec::new();
+    for _ in 0..4 {
+        signed_in.push(hold(Some(app.token.clone())).await);
+    }
+    let refused = within(Duration::from_secs(30), "the budget spent", || async {
+        let a = small().await;
+        (a.status == 503).then_some(a)
+    })
+    .await;
+    assert_eq!(refused.json()["error"]["code"], "overloaded", "{refused:?}");
+    assert_eq!(refused.header("connection"), Some("close"), "{refused:?}");
+    // Scripts' bodies are not refused for it: their budget is another.
+    let mut s = connect(&app).await;
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        .await
+        .unwrap();
+    let echoed = read_answer(&mut s).await;
+    assert_eq!(
+        (echoed.status, echoed.body.as_str()),
+        (200, "5"),
+        "{echoed:?}"
+    );
+
+    drop(signed_in.pop());
+    let created = within(Duration::from_secs(30), "the budget given back", || async {
+        let a = small().await;
+        if a.status == 201 {
+            Ok(a)
+        } else {
+            Err(format!("{a:?}"))
+        }
+    })
+    .await;
+    assert!(
+        created.json()["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("shop-")),
+        "{created:?}"
+    );
+    drop(anonymous);
+}

@@ -8,6 +8,8 @@
 
 #[cfg(feature = "http")]
 pub mod api_error;
+#[cfg(feature = "http")]
+pub mod body_budget;
 #[cfg(feature = "cron")]
 pub mod cron;
 pub mod error;

@@ -40,9 +40,12 @@ pub use scripts::MAX_EXECUTIONS_LIMIT;
 /// OpenAPI document that describes them ([`crate::openapi`]).
 pub fn admin_router(manager: Arc<Manager>) -> Router {
     let turns = Arc::clone(&manager.admin_calls);
+    let bodies = Arc::clone(&manager.admin_bodies);
     router::routes(manager)
         .route(crate::openapi::PATH, get(crate::openapi::serve))
         .layer(middleware::from_fn_with_state(turns, to_completion))
+        // Read by `extract::ApiJson`.
+        .layer(axum::Extension(bodies))
 }
 
 /// Whether a call goes with its caller: a read (`GET`, `HEAD`), and two

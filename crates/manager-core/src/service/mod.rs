@@ -54,6 +54,9 @@ pub struct ManagerConfig {
     /// The key secrets are sealed with; `None` turns secrets off
     /// (PostgreSQL without `PICLOUD_SECRETS_KEY`).
     pub secrets_key: Option<crate::secrets::SecretKey>,
+    /// `PICLOUD_MAX_BODY_BYTES`: what the admin API's budget for bodies
+    /// being received is made from (`BodyBudget::for_limit`).
+    pub max_body_bytes: usize,
 }
 
 /// Longest description accepted.
@@ -93,6 +96,9 @@ pub struct Manager {
     /// The turns of admin calls running on after their callers left
     /// (`api::to_completion`); the shutdown waits for them.
     pub(crate) admin_calls: Arc<tokio::sync::Semaphore>,
+    /// The admin API's JSON bodies being received, all together
+    /// (`extract::ApiJson`); the data plane has a budget of its own.
+    pub(crate) admin_bodies: Arc<picloud_shared::body_budget::BodyBudget>,
 }
 
 /// Admin calls running on after their callers left, at most, at once (see
@@ -116,6 +122,9 @@ impl Manager {
         let cache = Arc::new(DataCache::new(db.clone()));
         let throttle = crate::throttle::LoginThrottle::new(db.clone());
         let secrets = crate::secrets::SecretStore::new(db.clone(), config.secrets_key.clone());
+        let admin_bodies = Arc::new(picloud_shared::body_budget::BodyBudget::for_limit(
+            config.max_body_bytes,
+        ));
         Manager {
             cron,
             secrets,
@@ -132,6 +141,7 @@ impl Manager {
             replayer: std::sync::OnceLock::new(),
             bootstrapping: Arc::default(),
             admin_calls: Arc::new(tokio::sync::Semaphore::new(DETACHED_CALLS)),
+            admin_bodies,
         }
     }
 
