@@ -75,7 +75,7 @@ async fn within_budget(req: Request) -> Result<Request, ApiError> {
         Err(BodyError::TooLarge) => Err(too_large()),
         Err(BodyError::Failed(e)) => Err(if picloud_shared::web::is_body_timeout(&e) {
             timed_out()
-        } else if caused_by::<http_body_util::LengthLimitError>(&e) {
+        } else if picloud_shared::web::caused_by::<http_body_util::LengthLimitError>(&e) {
             too_large()
         } else {
             ApiError::bad_request(format!("Failed to buffer the request body: {e}"))
@@ -98,17 +98,6 @@ fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
     kind.eq_ignore_ascii_case("application")
         && (sub.eq_ignore_ascii_case("json")
             || sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case("+json"))
-}
-
-fn caused_by<E: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(err);
-    while let Some(e) = next {
-        if e.is::<E>() {
-            return true;
-        }
-        next = e.source();
-    }
-    false
 }
 
 fn too_large() -> ApiError {

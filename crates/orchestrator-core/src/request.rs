@@ -25,12 +25,8 @@ fn body_error(e: &axum::Error, limit: usize) -> ApiError {
     if web::is_body_timeout(e) {
         return ApiError::new(ErrorCode::RequestTimeout, web::BodyTimedOut.to_string());
     }
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = next {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return too_large(limit);
-        }
-        next = err.source();
+    if web::caused_by::<http_body_util::LengthLimitError>(e) {
+        return too_large(limit);
     }
     ApiError::bad_request(format!("the request body could not be read: {e}"))
 }

@@ -263,9 +263,15 @@ pub fn request_host(headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> S
 
 /// Whether `err`, or an error it was caused by, is [`BodyTimedOut`].
 pub fn is_body_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+    caused_by::<BodyTimedOut>(err)
+}
+
+/// Whether `err`, or an error it was caused by, is an `E` (a body over
+/// its limit is `http_body_util::LengthLimitError` somewhere in the chain).
+pub fn caused_by<E: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(e) = next {
-        if e.is::<BodyTimedOut>() {
+        if e.is::<E>() {
             return true;
         }
         next = e.source();
