@@ -67,11 +67,7 @@ async fn within_budget(req: Request) -> Result<Request, ApiError> {
     let (parts, body) = req.with_limited_body().into_parts();
     match budget.read(body, usize::MAX).await {
         Ok(bytes) => Ok(Request::from_parts(parts, Body::from(bytes))),
-        Err(BodyError::Spent) => Err(ApiError::new(
-            ErrorCode::Overloaded,
-            "too many request bodies are arriving at once; retry in a second",
-        )
-        .closing()),
+        Err(BodyError::Spent) => Err(picloud_shared::body_budget::spent()),
         Err(BodyError::TooLarge) => Err(too_large()),
         Err(BodyError::Failed(e)) => Err(if picloud_shared::web::is_body_timeout(&e) {
             timed_out()

@@ -31,19 +31,11 @@ fn body_error(e: &axum::Error, limit: usize) -> ApiError {
     ApiError::bad_request(format!("the request body could not be read: {e}"))
 }
 
-fn budget_spent() -> ApiError {
-    ApiError::new(
-        ErrorCode::Overloaded,
-        "too many request bodies are arriving at once; retry in a second",
-    )
-    .closing()
-}
-
 /// Reads a body of at most `limit` bytes within `bodies`.
 async fn read_body(body: Body, limit: usize, bodies: &BodyBudget) -> Result<Bytes, ApiError> {
     bodies.read(body, limit).await.map_err(|e| match e {
         BodyError::TooLarge => too_large(limit),
-        BodyError::Spent => budget_spent(),
+        BodyError::Spent => picloud_shared::body_budget::spent(),
         BodyError::Failed(e) => body_error(&e, limit),
     })
 }

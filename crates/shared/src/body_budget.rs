@@ -16,6 +16,16 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// A budget of bytes for bodies being read (see the module).
 pub struct BodyBudget(Arc<Semaphore>);
 
+/// The answer to a body refused for want of budget: 503 `overloaded`,
+/// the connection closed (the body is left unread).
+pub fn spent() -> crate::api_error::ApiError {
+    crate::api_error::ApiError::new(
+        crate::api_error::ErrorCode::Overloaded,
+        "too many request bodies are arriving at once; retry in a second",
+    )
+    .closing()
+}
+
 /// Why a body was not read.
 #[derive(Debug)]
 pub enum BodyError {
